@@ -1,0 +1,20 @@
+"""Management API: API Gateway HTTP API events -> the FastAPI app (via Mangum)."""
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from mangum import Mangum
+
+from proactive.api import create_app
+from proactive.observability import instrumented
+from proactive.settings import get_settings
+
+get_settings()
+app = create_app()
+_asgi = Mangum(app, lifespan="off")
+
+
+@instrumented(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return _asgi(event, context)  # type: ignore[arg-type]

@@ -1,0 +1,66 @@
+"""Worker: SQS batches of run messages -> execute each run; failures reported per message."""
+
+import json
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from proactive import runs
+from proactive.observability import instrumented, logger
+from proactive.queue import retry_backoff_seconds
+from proactive.settings import get_settings
+from proactive.store import Store
+
+store = Store()
+sqs = boto3.client("sqs")
+processor = BatchProcessor(event_type=EventType.SQS)
+idempotency = IdempotencyConfig(event_key_jmespath="run_id", expires_after_seconds=24 * 3600)
+
+
+@idempotent_function(
+    data_keyword_argument="message", config=idempotency, persistence_store=store.idempotency_layer("worker")
+)
+def run_once(message: dict[str, Any]) -> dict[str, Any]:
+    return runs.execute(store, message["run_id"])
+
+
+def record_handler(record: SQSRecord) -> dict[str, Any]:
+    logger.set_correlation_id(record.message_id)
+    message = json.loads(record.body)
+    if not isinstance(message, dict) or not isinstance(message.get("run_id"), str):
+        # Left to fail: after the queue's receive limit it lands in the DLQ for inspection.
+        raise ValueError(f"message {record.message_id} has no run_id")
+    logger.append_keys(run_id=message["run_id"])
+    return run_once(message={"run_id": message["run_id"]})
+
+
+@instrumented()
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    idempotency.register_lambda_context(context)
+    result = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    _back_off([r for r in event["Records"] if r["messageId"] in _failed_ids(result)])
+    return result
+
+
+def _failed_ids(result: dict[str, Any]) -> set[str]:
+    return {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+
+
+def _back_off(records: list[dict[str, Any]]) -> None:
+    """Retry failed runs after 10 s, 40 s, 160 s... rather than the full visibility timeout."""
+    for record in records:
+        receives = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+        try:
+            sqs.change_message_visibility(
+                QueueUrl=get_settings().run_queue_url,
+                ReceiptHandle=record["receiptHandle"],
+                VisibilityTimeout=retry_backoff_seconds(receives),
+            )
+        except (ClientError, BotoCoreError):
+            logger.warning("could not shorten retry delay", extra={"message_id": record["messageId"]})

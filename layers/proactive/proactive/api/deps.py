@@ -1,0 +1,58 @@
+"""Request-scoped dependencies: the caller, the store and the queue."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from proactive.auth import Principal, local_secret, principal_from_apigw_event, verify_local_token
+from proactive.errors import Forbidden, InvalidInput
+from proactive.queue import RunQueue
+from proactive.settings import get_settings
+from proactive.store import Store
+
+
+@lru_cache(maxsize=1)
+def get_store() -> Store:
+    return Store()
+
+
+@lru_cache(maxsize=1)
+def get_queue() -> RunQueue:
+    return RunQueue()
+
+
+@lru_cache(maxsize=1)
+def _secret() -> str:
+    return get_settings().local_jwt_secret or local_secret()
+
+
+def current_principal(request: Request) -> Principal:
+    settings = get_settings()
+    if settings.auth_mode == "local":
+        return verify_local_token(request.headers.get("authorization"), settings=settings, secret=_secret())
+    return principal_from_apigw_event(request.scope.get("aws.event"), settings)
+
+
+def workspace_scope(
+    principal: Annotated[Principal, Depends(current_principal)],
+    workspace_id: Annotated[str | None, Query(description="Defaults to the token's only workspace.")] = None,
+) -> str:
+    """The workspace a list is for: the one asked for, or the token's only one."""
+    if workspace_id is None:
+        if len(principal.workspaces) == 1:
+            return next(iter(principal.workspaces))
+        raise InvalidInput("workspace_id is required when the token grants several workspaces", field="workspace_id")
+    if workspace_id not in principal.workspaces:
+        raise Forbidden(f"token does not grant access to workspace {workspace_id!r}", field="workspace_id")
+    return workspace_id
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+WorkspaceScope = Annotated[str, Depends(workspace_scope)]
+StoreDep = Annotated[Store, Depends(get_store)]
+QueueDep = Annotated[RunQueue, Depends(get_queue)]
+Limit = Annotated[int, Query(ge=1, le=200, description="Page size.")]
+Cursor = Annotated[str | None, Query(description="`next_cursor` from the previous page.")]

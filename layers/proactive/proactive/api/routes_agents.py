@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from proactive import agents
+from proactive.api.deps import CurrentPrincipal, Cursor, Limit, StoreDep, WorkspaceScope
+from proactive.clock import utcnow
+from proactive.models import Agent, AgentCreate, AgentUpdate, Page
+
+router = APIRouter(prefix="/api/agents", tags=["agents"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=Agent)
+def create_agent(body: AgentCreate, principal: CurrentPrincipal, store: StoreDep) -> dict[str, object]:
+    principal.require(body.workspace_id)
+    return agents.create_agent(store, body, utcnow())
+
+
+@router.get("", response_model=Page[Agent])
+def list_agents(workspace: WorkspaceScope, store: StoreDep, limit: Limit = 50, cursor: Cursor = None) -> dict[str, object]:
+    items, next_cursor = store.list_agents(workspace, limit=limit, cursor=cursor)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get("/{agent_id}", response_model=Agent)
+def get_agent(agent_id: str, principal: CurrentPrincipal, store: StoreDep) -> dict[str, object]:
+    return agents.get_agent(store, agent_id, principal.workspaces)
+
+
+@router.patch("/{agent_id}", response_model=Agent)
+def update_agent(agent_id: str, body: AgentUpdate, principal: CurrentPrincipal, store: StoreDep) -> dict[str, object]:
+    return agents.update_agent(store, agent_id, body, principal.workspaces, utcnow())
+
+
+@router.delete("/{agent_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_agent(agent_id: str, principal: CurrentPrincipal, store: StoreDep) -> Response:
+    agents.delete_agent(store, agent_id, principal.workspaces)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

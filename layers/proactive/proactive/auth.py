@@ -1,0 +1,133 @@
+"""Who is calling, and which workspaces they may use.
+
+In AWS, API Gateway's JWT authorizer verifies the token (issuer and audience are template
+parameters) and the app reads the verified claims from the request context. Locally, the app
+verifies HS256 tokens itself with a per-machine secret.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import jwt
+
+from proactive.clock import utcnow
+from proactive.errors import Forbidden, Unauthorized
+from proactive.settings import Settings
+
+LOCAL_SECRET_ENV = "LOCAL_JWT_SECRET"
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    workspaces: frozenset[str]
+
+    def require(self, workspace_id: str) -> None:
+        """Refuse to create anything in a workspace the token does not grant."""
+        if workspace_id not in self.workspaces:
+            raise Forbidden(f"token does not grant access to workspace {workspace_id!r}", field="workspace_id")
+
+
+def parse_workspaces(value: Any) -> frozenset[str]:
+    """Workspaces from a claim. API Gateway flattens array claims to strings like "[a b]", and
+    Cognito custom attributes are strings, so accept a list, JSON, or space/comma separated text."""
+    if value is None:
+        return frozenset()
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                value = text.strip("[]").replace(",", " ").split()
+        else:
+            value = text.replace(",", " ").split()
+    if not isinstance(value, Iterable):
+        return frozenset()
+    return frozenset(str(v).strip() for v in value if str(v).strip())
+
+
+def principal_from_claims(claims: Mapping[str, Any], workspaces_claim: str) -> Principal:
+    workspaces = parse_workspaces(claims.get(workspaces_claim))
+    if not workspaces:
+        raise Unauthorized(f"token has no {workspaces_claim!r} claim listing workspaces")
+    return Principal(subject=str(claims.get("sub") or "unknown"), workspaces=workspaces)
+
+
+def local_secret() -> str:
+    """The local stack's signing secret: $LOCAL_JWT_SECRET, else one generated once per machine."""
+    if os.environ.get(LOCAL_SECRET_ENV):
+        return os.environ[LOCAL_SECRET_ENV]
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "proactive"
+    path = state / "local-jwt-secret"
+    if not path.exists():
+        state.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def issue_local_token(
+    workspaces: Iterable[str],
+    *,
+    secret: str,
+    subject: str = "local-user",
+    ttl: timedelta = timedelta(hours=12),
+    issuer: str | None = None,
+    audience: str | None = None,
+    workspaces_claim: str | None = None,
+) -> str:
+    """A token the local stack accepts. Issuer, audience and claim name default to the settings'
+    defaults, overridable by the same environment variables the server reads."""
+    defaults = Settings.model_fields
+    now = utcnow()
+    claims = {
+        "sub": subject,
+        "iss": issuer or os.environ.get("JWT_ISSUER") or defaults["jwt_issuer"].default,
+        "aud": audience or os.environ.get("JWT_AUDIENCE") or defaults["jwt_audience"].default,
+        "iat": int(now.timestamp()),
+        "exp": int((now + ttl).timestamp()),
+        (workspaces_claim or os.environ.get("WORKSPACES_CLAIM") or defaults["workspaces_claim"].default): sorted(
+            set(workspaces)
+        ),
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def verify_local_token(authorization: str | None, *, settings: Settings, secret: str) -> Principal:
+    if not authorization:
+        raise Unauthorized("missing Authorization header; send 'Authorization: Bearer <token>'")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Authorization header must be 'Bearer <token>'")
+    try:
+        claims = jwt.decode(
+            token.strip(),
+            secret,
+            algorithms=["HS256"],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": ["exp", "sub"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthorized("token has expired") from exc
+    except jwt.InvalidTokenError as exc:
+        raise Unauthorized(f"invalid token: {exc}") from exc
+    return principal_from_claims(claims, settings.workspaces_claim)
+
+
+def principal_from_apigw_event(event: Mapping[str, Any] | None, settings: Settings) -> Principal:
+    """Claims the HTTP API's JWT authorizer verified; their absence means no authorizer ran."""
+    claims = (((event or {}).get("requestContext") or {}).get("authorizer") or {}).get("jwt", {}).get("claims")
+    if not claims:
+        raise Unauthorized("request carries no verified token claims")
+    return principal_from_claims(claims, settings.workspaces_claim)

@@ -1,0 +1,41 @@
+"""`proactive`: the local stack and local tokens."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import timedelta
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="proactive", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    token = commands.add_parser("token", help="print a bearer token valid for the local stack")
+    token.add_argument("--workspace", action="append", required=True, help="a workspace the token grants (repeatable)")
+    token.add_argument("--subject", default="local-user", help="the token's subject (who is calling)")
+    token.add_argument("--ttl-hours", type=float, default=12.0, help="how long the token is valid")
+
+    dev = commands.add_parser("dev", help="run the whole platform locally on loopback")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    dev.add_argument("--pollers", type=int, default=4, help="concurrent worker pollers")
+
+    args = parser.parse_args(argv)
+    if args.command == "token":
+        from proactive.auth import issue_local_token, local_secret
+
+        print(issue_local_token(args.workspace, secret=local_secret(), subject=args.subject,
+                                ttl=timedelta(hours=args.ttl_hours)))
+        return 0
+    from proactive import devstack
+
+    try:
+        return devstack.main(host=args.host, port=args.port, pollers=args.pollers)
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""The whole platform on loopback: moto (server mode) for DynamoDB and SQS, the API under
+uvicorn, the dispatcher every tick and a pool of queue pollers feeding the worker.
+
+Every piece is the Lambda handler that runs in AWS, invoked with the event shape AWS sends.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+TABLE_NAME = "proactive-local"
+QUEUE_NAME = "proactive-runs"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _environment(moto_port: int) -> None:
+    from proactive.auth import local_secret
+
+    defaults = {
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",  # noqa: S105 - moto accepts any credentials
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_SERVICE_NAME": "proactive",
+        "POWERTOOLS_METRICS_NAMESPACE": "Proactive",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "AUTH_MODE": "local",
+        "TABLE_NAME": TABLE_NAME,
+    }
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)
+    os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{moto_port}"
+    os.environ.setdefault("LOCAL_JWT_SECRET", local_secret())
+
+
+class _CompactFormatter(LambdaPowertoolsFormatter):
+    """One readable line per event: time, level, message and the event's own fields.
+
+    In AWS each function is its own process and logs JSON; here every handler shares one
+    process, so the per-invocation Lambda fields would only mislead."""
+
+    _standard = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+    _powertools = frozenset({"location", "service", "cold_start", "function_name", "function_memory_size",
+                             "function_arn", "function_request_id", "correlation_id", "xray_trace_id", "timestamp"})
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = {
+            k: v for k, v in vars(record).items()
+            if k not in self._standard and k not in self._powertools and not k.startswith("_") and v is not None
+        }
+        time = datetime.fromtimestamp(record.created, UTC).strftime("%H:%M:%S.%f")[:-3]
+        text = f"{time} {record.levelname:<7} {record.getMessage()}"
+        if fields:
+            text += "  " + " ".join(f"{k}={v}" for k, v in fields.items())
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
+
+
+def _readable_logs() -> None:
+    from proactive.observability import logger
+
+    for handler in logger.handlers:
+        handler.setFormatter(_CompactFormatter())
+
+
+class _Loop(threading.Thread):
+    def __init__(self, name: str, stop: threading.Event, body: Any) -> None:
+        super().__init__(name=name, daemon=True)
+        self._stop_event = stop
+        self._body = body
+
+    def run(self) -> None:
+        from proactive.observability import logger
+
+        while not self._stop_event.is_set():
+            try:
+                self._body()
+            except Exception:
+                logger.exception(f"{self.name} iteration failed")
+                self._stop_event.wait(1)
+
+
+def main(host: str = "127.0.0.1", port: int = 8000, pollers: int = 4) -> int:
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    moto_port = free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+    moto.start()
+    _environment(moto_port)
+
+    import boto3
+    import uvicorn
+
+    from proactive.local import LocalContext, QueuePoller, create_resources, load_handler, scheduled_event
+    from proactive.settings import get_settings
+
+    resources = create_resources(
+        boto3.client("dynamodb"), boto3.client("sqs"), table_name=TABLE_NAME, queue_name=QUEUE_NAME
+    )
+    os.environ["RUN_QUEUE_URL"] = resources["queue_url"]
+    get_settings.cache_clear()
+    settings = get_settings()
+
+    _readable_logs()
+    api = load_handler("api")
+    dispatcher = load_handler("dispatcher")
+    stop = threading.Event()
+
+    def dispatch_on_ticks() -> None:
+        now = datetime.now(UTC)
+        period = settings.tick_seconds
+        boundary = datetime.fromtimestamp((now.timestamp() // period + 1) * period, UTC)
+        if stop.wait(max(0.0, (boundary - now).total_seconds())):
+            return
+        dispatcher.handler(scheduled_event(boundary), LocalContext("DispatcherFunction"))
+
+    # One tick at start-up catches up on anything due, as the first EventBridge tick would.
+    dispatcher.handler(scheduled_event(datetime.now(UTC) - timedelta(microseconds=1)), LocalContext("DispatcherFunction"))
+    threads = [_Loop("dispatcher", stop, dispatch_on_ticks)]
+    for i in range(pollers):
+        poller = QueuePoller(
+            boto3.client("sqs"), resources["queue_url"], resources["queue_arn"],
+            load_handler("worker", instance=f"_{i}"), "WorkerFunction",
+        )
+        threads.append(_Loop(f"worker-{i}", stop, poller.poll_once))
+    for thread in threads:
+        thread.start()
+
+    base = f"http://{host}:{port}"
+    print(
+        "\nProactive local stack is running\n"
+        f"  API:        {base}   (OpenAPI docs: {base}/docs, health: {base}/health)\n"
+        f"  Moto:       http://127.0.0.1:{moto_port}   (DynamoDB table {TABLE_NAME}, SQS queue {QUEUE_NAME})\n"
+        f"  Dispatcher: every {settings.tick_seconds} s;  worker pollers: {pollers}\n"
+        "  Token:      .venv/bin/proactive token --workspace ws-demo\n"
+        f"  Try:        curl -H \"Authorization: Bearer $(.venv/bin/proactive token --workspace ws-demo)\" "
+        f"{base}/api/agents\n"
+        "  Stop:       Ctrl-C\n",
+        flush=True,
+    )
+    server = uvicorn.Server(uvicorn.Config(api.app, host=host, port=port, log_level="warning"))
+    try:
+        server.run()
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=5)
+        moto.stop()
+        print("Proactive local stack stopped.", file=sys.stderr, flush=True)
+    return 0

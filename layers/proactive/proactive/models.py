@@ -1,0 +1,185 @@
+"""Pydantic models: what the API accepts and returns, and what the worker passes around."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+WorkspaceId = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"),
+]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+TaskText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+ResourceId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class RunStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+
+
+FINAL_STATUSES = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.MISSED, RunStatus.CANCELLED})
+
+
+class SourceType(StrEnum):
+    SCHEDULE = "schedule"
+    MANUAL = "manual"
+    WEBHOOK = "webhook"
+    TRIGGER = "trigger"
+    MONITOR = "monitor"
+    AUTONOMOUS = "autonomous"
+    GOAL = "goal"
+
+
+CatchUp = Literal["skip", "latest", "all"]
+Overlap = Literal["allow", "skip"]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Patch(_Input):
+    """A partial update: a field left out is unchanged; null is refused unless the field allows it."""
+
+    _nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> _Patch:
+        for name in self.model_fields_set:
+            if getattr(self, name) is None and name not in self._nullable:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+# Agents
+
+
+class AgentCreate(_Input):
+    workspace_id: WorkspaceId
+    name: Name
+    runtime: str = Field(default="builtin", description="How the agent executes; 'builtin' runs locally.")
+    description: str | None = Field(default=None, max_length=2000)
+    config: dict[str, Any] = Field(default_factory=dict, description="Runtime-specific settings.")
+
+
+class AgentUpdate(_Patch):
+    _nullable = frozenset({"description"})
+
+    name: Name | None = None
+    runtime: str | None = None
+    description: str | None = Field(default=None, max_length=2000)
+    config: dict[str, Any] | None = None
+
+
+class Agent(BaseModel):
+    id: str
+    workspace_id: str
+    name: str
+    runtime: str
+    description: str | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime
+    updated_at: datetime
+
+
+# Schedules
+
+
+class ScheduleCreate(_Input):
+    name: Name
+    workspace_id: WorkspaceId
+    agent_id: ResourceId
+    task_description: TaskText
+    cron_expression: str = Field(examples=["0 9 * * *"])
+    timezone: str = Field(default="UTC", examples=["America/New_York"])
+    is_active: bool = True
+    catch_up: CatchUp = Field(
+        default="latest",
+        description="After downtime: run no missed occurrence, only the latest, or all of them.",
+    )
+    overlap: Overlap = Field(
+        default="skip", description="Whether an occurrence may start while the previous run is still going."
+    )
+
+
+class ScheduleUpdate(_Patch):
+    name: Name | None = None
+    agent_id: ResourceId | None = None
+    task_description: TaskText | None = None
+    cron_expression: str | None = None
+    timezone: str | None = None
+    is_active: bool | None = None
+    catch_up: CatchUp | None = None
+    overlap: Overlap | None = None
+
+
+class Schedule(BaseModel):
+    id: str
+    name: str
+    workspace_id: str
+    agent_id: str
+    task_description: str
+    cron_expression: str
+    timezone: str
+    is_active: bool
+    catch_up: CatchUp
+    overlap: Overlap
+    next_run: datetime | None = Field(description="Next fire time, in the schedule's time zone.")
+    last_run: datetime | None = None
+    last_run_id: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class NextRuns(BaseModel):
+    next_runs: list[datetime]
+
+
+# Runs
+
+
+class RunCreate(_Input):
+    workspace_id: WorkspaceId
+    agent_id: ResourceId
+    task: TaskText
+
+
+class Run(BaseModel):
+    id: str
+    workspace_id: str
+    agent_id: str
+    source_type: SourceType
+    source_id: str | None = None
+    scheduled_for: datetime | None = None
+    status: RunStatus
+    attempts: int = 0
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    task: str
+    output: str | None = None
+    error: str | None = None
+    reason: str | None = Field(default=None, description="Why a run was missed or cancelled.")
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor` to get the next page.")
+
+
+class ErrorBody(BaseModel):
+    error: str
+    message: str
+    field: str | None = None

@@ -1,0 +1,70 @@
+"""The run queue (SQS). A message names one run; the run record holds everything else."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from proactive.settings import get_settings
+
+# SQS caps DelaySeconds at 15 minutes.
+MAX_DELAY_SECONDS = 900
+
+
+# Kept equal to template.yaml (a test compares them): the worker times out at 60 s and SQS
+# hides a received message for six times that; after five receives a message goes to the DLQ.
+WORKER_TIMEOUT_SECONDS = 60
+VISIBILITY_TIMEOUT_SECONDS = 6 * WORKER_TIMEOUT_SECONDS
+MAX_RECEIVE_COUNT = 5
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+
+
+def retry_backoff_seconds(receive_count: int) -> int:
+    """How long a failed message waits before its next attempt: 10 s, 40 s, 160 s, ..."""
+    return min(VISIBILITY_TIMEOUT_SECONDS, 10 * 4 ** max(0, receive_count - 1))
+
+
+@dataclass(frozen=True)
+class RunMessage:
+    run_id: str
+    delay_seconds: int = 0
+
+    def body(self) -> str:
+        return json.dumps({"run_id": self.run_id})
+
+
+class QueueError(Exception):
+    """SQS did not accept a message even after a retry."""
+
+
+class RunQueue:
+    def __init__(self, queue_url: str | None = None, *, sqs: Any = None) -> None:
+        self.url = queue_url or get_settings().run_queue_url
+        self._sqs = sqs or boto3.client("sqs")
+
+    def send(self, messages: Sequence[RunMessage]) -> None:
+        """Send every message (in batches of ten). Raises QueueError if any is refused twice."""
+        for start in range(0, len(messages), 10):
+            batch = {str(i): m for i, m in enumerate(messages[start : start + 10])}
+            for _ in range(2):
+                resp = self._sqs.send_message_batch(
+                    QueueUrl=self.url,
+                    Entries=[
+                        {
+                            "Id": key,
+                            "MessageBody": m.body(),
+                            "DelaySeconds": max(0, min(MAX_DELAY_SECONDS, m.delay_seconds)),
+                        }
+                        for key, m in batch.items()
+                    ],
+                )
+                failed = {f["Id"] for f in resp.get("Failed", [])}
+                batch = {k: m for k, m in batch.items() if k in failed}
+                if not batch:
+                    break
+            if batch:
+                raise QueueError(f"SQS refused {len(batch)} run message(s): {sorted(m.run_id for m in batch.values())}")

@@ -1,0 +1,287 @@
+"""Cron schedules: CRUD, and handing each occurrence to the run queue exactly once.
+
+Both the dispatcher (every tick) and the API (when a schedule is saved close to its next
+fire time) call `dispatch`, which is idempotent: an occurrence's run id is derived from
+(schedule, fire time), so creating it is the claim.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from proactive.agents import require_agent_in
+from proactive.clock import iso, parse_iso
+from proactive.cron import CronError, CronSchedule
+from proactive.errors import InvalidInput, NotFound
+from proactive.ids import new_id, occurrence_run_id
+from proactive.models import RunStatus, ScheduleCreate, ScheduleUpdate, SourceType
+from proactive.observability import logger, metrics
+from proactive.queue import RunMessage, RunQueue
+from proactive.runs import new_run
+from proactive.settings import get_settings
+from proactive.store import ConditionFailed, Store
+
+
+def _cron(expression: str, timezone: str) -> CronSchedule:
+    """Validate cron and zone, naming the field at fault."""
+    try:
+        zone_check = CronSchedule("* * * * *", timezone)
+    except CronError as exc:
+        raise InvalidInput(str(exc), field="timezone") from exc
+    try:
+        return CronSchedule(expression, zone_check.timezone)
+    except CronError as exc:
+        raise InvalidInput(str(exc), field="cron_expression") from exc
+
+
+def occurrence_key(schedule_id: str, fire_at: datetime) -> str:
+    return f"schedule#{schedule_id}#{iso(fire_at)}"
+
+
+def window_end(now: datetime) -> datetime:
+    """Occurrences up to this instant are handed to the queue now (one tick ahead, plus a margin)."""
+    settings = get_settings()
+    return now + timedelta(seconds=settings.tick_seconds + settings.lookahead_margin_seconds)
+
+
+def present(schedule: Mapping[str, Any]) -> dict[str, Any]:
+    """The schedule as the API shows it: times in the schedule's own zone."""
+    cron = CronSchedule(schedule["cron_expression"], schedule["timezone"])
+    shown = dict(schedule)
+    nxt = schedule.get("next_fire_at") if schedule.get("is_active") else None
+    shown["next_run"] = cron.local(parse_iso(nxt)).isoformat() if nxt else None
+    if schedule.get("last_run"):
+        shown["last_run"] = cron.local(parse_iso(schedule["last_run"])).isoformat()
+    return shown
+
+
+def get_schedule(store: Store, schedule_id: str, workspaces: frozenset[str]) -> dict[str, Any]:
+    schedule = store.get_schedule(schedule_id)
+    if schedule is None or schedule["workspace_id"] not in workspaces:
+        raise NotFound(f"schedule {schedule_id!r} not found")
+    return schedule
+
+
+def create_schedule(store: Store, queue: RunQueue, data: ScheduleCreate, now: datetime) -> dict[str, Any]:
+    cron = _cron(data.cron_expression, data.timezone)
+    require_agent_in(store, data.agent_id, data.workspace_id)
+    next_fire = cron.next_after(now) if data.is_active else None
+    schedule = {
+        **data.model_dump(),
+        "id": new_id("sched"),
+        "cron_expression": cron.expression,
+        "next_fire_at": iso(next_fire) if next_fire else None,
+        "last_run": None,
+        "last_run_id": None,
+        "created_at": iso(now),
+        "updated_at": iso(now),
+    }
+    store.put_schedule(schedule, due_at=next_fire)
+    logger.info("schedule created", extra={"schedule_id": schedule["id"], "next_fire_at": schedule["next_fire_at"]})
+    return _hand_off_if_due(store, queue, schedule, now)
+
+
+def update_schedule(
+    store: Store, queue: RunQueue, schedule_id: str, data: ScheduleUpdate, workspaces: frozenset[str], now: datetime
+) -> dict[str, Any]:
+    current = get_schedule(store, schedule_id, workspaces)
+    changes = data.model_dump(exclude_unset=True)
+    merged = {**current, **changes}
+    cron = _cron(merged["cron_expression"], merged["timezone"])
+    changes["cron_expression"] = cron.expression
+    if "agent_id" in changes:
+        require_agent_in(store, changes["agent_id"], current["workspace_id"])
+    if (
+        cron.expression != current["cron_expression"]
+        or merged["timezone"] != current["timezone"]
+        or bool(merged["is_active"]) != bool(current["is_active"])
+    ):
+        return _retime(store, queue, current, changes, cron, bool(merged["is_active"]), now)
+    changes["updated_at"] = iso(now)
+    return store.update_schedule(schedule_id, changes)
+
+
+def _retime(
+    store: Store,
+    queue: RunQueue,
+    current: Mapping[str, Any],
+    changes: dict[str, Any],
+    cron: CronSchedule,
+    active: bool,
+    now: datetime,
+) -> dict[str, Any]:
+    """Apply a change to when a schedule fires: recompute its next fire from now."""
+    next_fire = cron.next_after(now) if active else None
+    changes.update({"is_active": active, "next_fire_at": iso(next_fire) if next_fire else None,
+                    "updated_at": iso(now)})
+    schedule = store.update_schedule(current["id"], changes, due_at=next_fire)
+    logger.info("schedule retimed", extra={"schedule_id": current["id"], "next_fire_at": schedule["next_fire_at"]})
+    return _hand_off_if_due(store, queue, schedule, now)
+
+
+def set_active(
+    store: Store, queue: RunQueue, schedule_id: str, active: bool, workspaces: frozenset[str], now: datetime
+) -> dict[str, Any]:
+    """Pause or resume. Resuming starts from now: occurrences while paused are not run."""
+    current = get_schedule(store, schedule_id, workspaces)
+    if bool(current["is_active"]) == active:
+        return current
+    cron = CronSchedule(current["cron_expression"], current["timezone"])
+    return _retime(store, queue, current, {}, cron, active, now)
+
+
+def delete_schedule(store: Store, schedule_id: str, workspaces: frozenset[str]) -> None:
+    get_schedule(store, schedule_id, workspaces)
+    store.delete_schedule(schedule_id)
+
+
+def run_now(store: Store, queue: RunQueue, schedule_id: str, workspaces: frozenset[str], now: datetime) -> dict[str, Any]:
+    """Start one run of the schedule's task now, outside its cron timing."""
+    schedule = get_schedule(store, schedule_id, workspaces)
+    require_agent_in(store, schedule["agent_id"], schedule["workspace_id"])
+    run = new_run(
+        workspace_id=schedule["workspace_id"],
+        agent_id=schedule["agent_id"],
+        task=schedule["task_description"],
+        source_type=SourceType.SCHEDULE,
+        source_id=schedule_id,
+        now=now,
+    )
+    store.create_run(run)
+    queue.send([RunMessage(run["id"])])
+    logger.info("schedule run now", extra={"schedule_id": schedule_id, "run_id": run["id"]})
+    return run
+
+
+def next_runs(schedule: Mapping[str, Any], count: int, now: datetime) -> list[str]:
+    cron = CronSchedule(schedule["cron_expression"], schedule["timezone"])
+    start = now
+    if schedule.get("is_active") and schedule.get("next_fire_at"):
+        first = parse_iso(schedule["next_fire_at"])
+        start = min(now, first - timedelta(microseconds=1))
+    result = []
+    for instant in cron.iter_after(start):
+        result.append(cron.local(instant).isoformat())
+        if len(result) >= count:
+            break
+    return result
+
+
+def _hand_off_if_due(store: Store, queue: RunQueue, schedule: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A schedule saved just before its next fire would otherwise wait for the next tick."""
+    nxt = schedule.get("next_fire_at")
+    if schedule.get("is_active") and nxt and parse_iso(nxt) <= window_end(now):
+        dispatch(store, queue, schedule, now)
+        return store.get_schedule(schedule["id"]) or schedule
+    return schedule
+
+
+@dataclass
+class DispatchResult:
+    queued: list[str] = field(default_factory=list)
+    missed: list[str] = field(default_factory=list)
+    requeued: list[str] = field(default_factory=list)
+    next_fire_at: str | None = None
+
+
+def dispatch(
+    store: Store, queue: RunQueue, schedule: Mapping[str, Any], now: datetime, *, wall_now: datetime | None = None
+) -> DispatchResult:
+    """Hand every occurrence of `schedule` due by the end of the current window to the queue.
+
+    `now` is the tick's clock (the scheduled event's time); `wall_now` is the real time used
+    for SQS delays (defaults to now). Occurrences older than `missed_after_seconds` were missed
+    during downtime and follow the schedule's `catch_up` policy; each one not run is recorded
+    as a `missed` run.
+    """
+    settings = get_settings()
+    result = DispatchResult()
+    current = schedule.get("next_fire_at")
+    if not schedule.get("is_active") or not current:
+        return result
+    cron = CronSchedule(schedule["cron_expression"], schedule["timezone"])
+    end = window_end(now)
+    cutoff = now - timedelta(seconds=settings.missed_after_seconds)
+
+    fires: list[datetime] = []
+    nxt: datetime | None = parse_iso(current)
+    while nxt is not None and nxt <= end and len(fires) < settings.max_catch_up_per_tick:
+        fires.append(nxt)
+        nxt = cron.next_after(nxt)
+    # The latest missed occurrence is only known once this chunk reaches the cutoff.
+    missed_complete = nxt is None or nxt >= cutoff
+    missed = [f for f in fires if f < cutoff]
+    to_run = [f for f in fires if f >= cutoff]
+    policy = schedule.get("catch_up", "latest")
+    if policy == "all":
+        to_run = missed + to_run
+        skipped: list[datetime] = []
+    elif policy == "latest" and missed and missed_complete:
+        to_run = [missed[-1], *to_run]
+        skipped = missed[:-1]
+    else:
+        skipped = missed
+
+    messages: list[RunMessage] = []
+    clock = wall_now or now
+    for fire in skipped:
+        run = _occurrence_run(schedule, fire, now, status=RunStatus.MISSED, reason=(
+            f"missed: nothing dispatched this occurrence by its time (downtime); catch_up={policy}"
+        ))
+        if store.create_run(run):
+            result.missed.append(run["id"])
+            logger.info("occurrence missed", extra={"schedule_id": schedule["id"], "scheduled_for": iso(fire)})
+    for fire in to_run:
+        run = _occurrence_run(schedule, fire, now, status=RunStatus.QUEUED)
+        # Whole seconds, rounded down: the worker waits out the remaining fraction itself.
+        delay = int(max(0.0, (fire - clock).total_seconds()))
+        if store.create_run(run):
+            result.queued.append(run["id"])
+        else:
+            existing = store.get_run(run["id"])
+            if not existing or existing["status"] != RunStatus.QUEUED:
+                continue
+            result.requeued.append(run["id"])
+        messages.append(RunMessage(run["id"], delay_seconds=delay))
+        logger.info("occurrence fired", extra={
+            "schedule_id": schedule["id"], "run_id": run["id"], "scheduled_for": iso(fire), "delay_seconds": delay,
+        })
+    queue.send(messages)
+    metrics.add_metric(name="OccurrencesQueued", unit="Count", value=len(result.queued))
+    metrics.add_metric(name="OccurrencesMissed", unit="Count", value=len(result.missed))
+
+    result.next_fire_at = iso(nxt) if nxt else None
+    try:
+        store.update_schedule(
+            schedule["id"], {"next_fire_at": result.next_fire_at}, due_at=nxt, expect_next_fire_at=current
+        )
+    except ConditionFailed:
+        # Edited, paused, deleted or advanced by another caller meanwhile: theirs stands.
+        logger.info("schedule changed during dispatch", extra={"schedule_id": schedule["id"]})
+    return result
+
+
+def _occurrence_run(
+    schedule: Mapping[str, Any], fire: datetime, now: datetime, *, status: RunStatus, reason: str | None = None
+) -> dict[str, Any]:
+    key = occurrence_key(schedule["id"], fire)
+    run = new_run(
+        run_id=occurrence_run_id(key),
+        workspace_id=schedule["workspace_id"],
+        agent_id=schedule["agent_id"],
+        task=schedule["task_description"],
+        source_type=SourceType.SCHEDULE,
+        source_id=schedule["id"],
+        scheduled_for=fire,
+        now=now,
+        status=status,
+        occurrence_key=key,
+        overlap=schedule.get("overlap", "skip"),
+    )
+    run["reason"] = reason
+    return run
+
+

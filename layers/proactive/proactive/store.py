@@ -1,0 +1,453 @@
+"""DynamoDB access for the single table: the only module that knows key formats and indexes.
+
+Layout (every item has PK and SK):
+
+| item      | PK                         | SK       | GSI1 (workspace listings)        | GSI2 (by source)       |
+|-----------|----------------------------|----------|----------------------------------|------------------------|
+| agent     | AGENT#<id>                 | AGENT    | WS#<ws>#AGENT / <created>#<id>   |                        |
+| schedule  | SCHEDULE#<id>              | SCHEDULE | WS#<ws>#SCHEDULE / <created>#<id>|                        |
+| run       | RUN#<id>                   | RUN      | WS#<ws>#RUN / <created>#<id>     | SRC#<type>#<id> / <created>#<id> |
+| idempotency record (Powertools)  | IDEMPOTENCY#<fn> | <key> |                        |                        |
+
+Items that can come due (schedules now; monitors and autonomous configs later) carry `due_pk`
+(`DUE#<shard>`) and `due_at` while active: a sparse index (DueIndex) that the dispatcher queries
+for `due_at <= window end`, so a tick reads only what is due, never the whole table.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import zlib
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Attr, ConditionBase, Key
+from botocore.exceptions import ClientError
+
+from proactive.clock import iso, parse_iso
+from proactive.errors import InvalidInput
+from proactive.settings import get_settings
+
+GSI1 = "GSI1"
+GSI2 = "GSI2"
+DUE_INDEX = "DueIndex"
+TTL_ATTRIBUTE = "ttl"
+IDEMPOTENCY_PK_PREFIX = "IDEMPOTENCY#"
+
+_KEY_ATTRIBUTES = frozenset(
+    {"PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "due_pk", "due_at", TTL_ATTRIBUTE, "kind"}
+)
+
+
+def table_definition(table_name: str) -> dict[str, Any]:
+    """`create_table` arguments for the table; template.yaml declares the same (a test checks)."""
+
+    def gsi(name: str, pk: str, sk: str) -> dict[str, Any]:
+        return {
+            "IndexName": name,
+            "KeySchema": [{"AttributeName": pk, "KeyType": "HASH"}, {"AttributeName": sk, "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+
+    attributes = ["PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "due_pk", "due_at"]
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in attributes],
+        "KeySchema": [{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+        "GlobalSecondaryIndexes": [
+            gsi(GSI1, "GSI1PK", "GSI1SK"),
+            gsi(GSI2, "GSI2PK", "GSI2SK"),
+            gsi(DUE_INDEX, "due_pk", "due_at"),
+        ],
+    }
+
+
+class ConditionFailed(Exception):
+    """A conditional write did not apply (the item changed, exists, or does not)."""
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; hand out ints and floats."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _storable(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: _storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    return value
+
+
+def _body(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _plain(v) for k, v in item.items() if k not in _KEY_ATTRIBUTES}
+
+
+def encode_cursor(key: Mapping[str, Any] | None) -> str | None:
+    if not key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(_plain(dict(key)), sort_keys=True).encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("cursor is not one this API returned", field="cursor") from exc
+    if not isinstance(key, dict) or not all(isinstance(v, str) for v in key.values()):
+        raise InvalidInput("cursor is not one this API returned", field="cursor")
+    return key
+
+
+def _pk(kind: str, item_id: str) -> dict[str, str]:
+    return {"PK": f"{kind.upper()}#{item_id}", "SK": kind.upper()}
+
+
+def due_shard(item_id: str, shards: int) -> str:
+    return f"DUE#{zlib.crc32(item_id.encode()) % shards}"
+
+
+def _ttl(now: datetime, days: int) -> int:
+    return int((now + timedelta(days=days)).timestamp())
+
+
+class Store:
+    """The table, with one method per access pattern."""
+
+    def __init__(self, table_name: str | None = None, *, dynamodb: Any = None) -> None:
+        settings = get_settings()
+        self.table_name = table_name or settings.table_name
+        self._shards = settings.due_shards
+        self._resource = dynamodb or boto3.resource("dynamodb")
+        self.table = self._resource.Table(self.table_name)
+
+    # generic entity access
+
+    def _put_entity(self, kind: str, body: Mapping[str, Any], *, extra: Mapping[str, Any] | None = None) -> None:
+        item: dict[str, Any] = {
+            **_pk(kind, body["id"]),
+            "kind": kind,
+            "GSI1PK": f"WS#{body['workspace_id']}#{kind.upper()}",
+            "GSI1SK": f"{body['created_at']}#{body['id']}",
+            **_storable(dict(body)),
+            **(extra or {}),
+        }
+        self._write(lambda: self.table.put_item(Item=item, ConditionExpression=Attr("PK").not_exists()))
+
+    def _get_entity(self, kind: str, item_id: str, *, consistent: bool = True) -> dict[str, Any] | None:
+        resp = self.table.get_item(Key=_pk(kind, item_id), ConsistentRead=consistent)
+        item = resp.get("Item")
+        return _body(item) if item else None
+
+    def _update_entity(
+        self,
+        kind: str,
+        item_id: str,
+        *,
+        set_values: Mapping[str, Any] | None = None,
+        remove: tuple[str, ...] = (),
+        condition: ConditionBase | None = None,
+        add: Mapping[str, int] | None = None,
+    ) -> dict[str, Any]:
+        """Apply the change if the item exists (and `condition` holds); return the new item."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        sets, adds = [], []
+        for i, (name, value) in enumerate((set_values or {}).items()):
+            names[f"#s{i}"] = name
+            values[f":s{i}"] = _storable(value)
+            sets.append(f"#s{i} = :s{i}")
+        for i, (name, amount) in enumerate((add or {}).items()):
+            names[f"#a{i}"] = name
+            values[f":a{i}"] = amount
+            adds.append(f"#a{i} :a{i}")
+        removes = []
+        for i, name in enumerate(remove):
+            names[f"#r{i}"] = name
+            removes.append(f"#r{i}")
+        parts = []
+        if sets:
+            parts.append("SET " + ", ".join(sets))
+        if adds:
+            parts.append("ADD " + ", ".join(adds))
+        if removes:
+            parts.append("REMOVE " + ", ".join(removes))
+        cond = Attr("PK").exists()
+        if condition is not None:
+            cond = cond & condition
+        kwargs: dict[str, Any] = {
+            "Key": _pk(kind, item_id),
+            "UpdateExpression": " ".join(parts),
+            "ExpressionAttributeNames": names,
+            "ConditionExpression": cond,
+            "ReturnValues": "ALL_NEW",
+        }
+        if values:
+            kwargs["ExpressionAttributeValues"] = values
+        resp = self._write(lambda: self.table.update_item(**kwargs))
+        return _body(resp["Attributes"])
+
+    def _delete_entity(self, kind: str, item_id: str) -> bool:
+        try:
+            self.table.delete_item(Key=_pk(kind, item_id), ConditionExpression=Attr("PK").exists())
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def _list_workspace(
+        self, kind: str, workspace_id: str, *, limit: int, cursor: str | None, filters: ConditionBase | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        return self._query_page(
+            index=GSI1,
+            key=Key("GSI1PK").eq(f"WS#{workspace_id}#{kind.upper()}"),
+            limit=limit,
+            cursor=cursor,
+            filters=filters,
+        )
+
+    def _query_page(
+        self,
+        *,
+        index: str,
+        key: ConditionBase,
+        limit: int,
+        cursor: str | None,
+        filters: ConditionBase | None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Newest first. With a filter, keeps reading until the page is full or the index ends."""
+        items: list[dict[str, Any]] = []
+        start = decode_cursor(cursor)
+        while True:
+            kwargs: dict[str, Any] = {
+                "IndexName": index,
+                "KeyConditionExpression": key,
+                "ScanIndexForward": False,
+                "Limit": limit - len(items),
+            }
+            if filters is not None:
+                kwargs["FilterExpression"] = filters
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            resp = self.table.query(**kwargs)
+            items.extend(_body(i) for i in resp.get("Items", []))
+            start = resp.get("LastEvaluatedKey")
+            if not start or len(items) >= limit:
+                return items, encode_cursor(start)
+
+    @staticmethod
+    def _write(call: Any) -> Any:
+        try:
+            return call()
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionCanceledException"):
+                raise ConditionFailed(str(exc)) from exc
+            raise
+
+    # agents
+
+    def put_agent(self, agent: Mapping[str, Any]) -> None:
+        self._put_entity("agent", agent)
+
+    def get_agent(self, agent_id: str) -> dict[str, Any] | None:
+        return self._get_entity("agent", agent_id)
+
+    def list_agents(self, workspace_id: str, *, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        return self._list_workspace("agent", workspace_id, limit=limit, cursor=cursor)
+
+    def update_agent(self, agent_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        return self._update_entity("agent", agent_id, set_values=changes)
+
+    def delete_agent(self, agent_id: str) -> bool:
+        return self._delete_entity("agent", agent_id)
+
+    # schedules and other items that come due
+
+    def _due_attributes(self, item_id: str, due_at: datetime | None) -> dict[str, Any]:
+        if due_at is None:
+            return {}
+        return {"due_pk": due_shard(item_id, self._shards), "due_at": iso(due_at)}
+
+    def put_schedule(self, schedule: Mapping[str, Any], *, due_at: datetime | None) -> None:
+        self._put_entity("schedule", schedule, extra=self._due_attributes(schedule["id"], due_at))
+
+    def get_schedule(self, schedule_id: str) -> dict[str, Any] | None:
+        return self._get_entity("schedule", schedule_id)
+
+    def list_schedules(
+        self, workspace_id: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        return self._list_workspace("schedule", workspace_id, limit=limit, cursor=cursor)
+
+    def update_schedule(
+        self,
+        schedule_id: str,
+        changes: Mapping[str, Any],
+        *,
+        due_at: datetime | None | bool = False,
+        expect_next_fire_at: str | None = None,
+    ) -> dict[str, Any]:
+        """Change a schedule. `due_at`: a datetime to (re)index it, None to drop it from the due
+        index, False to leave the index alone. `expect_next_fire_at` makes the write conditional."""
+        set_values = dict(changes)
+        remove: tuple[str, ...] = ()
+        if isinstance(due_at, datetime):
+            set_values.update(self._due_attributes(schedule_id, due_at))
+        elif due_at is None:
+            remove = ("due_pk", "due_at")
+        condition = None
+        if expect_next_fire_at is not None:
+            condition = Attr("next_fire_at").eq(expect_next_fire_at)
+        return self._update_entity("schedule", schedule_id, set_values=set_values, remove=remove, condition=condition)
+
+    def delete_schedule(self, schedule_id: str) -> bool:
+        return self._delete_entity("schedule", schedule_id)
+
+    def query_due(self, until: datetime) -> Iterator[dict[str, Any]]:
+        """Every indexed item with `due_at <= until`, across all shards. Reads only those items."""
+        for shard in range(self._shards):
+            start = None
+            while True:
+                kwargs: dict[str, Any] = {
+                    "IndexName": DUE_INDEX,
+                    "KeyConditionExpression": Key("due_pk").eq(f"DUE#{shard}") & Key("due_at").lte(iso(until)),
+                }
+                if start:
+                    kwargs["ExclusiveStartKey"] = start
+                resp = self.table.query(**kwargs)
+                for item in resp.get("Items", []):
+                    yield {**_body(item), "kind": item.get("kind")}
+                start = resp.get("LastEvaluatedKey")
+                if not start:
+                    break
+
+    def get_items_consistent(self, refs: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        """Strongly consistent reads of (kind, id) items, 100 per call; missing ones are left out."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(refs), 100):
+            keys: list[dict[str, Any]] = [_pk(kind, item_id) for kind, item_id in refs[start : start + 100]]
+            request: dict[str, Any] = {self.table_name: {"Keys": keys, "ConsistentRead": True}}
+            while request:
+                resp = self._resource.batch_get_item(RequestItems=request)
+                for item in resp.get("Responses", {}).get(self.table_name, []):
+                    found.append({**_body(item), "kind": item.get("kind")})
+                request = resp.get("UnprocessedKeys") or {}
+        return found
+
+    def acquire_slot(self, schedule_id: str, run_id: str, *, now: datetime, lease_until: datetime, exclusive: bool) -> None:
+        """Mark `run_id` as the schedule's active run. Raises ConditionFailed if the schedule is
+        gone or paused, or (when `exclusive`) another run still holds an unexpired lease."""
+        condition = Attr("is_active").eq(True)
+        if exclusive:
+            condition = condition & (
+                Attr("active_run_id").not_exists()
+                | Attr("active_run_id").eq(run_id)
+                | Attr("active_lease_until").lt(iso(now))
+            )
+        changes: dict[str, Any] = {"last_run": iso(now), "last_run_id": run_id}
+        if exclusive:
+            changes.update({"active_run_id": run_id, "active_lease_until": iso(lease_until)})
+        self._update_entity("schedule", schedule_id, set_values=changes, condition=condition)
+
+    def release_slot(self, schedule_id: str, run_id: str) -> None:
+        try:
+            self._update_entity(
+                "schedule",
+                schedule_id,
+                remove=("active_run_id", "active_lease_until"),
+                condition=Attr("active_run_id").eq(run_id),
+            )
+        except ConditionFailed:
+            pass  # another run holds it, or the schedule is gone: nothing to release
+
+    # runs
+
+    def create_run(self, run: Mapping[str, Any]) -> bool:
+        """Create a run; False if a run with that id exists (an occurrence already claimed)."""
+        settings = get_settings()
+        extra: dict[str, Any] = {TTL_ATTRIBUTE: _ttl(parse_iso(run["created_at"]), settings.run_retention_days)}
+        if run.get("source_id"):
+            extra["GSI2PK"] = f"SRC#{run['source_type']}#{run['source_id']}"
+            extra["GSI2SK"] = f"{run['created_at']}#{run['id']}"
+        try:
+            self._put_entity("run", run, extra=extra)
+        except ConditionFailed:
+            return False
+        return True
+
+    def get_run(self, run_id: str) -> dict[str, Any] | None:
+        return self._get_entity("run", run_id)
+
+    def list_runs(
+        self,
+        workspace_id: str,
+        *,
+        status: str | None,
+        source_type: str | None,
+        source_id: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        filters: ConditionBase | None = None
+
+        def also(cond: ConditionBase) -> None:
+            nonlocal filters
+            filters = cond if filters is None else filters & cond
+
+        if status:
+            also(Attr("status").eq(status))
+        if source_id and source_type:
+            also(Attr("workspace_id").eq(workspace_id))
+            return self._query_page(
+                index=GSI2,
+                key=Key("GSI2PK").eq(f"SRC#{source_type}#{source_id}"),
+                limit=limit,
+                cursor=cursor,
+                filters=filters,
+            )
+        if source_type:
+            also(Attr("source_type").eq(source_type))
+        if source_id:
+            also(Attr("source_id").eq(source_id))
+        return self._list_workspace("run", workspace_id, limit=limit, cursor=cursor, filters=filters)
+
+    def update_run(
+        self,
+        run_id: str,
+        changes: Mapping[str, Any],
+        *,
+        condition: ConditionBase | None = None,
+        add: Mapping[str, int] | None = None,
+        remove: tuple[str, ...] = (),
+    ) -> dict[str, Any]:
+        return self._update_entity("run", run_id, set_values=changes, condition=condition, add=add, remove=remove)
+
+    # Powertools idempotency shares the table
+
+    def idempotency_layer(self, function_name: str) -> Any:
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+        return DynamoDBPersistenceLayer(
+            table_name=self.table_name,
+            key_attr="PK",
+            sort_key_attr="SK",
+            static_pk_value=f"{IDEMPOTENCY_PK_PREFIX}{function_name}",
+            expiry_attr=TTL_ATTRIBUTE,
+        )
