@@ -19,7 +19,8 @@ from proactive.store import Store
 
 store = Store()
 sqs = boto3.client("sqs")
-processor = BatchProcessor(event_type=EventType.SQS)
+# Report every failure per message, even when the whole batch failed, so the back-off applies.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 idempotency = IdempotencyConfig(event_key_jmespath="run_id", expires_after_seconds=24 * 3600)
 
 

@@ -133,15 +133,15 @@ class Schedule(BaseModel):
     is_active: bool
     catch_up: CatchUp
     overlap: Overlap
-    next_run: datetime | None = Field(description="Next fire time, in the schedule's time zone.")
-    last_run: datetime | None = None
+    next_run: str | None = Field(description="Next fire time (ISO-8601 with the schedule's zone offset).")
+    last_run: str | None = Field(default=None, description="When the last run started, in the schedule's zone.")
     last_run_id: str | None = None
     created_at: datetime
     updated_at: datetime
 
 
 class NextRuns(BaseModel):
-    next_runs: list[datetime]
+    next_runs: list[str] = Field(description="ISO-8601 times with the schedule's zone offset, e.g. 2026-03-09T09:00:00-04:00")
 
 
 # Runs

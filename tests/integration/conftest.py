@@ -1,0 +1,145 @@
+"""Integration tests: real boto3 calls against moto in-process, real handlers, real events."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from fastapi.testclient import TestClient
+from moto import mock_aws
+
+from proactive.api import deps
+from proactive.auth import issue_local_token
+from proactive.local import LocalContext, create_resources, load_handler, scheduled_event, sqs_event
+from proactive.queue import RunQueue
+from proactive.settings import get_settings
+from proactive.store import Store
+
+
+@dataclass
+class Aws:
+    store: Store
+    queue: RunQueue
+    sqs: Any
+    queue_url: str
+    queue_arn: str
+    dlq_url: str
+
+    def receive(self, wait: int = 0) -> list[dict[str, Any]]:
+        """Every message visible now (delays included only once they have passed)."""
+        out: list[dict[str, Any]] = []
+        while True:
+            resp = self.sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait, AttributeNames=["All"]
+            )
+            batch = resp.get("Messages", [])
+            if not batch:
+                return out
+            out.extend(batch)
+
+    def queued_run_ids(self) -> list[str]:
+        return [json.loads(m["Body"])["run_id"] for m in self.receive()]
+
+
+@pytest.fixture
+def aws() -> Iterator[Aws]:
+    with mock_aws():
+        resources = create_resources(
+            boto3.client("dynamodb"), boto3.client("sqs"), table_name=os.environ["TABLE_NAME"], queue_name="runs"
+        )
+        os.environ["RUN_QUEUE_URL"] = resources["queue_url"]
+        get_settings.cache_clear()
+        deps.get_store.cache_clear()
+        deps.get_queue.cache_clear()
+        yield Aws(
+            store=Store(),
+            queue=RunQueue(),
+            sqs=boto3.client("sqs"),
+            queue_url=resources["queue_url"],
+            queue_arn=resources["queue_arn"],
+            dlq_url=resources["dlq_url"],
+        )
+        get_settings.cache_clear()
+        deps.get_store.cache_clear()
+        deps.get_queue.cache_clear()
+
+
+@dataclass
+class Handlers:
+    api: ModuleType
+    dispatcher: ModuleType
+    worker: ModuleType
+    aws: Aws
+    in_flight: list[dict[str, Any]] = field(default_factory=list)
+
+    def tick(self, now: datetime) -> dict[str, Any]:
+        result: dict[str, Any] = self.dispatcher.handler(scheduled_event(now), LocalContext("DispatcherFunction"))
+        return result
+
+    def deliver(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        """Hand messages to the worker as the SQS event source mapping would."""
+        result: dict[str, Any] = self.worker.handler(
+            sqs_event(messages, self.aws.queue_arn), LocalContext("WorkerFunction")
+        )
+        return result
+
+    def drain(self) -> int:
+        """Deliver every visible message, deleting the ones the worker completed. Failed ones
+        stay in flight (their back-off applies) and are kept in `in_flight`."""
+        count = 0
+        while messages := self.aws.receive():
+            result = self.deliver(messages)
+            failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
+            for m in messages:
+                if m["MessageId"] in failed:
+                    self.in_flight.append(m)
+                else:
+                    self.aws.sqs.delete_message(QueueUrl=self.aws.queue_url, ReceiptHandle=m["ReceiptHandle"])
+            count += len(messages)
+        return count
+
+    def retry_now(self) -> None:
+        """End the back-off of every failed message, as if its delay had passed."""
+        for m in self.in_flight:
+            self.aws.sqs.change_message_visibility(
+                QueueUrl=self.aws.queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+            )
+        self.in_flight.clear()
+
+
+@pytest.fixture
+def handlers(aws: Aws) -> Handlers:
+    return Handlers(
+        api=load_handler("api", instance="_t"),
+        dispatcher=load_handler("dispatcher", instance="_t"),
+        worker=load_handler("worker", instance="_t"),
+        aws=aws,
+    )
+
+
+def token(*workspaces: str, subject: str = "tester") -> str:
+    return issue_local_token(workspaces, secret=os.environ["LOCAL_JWT_SECRET"], subject=subject)
+
+
+@pytest.fixture
+def client(aws: Aws) -> Iterator[TestClient]:
+    from proactive.api import create_app
+
+    with TestClient(create_app(), raise_server_exceptions=False) as c:
+        c.headers["Authorization"] = f"Bearer {token('ws-1')}"
+        yield c
+
+
+def make_agent(store: Store, workspace: str = "ws-1", name: str = "report-agent", runtime: str = "builtin") -> str:
+    from proactive.agents import create_agent
+    from proactive.clock import utcnow
+    from proactive.models import AgentCreate
+
+    return str(create_agent(store, AgentCreate(workspace_id=workspace, name=name, runtime=runtime), utcnow())["id"])
