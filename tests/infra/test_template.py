@@ -1,0 +1,118 @@
+"""template.yaml against the code: the local stack builds what the template deploys."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from proactive.local import REPO_ROOT
+from proactive.queue import DLQ_RETENTION_SECONDS, MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_SECONDS, WORKER_TIMEOUT_SECONDS
+from proactive.settings import Settings
+from proactive.store import TTL_ATTRIBUTE, table_definition
+
+pytestmark = pytest.mark.infra
+TEMPLATE = REPO_ROOT / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation short-form tags (!Ref, !GetAtt, !Sub...) as plain values."""
+
+
+_CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: {
+    suffix: loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode) else loader.construct_sequence(node)
+    if isinstance(node, yaml.SequenceNode) else loader.construct_mapping(node)
+})
+
+
+@pytest.fixture(scope="module")
+def resources() -> dict[str, Any]:
+    template = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    return dict(template["Resources"])
+
+
+def _sorted(items: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    return sorted(items, key=lambda i: i[key])
+
+
+def test_table_matches_the_store(resources: dict[str, Any]) -> None:
+    props = resources["Table"]["Properties"]
+    code = table_definition("x")
+    assert props["BillingMode"] == code["BillingMode"]
+    assert props["KeySchema"] == code["KeySchema"]
+    assert _sorted(props["AttributeDefinitions"], "AttributeName") == _sorted(code["AttributeDefinitions"], "AttributeName")
+    assert _sorted(props["GlobalSecondaryIndexes"], "IndexName") == _sorted(code["GlobalSecondaryIndexes"], "IndexName")
+    assert props["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+
+
+def test_queues_match_the_local_stack(resources: dict[str, Any]) -> None:
+    queue = resources["RunQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] == VISIBILITY_TIMEOUT_SECONDS
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == MAX_RECEIVE_COUNT
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"GetAtt": "RunDeadLetterQueue.Arn"}
+    assert resources["RunDeadLetterQueue"]["Properties"]["MessageRetentionPeriod"] == DLQ_RETENTION_SECONDS
+    assert resources["WorkerFunction"]["Properties"]["Timeout"] == WORKER_TIMEOUT_SECONDS
+
+
+def test_worker_reports_partial_batch_failures(resources: dict[str, Any]) -> None:
+    event = resources["WorkerFunction"]["Properties"]["Events"]["Runs"]["Properties"]
+    assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["Queue"] == {"GetAtt": "RunQueue.Arn"}
+
+
+def test_dispatcher_rate_matches_the_tick_setting(resources: dict[str, Any]) -> None:
+    tick = resources["DispatcherFunction"]["Properties"]["Events"]["Tick"]["Properties"]["ScheduleExpression"]
+    assert tick == "rate(1 minute)"
+    globals_env = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)["Globals"]["Function"]["Environment"]["Variables"]  # noqa: S506
+    assert int(globals_env["TICK_SECONDS"]) == 60 == Settings.model_fields["tick_seconds"].default
+
+
+def test_every_function_has_a_sample_event(resources: dict[str, Any]) -> None:
+    functions = {p["Properties"]["CodeUri"].strip("/").split("/")[-1] for p in resources.values()
+                 if p["Type"] == "AWS::Serverless::Function"}
+    with_events = {p.name.split("_")[0] for p in (REPO_ROOT / "events").glob("*.json")}
+    assert functions <= with_events, f"functions without a sample event: {functions - with_events}"
+
+
+def _tool(name: str) -> str:
+    path = os.environ.get(name) or shutil.which(name.lower().replace("_", "-"))
+    if not path:
+        pytest.skip(f"{name} is not installed here; `make test` installs it")
+    return path
+
+
+def test_cfn_lint_passes() -> None:
+    result = subprocess.run([_tool("CFN_LINT"), str(TEMPLATE)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_sam_validate_lint_passes() -> None:
+    result = subprocess.run(
+        [_tool("SAM_CLI"), "validate", "--lint", "--region", "us-east-1", "--template", str(TEMPLATE)],
+        capture_output=True, text=True, check=False, env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_sam_build_makes_an_arm64_python313_package(tmp_path: Path) -> None:
+    build = tmp_path / "build"
+    result = subprocess.run(
+        [_tool("SAM_CLI"), "build", "--template", str(TEMPLATE), "--build-dir", str(build)],
+        capture_output=True, text=True, check=False, cwd=REPO_ROOT, env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    layer = build / "SharedLayer" / "python"
+    assert (layer / "proactive" / "schedules.py").exists()
+    assert not (layer / "proactive" / "devstack.py").exists(), "the local stack must not ship"
+    assert list(layer.glob("pydantic_core/_pydantic_core.cpython-313-aarch64-linux-gnu.so"))
+    for fn in ("ApiFunction", "DispatcherFunction", "WorkerFunction"):
+        assert (build / fn / "handler.py").exists()
+    built = json.loads(json.dumps(yaml.load((build / "template.yaml").read_text(), Loader=_CfnLoader)))  # noqa: S506
+    assert built["Resources"]["WorkerFunction"]["Properties"]["CodeUri"] == "WorkerFunction"
