@@ -4,12 +4,11 @@ import json
 from typing import Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
-
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
 
 from proactive import runs
 from proactive.observability import instrumented, logger
@@ -24,7 +23,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 idempotency = IdempotencyConfig(event_key_jmespath="run_id", expires_after_seconds=24 * 3600)
 
 
-@idempotent_function(
+@idempotent_function(  # type: ignore[untyped-decorator]
     data_keyword_argument="message", config=idempotency, persistence_store=store.idempotency_layer("worker")
 )
 def run_once(message: dict[str, Any]) -> dict[str, Any]:
@@ -38,19 +37,19 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
         # Left to fail: after the queue's receive limit it lands in the DLQ for inspection.
         raise ValueError(f"message {record.message_id} has no run_id")
     logger.append_keys(run_id=message["run_id"])
-    return run_once(message={"run_id": message["run_id"]})
+    result: dict[str, Any] = run_once(message={"run_id": message["run_id"]})
+    return result
 
 
 @instrumented()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
-    result = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
-    _back_off([r for r in event["Records"] if r["messageId"] in _failed_ids(result)])
-    return result
-
-
-def _failed_ids(result: dict[str, Any]) -> set[str]:
-    return {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+    result = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+    failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
+    _back_off([r for r in event["Records"] if r["messageId"] in failed])
+    return dict(result)
 
 
 def _back_off(records: list[dict[str, Any]]) -> None:

@@ -37,7 +37,11 @@ class Stack:
 
 
 def stack_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_", "TABLE_NAME", "RUN_QUEUE"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "POWERTOOLS_", "TABLE_NAME", "RUN_QUEUE"))
+    }
     env.update({"LOCAL_JWT_SECRET": SECRET, "POWERTOOLS_LOG_LEVEL": "INFO"})
     return env
 
@@ -49,7 +53,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with log.open("wb") as out:
         process = subprocess.Popen(
             [str(Path(sys.executable).parent / "proactive"), "dev", "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, env=stack_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=stack_env(),
         )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -33,10 +33,17 @@ def every_minute(stack: Stack) -> dict[str, Any]:
     """A schedule created first, so its fires happen while the other tests run."""
     with stack.client(WS) as c:
         agent = c.post("/api/agents", json={"workspace_id": WS, "name": "minute-agent"}).json()
-        resp = c.post("/api/proactive/schedules", json={
-            "name": "Every minute", "workspace_id": WS, "agent_id": agent["id"],
-            "task_description": "Check the queue depth", "cron_expression": "* * * * *", "timezone": "Europe/Paris",
-        })
+        resp = c.post(
+            "/api/proactive/schedules",
+            json={
+                "name": "Every minute",
+                "workspace_id": WS,
+                "agent_id": agent["id"],
+                "task_description": "Check the queue depth",
+                "cron_expression": "* * * * *",
+                "timezone": "Europe/Paris",
+            },
+        )
         assert resp.status_code == 201, resp.text
         return dict(resp.json())
 
@@ -48,7 +55,8 @@ def test_health_and_openapi(stack: Stack, every_minute: dict[str, Any]) -> None:
 
 def test_token_command_prints_only_a_token(stack: Stack) -> None:
     token = stack.token("ws-a", "ws-b")
-    assert "\n" not in token and token.count(".") == 2
+    assert "\n" not in token
+    assert token.count(".") == 2
     with stack.client("ws-a", "ws-b") as c:
         assert c.get("/api/agents", params={"workspace_id": "ws-b"}).status_code == 200
 
@@ -62,7 +70,9 @@ def test_missing_token_is_401_json(stack: Stack) -> None:
 def test_delegated_task_runs_in_the_worker(stack: Stack) -> None:
     with stack.client(WS) as c:
         agent = c.post("/api/agents", json={"workspace_id": WS, "name": "research-agent"}).json()
-        run = c.post("/api/runs", json={"workspace_id": WS, "agent_id": agent["id"], "task": "Research AI trends."})
+        run = c.post(
+            "/api/runs", json={"workspace_id": WS, "agent_id": agent["id"], "task": "Research AI trends."}
+        )
         assert run.status_code == 202
         done = wait_for(c, f"/api/runs/{run.json()['id']}", lambda r: r["status"] == "succeeded", 15)
         assert done["output"].endswith("Research AI trends.")
@@ -75,8 +85,10 @@ def test_schedule_fires_every_minute_on_time_exactly_once(stack: Stack, every_mi
     sid = every_minute["id"]
     with stack.client(WS) as c:
         page = wait_for(
-            c, f"/api/proactive/schedules/{sid}/runs",
-            lambda p: sum(r["status"] == "succeeded" for r in p["items"]) >= 2, 150,
+            c,
+            f"/api/proactive/schedules/{sid}/runs",
+            lambda p: sum(r["status"] == "succeeded" for r in p["items"]) >= 2,
+            150,
         )
     done = [r for r in page["items"] if r["status"] == "succeeded"]
     assert len({r["scheduled_for"] for r in page["items"]}) == len(page["items"])

@@ -26,8 +26,12 @@ EXPECTED_STATUS = {"api_create_agent.json": 201, "api_no_claims.json": 401}
 def deployed_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """As in AWS: API Gateway verified the token, and the app trusts its claims."""
     with mock_aws():
-        resources = create_resources(boto3.client("dynamodb"), boto3.client("sqs"),
-                                     table_name=os.environ["TABLE_NAME"], queue_name="proactive-runs")
+        resources = create_resources(
+            boto3.client("dynamodb"),
+            boto3.client("sqs"),
+            table_name=os.environ["TABLE_NAME"],
+            queue_name="proactive-runs",
+        )
         monkeypatch.setenv("RUN_QUEUE_URL", resources["queue_url"])
         monkeypatch.setenv("AUTH_MODE", "apigw")
         get_settings.cache_clear()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -13,7 +12,12 @@ import pytest
 import yaml
 
 from proactive.local import REPO_ROOT
-from proactive.queue import DLQ_RETENTION_SECONDS, MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_SECONDS, WORKER_TIMEOUT_SECONDS
+from proactive.queue import (
+    DLQ_RETENTION_SECONDS,
+    MAX_RECEIVE_COUNT,
+    VISIBILITY_TIMEOUT_SECONDS,
+    WORKER_TIMEOUT_SECONDS,
+)
 from proactive.settings import Settings
 from proactive.store import TTL_ATTRIBUTE, table_definition
 
@@ -25,16 +29,25 @@ class _CfnLoader(yaml.SafeLoader):
     """Reads CloudFormation short-form tags (!Ref, !GetAtt, !Sub...) as plain values."""
 
 
-_CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: {
-    suffix: loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode) else loader.construct_sequence(node)
-    if isinstance(node, yaml.SequenceNode) else loader.construct_mapping(node)
-})
+_CfnLoader.add_multi_constructor(
+    "!",
+    lambda loader, suffix, node: {
+        suffix: loader.construct_scalar(node)
+        if isinstance(node, yaml.ScalarNode)
+        else loader.construct_sequence(node)
+        if isinstance(node, yaml.SequenceNode)
+        else loader.construct_mapping(node)
+    },
+)
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    return dict(yaml.load(path.read_text(), Loader=_CfnLoader))  # noqa: S506 - a SafeLoader subclass
 
 
 @pytest.fixture(scope="module")
 def resources() -> dict[str, Any]:
-    template = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
-    return dict(template["Resources"])
+    return dict(load_template()["Resources"])
 
 
 def _sorted(items: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
@@ -46,8 +59,12 @@ def test_table_matches_the_store(resources: dict[str, Any]) -> None:
     code = table_definition("x")
     assert props["BillingMode"] == code["BillingMode"]
     assert props["KeySchema"] == code["KeySchema"]
-    assert _sorted(props["AttributeDefinitions"], "AttributeName") == _sorted(code["AttributeDefinitions"], "AttributeName")
-    assert _sorted(props["GlobalSecondaryIndexes"], "IndexName") == _sorted(code["GlobalSecondaryIndexes"], "IndexName")
+    assert _sorted(props["AttributeDefinitions"], "AttributeName") == _sorted(
+        code["AttributeDefinitions"], "AttributeName"
+    )
+    assert _sorted(props["GlobalSecondaryIndexes"], "IndexName") == _sorted(
+        code["GlobalSecondaryIndexes"], "IndexName"
+    )
     assert props["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
 
 
@@ -69,13 +86,16 @@ def test_worker_reports_partial_batch_failures(resources: dict[str, Any]) -> Non
 def test_dispatcher_rate_matches_the_tick_setting(resources: dict[str, Any]) -> None:
     tick = resources["DispatcherFunction"]["Properties"]["Events"]["Tick"]["Properties"]["ScheduleExpression"]
     assert tick == "rate(1 minute)"
-    globals_env = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)["Globals"]["Function"]["Environment"]["Variables"]  # noqa: S506
+    globals_env = load_template()["Globals"]["Function"]["Environment"]["Variables"]
     assert int(globals_env["TICK_SECONDS"]) == 60 == Settings.model_fields["tick_seconds"].default
 
 
 def test_every_function_has_a_sample_event(resources: dict[str, Any]) -> None:
-    functions = {p["Properties"]["CodeUri"].strip("/").split("/")[-1] for p in resources.values()
-                 if p["Type"] == "AWS::Serverless::Function"}
+    functions = {
+        p["Properties"]["CodeUri"].strip("/").split("/")[-1]
+        for p in resources.values()
+        if p["Type"] == "AWS::Serverless::Function"
+    }
     with_events = {p.name.split("_")[0] for p in (REPO_ROOT / "events").glob("*.json")}
     assert functions <= with_events, f"functions without a sample event: {functions - with_events}"
 
@@ -95,7 +115,10 @@ def test_cfn_lint_passes() -> None:
 def test_sam_validate_lint_passes() -> None:
     result = subprocess.run(
         [_tool("SAM_CLI"), "validate", "--lint", "--region", "us-east-1", "--template", str(TEMPLATE)],
-        capture_output=True, text=True, check=False, env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -104,7 +127,11 @@ def test_sam_build_makes_an_arm64_python313_package(tmp_path: Path) -> None:
     build = tmp_path / "build"
     result = subprocess.run(
         [_tool("SAM_CLI"), "build", "--template", str(TEMPLATE), "--build-dir", str(build)],
-        capture_output=True, text=True, check=False, cwd=REPO_ROOT, env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO_ROOT,
+        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
         timeout=600,
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -114,5 +141,5 @@ def test_sam_build_makes_an_arm64_python313_package(tmp_path: Path) -> None:
     assert list(layer.glob("pydantic_core/_pydantic_core.cpython-313-aarch64-linux-gnu.so"))
     for fn in ("ApiFunction", "DispatcherFunction", "WorkerFunction"):
         assert (build / fn / "handler.py").exists()
-    built = json.loads(json.dumps(yaml.load((build / "template.yaml").read_text(), Loader=_CfnLoader)))  # noqa: S506
+    built = load_template(build / "template.yaml")
     assert built["Resources"]["WorkerFunction"]["Properties"]["CodeUri"] == "WorkerFunction"

@@ -52,7 +52,10 @@ class Aws:
 def aws() -> Iterator[Aws]:
     with mock_aws():
         resources = create_resources(
-            boto3.client("dynamodb"), boto3.client("sqs"), table_name=os.environ["TABLE_NAME"], queue_name="runs"
+            boto3.client("dynamodb"),
+            boto3.client("sqs"),
+            table_name=os.environ["TABLE_NAME"],
+            queue_name="runs",
         )
         os.environ["RUN_QUEUE_URL"] = resources["queue_url"]
         get_settings.cache_clear()
@@ -80,7 +83,9 @@ class Handlers:
     in_flight: list[dict[str, Any]] = field(default_factory=list)
 
     def tick(self, now: datetime) -> dict[str, Any]:
-        result: dict[str, Any] = self.dispatcher.handler(scheduled_event(now), LocalContext("DispatcherFunction"))
+        result: dict[str, Any] = self.dispatcher.handler(
+            scheduled_event(now), LocalContext("DispatcherFunction")
+        )
         return result
 
     def deliver(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -137,9 +142,13 @@ def client(aws: Aws) -> Iterator[TestClient]:
         yield c
 
 
-def make_agent(store: Store, workspace: str = "ws-1", name: str = "report-agent", runtime: str = "builtin") -> str:
+def make_agent(
+    store: Store, workspace: str = "ws-1", name: str = "report-agent", runtime: str = "builtin"
+) -> str:
     from proactive.agents import create_agent
     from proactive.clock import utcnow
     from proactive.models import AgentCreate
 
-    return str(create_agent(store, AgentCreate(workspace_id=workspace, name=name, runtime=runtime), utcnow())["id"])
+    return str(
+        create_agent(store, AgentCreate(workspace_id=workspace, name=name, runtime=runtime), utcnow())["id"]
+    )

@@ -48,11 +48,17 @@ def schedule(client: TestClient, **overrides: Any) -> dict[str, Any]:
         ("foreign", "Signature verification failed"),
     ],
 )
-def test_requests_without_a_valid_token_get_401_json(client: TestClient, header: str | None, message: str) -> None:
+def test_requests_without_a_valid_token_get_401_json(
+    client: TestClient, header: str | None, message: str
+) -> None:
     if header == "expired":
-        header = "Bearer " + issue_local_token(["ws-1"], secret=os.environ["LOCAL_JWT_SECRET"], ttl=timedelta(seconds=-1))
+        header = "Bearer " + issue_local_token(
+            ["ws-1"], secret=os.environ["LOCAL_JWT_SECRET"], ttl=timedelta(seconds=-1)
+        )
     elif header == "foreign":
-        header = "Bearer " + jwt.encode({"sub": "x", "exp": 9_999_999_999, "workspaces": ["ws-1"]}, "other-key" * 4)
+        header = "Bearer " + jwt.encode(
+            {"sub": "x", "exp": 9_999_999_999, "workspaces": ["ws-1"]}, "other-key" * 4
+        )
     headers = {"Authorization": header} if header else {}
     client.headers.pop("Authorization")
     for path in ("/api/agents", "/api/runs", "/api/proactive/schedules"):
@@ -73,8 +79,11 @@ def test_health_and_docs_need_no_token(client: TestClient) -> None:
 def test_resources_in_another_workspace_answer_404(client: TestClient) -> None:
     sched = schedule(client)
     other = {"Authorization": f"Bearer {token('ws-2')}"}
-    for path in (f"/api/agents/{sched['agent_id']}", f"/api/proactive/schedules/{sched['id']}",
-                 f"/api/proactive/schedules/{sched['id']}/next-runs"):
+    for path in (
+        f"/api/agents/{sched['agent_id']}",
+        f"/api/proactive/schedules/{sched['id']}",
+        f"/api/proactive/schedules/{sched['id']}/next-runs",
+    ):
         resp = client.get(path, headers=other)
         assert resp.status_code == 404, path
         assert resp.json()["error"] == "not_found"
@@ -95,7 +104,10 @@ def test_listing_with_several_workspaces_needs_workspace_id(client: TestClient) 
     resp = client.get("/api/agents", headers=both)
     assert resp.status_code == 422
     assert resp.json()["field"] == "workspace_id"
-    assert client.get("/api/agents?workspace_id=ws-2", headers=both).json() == {"items": [], "next_cursor": None}
+    assert client.get("/api/agents?workspace_id=ws-2", headers=both).json() == {
+        "items": [],
+        "next_cursor": None,
+    }
 
 
 # Agents
@@ -137,7 +149,12 @@ def test_create_schedule_as_in_the_docs(client: TestClient) -> None:
     sched = schedule(client)
     assert sched["id"].startswith("sched-")
     assert {k: sched[k] for k in SCHEDULE} == SCHEDULE
-    assert (sched["is_active"], sched["catch_up"], sched["overlap"], sched["last_run"]) == (True, "latest", "skip", None)
+    assert (sched["is_active"], sched["catch_up"], sched["overlap"], sched["last_run"]) == (
+        True,
+        "latest",
+        "skip",
+        None,
+    )
     assert sched["next_run"].endswith(("-05:00", "-04:00"))
     assert sched["next_run"][11:19] == "09:00:00"
     assert client.get(f"/api/proactive/schedules/{sched['id']}").json() == sched
@@ -156,7 +173,9 @@ def test_create_schedule_as_in_the_docs(client: TestClient) -> None:
         ({"name": None}, "name", "valid string"),
     ],
 )
-def test_bad_schedules_get_422_naming_the_field(client: TestClient, override: dict[str, Any], field: str, text: str) -> None:
+def test_bad_schedules_get_422_naming_the_field(
+    client: TestClient, override: dict[str, Any], field: str, text: str
+) -> None:
     body = {**SCHEDULE, "agent_id": agent(client)["id"], **override}
     resp = client.post("/api/proactive/schedules", json=body)
     assert resp.status_code == 422
@@ -166,10 +185,14 @@ def test_bad_schedules_get_422_naming_the_field(client: TestClient, override: di
 
 
 def test_missing_field_and_broken_json(client: TestClient) -> None:
-    resp = client.post("/api/proactive/schedules", json={k: v for k, v in SCHEDULE.items() if k != "cron_expression"})
+    resp = client.post(
+        "/api/proactive/schedules", json={k: v for k, v in SCHEDULE.items() if k != "cron_expression"}
+    )
     assert resp.status_code == 422
     assert resp.json()["message"].startswith("agent_id: Field required; cron_expression: Field required")
-    resp = client.post("/api/proactive/schedules", content=b"{not json", headers={"content-type": "application/json"})
+    resp = client.post(
+        "/api/proactive/schedules", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert (resp.status_code, resp.json()["message"]) == (422, "body: request body is not valid JSON")
 
 
@@ -190,19 +213,28 @@ def test_pause_resume_and_patch(client: TestClient) -> None:
     resumed = client.post(f"/api/proactive/schedules/{sched['id']}/resume").json()
     assert resumed["is_active"] is True
     assert resumed["next_run"] == sched["next_run"]
-    patched = client.patch(f"/api/proactive/schedules/{sched['id']}", json={"cron_expression": "30 17 * * 1-5"}).json()
+    patched = client.patch(
+        f"/api/proactive/schedules/{sched['id']}", json={"cron_expression": "30 17 * * 1-5"}
+    ).json()
     assert patched["next_run"][11:19] == "17:30:00"
     bad = client.patch(f"/api/proactive/schedules/{sched['id']}", json={"timezone": "Nowhere/Land"})
     assert (bad.status_code, bad.json()["field"]) == (422, "timezone")
     assert client.get(f"/api/proactive/schedules/{sched['id']}").json()["next_run"] == patched["next_run"]
-    assert client.patch(f"/api/proactive/schedules/{sched['id']}", json={"workspace_id": "ws-2"}).status_code == 422
+    assert (
+        client.patch(f"/api/proactive/schedules/{sched['id']}", json={"workspace_id": "ws-2"}).status_code
+        == 422
+    )
 
 
 def test_run_now_and_the_runs_it_leaves(client: TestClient, handlers: Handlers) -> None:
     sched = schedule(client)
     run = client.post(f"/api/proactive/schedules/{sched['id']}/run")
     assert run.status_code == 202
-    assert (run.json()["status"], run.json()["source_type"], run.json()["source_id"]) == ("queued", "schedule", sched["id"])
+    assert (run.json()["status"], run.json()["source_type"], run.json()["source_id"]) == (
+        "queued",
+        "schedule",
+        sched["id"],
+    )
     handlers.drain()
     listed = client.get(f"/api/proactive/schedules/{sched['id']}/runs").json()["items"]
     assert [(r["id"], r["status"]) for r in listed] == [(run.json()["id"], "succeeded")]
@@ -233,14 +265,24 @@ def test_delete_schedule(client: TestClient) -> None:
 
 def test_delegated_task_is_queued_then_executed(client: TestClient, handlers: Handlers) -> None:
     a = agent(client)
-    resp = client.post("/api/runs", json={"workspace_id": "ws-1", "agent_id": a["id"], "task": "Research AI trends"})
+    resp = client.post(
+        "/api/runs", json={"workspace_id": "ws-1", "agent_id": a["id"], "task": "Research AI trends"}
+    )
     assert resp.status_code == 202
     run = resp.json()
-    assert (run["status"], run["source_type"], run["source_id"], run["attempts"]) == ("queued", "manual", "tester", 0)
+    assert (run["status"], run["source_type"], run["source_id"], run["attempts"]) == (
+        "queued",
+        "manual",
+        "tester",
+        0,
+    )
     handlers.drain()
     done = client.get(f"/api/runs/{run['id']}").json()
     assert done["status"] == "succeeded"
     assert "Research AI trends" in done["output"]
     bad = client.post("/api/runs", json={"workspace_id": "ws-1", "agent_id": "agent-nope", "task": "x"})
     assert (bad.status_code, bad.json()["field"]) == (422, "agent_id")
-    assert client.get(f"/api/runs/{run['id']}", headers={"Authorization": f"Bearer {token('ws-2')}"}).status_code == 404
+    assert (
+        client.get(f"/api/runs/{run['id']}", headers={"Authorization": f"Bearer {token('ws-2')}"}).status_code
+        == 404
+    )

@@ -16,15 +16,21 @@ from tests.integration.conftest import Aws, Handlers, make_agent
 
 def create(aws: Aws, now: datetime, cron: str, tz: str = "UTC", **extra: Any) -> dict[str, Any]:
     body = ScheduleCreate(
-        name="Daily Report", workspace_id="ws-1", agent_id=make_agent(aws.store),
-        task_description="Generate daily metrics report", cron_expression=cron, timezone=tz, **extra,
+        name="Daily Report",
+        workspace_id="ws-1",
+        agent_id=make_agent(aws.store),
+        task_description="Generate daily metrics report",
+        cron_expression=cron,
+        timezone=tz,
+        **extra,
     )
     return schedules.create_schedule(aws.store, aws.queue, body, now)
 
 
 def runs_of(aws: Aws, schedule_id: str) -> list[dict[str, Any]]:
-    items, _ = aws.store.list_runs("ws-1", status=None, source_type="schedule", source_id=schedule_id,
-                                   limit=1000, cursor=None)
+    items, _ = aws.store.list_runs(
+        "ws-1", status=None, source_type="schedule", source_id=schedule_id, limit=1000, cursor=None
+    )
     return sorted(items, key=lambda r: r["scheduled_for"])
 
 
@@ -70,7 +76,9 @@ def test_fall_back_repeated_time_runs_once(aws: Aws, handlers: Handlers) -> None
     # 01:30 occurs twice in New York on 2026-11-01. Ticking every minute through the night
     # yields exactly one run, at the first 01:30 (EDT).
     sched = create(aws, datetime(2026, 10, 31, 12, tzinfo=UTC), "30 1 * * *", "America/New_York")
-    tick_every_minute(handlers, datetime(2026, 11, 1, 4, 0, tzinfo=UTC), datetime(2026, 11, 1, 7, 30, tzinfo=UTC))
+    tick_every_minute(
+        handlers, datetime(2026, 11, 1, 4, 0, tzinfo=UTC), datetime(2026, 11, 1, 7, 30, tzinfo=UTC)
+    )
     assert [r["scheduled_for"] for r in runs_of(aws, sched["id"])] == ["2026-11-01T05:30:00.000000Z"]
     assert aws.store.get_schedule(sched["id"])["next_fire_at"] == "2026-11-02T06:30:00.000000Z"
 
@@ -78,7 +86,9 @@ def test_fall_back_repeated_time_runs_once(aws: Aws, handlers: Handlers) -> None
 def test_spring_forward_missing_time_runs_once_after_the_gap(aws: Aws, handlers: Handlers) -> None:
     # 02:30 does not exist in New York on 2026-03-08: one run at 03:00 EDT (07:00 UTC).
     sched = create(aws, datetime(2026, 3, 7, 12, tzinfo=UTC), "30 2 * * *", "America/New_York")
-    tick_every_minute(handlers, datetime(2026, 3, 8, 6, 0, tzinfo=UTC), datetime(2026, 3, 8, 8, 0, tzinfo=UTC))
+    tick_every_minute(
+        handlers, datetime(2026, 3, 8, 6, 0, tzinfo=UTC), datetime(2026, 3, 8, 8, 0, tzinfo=UTC)
+    )
     assert [r["scheduled_for"] for r in runs_of(aws, sched["id"])] == ["2026-03-08T07:00:00.000000Z"]
 
 
@@ -107,7 +117,9 @@ def test_downtime_follows_catch_up_and_records_every_missed_occurrence(
     assert aws.store.get_schedule(sched["id"])["next_fire_at"] == "2026-05-01T01:10:00.000000Z"
 
 
-def test_long_downtime_is_caught_up_in_bounded_chunks_without_losing_any(aws: Aws, handlers: Handlers) -> None:
+def test_long_downtime_is_caught_up_in_bounded_chunks_without_losing_any(
+    aws: Aws, handlers: Handlers
+) -> None:
     limit = get_settings().max_catch_up_per_tick
     sched = create(aws, datetime(2026, 5, 1, 0, 0, 30, tzinfo=UTC), "* * * * *")
     back = datetime(2026, 5, 1, 0, 0, 30, tzinfo=UTC) + timedelta(minutes=2 * limit + 30)
@@ -125,7 +137,9 @@ def test_long_downtime_is_caught_up_in_bounded_chunks_without_losing_any(aws: Aw
     assert queued == ["00:01", "03:48", "03:49", "03:50", "03:51"]
 
 
-def test_late_tick_runs_recent_occurrences_rather_than_calling_them_missed(aws: Aws, handlers: Handlers) -> None:
+def test_late_tick_runs_recent_occurrences_rather_than_calling_them_missed(
+    aws: Aws, handlers: Handlers
+) -> None:
     # A tick that starts 40 s late (cold start, throttling) is not downtime.
     sched = create(aws, datetime(2026, 5, 1, 0, 0, 30, tzinfo=UTC), "* * * * *", catch_up="skip")
     handlers.tick(datetime(2026, 5, 1, 0, 1, 40, tzinfo=UTC))

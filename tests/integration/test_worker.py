@@ -64,8 +64,13 @@ def flaky() -> FlakyRuntime:
 
 
 def delegate_run(aws: Aws, agent_id: str, task: str = "Research AI trends") -> dict[str, Any]:
-    return delegate(aws.store, aws.queue, RunCreate(workspace_id="ws-1", agent_id=agent_id, task=task),
-                    requested_by="tester", now=utcnow())
+    return delegate(
+        aws.store,
+        aws.queue,
+        RunCreate(workspace_id="ws-1", agent_id=agent_id, task=task),
+        requested_by="tester",
+        now=utcnow(),
+    )
 
 
 def test_delegated_run_succeeds_with_the_agents_output(aws: Aws, handlers: Handlers) -> None:
@@ -110,7 +115,9 @@ def test_agent_failure_is_recorded_and_retried_until_it_succeeds(
     assert final["output"] == "done: Research AI trends"
 
 
-def test_agent_that_keeps_failing_ends_failed_with_the_error(aws: Aws, handlers: Handlers, flaky: FlakyRuntime) -> None:
+def test_agent_that_keeps_failing_ends_failed_with_the_error(
+    aws: Aws, handlers: Handlers, flaky: FlakyRuntime
+) -> None:
     flaky.failures = 99
     run = delegate_run(aws, make_agent(aws.store, runtime="flaky"))
     handlers.drain()
@@ -142,12 +149,18 @@ def test_malformed_message_is_reported_failed_not_dropped(aws: Aws, handlers: Ha
 
 def test_occurrence_of_a_schedule_paused_before_it_ran_is_cancelled(aws: Aws, handlers: Handlers) -> None:
     now = utcnow()
-    body = ScheduleCreate(name="s", workspace_id="ws-1", agent_id=make_agent(aws.store), task_description="t",
-                          cron_expression="* * * * *")
+    body = ScheduleCreate(
+        name="s",
+        workspace_id="ws-1",
+        agent_id=make_agent(aws.store),
+        task_description="t",
+        cron_expression="* * * * *",
+    )
     sched = schedules.create_schedule(aws.store, aws.queue, body, now)  # hands off the next minute
     schedules.set_active(aws.store, aws.queue, sched["id"], False, frozenset({"ws-1"}), now)
-    [run] = aws.store.list_runs("ws-1", status=None, source_type="schedule", source_id=sched["id"], limit=5,
-                                cursor=None)[0]
+    [run] = aws.store.list_runs(
+        "ws-1", status=None, source_type="schedule", source_id=sched["id"], limit=5, cursor=None
+    )[0]
     from proactive import runs
 
     result = runs.execute(aws.store, run["id"], now_fn=lambda: now + timedelta(minutes=1))
@@ -161,13 +174,20 @@ def test_overlap_skip_cancels_an_occurrence_while_the_previous_run_is_still_goin
     gate = GateRuntime()
     register_runtime(gate)
     start = datetime(2026, 5, 1, 0, 0, 30, tzinfo=UTC)
-    body = ScheduleCreate(name="s", workspace_id="ws-1", agent_id=make_agent(aws.store, runtime="gate"),
-                          task_description="slow report", cron_expression="* * * * *", overlap="skip")
+    body = ScheduleCreate(
+        name="s",
+        workspace_id="ws-1",
+        agent_id=make_agent(aws.store, runtime="gate"),
+        task_description="slow report",
+        cron_expression="* * * * *",
+        overlap="skip",
+    )
     sched = schedules.create_schedule(aws.store, aws.queue, body, start)
     handlers.tick(start + timedelta(seconds=30))
     first, second = sorted(
-        aws.store.list_runs("ws-1", status=None, source_type="schedule", source_id=sched["id"], limit=5,
-                            cursor=None)[0],
+        aws.store.list_runs(
+            "ws-1", status=None, source_type="schedule", source_id=sched["id"], limit=5, cursor=None
+        )[0],
         key=lambda r: r["scheduled_for"],
     )
     from proactive import runs

@@ -67,7 +67,9 @@ def test_token_without_workspaces() -> None:
 
 
 def test_apigw_claims_are_read_from_the_request_context() -> None:
-    event = {"requestContext": {"authorizer": {"jwt": {"claims": {"sub": "u1", "workspaces": "[ws-1 ws-9]"}}}}}
+    event = {
+        "requestContext": {"authorizer": {"jwt": {"claims": {"sub": "u1", "workspaces": "[ws-1 ws-9]"}}}}
+    }
     principal = principal_from_apigw_event(event, get_settings())
     assert principal.workspaces == {"ws-1", "ws-9"}
     with pytest.raises(Unauthorized):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -31,31 +32,44 @@ def test_daily_fire_keeps_local_time_across_dst_changes() -> None:
 
 def test_spring_forward_nonexistent_time_fires_once_at_end_of_gap() -> None:
     # 02:30 does not exist in New York on 2026-03-08: fire once at 03:00 EDT.
-    assert local_times("30 2 * * *", NY, datetime(2026, 3, 7, 12, tzinfo=UTC), datetime(2026, 3, 9, 12, tzinfo=UTC)) == [
+    assert local_times(
+        "30 2 * * *", NY, datetime(2026, 3, 7, 12, tzinfo=UTC), datetime(2026, 3, 9, 12, tzinfo=UTC)
+    ) == [
         "2026-03-08T03:00:00-04:00",
         "2026-03-09T02:30:00-04:00",
     ]
 
 
 def test_spring_forward_collapses_every_skipped_time_into_one_fire() -> None:
-    fires = local_times("*/15 * * * *", NY, datetime(2026, 3, 8, 6, 40, tzinfo=UTC), datetime(2026, 3, 8, 7, 20, tzinfo=UTC))
+    fires = local_times(
+        "*/15 * * * *", NY, datetime(2026, 3, 8, 6, 40, tzinfo=UTC), datetime(2026, 3, 8, 7, 20, tzinfo=UTC)
+    )
     assert fires == ["2026-03-08T01:45:00-05:00", "2026-03-08T03:00:00-04:00", "2026-03-08T03:15:00-04:00"]
 
 
 def test_fall_back_repeated_time_fires_once() -> None:
     # 01:30 happens twice in New York on 2026-11-01 (EDT, then EST): fire only the first.
-    fires = local_times("30 1 * * *", NY, datetime(2026, 10, 31, 12, tzinfo=UTC), datetime(2026, 11, 2, 12, tzinfo=UTC))
+    fires = local_times(
+        "30 1 * * *", NY, datetime(2026, 10, 31, 12, tzinfo=UTC), datetime(2026, 11, 2, 12, tzinfo=UTC)
+    )
     assert fires == ["2026-11-01T01:30:00-04:00", "2026-11-02T01:30:00-05:00"]
 
 
 def test_fall_back_hourly_does_not_repeat_the_hour() -> None:
-    fires = local_times("0 * * * *", NY, datetime(2026, 11, 1, 4, 30, tzinfo=UTC), datetime(2026, 11, 1, 8, 30, tzinfo=UTC))
+    fires = local_times(
+        "0 * * * *", NY, datetime(2026, 11, 1, 4, 30, tzinfo=UTC), datetime(2026, 11, 1, 8, 30, tzinfo=UTC)
+    )
     assert fires == ["2026-11-01T01:00:00-04:00", "2026-11-01T02:00:00-05:00", "2026-11-01T03:00:00-05:00"]
 
 
 def test_half_hour_dst_zone() -> None:
     # Lord Howe Island moves its clocks by 30 minutes: 02:15 is skipped on 2026-10-04.
-    fires = local_times("15 2 * * *", "Australia/Lord_Howe", datetime(2026, 10, 3, tzinfo=UTC), datetime(2026, 10, 5, tzinfo=UTC))
+    fires = local_times(
+        "15 2 * * *",
+        "Australia/Lord_Howe",
+        datetime(2026, 10, 3, tzinfo=UTC),
+        datetime(2026, 10, 5, tzinfo=UTC),
+    )
     assert fires[0] == "2026-10-04T02:30:00+11:00"
 
 
@@ -87,26 +101,39 @@ def test_naive_reference_time_is_refused() -> None:
 
 # Properties
 
-DST_ZONES = ["America/New_York", "Europe/London", "Australia/Sydney", "Australia/Lord_Howe", "America/Santiago", "UTC"]
+DST_ZONES = [
+    "America/New_York",
+    "Europe/London",
+    "Australia/Sydney",
+    "Australia/Lord_Howe",
+    "America/Santiago",
+    "UTC",
+]
 minute_field = st.sampled_from(["0", "15", "30", "45", "*/15", "*/7", "0,30", "5-10"])
 hour_field = st.sampled_from(["*", "0", "1", "2", "3", "*/2", "1-3", "9"])
 expressions = st.builds(lambda m, h: f"{m} {h} * * *", minute_field, hour_field)
-starts = st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2028, 12, 31)).map(lambda d: d.replace(tzinfo=UTC))
+starts = st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2028, 12, 31)).map(
+    lambda d: d.replace(tzinfo=UTC)
+)
 
 
 @settings(max_examples=150, deadline=None)
 @given(expression=expressions, zone=st.sampled_from(DST_ZONES), start=starts)
-def test_fires_are_strictly_increasing_and_each_wall_time_fires_once(expression: str, zone: str, start: datetime) -> None:
+def test_fires_are_strictly_increasing_and_each_wall_time_fires_once(
+    expression: str, zone: str, start: datetime
+) -> None:
     cron = CronSchedule(expression, zone)
     fires = list(cron.between(start, start + timedelta(days=3)))
-    assert all(a < b for a, b in zip(fires, fires[1:], strict=False))
+    assert all(a < b for a, b in itertools.pairwise(fires))
     walls = [cron.local(f).replace(tzinfo=None) for f in fires]
     assert len(walls) == len(set(walls)), "a wall-clock time fired twice"
 
 
 @settings(max_examples=150, deadline=None)
 @given(expression=expressions, zone=st.sampled_from(DST_ZONES), start=starts)
-def test_every_fire_matches_cron_or_ends_a_gap_and_none_is_skipped(expression: str, zone: str, start: datetime) -> None:
+def test_every_fire_matches_cron_or_ends_a_gap_and_none_is_skipped(
+    expression: str, zone: str, start: datetime
+) -> None:
     # Compare with the wall times croniter matches: each matching wall time that exists fires
     # exactly at that time; one that does not exist fires at the end of its gap.
     cron = CronSchedule(expression, zone)
@@ -130,7 +157,9 @@ def test_every_fire_matches_cron_or_ends_a_gap_and_none_is_skipped(expression: s
 
 @settings(max_examples=100, deadline=None)
 @given(expression=expressions, zone=st.sampled_from(DST_ZONES), start=starts)
-def test_resuming_from_any_fire_continues_the_same_sequence(expression: str, zone: str, start: datetime) -> None:
+def test_resuming_from_any_fire_continues_the_same_sequence(
+    expression: str, zone: str, start: datetime
+) -> None:
     cron = CronSchedule(expression, zone)
     fires = list(cron.between(start, start + timedelta(days=2)))
     for i, fire in enumerate(fires[:-1]):

@@ -34,7 +34,11 @@ def test_unknown_runtime_names_the_field() -> None:
 
 def test_schedule_defaults_match_the_documented_policy() -> None:
     body = ScheduleCreate(
-        name="Daily Report", workspace_id="ws-456", agent_id="a", task_description="t", cron_expression="0 9 * * *"
+        name="Daily Report",
+        workspace_id="ws-456",
+        agent_id="a",
+        task_description="t",
+        cron_expression="0 9 * * *",
     )
     assert (body.timezone, body.catch_up, body.overlap, body.is_active) == ("UTC", "latest", "skip", True)
 
@@ -42,8 +46,14 @@ def test_schedule_defaults_match_the_documented_policy() -> None:
 def test_schedule_rejects_unknown_fields_and_bad_policies() -> None:
     with pytest.raises(ValidationError, match="catch_up"):
         ScheduleCreate.model_validate(
-            {"name": "n", "workspace_id": "w", "agent_id": "a", "task_description": "t",
-             "cron_expression": "* * * * *", "catch_up": "sometimes"}
+            {
+                "name": "n",
+                "workspace_id": "w",
+                "agent_id": "a",
+                "task_description": "t",
+                "cron_expression": "* * * * *",
+                "catch_up": "sometimes",
+            }
         )
     with pytest.raises(ValidationError, match="Extra inputs"):
         ScheduleUpdate.model_validate({"cron": "* * * * *"})

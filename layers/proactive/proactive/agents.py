@@ -112,7 +112,9 @@ def get_agent(store: Store, agent_id: str, workspaces: frozenset[str]) -> dict[s
     return agent
 
 
-def require_agent_in(store: Store, agent_id: str, workspace_id: str, *, field: str = "agent_id") -> dict[str, Any]:
+def require_agent_in(
+    store: Store, agent_id: str, workspace_id: str, *, field: str = "agent_id"
+) -> dict[str, Any]:
     """The agent a schedule or run names; 422 naming `field` if it is not in that workspace."""
     agent = store.get_agent(agent_id)
     if agent is None or agent["workspace_id"] != workspace_id:

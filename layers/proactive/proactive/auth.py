@@ -22,7 +22,7 @@ from proactive.clock import utcnow
 from proactive.errors import Forbidden, Unauthorized
 from proactive.settings import Settings
 
-LOCAL_SECRET_ENV = "LOCAL_JWT_SECRET"
+LOCAL_SECRET_ENV = "LOCAL_JWT_SECRET"  # noqa: S105 - the variable name, not a secret
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,9 @@ class Principal:
     def require(self, workspace_id: str) -> None:
         """Refuse to create anything in a workspace the token does not grant."""
         if workspace_id not in self.workspaces:
-            raise Forbidden(f"token does not grant access to workspace {workspace_id!r}", field="workspace_id")
+            raise Forbidden(
+                f"token does not grant access to workspace {workspace_id!r}", field="workspace_id"
+            )
 
 
 def parse_workspaces(value: Any) -> frozenset[str]:
@@ -96,9 +98,9 @@ def issue_local_token(
         "aud": audience or os.environ.get("JWT_AUDIENCE") or defaults["jwt_audience"].default,
         "iat": int(now.timestamp()),
         "exp": int((now + ttl).timestamp()),
-        (workspaces_claim or os.environ.get("WORKSPACES_CLAIM") or defaults["workspaces_claim"].default): sorted(
-            set(workspaces)
-        ),
+        (
+            workspaces_claim or os.environ.get("WORKSPACES_CLAIM") or defaults["workspaces_claim"].default
+        ): sorted(set(workspaces)),
     }
     return jwt.encode(claims, secret, algorithm="HS256")
 
@@ -127,7 +129,9 @@ def verify_local_token(authorization: str | None, *, settings: Settings, secret:
 
 def principal_from_apigw_event(event: Mapping[str, Any] | None, settings: Settings) -> Principal:
     """Claims the HTTP API's JWT authorizer verified; their absence means no authorizer ran."""
-    claims = (((event or {}).get("requestContext") or {}).get("authorizer") or {}).get("jwt", {}).get("claims")
+    claims = (
+        (((event or {}).get("requestContext") or {}).get("authorizer") or {}).get("jwt", {}).get("claims")
+    )
     if not claims:
         raise Unauthorized("request carries no verified token claims")
     return principal_from_claims(claims, settings.workspaces_claim)

@@ -13,7 +13,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     token = commands.add_parser("token", help="print a bearer token valid for the local stack")
-    token.add_argument("--workspace", action="append", required=True, help="a workspace the token grants (repeatable)")
+    token.add_argument(
+        "--workspace", action="append", required=True, help="a workspace the token grants (repeatable)"
+    )
     token.add_argument("--subject", default="local-user", help="the token's subject (who is calling)")
     token.add_argument("--ttl-hours", type=float, default=12.0, help="how long the token is valid")
 
@@ -26,8 +28,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "token":
         from proactive.auth import issue_local_token, local_secret
 
-        print(issue_local_token(args.workspace, secret=local_secret(), subject=args.subject,
-                                ttl=timedelta(hours=args.ttl_hours)))
+        print(
+            issue_local_token(
+                args.workspace,
+                secret=local_secret(),
+                subject=args.subject,
+                ttl=timedelta(hours=args.ttl_hours),
+            )
+        )
         return 0
     from proactive import devstack
 

@@ -31,7 +31,7 @@ def _environment(moto_port: int) -> None:
 
     defaults = {
         "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",  # noqa: S105 - moto accepts any credentials
+        "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_DEFAULT_REGION": "us-east-1",
         "POWERTOOLS_SERVICE_NAME": "proactive",
         "POWERTOOLS_METRICS_NAMESPACE": "Proactive",
@@ -53,13 +53,29 @@ class _CompactFormatter(LambdaPowertoolsFormatter):
     process, so the per-invocation Lambda fields would only mislead."""
 
     _standard = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
-    _powertools = frozenset({"location", "service", "cold_start", "function_name", "function_memory_size",
-                             "function_arn", "function_request_id", "correlation_id", "xray_trace_id", "timestamp"})
+    _powertools = frozenset(
+        {
+            "location",
+            "service",
+            "cold_start",
+            "function_name",
+            "function_memory_size",
+            "function_arn",
+            "function_request_id",
+            "correlation_id",
+            "xray_trace_id",
+            "timestamp",
+        }
+    )
 
     def format(self, record: logging.LogRecord) -> str:
         fields = {
-            k: v for k, v in vars(record).items()
-            if k not in self._standard and k not in self._powertools and not k.startswith("_") and v is not None
+            k: v
+            for k, v in vars(record).items()
+            if k not in self._standard
+            and k not in self._powertools
+            and not k.startswith("_")
+            and v is not None
         }
         time = datetime.fromtimestamp(record.created, UTC).strftime("%H:%M:%S.%f")[:-3]
         text = f"{time} {record.levelname:<7} {record.getMessage()}"
@@ -130,12 +146,17 @@ def main(host: str = "127.0.0.1", port: int = 8000, pollers: int = 4) -> int:
         dispatcher.handler(scheduled_event(boundary), LocalContext("DispatcherFunction"))
 
     # One tick at start-up catches up on anything due, as the first EventBridge tick would.
-    dispatcher.handler(scheduled_event(datetime.now(UTC) - timedelta(microseconds=1)), LocalContext("DispatcherFunction"))
+    dispatcher.handler(
+        scheduled_event(datetime.now(UTC) - timedelta(microseconds=1)), LocalContext("DispatcherFunction")
+    )
     threads = [_Loop("dispatcher", stop, dispatch_on_ticks)]
     for i in range(pollers):
         poller = QueuePoller(
-            boto3.client("sqs"), resources["queue_url"], resources["queue_arn"],
-            load_handler("worker", instance=f"_{i}"), "WorkerFunction",
+            boto3.client("sqs"),
+            resources["queue_url"],
+            resources["queue_arn"],
+            load_handler("worker", instance=f"_{i}"),
+            "WorkerFunction",
         )
         threads.append(_Loop(f"worker-{i}", stop, poller.poll_once))
     for thread in threads:
@@ -145,10 +166,11 @@ def main(host: str = "127.0.0.1", port: int = 8000, pollers: int = 4) -> int:
     print(
         "\nProactive local stack is running\n"
         f"  API:        {base}   (OpenAPI docs: {base}/docs, health: {base}/health)\n"
-        f"  Moto:       http://127.0.0.1:{moto_port}   (DynamoDB table {TABLE_NAME}, SQS queue {QUEUE_NAME})\n"
+        f"  Moto:       http://127.0.0.1:{moto_port}   "
+        f"(DynamoDB table {TABLE_NAME}, SQS queue {QUEUE_NAME})\n"
         f"  Dispatcher: every {settings.tick_seconds} s;  worker pollers: {pollers}\n"
         "  Token:      .venv/bin/proactive token --workspace ws-demo\n"
-        f"  Try:        curl -H \"Authorization: Bearer $(.venv/bin/proactive token --workspace ws-demo)\" "
+        f'  Try:        curl -H "Authorization: Bearer $(.venv/bin/proactive token --workspace ws-demo)" '
         f"{base}/api/agents\n"
         "  Stop:       Ctrl-C\n",
         flush=True,

@@ -27,8 +27,12 @@ class TickSummary:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "now": self.now, "due": self.due, "queued": self.queued, "missed": self.missed,
-            "requeued": self.requeued, "errors": self.errors,
+            "now": self.now,
+            "due": self.due,
+            "queued": self.queued,
+            "missed": self.missed,
+            "requeued": self.requeued,
+            "errors": self.errors,
         }
 
 

@@ -74,26 +74,32 @@ def sqs_event(messages: Sequence[Mapping[str, Any]], queue_arn: str) -> dict[str
     records = []
     for m in messages:
         attributes = m.get("Attributes", {})
-        records.append({
-            "messageId": m["MessageId"],
-            "receiptHandle": m["ReceiptHandle"],
-            "body": m["Body"],
-            "attributes": {
-                "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
-                "SentTimestamp": attributes.get("SentTimestamp", "0"),
-                "SenderId": attributes.get("SenderId", ACCOUNT),
-                "ApproximateFirstReceiveTimestamp": attributes.get("ApproximateFirstReceiveTimestamp", "0"),
-            },
-            "messageAttributes": {},
-            "md5OfBody": m.get("MD5OfBody", ""),
-            "eventSource": "aws:sqs",
-            "eventSourceARN": queue_arn,
-            "awsRegion": REGION,
-        })
+        records.append(
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {
+                    "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
+                    "SentTimestamp": attributes.get("SentTimestamp", "0"),
+                    "SenderId": attributes.get("SenderId", ACCOUNT),
+                    "ApproximateFirstReceiveTimestamp": attributes.get(
+                        "ApproximateFirstReceiveTimestamp", "0"
+                    ),
+                },
+                "messageAttributes": {},
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": REGION,
+            }
+        )
     return {"Records": records}
 
 
-def create_resources(dynamodb_client: Any, sqs_client: Any, *, table_name: str, queue_name: str) -> dict[str, str]:
+def create_resources(
+    dynamodb_client: Any, sqs_client: Any, *, table_name: str, queue_name: str
+) -> dict[str, str]:
     """The table and queues template.yaml declares, for moto. Returns the queue URL and ARNs."""
     dynamodb_client.create_table(**table_definition(table_name))
     dynamodb_client.update_time_to_live(
@@ -102,12 +108,16 @@ def create_resources(dynamodb_client: Any, sqs_client: Any, *, table_name: str, 
     dlq_url = sqs_client.create_queue(
         QueueName=f"{queue_name}-dlq", Attributes={"MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS)}
     )["QueueUrl"]
-    dlq_arn = sqs_client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    dlq_arn = sqs_client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     url = sqs_client.create_queue(
         QueueName=queue_name,
         Attributes={
             "VisibilityTimeout": str(VISIBILITY_TIMEOUT_SECONDS),
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
+            ),
         },
     )["QueueUrl"]
     arn = sqs_client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -118,7 +128,9 @@ class QueuePoller:
     """Feeds SQS messages to a worker handler as Lambda's event source mapping does: a batch
     in, the batch's failures reported back, the successes deleted."""
 
-    def __init__(self, sqs_client: Any, queue_url: str, queue_arn: str, worker: ModuleType, name: str) -> None:
+    def __init__(
+        self, sqs_client: Any, queue_url: str, queue_arn: str, worker: ModuleType, name: str
+    ) -> None:
         self._sqs = sqs_client
         self._url = queue_url
         self._arn = queue_arn
@@ -141,6 +153,9 @@ class QueuePoller:
         for start in range(0, len(done), 10):
             self._sqs.delete_message_batch(
                 QueueUrl=self._url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start:start + 10])],
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                    for i, m in enumerate(done[start : start + 10])
+                ],
             )
         return len(messages)

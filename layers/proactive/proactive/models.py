@@ -134,14 +134,18 @@ class Schedule(BaseModel):
     catch_up: CatchUp
     overlap: Overlap
     next_run: str | None = Field(description="Next fire time (ISO-8601 with the schedule's zone offset).")
-    last_run: str | None = Field(default=None, description="When the last run started, in the schedule's zone.")
+    last_run: str | None = Field(
+        default=None, description="When the last run started, in the schedule's zone."
+    )
     last_run_id: str | None = None
     created_at: datetime
     updated_at: datetime
 
 
 class NextRuns(BaseModel):
-    next_runs: list[str] = Field(description="ISO-8601 times with the schedule's zone offset, e.g. 2026-03-09T09:00:00-04:00")
+    next_runs: list[str] = Field(
+        description="ISO-8601 times with the schedule's zone offset, e.g. 2026-03-09T09:00:00-04:00"
+    )
 
 
 # Runs

@@ -7,7 +7,7 @@ Powertools reads its service name, namespace and log level from the environment
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
@@ -22,8 +22,11 @@ def instrumented(*, correlation_id_path: str | None = None) -> Callable[[Handler
     """Structured logs with a correlation id, X-Ray tracing and metrics flushed per invocation."""
 
     def wrap(handler: Handler) -> Handler:
-        handler = tracer.capture_lambda_handler(handler)
-        handler = metrics.log_metrics(handler)
-        return logger.inject_lambda_context(correlation_id_path=correlation_id_path, clear_state=True)(handler)  # type: ignore[return-value]
+        traced = tracer.capture_lambda_handler(handler)
+        measured = metrics.log_metrics(traced)
+        logged = logger.inject_lambda_context(correlation_id_path=correlation_id_path, clear_state=True)(
+            measured
+        )
+        return cast(Handler, logged)
 
     return wrap

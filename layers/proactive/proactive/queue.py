@@ -25,7 +25,7 @@ DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 
 def retry_backoff_seconds(receive_count: int) -> int:
     """How long a failed message waits before its next attempt: 10 s, 40 s, 160 s, ..."""
-    return min(VISIBILITY_TIMEOUT_SECONDS, 10 * 4 ** max(0, receive_count - 1))
+    return int(min(VISIBILITY_TIMEOUT_SECONDS, 10 * 4 ** max(0, receive_count - 1)))
 
 
 @dataclass(frozen=True)
@@ -67,4 +67,6 @@ class RunQueue:
                 if not batch:
                     break
             if batch:
-                raise QueueError(f"SQS refused {len(batch)} run message(s): {sorted(m.run_id for m in batch.values())}")
+                raise QueueError(
+                    f"SQS refused {len(batch)} run message(s): {sorted(m.run_id for m in batch.values())}"
+                )

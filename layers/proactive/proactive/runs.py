@@ -68,7 +68,9 @@ def new_run(
     return run
 
 
-def delegate(store: Store, queue: RunQueue, data: RunCreate, *, requested_by: str, now: datetime) -> dict[str, Any]:
+def delegate(
+    store: Store, queue: RunQueue, data: RunCreate, *, requested_by: str, now: datetime
+) -> dict[str, Any]:
     """Queue a one-time background task and return its run at once."""
     require_agent_in(store, data.agent_id, data.workspace_id)
     run = new_run(
@@ -92,7 +94,9 @@ def get_run(store: Store, run_id: str, workspaces: frozenset[str]) -> dict[str, 
     return run
 
 
-def _finish(store: Store, run: Mapping[str, Any], status: RunStatus, now: datetime, **fields: Any) -> dict[str, Any]:
+def _finish(
+    store: Store, run: Mapping[str, Any], status: RunStatus, now: datetime, **fields: Any
+) -> dict[str, Any]:
     changes = {"status": status.value, "finished_at": iso(now), **fields}
     final = store.update_run(run["id"], changes, condition=Attr("status").eq(run["status"]))
     if run.get("occurrence_key") and run.get("holds_slot"):
@@ -142,7 +146,9 @@ def execute(store: Store, run_id: str, *, now_fn: Any = utcnow) -> dict[str, Any
     if run.get("occurrence_key"):
         exclusive = run.get("overlap", "skip") == "skip"
         try:
-            store.acquire_slot(run["source_id"], run_id, now=now, lease_until=lease_until, exclusive=exclusive)
+            store.acquire_slot(
+                run["source_id"], run_id, now=now, lease_until=lease_until, exclusive=exclusive
+            )
         except ConditionFailed:
             return _public(_cancel_occurrence(store, run, now))
         holds_slot = exclusive
@@ -150,8 +156,12 @@ def execute(store: Store, run_id: str, *, now_fn: Any = utcnow) -> dict[str, Any
     try:
         run = store.update_run(
             run_id,
-            {"status": RunStatus.RUNNING.value, "started_at": iso(now), "lease_until": iso(lease_until),
-             "holds_slot": holds_slot},
+            {
+                "status": RunStatus.RUNNING.value,
+                "started_at": iso(now),
+                "lease_until": iso(lease_until),
+                "holds_slot": holds_slot,
+            },
             add={"attempts": 1},
             condition=Attr("status").eq(RunStatus.QUEUED.value)
             | (Attr("status").eq(RunStatus.RUNNING.value) & Attr("lease_until").lt(iso(now))),
@@ -160,21 +170,31 @@ def execute(store: Store, run_id: str, *, now_fn: Any = utcnow) -> dict[str, Any
         if holds_slot:
             store.release_slot(run["source_id"], run_id)
         return {"run_id": run_id, "status": "taken"}
-    logger.debug("run started", extra={"run_id": run_id, "attempt": run["attempts"], "agent_id": run["agent_id"]})
+    logger.debug(
+        "run started", extra={"run_id": run_id, "attempt": run["attempts"], "agent_id": run["agent_id"]}
+    )
 
     agent = store.get_agent(run["agent_id"])
     if agent is None or agent["workspace_id"] != run["workspace_id"]:
-        return _public(_finish(store, run, RunStatus.FAILED, now_fn(), error=f"agent {run['agent_id']!r} no longer exists"))
+        return _public(
+            _finish(
+                store, run, RunStatus.FAILED, now_fn(), error=f"agent {run['agent_id']!r} no longer exists"
+            )
+        )
 
-    context = RunContext(run_id=run_id, source_type=run["source_type"], source_id=run.get("source_id"),
-                         attempt=run["attempts"])
+    context = RunContext(
+        run_id=run_id, source_type=run["source_type"], source_id=run.get("source_id"), attempt=run["attempts"]
+    )
     try:
         output = runtime_for(agent["runtime"]).execute(agent, run["task"], context)
     except Exception as exc:  # an agent's failure is recorded on the run, whatever it is
         error = f"{type(exc).__name__}: {exc}"[:4000]
         if run["attempts"] < settings.run_max_attempts and not isinstance(exc, DomainError):
-            store.update_run(run_id, {"status": RunStatus.QUEUED.value, "error": error},
-                             condition=Attr("status").eq(RunStatus.RUNNING.value))
+            store.update_run(
+                run_id,
+                {"status": RunStatus.QUEUED.value, "error": error},
+                condition=Attr("status").eq(RunStatus.RUNNING.value),
+            )
             if holds_slot:
                 store.release_slot(run["source_id"], run_id)
             logger.warning("run attempt failed; will retry", extra={"run_id": run_id, "error": error})
@@ -188,5 +208,3 @@ def execute(store: Store, run_id: str, *, now_fn: Any = utcnow) -> dict[str, Any
 
 def _public(run: Mapping[str, Any]) -> dict[str, Any]:
     return {"run_id": run["id"], "status": run["status"]}
-
-

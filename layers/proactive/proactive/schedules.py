@@ -80,12 +80,19 @@ def create_schedule(store: Store, queue: RunQueue, data: ScheduleCreate, now: da
         "updated_at": iso(now),
     }
     store.put_schedule(schedule, due_at=next_fire)
-    logger.info("schedule created", extra={"schedule_id": schedule["id"], "next_fire_at": schedule["next_fire_at"]})
+    logger.info(
+        "schedule created", extra={"schedule_id": schedule["id"], "next_fire_at": schedule["next_fire_at"]}
+    )
     return _hand_off_if_due(store, queue, schedule, now)
 
 
 def update_schedule(
-    store: Store, queue: RunQueue, schedule_id: str, data: ScheduleUpdate, workspaces: frozenset[str], now: datetime
+    store: Store,
+    queue: RunQueue,
+    schedule_id: str,
+    data: ScheduleUpdate,
+    workspaces: frozenset[str],
+    now: datetime,
 ) -> dict[str, Any]:
     current = get_schedule(store, schedule_id, workspaces)
     changes = data.model_dump(exclude_unset=True)
@@ -115,10 +122,13 @@ def _retime(
 ) -> dict[str, Any]:
     """Apply a change to when a schedule fires: recompute its next fire from now."""
     next_fire = cron.next_after(now) if active else None
-    changes.update({"is_active": active, "next_fire_at": iso(next_fire) if next_fire else None,
-                    "updated_at": iso(now)})
+    changes.update(
+        {"is_active": active, "next_fire_at": iso(next_fire) if next_fire else None, "updated_at": iso(now)}
+    )
     schedule = store.update_schedule(current["id"], changes, due_at=next_fire)
-    logger.info("schedule retimed", extra={"schedule_id": current["id"], "next_fire_at": schedule["next_fire_at"]})
+    logger.info(
+        "schedule retimed", extra={"schedule_id": current["id"], "next_fire_at": schedule["next_fire_at"]}
+    )
     return _hand_off_if_due(store, queue, schedule, now)
 
 
@@ -138,7 +148,9 @@ def delete_schedule(store: Store, schedule_id: str, workspaces: frozenset[str]) 
     store.delete_schedule(schedule_id)
 
 
-def run_now(store: Store, queue: RunQueue, schedule_id: str, workspaces: frozenset[str], now: datetime) -> dict[str, Any]:
+def run_now(
+    store: Store, queue: RunQueue, schedule_id: str, workspaces: frozenset[str], now: datetime
+) -> dict[str, Any]:
     """Start one run of the schedule's task now, outside its cron timing."""
     schedule = get_schedule(store, schedule_id, workspaces)
     require_agent_in(store, schedule["agent_id"], schedule["workspace_id"])
@@ -170,7 +182,9 @@ def next_runs(schedule: Mapping[str, Any], count: int, now: datetime) -> list[st
     return result
 
 
-def _hand_off_if_due(store: Store, queue: RunQueue, schedule: dict[str, Any], now: datetime) -> dict[str, Any]:
+def _hand_off_if_due(
+    store: Store, queue: RunQueue, schedule: dict[str, Any], now: datetime
+) -> dict[str, Any]:
     """A schedule saved just before its next fire would otherwise wait for the next tick."""
     nxt = schedule.get("next_fire_at")
     if schedule.get("is_active") and nxt and parse_iso(nxt) <= window_end(now):
@@ -188,7 +202,12 @@ class DispatchResult:
 
 
 def dispatch(
-    store: Store, queue: RunQueue, schedule: Mapping[str, Any], now: datetime, *, wall_now: datetime | None = None
+    store: Store,
+    queue: RunQueue,
+    schedule: Mapping[str, Any],
+    now: datetime,
+    *,
+    wall_now: datetime | None = None,
 ) -> DispatchResult:
     """Hand every occurrence of `schedule` due by the end of the current window to the queue.
 
@@ -228,12 +247,18 @@ def dispatch(
     messages: list[RunMessage] = []
     clock = wall_now or now
     for fire in skipped:
-        run = _occurrence_run(schedule, fire, now, status=RunStatus.MISSED, reason=(
-            f"missed: nothing dispatched this occurrence by its time (downtime); catch_up={policy}"
-        ))
+        run = _occurrence_run(
+            schedule,
+            fire,
+            now,
+            status=RunStatus.MISSED,
+            reason=(f"missed: nothing dispatched this occurrence by its time (downtime); catch_up={policy}"),
+        )
         if store.create_run(run):
             result.missed.append(run["id"])
-            logger.info("occurrence missed", extra={"schedule_id": schedule["id"], "scheduled_for": iso(fire)})
+            logger.info(
+                "occurrence missed", extra={"schedule_id": schedule["id"], "scheduled_for": iso(fire)}
+            )
     for fire in to_run:
         run = _occurrence_run(schedule, fire, now, status=RunStatus.QUEUED)
         # Whole seconds, rounded down: the worker waits out the remaining fraction itself.
@@ -246,9 +271,15 @@ def dispatch(
                 continue
             result.requeued.append(run["id"])
         messages.append(RunMessage(run["id"], delay_seconds=delay))
-        logger.info("occurrence fired", extra={
-            "schedule_id": schedule["id"], "run_id": run["id"], "scheduled_for": iso(fire), "delay_seconds": delay,
-        })
+        logger.info(
+            "occurrence fired",
+            extra={
+                "schedule_id": schedule["id"],
+                "run_id": run["id"],
+                "scheduled_for": iso(fire),
+                "delay_seconds": delay,
+            },
+        )
     queue.send(messages)
     metrics.add_metric(name="OccurrencesQueued", unit="Count", value=len(result.queued))
     metrics.add_metric(name="OccurrencesMissed", unit="Count", value=len(result.missed))
@@ -265,7 +296,12 @@ def dispatch(
 
 
 def _occurrence_run(
-    schedule: Mapping[str, Any], fire: datetime, now: datetime, *, status: RunStatus, reason: str | None = None
+    schedule: Mapping[str, Any],
+    fire: datetime,
+    now: datetime,
+    *,
+    status: RunStatus,
+    reason: str | None = None,
 ) -> dict[str, Any]:
     key = occurrence_key(schedule["id"], fire)
     run = new_run(
@@ -283,5 +319,3 @@ def _occurrence_run(
     )
     run["reason"] = reason
     return run
-
-

@@ -1,13 +1,12 @@
 """DynamoDB access for the single table: the only module that knows key formats and indexes.
 
-Layout (every item has PK and SK):
+Every item has PK and SK. Entities are keyed by their own id, and listed through GSI1:
 
-| item      | PK                         | SK       | GSI1 (workspace listings)        | GSI2 (by source)       |
-|-----------|----------------------------|----------|----------------------------------|------------------------|
-| agent     | AGENT#<id>                 | AGENT    | WS#<ws>#AGENT / <created>#<id>   |                        |
-| schedule  | SCHEDULE#<id>              | SCHEDULE | WS#<ws>#SCHEDULE / <created>#<id>|                        |
-| run       | RUN#<id>                   | RUN      | WS#<ws>#RUN / <created>#<id>     | SRC#<type>#<id> / <created>#<id> |
-| idempotency record (Powertools)  | IDEMPOTENCY#<fn> | <key> |                        |                        |
+- agent: PK `AGENT#<id>`, SK `AGENT`; GSI1 `WS#<ws>#AGENT` / `<created>#<id>`
+- schedule: PK `SCHEDULE#<id>`, SK `SCHEDULE`; GSI1 `WS#<ws>#SCHEDULE` / `<created>#<id>`
+- run: PK `RUN#<id>`, SK `RUN`; GSI1 `WS#<ws>#RUN` / `<created>#<id>`;
+  GSI2 (runs by source) `SRC#<type>#<id>` / `<created>#<id>`
+- Powertools idempotency record: PK `IDEMPOTENCY#<function>`, SK the idempotency key
 
 Items that can come due (schedules now; monitors and autonomous configs later) carry `due_pk`
 (`DUE#<shard>`) and `due_at` while active: a sparse index (DueIndex) that the dispatcher queries
@@ -18,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import zlib
 from collections.abc import Iterator, Mapping
@@ -50,7 +50,10 @@ def table_definition(table_name: str) -> dict[str, Any]:
     def gsi(name: str, pk: str, sk: str) -> dict[str, Any]:
         return {
             "IndexName": name,
-            "KeySchema": [{"AttributeName": pk, "KeyType": "HASH"}, {"AttributeName": sk, "KeyType": "RANGE"}],
+            "KeySchema": [
+                {"AttributeName": pk, "KeyType": "HASH"},
+                {"AttributeName": sk, "KeyType": "RANGE"},
+            ],
             "Projection": {"ProjectionType": "ALL"},
         }
 
@@ -59,7 +62,10 @@ def table_definition(table_name: str) -> dict[str, Any]:
         "TableName": table_name,
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in attributes],
-        "KeySchema": [{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+        "KeySchema": [
+            {"AttributeName": "PK", "KeyType": "HASH"},
+            {"AttributeName": "SK", "KeyType": "RANGE"},
+        ],
         "GlobalSecondaryIndexes": [
             gsi(GSI1, "GSI1PK", "GSI1SK"),
             gsi(GSI2, "GSI2PK", "GSI2SK"),
@@ -139,7 +145,9 @@ class Store:
 
     # generic entity access
 
-    def _put_entity(self, kind: str, body: Mapping[str, Any], *, extra: Mapping[str, Any] | None = None) -> None:
+    def _put_entity(
+        self, kind: str, body: Mapping[str, Any], *, extra: Mapping[str, Any] | None = None
+    ) -> None:
         item: dict[str, Any] = {
             **_pk(kind, body["id"]),
             "kind": kind,
@@ -188,7 +196,7 @@ class Store:
             parts.append("ADD " + ", ".join(adds))
         if removes:
             parts.append("REMOVE " + ", ".join(removes))
-        cond = Attr("PK").exists()
+        cond: ConditionBase = Attr("PK").exists()
         if condition is not None:
             cond = cond & condition
         kwargs: dict[str, Any] = {
@@ -213,7 +221,13 @@ class Store:
         return True
 
     def _list_workspace(
-        self, kind: str, workspace_id: str, *, limit: int, cursor: str | None, filters: ConditionBase | None = None
+        self,
+        kind: str,
+        workspace_id: str,
+        *,
+        limit: int,
+        cursor: str | None,
+        filters: ConditionBase | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         return self._query_page(
             index=GSI1,
@@ -257,7 +271,10 @@ class Store:
         try:
             return call()
         except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionCanceledException"):
+            if exc.response["Error"]["Code"] in (
+                "ConditionalCheckFailedException",
+                "TransactionCanceledException",
+            ):
                 raise ConditionFailed(str(exc)) from exc
             raise
 
@@ -269,7 +286,9 @@ class Store:
     def get_agent(self, agent_id: str) -> dict[str, Any] | None:
         return self._get_entity("agent", agent_id)
 
-    def list_agents(self, workspace_id: str, *, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    def list_agents(
+        self, workspace_id: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
         return self._list_workspace("agent", workspace_id, limit=limit, cursor=cursor)
 
     def update_agent(self, agent_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -301,7 +320,7 @@ class Store:
         schedule_id: str,
         changes: Mapping[str, Any],
         *,
-        due_at: datetime | None | bool = False,
+        due_at: datetime | bool | None = False,
         expect_next_fire_at: str | None = None,
     ) -> dict[str, Any]:
         """Change a schedule. `due_at`: a datetime to (re)index it, None to drop it from the due
@@ -315,7 +334,9 @@ class Store:
         condition = None
         if expect_next_fire_at is not None:
             condition = Attr("next_fire_at").eq(expect_next_fire_at)
-        return self._update_entity("schedule", schedule_id, set_values=set_values, remove=remove, condition=condition)
+        return self._update_entity(
+            "schedule", schedule_id, set_values=set_values, remove=remove, condition=condition
+        )
 
     def delete_schedule(self, schedule_id: str) -> bool:
         return self._delete_entity("schedule", schedule_id)
@@ -327,7 +348,8 @@ class Store:
             while True:
                 kwargs: dict[str, Any] = {
                     "IndexName": DUE_INDEX,
-                    "KeyConditionExpression": Key("due_pk").eq(f"DUE#{shard}") & Key("due_at").lte(iso(until)),
+                    "KeyConditionExpression": Key("due_pk").eq(f"DUE#{shard}")
+                    & Key("due_at").lte(iso(until)),
                 }
                 if start:
                     kwargs["ExclusiveStartKey"] = start
@@ -351,10 +373,12 @@ class Store:
                 request = resp.get("UnprocessedKeys") or {}
         return found
 
-    def acquire_slot(self, schedule_id: str, run_id: str, *, now: datetime, lease_until: datetime, exclusive: bool) -> None:
+    def acquire_slot(
+        self, schedule_id: str, run_id: str, *, now: datetime, lease_until: datetime, exclusive: bool
+    ) -> None:
         """Mark `run_id` as the schedule's active run. Raises ConditionFailed if the schedule is
         gone or paused, or (when `exclusive`) another run still holds an unexpired lease."""
-        condition = Attr("is_active").eq(True)
+        condition: ConditionBase = Attr("is_active").eq(True)
         if exclusive:
             condition = condition & (
                 Attr("active_run_id").not_exists()
@@ -367,22 +391,23 @@ class Store:
         self._update_entity("schedule", schedule_id, set_values=changes, condition=condition)
 
     def release_slot(self, schedule_id: str, run_id: str) -> None:
-        try:
+        # If another run holds it, or the schedule is gone, there is nothing to release.
+        with contextlib.suppress(ConditionFailed):
             self._update_entity(
                 "schedule",
                 schedule_id,
                 remove=("active_run_id", "active_lease_until"),
                 condition=Attr("active_run_id").eq(run_id),
             )
-        except ConditionFailed:
-            pass  # another run holds it, or the schedule is gone: nothing to release
 
     # runs
 
     def create_run(self, run: Mapping[str, Any]) -> bool:
         """Create a run; False if a run with that id exists (an occurrence already claimed)."""
         settings = get_settings()
-        extra: dict[str, Any] = {TTL_ATTRIBUTE: _ttl(parse_iso(run["created_at"]), settings.run_retention_days)}
+        extra: dict[str, Any] = {
+            TTL_ATTRIBUTE: _ttl(parse_iso(run["created_at"]), settings.run_retention_days)
+        }
         if run.get("source_id"):
             extra["GSI2PK"] = f"SRC#{run['source_type']}#{run['source_id']}"
             extra["GSI2SK"] = f"{run['created_at']}#{run['id']}"
@@ -437,7 +462,9 @@ class Store:
         add: Mapping[str, int] | None = None,
         remove: tuple[str, ...] = (),
     ) -> dict[str, Any]:
-        return self._update_entity("run", run_id, set_values=changes, condition=condition, add=add, remove=remove)
+        return self._update_entity(
+            "run", run_id, set_values=changes, condition=condition, add=add, remove=remove
+        )
 
     # Powertools idempotency shares the table
 

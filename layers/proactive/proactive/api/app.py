@@ -20,7 +20,9 @@ def create_app() -> FastAPI:
     errors.install(app)
 
     @app.middleware("http")
-    async def correlation_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def correlation_id(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         event = request.scope.get("aws.event") or {}
         cid = request.headers.get("x-correlation-id") or (event.get("requestContext") or {}).get("requestId")
         cid = cid or str(uuid.uuid4())

@@ -44,7 +44,9 @@ def workspace_scope(
     if workspace_id is None:
         if len(principal.workspaces) == 1:
             return next(iter(principal.workspaces))
-        raise InvalidInput("workspace_id is required when the token grants several workspaces", field="workspace_id")
+        raise InvalidInput(
+            "workspace_id is required when the token grants several workspaces", field="workspace_id"
+        )
     if workspace_id not in principal.workspaces:
         raise Forbidden(f"token does not grant access to workspace {workspace_id!r}", field="workspace_id")
     return workspace_id

@@ -26,7 +26,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return JSONResponse(_body(exc.code, exc.message, exc.field), status_code=exc.status_code, headers=headers)
+        return JSONResponse(
+            _body(exc.code, exc.message, exc.field), status_code=exc.status_code, headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -51,4 +53,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error")
-        return JSONResponse(_body("internal_error", "the server failed to handle this request"), status_code=500)
+        return JSONResponse(
+            _body("internal_error", "the server failed to handle this request"), status_code=500
+        )

@@ -17,7 +17,9 @@ def create_agent(body: AgentCreate, principal: CurrentPrincipal, store: StoreDep
 
 
 @router.get("", response_model=Page[Agent])
-def list_agents(workspace: WorkspaceScope, store: StoreDep, limit: Limit = 50, cursor: Cursor = None) -> dict[str, object]:
+def list_agents(
+    workspace: WorkspaceScope, store: StoreDep, limit: Limit = 50, cursor: Cursor = None
+) -> dict[str, object]:
     items, next_cursor = store.list_agents(workspace, limit=limit, cursor=cursor)
     return {"items": items, "next_cursor": next_cursor}
 
@@ -28,7 +30,9 @@ def get_agent(agent_id: str, principal: CurrentPrincipal, store: StoreDep) -> di
 
 
 @router.patch("/{agent_id}", response_model=Agent)
-def update_agent(agent_id: str, body: AgentUpdate, principal: CurrentPrincipal, store: StoreDep) -> dict[str, object]:
+def update_agent(
+    agent_id: str, body: AgentUpdate, principal: CurrentPrincipal, store: StoreDep
+) -> dict[str, object]:
     return agents.update_agent(store, agent_id, body, principal.workspaces, utcnow())
 
 

@@ -13,7 +13,9 @@ router = APIRouter(prefix="/api/runs", tags=["runs"])
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=Run)
-def delegate(body: RunCreate, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep) -> dict[str, object]:
+def delegate(
+    body: RunCreate, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep
+) -> dict[str, object]:
     """Queue a one-time background task; poll `GET /api/runs/{id}` for its outcome."""
     principal.require(body.workspace_id)
     return runs.delegate(store, queue, body, requested_by=principal.subject, now=utcnow())

@@ -13,13 +13,17 @@ router = APIRouter(prefix="/api/proactive/schedules", tags=["schedules"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Schedule)
-def create_schedule(body: ScheduleCreate, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep) -> Any:
+def create_schedule(
+    body: ScheduleCreate, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep
+) -> Any:
     principal.require(body.workspace_id)
     return schedules.present(schedules.create_schedule(store, queue, body, utcnow()))
 
 
 @router.get("", response_model=Page[Schedule])
-def list_schedules(workspace: WorkspaceScope, store: StoreDep, limit: Limit = 50, cursor: Cursor = None) -> Any:
+def list_schedules(
+    workspace: WorkspaceScope, store: StoreDep, limit: Limit = 50, cursor: Cursor = None
+) -> Any:
     items, next_cursor = store.list_schedules(workspace, limit=limit, cursor=cursor)
     return {"items": [schedules.present(s) for s in items], "next_cursor": next_cursor}
 
@@ -52,13 +56,17 @@ def run_now(schedule_id: str, principal: CurrentPrincipal, store: StoreDep, queu
 
 @router.post("/{schedule_id}/pause", response_model=Schedule)
 def pause(schedule_id: str, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep) -> Any:
-    return schedules.present(schedules.set_active(store, queue, schedule_id, False, principal.workspaces, utcnow()))
+    return schedules.present(
+        schedules.set_active(store, queue, schedule_id, False, principal.workspaces, utcnow())
+    )
 
 
 @router.post("/{schedule_id}/resume", response_model=Schedule)
 def resume(schedule_id: str, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep) -> Any:
     """Resume from now on; occurrences that fell while paused are not run."""
-    return schedules.present(schedules.set_active(store, queue, schedule_id, True, principal.workspaces, utcnow()))
+    return schedules.present(
+        schedules.set_active(store, queue, schedule_id, True, principal.workspaces, utcnow())
+    )
 
 
 @router.get("/{schedule_id}/runs", response_model=Page[Run])
@@ -67,8 +75,12 @@ def schedule_runs(
 ) -> Any:
     schedule = schedules.get_schedule(store, schedule_id, principal.workspaces)
     items, next_cursor = store.list_runs(
-        schedule["workspace_id"], status=None, source_type="schedule", source_id=schedule_id,
-        limit=limit, cursor=cursor,
+        schedule["workspace_id"],
+        status=None,
+        source_type="schedule",
+        source_id=schedule_id,
+        limit=limit,
+        cursor=cursor,
     )
     return {"items": items, "next_cursor": next_cursor}
 
