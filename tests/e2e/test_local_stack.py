@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import Stack
+from tests.localstack import Stack
 
 pytestmark = pytest.mark.e2e
 WS = "ws-e2e"

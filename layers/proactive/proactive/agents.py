@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from proactive.clock import iso
-from proactive.errors import InvalidInput, NotFound
+from proactive.errors import InvalidInput
 from proactive.ids import new_id
 from proactive.models import AgentCreate, AgentUpdate
 from proactive.store import Store
@@ -105,11 +105,7 @@ def create_agent(store: Store, data: AgentCreate, now: datetime) -> dict[str, An
 
 
 def get_agent(store: Store, agent_id: str, workspaces: frozenset[str]) -> dict[str, Any]:
-    """The agent, if it exists in one of `workspaces`; otherwise NotFound."""
-    agent = store.get_agent(agent_id)
-    if agent is None or agent["workspace_id"] not in workspaces:
-        raise NotFound(f"agent {agent_id!r} not found")
-    return agent
+    return store.owned("agent", agent_id, workspaces)
 
 
 def require_agent_in(

@@ -53,5 +53,7 @@ def tick(store: Store, queue: RunQueue, now: datetime, *, wall_now: datetime | N
             logger.exception("dispatch failed", extra={"item_id": item.get("id"), "kind": item.get("kind")})
             summary.errors.append(f"{item.get('kind')} {item.get('id')}: {type(exc).__name__}: {exc}")
     metrics.add_metric(name="DueItems", unit="Count", value=summary.due)
+    metrics.add_metric(name="OccurrencesQueued", unit="Count", value=summary.queued)
+    metrics.add_metric(name="OccurrencesMissed", unit="Count", value=summary.missed)
     logger.info("tick", extra=summary.as_dict())
     return summary

@@ -16,7 +16,7 @@ from boto3.dynamodb.conditions import Attr
 
 from proactive.agents import RunContext, require_agent_in, runtime_for
 from proactive.clock import iso, parse_iso, utcnow
-from proactive.errors import DomainError, NotFound
+from proactive.errors import DomainError
 from proactive.ids import new_id
 from proactive.models import FINAL_STATUSES, RunCreate, RunStatus, SourceType
 from proactive.observability import logger, metrics
@@ -88,10 +88,7 @@ def delegate(
 
 
 def get_run(store: Store, run_id: str, workspaces: frozenset[str]) -> dict[str, Any]:
-    run = store.get_run(run_id)
-    if run is None or run["workspace_id"] not in workspaces:
-        raise NotFound(f"run {run_id!r} not found")
-    return run
+    return store.owned("run", run_id, workspaces)
 
 
 def _finish(

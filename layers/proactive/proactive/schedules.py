@@ -15,10 +15,10 @@ from typing import Any
 from proactive.agents import require_agent_in
 from proactive.clock import iso, parse_iso
 from proactive.cron import CronError, CronSchedule
-from proactive.errors import InvalidInput, NotFound
+from proactive.errors import InvalidInput
 from proactive.ids import new_id, occurrence_run_id
 from proactive.models import RunStatus, ScheduleCreate, ScheduleUpdate, SourceType
-from proactive.observability import logger, metrics
+from proactive.observability import logger
 from proactive.queue import RunMessage, RunQueue
 from proactive.runs import new_run
 from proactive.settings import get_settings
@@ -59,10 +59,7 @@ def present(schedule: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def get_schedule(store: Store, schedule_id: str, workspaces: frozenset[str]) -> dict[str, Any]:
-    schedule = store.get_schedule(schedule_id)
-    if schedule is None or schedule["workspace_id"] not in workspaces:
-        raise NotFound(f"schedule {schedule_id!r} not found")
-    return schedule
+    return store.owned("schedule", schedule_id, workspaces)
 
 
 def create_schedule(store: Store, queue: RunQueue, data: ScheduleCreate, now: datetime) -> dict[str, Any]:
@@ -281,8 +278,6 @@ def dispatch(
             },
         )
     queue.send(messages)
-    metrics.add_metric(name="OccurrencesQueued", unit="Count", value=len(result.queued))
-    metrics.add_metric(name="OccurrencesMissed", unit="Count", value=len(result.missed))
 
     result.next_fire_at = iso(nxt) if nxt else None
     try:

@@ -30,7 +30,7 @@ from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from botocore.exceptions import ClientError
 
 from proactive.clock import iso, parse_iso
-from proactive.errors import InvalidInput
+from proactive.errors import InvalidInput, NotFound
 from proactive.settings import get_settings
 
 GSI1 = "GSI1"
@@ -162,6 +162,14 @@ class Store:
         resp = self.table.get_item(Key=_pk(kind, item_id), ConsistentRead=consistent)
         item = resp.get("Item")
         return _body(item) if item else None
+
+    def owned(self, kind: str, item_id: str, workspaces: frozenset[str]) -> dict[str, Any]:
+        """The item if it exists in one of `workspaces`. Anything else is NotFound: an item in
+        another workspace is indistinguishable from one that does not exist."""
+        item = self._get_entity(kind, item_id)
+        if item is None or item.get("workspace_id") not in workspaces:
+            raise NotFound(f"{kind} {item_id!r} not found")
+        return item
 
     def _update_entity(
         self,
