@@ -286,3 +286,22 @@ def test_delegated_task_is_queued_then_executed(client: TestClient, handlers: Ha
         client.get(f"/api/runs/{run['id']}", headers={"Authorization": f"Bearer {token('ws-2')}"}).status_code
         == 404
     )
+
+
+def test_queue_outage_answers_503_and_leaves_no_run_pretending_to_be_queued(
+    client: TestClient, aws: Aws
+) -> None:
+    a = agent(client)
+    aws.sqs.delete_queue(QueueUrl=aws.queue_url)
+    resp = client.post("/api/runs", json={"workspace_id": "ws-1", "agent_id": a["id"], "task": "Research"})
+    assert resp.status_code == 503
+    assert resp.json()["error"] == "service_unavailable"
+    [run] = client.get("/api/runs").json()["items"]
+    assert run["status"] == "failed"
+    assert run["error"].startswith("could not queue the run")
+    # A schedule saved during the outage is kept; the dispatcher hands its occurrence over later.
+    sched = client.post(
+        "/api/proactive/schedules", json={**SCHEDULE, "agent_id": a["id"], "cron_expression": "* * * * *"}
+    )
+    assert sched.status_code == 201
+    assert client.get(f"/api/proactive/schedules/{sched.json()['id']}").json()["is_active"] is True

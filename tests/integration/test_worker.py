@@ -205,3 +205,16 @@ def test_overlap_skip_cancels_an_occurrence_while_the_previous_run_is_still_goin
     schedule = aws.store.get_schedule(sched["id"])
     assert "active_run_id" not in schedule
     assert schedule["last_run_id"] == first["id"]
+
+
+def test_message_that_keeps_failing_lands_in_the_dead_letter_queue(aws: Aws, handlers: Handlers) -> None:
+    # A message the worker can never process is not retried forever, nor dropped: after the
+    # queue's receive limit SQS moves it to the DLQ, where it can be inspected and redriven.
+    aws.sqs.send_message(QueueUrl=aws.queue_url, MessageBody="not json at all")
+    receives = 0
+    while handlers.drain():
+        receives += 1
+        handlers.retry_now()
+    assert receives == 5
+    [dead] = aws.sqs.receive_message(QueueUrl=aws.dlq_url, MaxNumberOfMessages=10)["Messages"]
+    assert dead["Body"] == "not json at all"

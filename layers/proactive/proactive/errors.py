@@ -40,5 +40,12 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
+class ServiceUnavailable(DomainError):
+    """A service the request depends on (the run queue) did not answer; retry later."""
+
+    status_code = 503
+    code = "service_unavailable"
+
+
 class AgentError(Exception):
     """An agent could not do its task (the run records the message and may retry)."""

@@ -13,14 +13,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr
+from botocore.exceptions import BotoCoreError, ClientError
 
 from proactive.agents import RunContext, require_agent_in, runtime_for
 from proactive.clock import iso, parse_iso, utcnow
-from proactive.errors import DomainError
+from proactive.errors import DomainError, ServiceUnavailable
 from proactive.ids import new_id
 from proactive.models import FINAL_STATUSES, RunCreate, RunStatus, SourceType
 from proactive.observability import logger, metrics
-from proactive.queue import RunMessage, RunQueue
+from proactive.queue import QueueError, RunMessage, RunQueue
 from proactive.settings import get_settings
 from proactive.store import ConditionFailed, Store
 
@@ -68,6 +69,19 @@ def new_run(
     return run
 
 
+def enqueue_new(store: Store, queue: RunQueue, run: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Store a run and queue it. If the queue refuses it, the run is marked failed (so it is not
+    left `queued` forever) and the caller gets a 503 to retry."""
+    store.create_run(run)
+    try:
+        queue.send([RunMessage(run["id"])])
+    except (QueueError, BotoCoreError, ClientError) as exc:
+        _finish(store, run, RunStatus.FAILED, now, error=f"could not queue the run: {exc}")
+        raise ServiceUnavailable("the run queue is unavailable; nothing was started, try again") from exc
+    logger.info("run queued", extra={"run_id": run["id"], "source_type": run["source_type"]})
+    return run
+
+
 def delegate(
     store: Store, queue: RunQueue, data: RunCreate, *, requested_by: str, now: datetime
 ) -> dict[str, Any]:
@@ -81,10 +95,7 @@ def delegate(
         source_id=requested_by,
         now=now,
     )
-    store.create_run(run)
-    queue.send([RunMessage(run["id"])])
-    logger.info("run queued", extra={"run_id": run["id"], "source_type": run["source_type"]})
-    return run
+    return enqueue_new(store, queue, run, now)
 
 
 def get_run(store: Store, run_id: str, workspaces: frozenset[str]) -> dict[str, Any]:

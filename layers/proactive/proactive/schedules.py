@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from proactive.agents import require_agent_in
 from proactive.clock import iso, parse_iso
 from proactive.cron import CronError, CronSchedule
@@ -19,8 +21,8 @@ from proactive.errors import InvalidInput
 from proactive.ids import new_id, occurrence_run_id
 from proactive.models import RunStatus, ScheduleCreate, ScheduleUpdate, SourceType
 from proactive.observability import logger
-from proactive.queue import RunMessage, RunQueue
-from proactive.runs import new_run
+from proactive.queue import QueueError, RunMessage, RunQueue
+from proactive.runs import enqueue_new, new_run
 from proactive.settings import get_settings
 from proactive.store import ConditionFailed, Store
 
@@ -159,10 +161,7 @@ def run_now(
         source_id=schedule_id,
         now=now,
     )
-    store.create_run(run)
-    queue.send([RunMessage(run["id"])])
-    logger.info("schedule run now", extra={"schedule_id": schedule_id, "run_id": run["id"]})
-    return run
+    return enqueue_new(store, queue, run, now)
 
 
 def next_runs(schedule: Mapping[str, Any], count: int, now: datetime) -> list[str]:
@@ -185,7 +184,11 @@ def _hand_off_if_due(
     """A schedule saved just before its next fire would otherwise wait for the next tick."""
     nxt = schedule.get("next_fire_at")
     if schedule.get("is_active") and nxt and parse_iso(nxt) <= window_end(now):
-        dispatch(store, queue, schedule, now)
+        try:
+            dispatch(store, queue, schedule, now)
+        except (QueueError, BotoCoreError, ClientError):
+            # The schedule is saved and still due: the next tick hands the occurrence over.
+            logger.exception("hand-off on save failed", extra={"schedule_id": schedule["id"]})
         return store.get_schedule(schedule["id"]) or schedule
     return schedule
 

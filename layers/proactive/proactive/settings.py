@@ -38,8 +38,10 @@ class Settings(BaseSettings):
 
     # Worker: agent failures are retried up to this many attempts, then the run is failed.
     run_max_attempts: int = Field(default=3, ge=1, le=10)
-    # How long a running run holds its lease before another delivery may take it over.
-    run_lease_seconds: int = Field(default=900, ge=30)
+    # How long a running run holds its lease before another delivery may take it over. Longer
+    # than the worker's timeout (60 s), shorter than the queue's visibility timeout (360 s), so
+    # the redelivery after a worker died mid-run finds the lease expired and takes the run over.
+    run_lease_seconds: int = Field(default=120, ge=30)
 
     run_retention_days: int = Field(default=90, ge=1)
     claim_retention_days: int = Field(default=30, ge=1)
