@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import subprocess
 import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -93,6 +95,26 @@ def _readable_logs() -> None:
         handler.setFormatter(_CompactFormatter())
 
 
+def _start_moto(port: int) -> subprocess.Popen[bytes]:
+    """moto in server mode, in its own process (as AWS is to a Lambda function: another
+    machine), so the platform's threads and moto's do not share one interpreter lock."""
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"moto server exited with code {process.returncode}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return process
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("moto server did not start within 30 s")
+
+
 class _Loop(threading.Thread):
     def __init__(self, name: str, stop: threading.Event, body: Any) -> None:
         super().__init__(name=name, daemon=True)
@@ -111,12 +133,8 @@ class _Loop(threading.Thread):
 
 
 def main(host: str = "127.0.0.1", port: int = 8000, pollers: int = 4) -> int:
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     moto_port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
-    moto.start()
+    moto = _start_moto(moto_port)
     _environment(moto_port)
 
     import boto3
@@ -182,6 +200,7 @@ def main(host: str = "127.0.0.1", port: int = 8000, pollers: int = 4) -> int:
         stop.set()
         for thread in threads:
             thread.join(timeout=5)
-        moto.stop()
+        moto.terminate()
+        moto.wait(10)
         print("Proactive local stack stopped.", file=sys.stderr, flush=True)
     return 0
