@@ -42,25 +42,14 @@ class ReadCounter:
 
 
 def main() -> None:
-    import boto3
-    from moto import mock_aws
 
     from proactive import dispatcher
     from proactive.clock import iso
-    from proactive.local import create_resources
     from proactive.queue import RunQueue
-    from proactive.settings import get_settings
     from proactive.store import Store
+    from tests.mockaws import mocked_aws
 
-    with mock_aws():
-        res = create_resources(
-            boto3.client("dynamodb"),
-            boto3.client("sqs"),
-            table_name=os.environ["TABLE_NAME"],
-            queue_name="bench-runs",
-        )
-        os.environ["RUN_QUEUE_URL"] = res["queue_url"]
-        get_settings.cache_clear()
+    with mocked_aws("bench-runs"):
         store, queue = Store(), RunQueue()
         now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
         started = time.perf_counter()

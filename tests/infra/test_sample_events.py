@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from proactive.api import deps
-from proactive.local import REPO_ROOT, LocalContext, create_resources, load_handler
-from proactive.settings import get_settings
+from proactive.local import REPO_ROOT, LocalContext, load_handler
+from tests.mockaws import mocked_aws
 
 pytestmark = pytest.mark.infra
 EVENTS = sorted((REPO_ROOT / "events").glob("*.json"))
@@ -23,24 +19,10 @@ EXPECTED_STATUS = {"api_create_agent.json": 201, "api_no_claims.json": 401}
 
 
 @pytest.fixture
-def deployed_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def deployed_env() -> Iterator[None]:
     """As in AWS: API Gateway verified the token, and the app trusts its claims."""
-    with mock_aws():
-        resources = create_resources(
-            boto3.client("dynamodb"),
-            boto3.client("sqs"),
-            table_name=os.environ["TABLE_NAME"],
-            queue_name="proactive-runs",
-        )
-        monkeypatch.setenv("RUN_QUEUE_URL", resources["queue_url"])
-        monkeypatch.setenv("AUTH_MODE", "apigw")
-        get_settings.cache_clear()
-        deps.get_store.cache_clear()
-        deps.get_queue.cache_clear()
+    with mocked_aws(AUTH_MODE="apigw"):
         yield
-    get_settings.cache_clear()
-    deps.get_store.cache_clear()
-    deps.get_queue.cache_clear()
 
 
 @pytest.mark.parametrize("path", EVENTS, ids=[p.name for p in EVENTS])

@@ -13,14 +13,12 @@ from typing import Any
 import boto3
 import pytest
 from fastapi.testclient import TestClient
-from moto import mock_aws
 
-from proactive.api import deps
 from proactive.auth import issue_local_token
-from proactive.local import LocalContext, create_resources, load_handler, scheduled_event, sqs_event
+from proactive.local import LocalContext, load_handler, scheduled_event, sqs_event
 from proactive.queue import RunQueue
-from proactive.settings import get_settings
 from proactive.store import Store
+from tests.mockaws import mocked_aws
 
 
 @dataclass
@@ -50,17 +48,7 @@ class Aws:
 
 @pytest.fixture
 def aws() -> Iterator[Aws]:
-    with mock_aws():
-        resources = create_resources(
-            boto3.client("dynamodb"),
-            boto3.client("sqs"),
-            table_name=os.environ["TABLE_NAME"],
-            queue_name="runs",
-        )
-        os.environ["RUN_QUEUE_URL"] = resources["queue_url"]
-        get_settings.cache_clear()
-        deps.get_store.cache_clear()
-        deps.get_queue.cache_clear()
+    with mocked_aws("runs") as resources:
         yield Aws(
             store=Store(),
             queue=RunQueue(),
@@ -69,9 +57,6 @@ def aws() -> Iterator[Aws]:
             queue_arn=resources["queue_arn"],
             dlq_url=resources["dlq_url"],
         )
-        get_settings.cache_clear()
-        deps.get_store.cache_clear()
-        deps.get_queue.cache_clear()
 
 
 @dataclass
