@@ -6,7 +6,6 @@ SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 PIP_FLAGS := --quiet --disable-pip-version-check
 SAM_CLI_VERSION := 1.170.0
-CFN_LINT_VERSION := 1.51.0
 
 .PHONY: dev test lint validate build bench deploy clean
 
@@ -17,11 +16,11 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[dev]'
 	touch $@
 
-# aws-sam-cli pins its own dependency versions, so it lives in a venv of its own.
+# aws-sam-cli pins its own dependency versions (cfn-lint among them), so it lives in a venv of its own.
 $(SAM_VENV)/.installed:
 	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/python -m pip install $(PIP_FLAGS) --upgrade pip
-	$(SAM_VENV)/bin/python -m pip install $(PIP_FLAGS) aws-sam-cli==$(SAM_CLI_VERSION) cfn-lint==$(CFN_LINT_VERSION)
+	$(SAM_VENV)/bin/python -m pip install $(PIP_FLAGS) aws-sam-cli==$(SAM_CLI_VERSION)
 	touch $@
 
 dev: $(BIN)/.installed
