@@ -150,34 +150,26 @@ def execute(store: Store, run_id: str, *, now_fn: Any = utcnow) -> dict[str, Any
         raise RunRetry(f"run {run_id} is held by another delivery until {run['lease_until']}")
 
     lease_until = now + timedelta(seconds=settings.run_lease_seconds)
-    holds_slot = False
-    if run.get("occurrence_key"):
-        exclusive = run.get("overlap", "skip") == "skip"
-        try:
-            store.acquire_slot(
-                run["source_id"], run_id, now=now, lease_until=lease_until, exclusive=exclusive
-            )
-        except ConditionFailed:
-            return _public(_cancel_occurrence(store, run, now))
-        holds_slot = exclusive
-
+    # A scheduled occurrence takes its schedule's slot in the same write that starts it, so a
+    # paused schedule or (with overlap=skip) a run still going stops it atomically.
+    slot_of = run["source_id"] if run.get("occurrence_key") else None
+    exclusive = slot_of is not None and run.get("overlap", "skip") == "skip"
     try:
-        run = store.update_run(
-            run_id,
-            {
-                "status": RunStatus.RUNNING.value,
-                "started_at": iso(now),
-                "lease_until": iso(lease_until),
-                "holds_slot": holds_slot,
-            },
-            add={"attempts": 1},
-            condition=Attr("status").eq(RunStatus.QUEUED.value)
-            | (Attr("status").eq(RunStatus.RUNNING.value) & Attr("lease_until").lt(iso(now))),
-        )
-    except ConditionFailed:
-        if holds_slot:
-            store.release_slot(run["source_id"], run_id)
-        return {"run_id": run_id, "status": "taken"}
+        store.start_run(run_id, now=now, lease_until=lease_until, slot_of=slot_of, exclusive=exclusive)
+    except ConditionFailed as exc:
+        run_refused = (1 if slot_of else 0) in exc.failed or not exc.failed
+        if run_refused:
+            return {"run_id": run_id, "status": "taken"}
+        return _public(_cancel_occurrence(store, run, now))
+    run = {
+        **run,
+        "status": RunStatus.RUNNING.value,
+        "started_at": iso(now),
+        "lease_until": iso(lease_until),
+        "holds_slot": exclusive,
+        "attempts": int(run.get("attempts", 0)) + 1,
+    }
+    holds_slot = exclusive
     logger.debug(
         "run started", extra={"run_id": run_id, "attempt": run["attempts"], "agent_id": run["agent_id"]}
     )

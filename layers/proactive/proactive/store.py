@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 import boto3
-from boto3.dynamodb.conditions import Attr, ConditionBase, Key
+from boto3.dynamodb.conditions import Attr, ConditionBase, ConditionExpressionBuilder, Key
 from botocore.exceptions import ClientError
 
 from proactive.clock import iso, parse_iso
@@ -76,6 +76,10 @@ def table_definition(table_name: str) -> dict[str, Any]:
 
 class ConditionFailed(Exception):
     """A conditional write did not apply (the item changed, exists, or does not)."""
+
+    def __init__(self, message: str, *, failed: list[int] | None = None) -> None:
+        super().__init__(message)
+        self.failed = failed or []
 
 
 def _plain(value: Any) -> Any:
@@ -171,7 +175,7 @@ class Store:
             raise NotFound(f"{kind} {item_id!r} not found")
         return item
 
-    def _update_entity(
+    def _update_kwargs(
         self,
         kind: str,
         item_id: str,
@@ -181,7 +185,7 @@ class Store:
         condition: ConditionBase | None = None,
         add: Mapping[str, int] | None = None,
     ) -> dict[str, Any]:
-        """Apply the change if the item exists (and `condition` holds); return the new item."""
+        """UpdateItem arguments: the change, applied only if the item exists and `condition` holds."""
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
         sets, adds = [], []
@@ -212,12 +216,50 @@ class Store:
             "UpdateExpression": " ".join(parts),
             "ExpressionAttributeNames": names,
             "ConditionExpression": cond,
-            "ReturnValues": "ALL_NEW",
         }
         if values:
             kwargs["ExpressionAttributeValues"] = values
+        return kwargs
+
+    def _update_entity(self, kind: str, item_id: str, **change: Any) -> dict[str, Any]:
+        """Apply the change (see `_update_kwargs`); return the new item."""
+        kwargs = {**self._update_kwargs(kind, item_id, **change), "ReturnValues": "ALL_NEW"}
         resp = self._write(lambda: self.table.update_item(**kwargs))
         return _body(resp["Attributes"])
+
+    def _transact_updates(self, updates: list[dict[str, Any]]) -> None:
+        """Apply several `_update_kwargs` changes atomically. ConditionFailed.failed lists the
+        positions of the updates whose condition did not hold."""
+        # The resource's client serialises the values, but cannot place a condition object's
+        # placeholders inside a transaction item, so the condition is rendered here.
+        items = []
+        for update in updates:
+            built = ConditionExpressionBuilder().build_expression(update["ConditionExpression"])
+            items.append(
+                {
+                    "Update": {
+                        **update,
+                        "TableName": self.table_name,
+                        "ConditionExpression": built.condition_expression,
+                        "ExpressionAttributeNames": {
+                            **update["ExpressionAttributeNames"],
+                            **built.attribute_name_placeholders,
+                        },
+                        "ExpressionAttributeValues": {
+                            **update.get("ExpressionAttributeValues", {}),
+                            **built.attribute_value_placeholders,
+                        },
+                    }
+                }
+            )
+        try:
+            self.table.meta.client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = exc.response.get("CancellationReasons", [])
+            failed = [i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"]
+            raise ConditionFailed(str(exc), failed=failed) from exc
 
     def _delete_entity(self, kind: str, item_id: str) -> bool:
         try:
@@ -381,22 +423,50 @@ class Store:
                 request = resp.get("UnprocessedKeys") or {}
         return found
 
-    def acquire_slot(
-        self, schedule_id: str, run_id: str, *, now: datetime, lease_until: datetime, exclusive: bool
+    def start_run(
+        self,
+        run_id: str,
+        *,
+        now: datetime,
+        lease_until: datetime,
+        slot_of: str | None = None,
+        exclusive: bool = False,
     ) -> None:
-        """Mark `run_id` as the schedule's active run. Raises ConditionFailed if the schedule is
-        gone or paused, or (when `exclusive`) another run still holds an unexpired lease."""
+        """Move a queued run (or one whose lease expired) to running, taking one attempt.
+
+        With `slot_of` (a schedule id) it is one transaction with the schedule: the schedule must
+        be active and, when `exclusive`, free of any other run with an unexpired lease. Raises
+        ConditionFailed with `failed` = [0] for the schedule, [1] (or [0] alone without
+        `slot_of`) for the run.
+        """
+        run_update = self._update_kwargs(
+            "run",
+            run_id,
+            set_values={
+                "status": "running",
+                "started_at": iso(now),
+                "lease_until": iso(lease_until),
+                "holds_slot": exclusive,
+            },
+            add={"attempts": 1},
+            condition=Attr("status").eq("queued")
+            | (Attr("status").eq("running") & Attr("lease_until").lt(iso(now))),
+        )
+        if slot_of is None:
+            kwargs = {**run_update, "ReturnValues": "NONE"}
+            self._write(lambda: self.table.update_item(**kwargs))
+            return
         condition: ConditionBase = Attr("is_active").eq(True)
+        changes: dict[str, Any] = {"last_run": iso(now), "last_run_id": run_id}
         if exclusive:
             condition = condition & (
                 Attr("active_run_id").not_exists()
                 | Attr("active_run_id").eq(run_id)
                 | Attr("active_lease_until").lt(iso(now))
             )
-        changes: dict[str, Any] = {"last_run": iso(now), "last_run_id": run_id}
-        if exclusive:
             changes.update({"active_run_id": run_id, "active_lease_until": iso(lease_until)})
-        self._update_entity("schedule", schedule_id, set_values=changes, condition=condition)
+        slot_update = self._update_kwargs("schedule", slot_of, set_values=changes, condition=condition)
+        self._transact_updates([slot_update, run_update])
 
     def release_slot(self, schedule_id: str, run_id: str) -> None:
         # If another run holds it, or the schedule is gone, there is nothing to release.
