@@ -10,34 +10,47 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idemp
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
-from proactive import runs
+from proactive import runs, triggers, webhooks
+from proactive.clock import utcnow
 from proactive.observability import instrumented, logger
-from proactive.queue import retry_backoff_seconds
+from proactive.queue import RunQueue, retry_backoff_seconds
 from proactive.settings import get_settings
 from proactive.store import Store
 
 store = Store()
+queue = RunQueue()
 sqs = boto3.client("sqs")
 # Report every failure per message, even when the whole batch failed, so the back-off applies.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-idempotency = IdempotencyConfig(event_key_jmespath="run_id", expires_after_seconds=24 * 3600)
+# Keyed on the run, or on the webhook delivery that becomes a run: both ids are the occurrence.
+idempotency = IdempotencyConfig(event_key_jmespath="run_id || delivery_id", expires_after_seconds=24 * 3600)
 
 
 @idempotent_function(  # type: ignore[untyped-decorator]
     data_keyword_argument="message", config=idempotency, persistence_store=store.idempotency_layer("worker")
 )
 def run_once(message: dict[str, Any]) -> dict[str, Any]:
-    return runs.execute(store, message["run_id"])
+    if "delivery_id" in message:
+        return webhooks.process_delivery(
+            store, queue, message["delivery_id"], now_fn=utcnow, on_finish=_chain
+        )
+    return runs.execute(store, message["run_id"], on_finish=_chain)
+
+
+def _chain(run: dict[str, Any]) -> None:
+    """A finished run fires the event triggers listening for it."""
+    triggers.run_finished(store, queue, run, utcnow())
 
 
 def record_handler(record: SQSRecord) -> dict[str, Any]:
     logger.set_correlation_id(record.message_id)
     message = json.loads(record.body)
-    if not isinstance(message, dict) or not isinstance(message.get("run_id"), str):
+    key = next((k for k in ("run_id", "delivery_id") if isinstance(message, dict) and message.get(k)), None)
+    if key is None or not isinstance(message[key], str):
         # Left to fail: after the queue's receive limit it lands in the DLQ for inspection.
-        raise ValueError(f"message {record.message_id} has no run_id")
-    logger.append_keys(run_id=message["run_id"])
-    result: dict[str, Any] = run_once(message={"run_id": message["run_id"]})
+        raise ValueError(f"message {record.message_id} has neither run_id nor delivery_id")
+    logger.append_keys(**{key: message[key]})
+    result: dict[str, Any] = run_once(message={key: message[key]})
     return result
 
 

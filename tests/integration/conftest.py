@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from proactive.auth import issue_local_token
-from proactive.local import LocalContext, load_handler, scheduled_event, sqs_event
+from proactive.local import LocalContext, http_api_event, load_handler, scheduled_event, sqs_event
 from proactive.queue import RunQueue
 from proactive.store import Store
 from tests.mockaws import mocked_aws
@@ -64,6 +64,7 @@ class Handlers:
     api: ModuleType
     dispatcher: ModuleType
     worker: ModuleType
+    ingest: ModuleType
     aws: Aws
     in_flight: list[dict[str, Any]] = field(default_factory=list)
 
@@ -79,6 +80,16 @@ class Handlers:
             sqs_event(messages, self.aws.queue_arn), LocalContext("WorkerFunction")
         )
         return result
+
+    def post_hook(
+        self, url_path: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """POST to a public webhook URL as API Gateway would hand it to the ingest function."""
+        event = http_api_event(
+            "POST", f"/api/hooks/{url_path}", headers, body, path_parameters={"url_path": url_path}
+        )
+        result = self.ingest.handler(event, LocalContext("IngestFunction"))
+        return result["statusCode"], json.loads(result["body"]), result["headers"]
 
     def drain(self) -> int:
         """Deliver every visible message, deleting the ones the worker completed. Failed ones
@@ -110,6 +121,7 @@ def handlers(aws: Aws) -> Handlers:
         api=load_handler("api", instance="_t"),
         dispatcher=load_handler("dispatcher", instance="_t"),
         worker=load_handler("worker", instance="_t"),
+        ingest=load_handler("ingest", instance="_t"),
         aws=aws,
     )
 

@@ -248,9 +248,10 @@ def test_schedule_saved_just_before_its_fire_is_queued_at_once(client: TestClien
     # Every minute: the next fire is always inside the current look-ahead window.
     sched = schedule(client, cron_expression="* * * * *", timezone="UTC")
     runs = client.get(f"/api/proactive/schedules/{sched['id']}/runs").json()["items"]
-    assert len(runs) == 1
-    assert runs[0]["status"] == "queued"
-    assert runs[0]["scheduled_for"] < sched["next_run"].replace("+00:00", "Z")
+    # The window is one tick plus a margin, so saved in a minute's last seconds it covers two.
+    assert 1 <= len(runs) <= 2
+    assert {r["status"] for r in runs} == {"queued"}
+    assert all(r["scheduled_for"] < sched["next_run"].replace("+00:00", "Z") for r in runs)
 
 
 def test_delete_schedule(client: TestClient) -> None:

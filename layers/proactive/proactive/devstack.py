@@ -115,6 +115,41 @@ def _start_moto(port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("moto server did not start within 30 s")
 
 
+def _with_ingest(app: Any, ingest: Any) -> Any:
+    """Route POST /api/hooks/{url_path} to the ingest handler as API Gateway would (its own
+    function, no authorizer); everything else goes to the management API."""
+    import anyio
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+
+    from proactive.local import LocalContext, http_api_event
+
+    async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/hooks/"):
+            await app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        url_path = scope["path"].removeprefix("/api/hooks/")
+        if request.method != "POST" or not url_path or "/" in url_path:
+            response: Response = JSONResponse(
+                {"error": "not_found", "message": "webhooks accept POST /api/hooks/{url_path}"},
+                status_code=404,
+            )
+        else:
+            event = http_api_event(
+                "POST",
+                scope["path"],
+                dict(request.headers),
+                await request.body(),
+                path_parameters={"url_path": url_path},
+            )
+            result = await anyio.to_thread.run_sync(ingest.handler, event, LocalContext("IngestFunction"))
+            response = Response(result["body"], status_code=result["statusCode"], headers=result["headers"])
+        await response(scope, receive, send)
+
+    return asgi
+
+
 class _Loop(threading.Thread):
     def __init__(self, name: str, stop: threading.Event, body: Any) -> None:
         super().__init__(name=name, daemon=True)
@@ -152,6 +187,7 @@ def main(host: str = "127.0.0.1", port: int = 8000, pollers: int = 4) -> int:
 
     _readable_logs()
     api = load_handler("api")
+    ingest = load_handler("ingest")
     dispatcher = load_handler("dispatcher")
     stop = threading.Event()
 
@@ -184,6 +220,7 @@ def main(host: str = "127.0.0.1", port: int = 8000, pollers: int = 4) -> int:
     print(
         "\nProactive local stack is running\n"
         f"  API:        {base}   (OpenAPI docs: {base}/docs, health: {base}/health)\n"
+        f"  Webhooks:   {base}/api/hooks/<url_path>   (signed; no token)\n"
         f"  Moto:       http://127.0.0.1:{moto_port}   "
         f"(DynamoDB table {TABLE_NAME}, SQS queue {QUEUE_NAME})\n"
         f"  Dispatcher: every {settings.tick_seconds} s;  worker pollers: {pollers}\n"
@@ -193,7 +230,8 @@ def main(host: str = "127.0.0.1", port: int = 8000, pollers: int = 4) -> int:
         "  Stop:       Ctrl-C\n",
         flush=True,
     )
-    server = uvicorn.Server(uvicorn.Config(api.app, host=host, port=port, log_level="warning"))
+    app = _with_ingest(api.app, ingest)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     try:
         server.run()
     finally:

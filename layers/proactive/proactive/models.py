@@ -173,6 +173,8 @@ class Run(BaseModel):
     output: str | None = None
     error: str | None = None
     reason: str | None = Field(default=None, description="Why a run was missed or cancelled.")
+    trigger_id: str | None = None
+    delivery_id: str | None = Field(default=None, description="The webhook delivery that started this run.")
 
 
 T = TypeVar("T")
@@ -187,3 +189,128 @@ class ErrorBody(BaseModel):
     error: str
     message: str
     field: str | None = None
+
+
+# Triggers
+
+TriggerType = Literal["webhook", "github", "manual", "event"]
+
+
+class TriggerCreate(_Input):
+    name: Name
+    workspace_id: WorkspaceId
+    trigger_type: TriggerType
+    config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="github: {repository, event (or a list), actions?}; event: {event, source_id?}.",
+    )
+    agent_id: ResourceId
+    task_template: TaskText = Field(examples=["Review PR #{pr_number}: {pr_title}"])
+    filter: str | None = Field(
+        default=None, max_length=2000, description="JMESPath over the payload; the event runs only if truthy."
+    )
+    is_active: bool = True
+
+
+class TriggerUpdate(_Patch):
+    _nullable = frozenset({"filter"})
+
+    name: Name | None = None
+    config: dict[str, Any] | None = None
+    agent_id: ResourceId | None = None
+    task_template: TaskText | None = None
+    filter: str | None = Field(default=None, max_length=2000)
+    is_active: bool | None = None
+
+
+class Trigger(BaseModel):
+    id: str
+    name: str
+    workspace_id: str
+    trigger_type: TriggerType
+    config: dict[str, Any]
+    agent_id: str
+    task_template: str
+    filter: str | None = None
+    is_active: bool
+    fire_count: int = 0
+    last_fired_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class FireRequest(_Input):
+    payload: dict[str, Any] = Field(default_factory=dict)
+    event: str | None = Field(default=None, max_length=200, description="Event name (e.g. a GitHub event).")
+
+
+DeliveryStatus = Literal["accepted", "duplicate", "filtered", "rejected", "unauthorized", "rate_limited"]
+
+
+class FireResult(BaseModel):
+    status: DeliveryStatus
+    reason: str | None = None
+    run: Run | None = None
+
+
+# Webhooks
+
+SignatureScheme = Literal["standard", "github", "hmac-sha256"]
+
+
+class WebhookCreate(_Input):
+    workspace_id: WorkspaceId
+    name: Name
+    trigger_id: ResourceId
+    signature_scheme: SignatureScheme | None = Field(
+        default=None, description="Defaults to 'github' for a github trigger, else 'standard'."
+    )
+    rate_limit_per_minute: int = Field(default=60, ge=1, le=10_000)
+    is_active: bool = True
+
+
+class WebhookUpdate(_Patch):
+    name: Name | None = None
+    trigger_id: ResourceId | None = None
+    rate_limit_per_minute: int | None = Field(default=None, ge=1, le=10_000)
+    is_active: bool | None = None
+
+
+class RegenerateSecret(_Input):
+    grace_period_seconds: int | None = Field(
+        default=None,
+        ge=0,
+        le=30 * 24 * 3600,
+        description="How long the old secret stays valid (default 24 h).",
+    )
+
+
+class Webhook(BaseModel):
+    id: str
+    workspace_id: str
+    name: str
+    trigger_id: str
+    url_path: str
+    webhook_url: str
+    signature_scheme: SignatureScheme
+    rate_limit_per_minute: int
+    is_active: bool
+    previous_secret_expires_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebhookWithSecret(Webhook):
+    secret: str = Field(description="Shown only now: store it with the sender.")
+
+
+class Delivery(BaseModel):
+    id: str
+    webhook_id: str
+    received_at: datetime
+    status: DeliveryStatus
+    reason: str | None = None
+    run_id: str | None = None
+    delivery_key: str | None = Field(default=None, description="The sender's delivery id (or a body hash).")
+    event: str | None = None
+    payload: Any = None

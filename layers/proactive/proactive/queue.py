@@ -30,10 +30,15 @@ def retry_backoff_seconds(receive_count: int) -> int:
 
 @dataclass(frozen=True)
 class RunMessage:
-    run_id: str
+    """Execute a run (`run_id`), or evaluate and run a webhook delivery (`delivery_id`)."""
+
+    run_id: str | None = None
     delay_seconds: int = 0
+    delivery_id: str | None = None
 
     def body(self) -> str:
+        if self.delivery_id:
+            return json.dumps({"delivery_id": self.delivery_id})
         return json.dumps({"run_id": self.run_id})
 
 
@@ -67,6 +72,8 @@ class RunQueue:
                 if not batch:
                     break
             if batch:
-                raise QueueError(
-                    f"SQS refused {len(batch)} run message(s): {sorted(m.run_id for m in batch.values())}"
-                )
+                refused = sorted(m.body() for m in batch.values())
+                raise QueueError(f"SQS refused {len(batch)} message(s): {refused}")
+
+    def send_deliveries(self, delivery_ids: Sequence[str]) -> None:
+        self.send([RunMessage(delivery_id=d) for d in delivery_ids])

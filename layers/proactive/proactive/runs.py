@@ -8,7 +8,7 @@ the queue until `run_max_attempts`, then the run is `failed` with the last error
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -102,8 +102,16 @@ def get_run(store: Store, run_id: str, workspaces: frozenset[str]) -> dict[str, 
     return store.owned("run", run_id, workspaces)
 
 
+OnFinish = Callable[[dict[str, Any]], None]
+
+
 def _finish(
-    store: Store, run: Mapping[str, Any], status: RunStatus, now: datetime, **fields: Any
+    store: Store,
+    run: Mapping[str, Any],
+    status: RunStatus,
+    now: datetime,
+    on_finish: OnFinish | None = None,
+    **fields: Any,
 ) -> dict[str, Any]:
     changes = {"status": status.value, "finished_at": iso(now), **fields}
     final = store.update_run(run["id"], changes, condition=Attr("status").eq(run["status"]))
@@ -114,6 +122,8 @@ def _finish(
         extra={"run_id": run["id"], "status": status.value, "attempts": final.get("attempts", 0)},
     )
     metrics.add_metric(name=f"Runs{status.value.capitalize()}", unit="Count", value=1)
+    if on_finish is not None:
+        on_finish(final)
     return final
 
 
@@ -131,9 +141,12 @@ def _cancel_occurrence(store: Store, run: Mapping[str, Any], now: datetime) -> d
     return _finish(store, run, RunStatus.CANCELLED, now, reason=reason)
 
 
-def execute(store: Store, run_id: str, *, now_fn: Any = utcnow) -> dict[str, Any]:
+def execute(
+    store: Store, run_id: str, *, now_fn: Callable[[], datetime] = utcnow, on_finish: OnFinish | None = None
+) -> dict[str, Any]:
     """Execute one queued run. Safe to call more than once for the same run: a run that has
-    finished is left alone, and only one caller at a time can hold it."""
+    finished is left alone, and only one caller at a time can hold it. `on_finish` gets the run
+    once it has succeeded or failed (trigger chaining)."""
     settings = get_settings()
     run = store.get_run(run_id)
     if run is None:
@@ -178,7 +191,12 @@ def execute(store: Store, run_id: str, *, now_fn: Any = utcnow) -> dict[str, Any
     if agent is None or agent["workspace_id"] != run["workspace_id"]:
         return _public(
             _finish(
-                store, run, RunStatus.FAILED, now_fn(), error=f"agent {run['agent_id']!r} no longer exists"
+                store,
+                run,
+                RunStatus.FAILED,
+                now_fn(),
+                on_finish,
+                error=f"agent {run['agent_id']!r} no longer exists",
             )
         )
 
@@ -199,11 +217,11 @@ def execute(store: Store, run_id: str, *, now_fn: Any = utcnow) -> dict[str, Any
                 store.release_slot(run["source_id"], run_id)
             logger.warning("run attempt failed; will retry", extra={"run_id": run_id, "error": error})
             raise RunRetry(error) from exc
-        return _public(_finish(store, run, RunStatus.FAILED, now_fn(), error=error))
+        return _public(_finish(store, run, RunStatus.FAILED, now_fn(), on_finish, error=error))
 
     if len(output) > MAX_OUTPUT_CHARS:
         output = output[:MAX_OUTPUT_CHARS] + f"\n[output truncated at {MAX_OUTPUT_CHARS} characters]"
-    return _public(_finish(store, run, RunStatus.SUCCEEDED, now_fn(), output=output, error=None))
+    return _public(_finish(store, run, RunStatus.SUCCEEDED, now_fn(), on_finish, output=output, error=None))
 
 
 def _public(run: Mapping[str, Any]) -> dict[str, Any]:

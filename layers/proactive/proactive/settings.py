@@ -44,6 +44,14 @@ class Settings(BaseSettings):
     run_lease_seconds: int = Field(default=120, ge=30)
 
     run_retention_days: int = Field(default=90, ge=1)
+
+    # Webhooks: the public base URL for webhook_url (default: the URL the API was called at,
+    # which is the HTTP API's own domain in AWS), body limit, delivery log retention, and how long
+    # a regenerated secret's predecessor stays valid.
+    public_base_url: str | None = None
+    webhook_max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=6 * 1024 * 1024)
+    delivery_retention_days: int = Field(default=7, ge=1)
+    webhook_secret_grace_seconds: int = Field(default=24 * 3600, ge=0)
     claim_retention_days: int = Field(default=30, ge=1)
 
 

@@ -6,6 +6,11 @@ Every item has PK and SK. Entities are keyed by their own id, and listed through
 - schedule: PK `SCHEDULE#<id>`, SK `SCHEDULE`; GSI1 `WS#<ws>#SCHEDULE` / `<created>#<id>`
 - run: PK `RUN#<id>`, SK `RUN`; GSI1 `WS#<ws>#RUN` / `<created>#<id>`;
   GSI2 (runs by source) `SRC#<type>#<id>` / `<created>#<id>`
+- trigger: PK `TRIGGER#<id>`, SK `TRIGGER`; GSI1 `WS#<ws>#TRIGGER`; an active event trigger
+  also GSI2 `EVT#<ws>#<event name>` / `<id>`
+- webhook: PK `WEBHOOK#<id>`, SK `WEBHOOK`; GSI1 `WS#<ws>#WEBHOOK`; GSI2 `HOOK#<url_path>` / `WEBHOOK`
+- delivery: PK `DELIVERY#<id>`, SK `DELIVERY`; GSI1 `WEBHOOK#<webhook id>#DELIVERY` / `<received>#<id>`
+- rate counter: PK `RATE#<webhook id>#<minute>`, SK `RATE` (expires after two minutes)
 - Powertools idempotency record: PK `IDEMPOTENCY#<function>`, SK the idempotency key
 
 Items that can come due (schedules now; monitors and autonomous configs later) carry `due_pk`
@@ -184,8 +189,10 @@ class Store:
         remove: tuple[str, ...] = (),
         condition: ConditionBase | None = None,
         add: Mapping[str, int] | None = None,
+        must_exist: bool = True,
     ) -> dict[str, Any]:
-        """UpdateItem arguments: the change, applied only if the item exists and `condition` holds."""
+        """UpdateItem arguments: the change, applied only if `condition` holds and (unless
+        `must_exist` is False) the item exists."""
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
         sets, adds = [], []
@@ -208,9 +215,11 @@ class Store:
             parts.append("ADD " + ", ".join(adds))
         if removes:
             parts.append("REMOVE " + ", ".join(removes))
-        cond: ConditionBase = Attr("PK").exists()
+        cond: ConditionBase | None = Attr("PK").exists() if must_exist else None
         if condition is not None:
-            cond = cond & condition
+            cond = condition if cond is None else cond & condition
+        if cond is None:
+            raise ValueError("an update needs a condition")
         kwargs: dict[str, Any] = {
             "Key": _pk(kind, item_id),
             "UpdateExpression": " ".join(parts),
@@ -227,31 +236,25 @@ class Store:
         resp = self._write(lambda: self.table.update_item(**kwargs))
         return _body(resp["Attributes"])
 
-    def _transact_updates(self, updates: list[dict[str, Any]]) -> None:
-        """Apply several `_update_kwargs` changes atomically. ConditionFailed.failed lists the
-        positions of the updates whose condition did not hold."""
+    def _transact(self, operations: list[tuple[str, dict[str, Any]]]) -> None:
+        """Apply ("Update", `_update_kwargs`) and ("Put", {"Item", "ConditionExpression"})
+        operations atomically. ConditionFailed.failed lists the positions whose condition failed."""
         # The resource's client serialises the values, but cannot place a condition object's
         # placeholders inside a transaction item, so the condition is rendered here.
         items = []
-        for update in updates:
-            built = ConditionExpressionBuilder().build_expression(update["ConditionExpression"])
-            items.append(
-                {
-                    "Update": {
-                        **update,
-                        "TableName": self.table_name,
-                        "ConditionExpression": built.condition_expression,
-                        "ExpressionAttributeNames": {
-                            **update["ExpressionAttributeNames"],
-                            **built.attribute_name_placeholders,
-                        },
-                        "ExpressionAttributeValues": {
-                            **update.get("ExpressionAttributeValues", {}),
-                            **built.attribute_value_placeholders,
-                        },
-                    }
-                }
-            )
+        for op, request in operations:
+            built = ConditionExpressionBuilder().build_expression(request["ConditionExpression"])
+            names = {**request.get("ExpressionAttributeNames", {}), **built.attribute_name_placeholders}
+            values = {**request.get("ExpressionAttributeValues", {}), **built.attribute_value_placeholders}
+            item = {
+                **request,
+                "TableName": self.table_name,
+                "ConditionExpression": built.condition_expression,
+            }
+            item["ExpressionAttributeNames"] = names
+            if values:
+                item["ExpressionAttributeValues"] = values
+            items.append({op: item})
         try:
             self.table.meta.client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
         except ClientError as exc:
@@ -466,7 +469,7 @@ class Store:
             )
             changes.update({"active_run_id": run_id, "active_lease_until": iso(lease_until)})
         slot_update = self._update_kwargs("schedule", slot_of, set_values=changes, condition=condition)
-        self._transact_updates([slot_update, run_update])
+        self._transact([("Update", slot_update), ("Update", run_update)])
 
     def release_slot(self, schedule_id: str, run_id: str) -> None:
         # If another run holds it, or the schedule is gone, there is nothing to release.
@@ -555,4 +558,132 @@ class Store:
             sort_key_attr="SK",
             static_pk_value=f"{IDEMPOTENCY_PK_PREFIX}{function_name}",
             expiry_attr=TTL_ATTRIBUTE,
+        )
+
+    # triggers
+
+    @staticmethod
+    def _trigger_index(trigger: Mapping[str, Any]) -> dict[str, Any]:
+        if trigger["trigger_type"] == "event" and trigger.get("is_active"):
+            event = str(trigger.get("config", {}).get("event", ""))
+            return {"GSI2PK": f"EVT#{trigger['workspace_id']}#{event}", "GSI2SK": trigger["id"]}
+        return {}
+
+    def put_trigger(self, trigger: Mapping[str, Any]) -> None:
+        self._put_entity("trigger", trigger, extra=self._trigger_index(trigger))
+
+    def get_trigger(self, trigger_id: str) -> dict[str, Any] | None:
+        return self._get_entity("trigger", trigger_id)
+
+    def list_triggers(
+        self, workspace_id: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        return self._list_workspace("trigger", workspace_id, limit=limit, cursor=cursor)
+
+    def update_trigger(self, trigger: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+        merged = {**trigger, **changes}
+        index = self._trigger_index(merged)
+        remove = () if index else ("GSI2PK", "GSI2SK")
+        return self._update_entity("trigger", trigger["id"], set_values={**changes, **index}, remove=remove)
+
+    def record_fire(self, trigger_id: str, now: datetime) -> None:
+        with contextlib.suppress(ConditionFailed):
+            self._update_entity(
+                "trigger", trigger_id, set_values={"last_fired_at": iso(now)}, add={"fire_count": 1}
+            )
+
+    def delete_trigger(self, trigger_id: str) -> bool:
+        return self._delete_entity("trigger", trigger_id)
+
+    def event_triggers(self, workspace_id: str, event: str) -> list[dict[str, Any]]:
+        """Active event triggers in a workspace listening for `event`."""
+        resp = self.table.query(
+            IndexName=GSI2, KeyConditionExpression=Key("GSI2PK").eq(f"EVT#{workspace_id}#{event}")
+        )
+        return [_body(i) for i in resp.get("Items", [])]
+
+    # webhooks
+
+    def put_webhook(self, webhook: Mapping[str, Any]) -> None:
+        self._put_entity(
+            "webhook", webhook, extra={"GSI2PK": f"HOOK#{webhook['url_path']}", "GSI2SK": "WEBHOOK"}
+        )
+
+    def get_webhook(self, webhook_id: str) -> dict[str, Any] | None:
+        return self._get_entity("webhook", webhook_id)
+
+    def webhook_by_path(self, url_path: str) -> dict[str, Any] | None:
+        resp = self.table.query(
+            IndexName=GSI2, KeyConditionExpression=Key("GSI2PK").eq(f"HOOK#{url_path}"), Limit=1
+        )
+        items = resp.get("Items", [])
+        return _body(items[0]) if items else None
+
+    def list_webhooks(
+        self, workspace_id: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        return self._list_workspace("webhook", workspace_id, limit=limit, cursor=cursor)
+
+    def update_webhook(self, webhook_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        return self._update_entity("webhook", webhook_id, set_values=changes)
+
+    def delete_webhook(self, webhook_id: str) -> bool:
+        return self._delete_entity("webhook", webhook_id)
+
+    # deliveries
+
+    def _delivery_item(self, delivery: Mapping[str, Any], retention_days: int) -> dict[str, Any]:
+        return {
+            **_pk("delivery", delivery["id"]),
+            "kind": "delivery",
+            "GSI1PK": f"WEBHOOK#{delivery['webhook_id']}#DELIVERY",
+            "GSI1SK": f"{delivery['received_at']}#{delivery['id']}",
+            TTL_ATTRIBUTE: _ttl(parse_iso(delivery["received_at"]), retention_days),
+            **_storable(dict(delivery)),
+        }
+
+    def accept_delivery(
+        self, delivery: Mapping[str, Any], *, limit_per_minute: int, now: datetime, retention_days: int
+    ) -> None:
+        """Count the delivery against its webhook's per-minute limit and store it, atomically.
+        ConditionFailed.failed is [0] when over the limit, [1] when the delivery id was seen."""
+        minute = int(now.timestamp()) // 60
+        counter = self._update_kwargs(
+            "rate",
+            f"{delivery['webhook_id']}#{minute}",
+            set_values={TTL_ATTRIBUTE: (minute + 2) * 60},
+            add={"n": 1},
+            condition=Attr("n").not_exists() | Attr("n").lt(limit_per_minute),
+            must_exist=False,
+        )
+        put = {
+            "Item": self._delivery_item(delivery, retention_days),
+            "ConditionExpression": Attr("PK").not_exists(),
+        }
+        self._transact([("Update", counter), ("Put", put)])
+
+    def log_delivery(self, delivery: Mapping[str, Any], *, retention_days: int) -> None:
+        """Record a delivery that was not accepted (unauthorized, duplicate, rate limited)."""
+        self.table.put_item(Item=self._delivery_item(delivery, retention_days))
+
+    def forget_delivery(self, delivery_id: str) -> None:
+        self._delete_entity("delivery", delivery_id)
+
+    def get_delivery(self, delivery_id: str) -> dict[str, Any] | None:
+        return self._get_entity("delivery", delivery_id)
+
+    def update_delivery(self, delivery_id: str, changes: Mapping[str, Any], *, only_if_status: str) -> None:
+        self._update_entity(
+            "delivery", delivery_id, set_values=changes, condition=Attr("status").eq(only_if_status)
+        )
+
+    def list_deliveries(
+        self, webhook_id: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        return self._query_page(
+            index=GSI1,
+            key=Key("GSI1PK").eq(f"WEBHOOK#{webhook_id}#DELIVERY"),
+            limit=limit,
+            cursor=cursor,
+            filters=None,
         )

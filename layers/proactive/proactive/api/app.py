@@ -6,7 +6,14 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 
 from proactive import __version__
-from proactive.api import errors, routes_agents, routes_runs, routes_schedules
+from proactive.api import (
+    errors,
+    routes_agents,
+    routes_runs,
+    routes_schedules,
+    routes_triggers,
+    routes_webhooks,
+)
 from proactive.observability import logger
 
 
@@ -14,7 +21,7 @@ def create_app() -> FastAPI:
     app = FastAPI(
         title="Proactive",
         version=__version__,
-        description="Make AI agents proactive: schedules, runs and agents. "
+        description="Make AI agents proactive: agents, runs, schedules, triggers and webhooks. "
         "Every /api route needs `Authorization: Bearer <JWT>`.",
     )
     errors.install(app)
@@ -35,6 +42,6 @@ def create_app() -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for module in (routes_agents, routes_runs, routes_schedules):
+    for module in (routes_agents, routes_runs, routes_schedules, routes_triggers, routes_webhooks):
         app.include_router(module.router)
     return app

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response, status
+from fastapi.responses import JSONResponse
+
+from proactive import triggers
+from proactive.api.deps import CurrentPrincipal, Cursor, Limit, QueueDep, StoreDep, WorkspaceScope
+from proactive.clock import utcnow
+from proactive.errors import InvalidInput
+from proactive.models import FireRequest, FireResult, Page, Trigger, TriggerCreate, TriggerUpdate
+
+router = APIRouter(prefix="/api/proactive/triggers", tags=["triggers"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=Trigger)
+def create_trigger(body: TriggerCreate, principal: CurrentPrincipal, store: StoreDep) -> Any:
+    principal.require(body.workspace_id)
+    return triggers.create_trigger(store, body, utcnow())
+
+
+@router.get("", response_model=Page[Trigger])
+def list_triggers(
+    workspace: WorkspaceScope, store: StoreDep, limit: Limit = 50, cursor: Cursor = None
+) -> Any:
+    items, next_cursor = store.list_triggers(workspace, limit=limit, cursor=cursor)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get("/{trigger_id}", response_model=Trigger)
+def get_trigger(trigger_id: str, principal: CurrentPrincipal, store: StoreDep) -> Any:
+    return triggers.get_trigger(store, trigger_id, principal.workspaces)
+
+
+@router.patch("/{trigger_id}", response_model=Trigger)
+def update_trigger(trigger_id: str, body: TriggerUpdate, principal: CurrentPrincipal, store: StoreDep) -> Any:
+    return triggers.update_trigger(store, trigger_id, body, principal.workspaces, utcnow())
+
+
+@router.delete("/{trigger_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_trigger(trigger_id: str, principal: CurrentPrincipal, store: StoreDep) -> Response:
+    triggers.delete_trigger(store, trigger_id, principal.workspaces)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{trigger_id}/fire",
+    response_model=FireResult,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={200: {"description": "Filtered: the trigger's conditions did not match; nothing was run."}},
+)
+def fire(
+    trigger_id: str, body: FireRequest, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep
+) -> Any:
+    """Fire the trigger with a payload: 202 with the queued run, 200 if filtered out, or 422 if
+    the payload lacks a field the task template needs."""
+    trigger = triggers.get_trigger(store, trigger_id, principal.workspaces)
+    outcome, run = triggers.fire(store, queue, trigger, body.payload, event=body.event, now=utcnow())
+    if outcome.status == "rejected":
+        raise InvalidInput(outcome.reason or "rejected", field=outcome.field)
+    if run is None:
+        return JSONResponse(FireResult(status="filtered", reason=outcome.reason).model_dump(mode="json"))
+    return {"status": "accepted", "reason": None, "run": run}
