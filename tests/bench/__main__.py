@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import sys
 
-from tests.bench import dispatcher_cost, lateness
+from tests.bench import dispatcher_cost, ingest, lateness
 
-BENCHES = {"dispatcher": dispatcher_cost.main, "lateness": lateness.main}
+BENCHES = {"dispatcher": dispatcher_cost.main, "ingest": ingest.main, "lateness": lateness.main}
 
 
 def main(argv: list[str]) -> int:

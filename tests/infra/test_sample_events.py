@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -47,3 +49,14 @@ def test_sample_event_invokes_its_handler(path: Path, deployed_env: None) -> Non
         assert result == {"batchItemFailures": []}
     else:
         pytest.fail(f"no expectation for {path.name}")
+
+
+def test_ingest_function_imports_no_web_framework() -> None:
+    # The public endpoint's cold start stays small: no FastAPI, Starlette or Mangum.
+    code = (
+        "import sys; from proactive.local import load_handler; load_handler('ingest'); "
+        "frameworks = {'fastapi', 'starlette', 'mangum', 'uvicorn'}; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & frameworks))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
