@@ -19,6 +19,9 @@ _ENV = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
+    # Monitors in the tests read from HTTP servers on loopback, which is otherwise refused.
+    "OUTBOUND_ALLOW_NETWORKS": "127.0.0.0/8,::1/128",
+    "SECRETS_BACKEND": "env",
 }
 for _key, _value in _ENV.items():
     os.environ[_key] = _value

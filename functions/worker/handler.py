@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idemp
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
-from proactive import runs, triggers, webhooks
+from proactive import monitors, runs, triggers, webhooks
 from proactive.clock import utcnow
 from proactive.observability import instrumented, logger
 from proactive.queue import RunQueue, retry_backoff_seconds
@@ -22,14 +22,18 @@ queue = RunQueue()
 sqs = boto3.client("sqs")
 # Report every failure per message, even when the whole batch failed, so the back-off applies.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-# Keyed on the run, or on the webhook delivery that becomes a run: both ids are the occurrence.
-idempotency = IdempotencyConfig(event_key_jmespath="run_id || delivery_id", expires_after_seconds=24 * 3600)
+# Keyed on the run, the webhook delivery or the monitor check: each id is its occurrence.
+idempotency = IdempotencyConfig(
+    event_key_jmespath="run_id || delivery_id || check_id", expires_after_seconds=24 * 3600
+)
 
 
 @idempotent_function(  # type: ignore[untyped-decorator]
     data_keyword_argument="message", config=idempotency, persistence_store=store.idempotency_layer("worker")
 )
 def run_once(message: dict[str, Any]) -> dict[str, Any]:
+    if "check_id" in message:
+        return monitors.run_check(store, queue, message["check_id"], utcnow())
     if "delivery_id" in message:
         return webhooks.process_delivery(
             store, queue, message["delivery_id"], now_fn=utcnow, on_finish=_chain
@@ -45,10 +49,11 @@ def _chain(run: dict[str, Any]) -> None:
 def record_handler(record: SQSRecord) -> dict[str, Any]:
     logger.set_correlation_id(record.message_id)
     message = json.loads(record.body)
-    key = next((k for k in ("run_id", "delivery_id") if isinstance(message, dict) and message.get(k)), None)
+    kinds = ("run_id", "delivery_id", "check_id")
+    key = next((k for k in kinds if isinstance(message, dict) and message.get(k)), None)
     if key is None or not isinstance(message[key], str):
         # Left to fail: after the queue's receive limit it lands in the DLQ for inspection.
-        raise ValueError(f"message {record.message_id} has neither run_id nor delivery_id")
+        raise ValueError(f"message {record.message_id} names no run, delivery or check")
     logger.append_keys(**{key: message[key]})
     result: dict[str, Any] = run_once(message={key: message[key]})
     return result

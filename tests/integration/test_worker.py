@@ -148,15 +148,16 @@ def test_malformed_message_is_reported_failed_not_dropped(aws: Aws, handlers: Ha
 
 
 def test_occurrence_of_a_schedule_paused_before_it_ran_is_cancelled(aws: Aws, handlers: Handlers) -> None:
-    now = utcnow()
+    # 20 s before 09:00: saving hands the 09:00 occurrence to the queue (and only that one).
+    now = datetime(2026, 5, 1, 8, 59, 40, tzinfo=UTC)
     body = ScheduleCreate(
         name="s",
         workspace_id="ws-1",
         agent_id=make_agent(aws.store),
         task_description="t",
-        cron_expression="* * * * *",
+        cron_expression="0 9 * * *",
     )
-    sched = schedules.create_schedule(aws.store, aws.queue, body, now)  # hands off the next minute
+    sched = schedules.create_schedule(aws.store, aws.queue, body, now)
     schedules.set_active(aws.store, aws.queue, sched["id"], False, frozenset({"ws-1"}), now)
     [run] = aws.store.list_runs(
         "ws-1", status=None, source_type="schedule", source_id=sched["id"], limit=5, cursor=None

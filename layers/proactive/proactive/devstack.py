@@ -40,6 +40,9 @@ def _environment(moto_port: int) -> None:
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "AUTH_MODE": "local",
+        # Locally, named secrets come from PROACTIVE_SECRET_<NAME>, and monitors may read loopback.
+        "SECRETS_BACKEND": "env",
+        "OUTBOUND_ALLOW_NETWORKS": "127.0.0.0/8,::1/128",
         "TABLE_NAME": TABLE_NAME,
     }
     for key, value in defaults.items():

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from proactive import schedules
+from proactive import monitors, schedules
 from proactive.observability import logger, metrics
 from proactive.queue import RunQueue
 from proactive.store import Store
@@ -23,6 +23,7 @@ class TickSummary:
     queued: int = 0
     missed: int = 0
     requeued: int = 0
+    checks: int = 0
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -32,6 +33,7 @@ class TickSummary:
             "queued": self.queued,
             "missed": self.missed,
             "requeued": self.requeued,
+            "checks": self.checks,
             "errors": self.errors,
         }
 
@@ -48,6 +50,8 @@ def tick(store: Store, queue: RunQueue, now: datetime, *, wall_now: datetime | N
                 summary.queued += len(result.queued)
                 summary.missed += len(result.missed)
                 summary.requeued += len(result.requeued)
+            elif item["kind"] == "monitor":
+                summary.checks += int(monitors.dispatch(store, queue, item, now, wall_now=wall_now))
         except Exception as exc:
             # One broken item must not stop the others; it stays due and is retried next tick.
             logger.exception("dispatch failed", extra={"item_id": item.get("id"), "kind": item.get("kind")})

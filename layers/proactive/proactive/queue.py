@@ -30,15 +30,19 @@ def retry_backoff_seconds(receive_count: int) -> int:
 
 @dataclass(frozen=True)
 class RunMessage:
-    """Execute a run (`run_id`), or evaluate and run a webhook delivery (`delivery_id`)."""
+    """Execute a run (`run_id`), evaluate and run a webhook delivery (`delivery_id`), or perform
+    a monitor check (`check_id`)."""
 
     run_id: str | None = None
     delay_seconds: int = 0
     delivery_id: str | None = None
+    check_id: str | None = None
 
     def body(self) -> str:
         if self.delivery_id:
             return json.dumps({"delivery_id": self.delivery_id})
+        if self.check_id:
+            return json.dumps({"check_id": self.check_id})
         return json.dumps({"run_id": self.run_id})
 
 

@@ -52,6 +52,19 @@ class Settings(BaseSettings):
     webhook_max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=6 * 1024 * 1024)
     delivery_retention_days: int = Field(default=7, ge=1)
     webhook_secret_grace_seconds: int = Field(default=24 * 3600, ge=0)
+
+    # Monitors: outbound requests (networks allowed despite being private, comma-separated CIDRs;
+    # the local stack allows loopback), failures before a monitor shows as failing, history TTL.
+    outbound_allow_networks: str = ""
+    outbound_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    outbound_max_response_bytes: int = Field(default=1_000_000, ge=1024, le=10_000_000)
+    monitor_failure_threshold: int = Field(default=3, ge=1, le=100)
+    check_retention_days: int = Field(default=30, ge=1)
+    metric_retention_days: int = Field(default=30, ge=1)
+
+    # Named secrets: "ssm" (Parameter Store under secrets_prefix) in AWS, "env" locally.
+    secrets_backend: Literal["ssm", "env"] = "ssm"
+    secrets_prefix: str = "/proactive/secrets/"
     claim_retention_days: int = Field(default=30, ge=1)
 
 

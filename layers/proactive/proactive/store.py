@@ -11,6 +11,9 @@ Every item has PK and SK. Entities are keyed by their own id, and listed through
 - webhook: PK `WEBHOOK#<id>`, SK `WEBHOOK`; GSI1 `WS#<ws>#WEBHOOK`; GSI2 `HOOK#<url_path>` / `WEBHOOK`
 - delivery: PK `DELIVERY#<id>`, SK `DELIVERY`; GSI1 `WEBHOOK#<webhook id>#DELIVERY` / `<received>#<id>`
 - rate counter: PK `RATE#<webhook id>#<minute>`, SK `RATE` (expires after two minutes)
+- monitor: PK `MONITOR#<id>`, SK `MONITOR`; GSI1 `WS#<ws>#MONITOR`; due index while active
+- check (monitor history): PK `CHECK#<id>`, SK `CHECK`; GSI1 `MONITOR#<id>#CHECK` / `<slot>#<id>`
+- metric value: PK `MONVAL#<monitor id>`, SK `<measured at>#<random>`
 - Powertools idempotency record: PK `IDEMPOTENCY#<function>`, SK the idempotency key
 
 Items that can come due (schedules now; monitors and autonomous configs later) carry `due_pk`
@@ -24,6 +27,7 @@ import base64
 import binascii
 import contextlib
 import json
+import secrets
 import zlib
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
@@ -368,6 +372,29 @@ class Store:
     ) -> tuple[list[dict[str, Any]], str | None]:
         return self._list_workspace("schedule", workspace_id, limit=limit, cursor=cursor)
 
+    def _update_due_item(
+        self,
+        kind: str,
+        item_id: str,
+        changes: Mapping[str, Any],
+        *,
+        due_at: datetime | bool | None = False,
+        expect_next_fire_at: str | None = None,
+    ) -> dict[str, Any]:
+        """Change an item that can come due. `due_at`: a datetime to (re)index it, None to drop it
+        from the due index, False to leave the index alone. `expect_next_fire_at` makes the
+        write conditional on the item not having been advanced or edited meanwhile."""
+        set_values = dict(changes)
+        remove: tuple[str, ...] = ()
+        if isinstance(due_at, datetime):
+            set_values.update(self._due_attributes(item_id, due_at))
+        elif due_at is None:
+            remove = ("due_pk", "due_at")
+        condition = None
+        if expect_next_fire_at is not None:
+            condition = Attr("next_fire_at").eq(expect_next_fire_at)
+        return self._update_entity(kind, item_id, set_values=set_values, remove=remove, condition=condition)
+
     def update_schedule(
         self,
         schedule_id: str,
@@ -376,19 +403,8 @@ class Store:
         due_at: datetime | bool | None = False,
         expect_next_fire_at: str | None = None,
     ) -> dict[str, Any]:
-        """Change a schedule. `due_at`: a datetime to (re)index it, None to drop it from the due
-        index, False to leave the index alone. `expect_next_fire_at` makes the write conditional."""
-        set_values = dict(changes)
-        remove: tuple[str, ...] = ()
-        if isinstance(due_at, datetime):
-            set_values.update(self._due_attributes(schedule_id, due_at))
-        elif due_at is None:
-            remove = ("due_pk", "due_at")
-        condition = None
-        if expect_next_fire_at is not None:
-            condition = Attr("next_fire_at").eq(expect_next_fire_at)
-        return self._update_entity(
-            "schedule", schedule_id, set_values=set_values, remove=remove, condition=condition
+        return self._update_due_item(
+            "schedule", schedule_id, changes, due_at=due_at, expect_next_fire_at=expect_next_fire_at
         )
 
     def delete_schedule(self, schedule_id: str) -> bool:
@@ -687,3 +703,127 @@ class Store:
             cursor=cursor,
             filters=None,
         )
+
+    # monitors
+
+    def put_monitor(self, monitor: Mapping[str, Any], *, due_at: datetime | None) -> None:
+        self._put_entity("monitor", monitor, extra=self._due_attributes(monitor["id"], due_at))
+
+    def get_monitor(self, monitor_id: str) -> dict[str, Any] | None:
+        return self._get_entity("monitor", monitor_id)
+
+    def list_monitors(
+        self, workspace_id: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        return self._list_workspace("monitor", workspace_id, limit=limit, cursor=cursor)
+
+    def update_monitor(
+        self,
+        monitor_id: str,
+        changes: Mapping[str, Any],
+        *,
+        due_at: datetime | bool | None = False,
+        expect_next_fire_at: str | None = None,
+    ) -> dict[str, Any]:
+        return self._update_due_item(
+            "monitor", monitor_id, changes, due_at=due_at, expect_next_fire_at=expect_next_fire_at
+        )
+
+    def delete_monitor(self, monitor_id: str) -> bool:
+        return self._delete_entity("monitor", monitor_id)
+
+    def lock_monitor(
+        self, monitor_id: str, check_id: str, *, now: datetime, until: datetime
+    ) -> dict[str, Any]:
+        """Hold the monitor for one check (its checks never overlap); ConditionFailed if another
+        unexpired check holds it. Returns the monitor."""
+        return self._update_entity(
+            "monitor",
+            monitor_id,
+            set_values={"checking_id": check_id, "checking_until": iso(until)},
+            condition=Attr("checking_id").not_exists()
+            | Attr("checking_id").eq(check_id)
+            | Attr("checking_until").lt(iso(now)),
+        )
+
+    def unlock_monitor(
+        self,
+        monitor_id: str,
+        check_id: str,
+        changes: Mapping[str, Any],
+        *,
+        add: Mapping[str, int] | None = None,
+    ) -> None:
+        """Record a check's outcome on the monitor and release it."""
+        with contextlib.suppress(ConditionFailed):  # deleted meanwhile: nothing to record
+            self._update_entity(
+                "monitor",
+                monitor_id,
+                set_values=changes,
+                add=add,
+                remove=("checking_id", "checking_until"),
+                condition=Attr("checking_id").eq(check_id),
+            )
+
+    def create_check(self, check: Mapping[str, Any], *, retention_days: int) -> bool:
+        """Store a check; False if one with that id exists (the slot was already claimed)."""
+        item = {
+            **_pk("check", check["id"]),
+            "kind": "check",
+            "GSI1PK": f"MONITOR#{check['monitor_id']}#CHECK",
+            "GSI1SK": f"{check['scheduled_for']}#{check['id']}",
+            TTL_ATTRIBUTE: _ttl(parse_iso(check["scheduled_for"]), retention_days),
+            **_storable(dict(check)),
+        }
+        try:
+            self._write(lambda: self.table.put_item(Item=item, ConditionExpression=Attr("PK").not_exists()))
+        except ConditionFailed:
+            return False
+        return True
+
+    def get_check(self, check_id: str) -> dict[str, Any] | None:
+        return self._get_entity("check", check_id)
+
+    def update_check(
+        self, check_id: str, changes: Mapping[str, Any], *, only_if_status: str
+    ) -> dict[str, Any]:
+        return self._update_entity(
+            "check", check_id, set_values=changes, condition=Attr("status").eq(only_if_status)
+        )
+
+    def list_checks(
+        self, monitor_id: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        return self._query_page(
+            index=GSI1,
+            key=Key("GSI1PK").eq(f"MONITOR#{monitor_id}#CHECK"),
+            limit=limit,
+            cursor=cursor,
+            filters=None,
+        )
+
+    def put_metric_value(
+        self, monitor_id: str, measured_at: datetime, value: float, *, retention_days: int
+    ) -> None:
+        self.table.put_item(
+            Item={
+                "PK": f"MONVAL#{monitor_id}",
+                "SK": f"{iso(measured_at)}#{secrets.token_hex(4)}",
+                "value": _storable(float(value)),
+                TTL_ATTRIBUTE: _ttl(measured_at, retention_days),
+            }
+        )
+
+    def metric_values(self, monitor_id: str, since: datetime, until: datetime) -> list[float]:
+        """Values measured in [since, until], oldest first."""
+        values: list[float] = []
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("PK").eq(f"MONVAL#{monitor_id}")
+            & Key("SK").between(iso(since), iso(until) + "~"),
+        }
+        while True:
+            resp = self.table.query(**kwargs)
+            values.extend(float(_plain(i["value"])) for i in resp.get("Items", []))
+            if "LastEvaluatedKey" not in resp:
+                return values
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]

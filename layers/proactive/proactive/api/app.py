@@ -9,6 +9,7 @@ from proactive import __version__
 from proactive.api import (
     errors,
     routes_agents,
+    routes_monitors,
     routes_runs,
     routes_schedules,
     routes_triggers,
@@ -21,7 +22,7 @@ def create_app() -> FastAPI:
     app = FastAPI(
         title="Proactive",
         version=__version__,
-        description="Make AI agents proactive: agents, runs, schedules, triggers and webhooks. "
+        description="Make AI agents proactive: agents, runs, schedules, triggers, webhooks and monitors. "
         "Every /api route needs `Authorization: Bearer <JWT>`.",
     )
     errors.install(app)
@@ -42,6 +43,14 @@ def create_app() -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for module in (routes_agents, routes_runs, routes_schedules, routes_triggers, routes_webhooks):
+    routers = (
+        routes_agents,
+        routes_runs,
+        routes_schedules,
+        routes_triggers,
+        routes_webhooks,
+        routes_monitors,
+    )
+    for module in routers:
         app.include_router(module.router)
     return app
