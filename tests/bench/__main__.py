@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import sys
 
-from tests.bench import dispatcher_cost, ingest, lateness
+from tests.bench import dispatcher_cost, ingest, lateness, monitor_checks
 
-BENCHES = {"dispatcher": dispatcher_cost.main, "ingest": ingest.main, "lateness": lateness.main}
+BENCHES = {
+    "dispatcher": dispatcher_cost.main,
+    "ingest": ingest.main,
+    "lateness": lateness.main,
+    "monitors": monitor_checks.main,
+}
 
 
 def main(argv: list[str]) -> int:

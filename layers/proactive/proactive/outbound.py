@@ -20,6 +20,18 @@ import httpx
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+_client: httpx.Client | None = None
+
+
+def _shared_client() -> httpx.Client:
+    """One client per process: building one (and its TLS context) per request costs more than
+    the request itself on a warm function."""
+    global _client
+    if _client is None:
+        _client = httpx.Client(follow_redirects=False)
+    return _client
+
+
 class OutboundError(Exception):
     """The request was refused or failed; the message says why, for the check's history."""
 
@@ -83,10 +95,9 @@ def fetch_json(
     extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
     body = bytearray()
     try:
-        with (
-            httpx.Client(timeout=timeout, follow_redirects=False) as client,
-            client.stream(method, target, headers=request_headers, extensions=extensions) as response,
-        ):
+        with _shared_client().stream(
+            method, target, headers=request_headers, extensions=extensions, timeout=timeout
+        ) as response:
             for chunk in response.iter_bytes():
                 body.extend(chunk)
                 if len(body) > max_bytes:
