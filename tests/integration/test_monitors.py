@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +24,7 @@ class Quote:
     def __init__(self) -> None:
         self.price: Any = 140.0
         self.status = 200
+        self.delay = 0.0
         self.body: bytes | None = None
         self.seen_headers: list[dict[str, str]] = []
         quote = self
@@ -30,6 +32,7 @@ class Quote:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 quote.seen_headers.append(dict(self.headers))
+                time.sleep(quote.delay)
                 body = (
                     quote.body
                     if quote.body is not None
@@ -261,3 +264,18 @@ def test_pause_resume_and_checks_never_overlap(client: TestClient, quote: Quote,
         "skipped",
         "the previous check of this monitor was still running",
     )
+
+
+def test_slow_and_oversized_responses_are_recorded_errors(
+    client: TestClient, quote: Quote, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mon = create(client, quote)
+    monkeypatch.setenv("OUTBOUND_TIMEOUT_SECONDS", "0.3")
+    monkeypatch.setenv("OUTBOUND_MAX_RESPONSE_BYTES", "1024")
+    get_settings.cache_clear()
+    quote.delay = 1.0
+    assert check(client, mon)["error"] == "timed out after 0.3 s"
+    quote.delay, quote.body = 0.0, json.dumps({"data": {"price": 1, "pad": "x" * 5000}}).encode()
+    assert check(client, mon)["error"] == "response is larger than 1024 bytes"
+    monkeypatch.undo()
+    get_settings.cache_clear()
