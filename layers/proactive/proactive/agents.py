@@ -111,11 +111,8 @@ def get_agent(store: Store, agent_id: str, workspaces: frozenset[str]) -> dict[s
 def require_agent_in(
     store: Store, agent_id: str, workspace_id: str, *, field: str = "agent_id"
 ) -> dict[str, Any]:
-    """The agent a schedule or run names; 422 naming `field` if it is not in that workspace."""
-    agent = store.get_agent(agent_id)
-    if agent is None or agent["workspace_id"] != workspace_id:
-        raise InvalidInput(f"agent {agent_id!r} does not exist in workspace {workspace_id!r}", field=field)
-    return agent
+    """The agent a schedule, trigger, monitor or run names; 422 naming `field` otherwise."""
+    return store.referenced("agent", agent_id, workspace_id, field=field)
 
 
 def update_agent(

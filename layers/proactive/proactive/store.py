@@ -184,6 +184,16 @@ class Store:
             raise NotFound(f"{kind} {item_id!r} not found")
         return item
 
+    def referenced(self, kind: str, item_id: str, workspace_id: str, *, field: str) -> dict[str, Any]:
+        """An item another one refers to (a schedule's agent, a webhook's trigger); InvalidInput
+        naming `field` if it is not in that workspace."""
+        item = self._get_entity(kind, item_id)
+        if item is None or item.get("workspace_id") != workspace_id:
+            raise InvalidInput(
+                f"{kind} {item_id!r} does not exist in workspace {workspace_id!r}", field=field
+            )
+        return item
+
     def _update_kwargs(
         self,
         kind: str,

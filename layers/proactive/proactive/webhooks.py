@@ -48,11 +48,7 @@ def present(webhook: Mapping[str, Any], base_url: str, now: datetime) -> dict[st
 
 
 def _require_trigger(store: Store, trigger_id: str, workspace_id: str) -> dict[str, Any]:
-    trigger = store.get_trigger(trigger_id)
-    if trigger is None or trigger["workspace_id"] != workspace_id:
-        raise InvalidInput(
-            f"trigger {trigger_id!r} does not exist in workspace {workspace_id!r}", field="trigger_id"
-        )
+    trigger = store.referenced("trigger", trigger_id, workspace_id, field="trigger_id")
     if trigger["trigger_type"] not in ("webhook", "github"):
         raise InvalidInput(
             f"trigger {trigger_id!r} is a {trigger['trigger_type']!r} trigger; "
