@@ -139,7 +139,11 @@ def test_sam_build_makes_an_arm64_python313_package(tmp_path: Path) -> None:
     assert (layer / "proactive" / "schedules.py").exists()
     assert not (layer / "proactive" / "devstack.py").exists(), "the local stack must not ship"
     assert list(layer.glob("pydantic_core/_pydantic_core.cpython-313-aarch64-linux-gnu.so"))
-    for fn in ("ApiFunction", "DispatcherFunction", "WorkerFunction"):
-        assert (build / fn / "handler.py").exists()
+    functions = [
+        name for name, r in load_template()["Resources"].items() if r["Type"] == "AWS::Serverless::Function"
+    ]
+    assert sorted(functions) == ["ApiFunction", "DispatcherFunction", "IngestFunction", "WorkerFunction"]
+    for fn in functions:
+        assert (build / fn / "handler.py").exists(), fn
     built = load_template(build / "template.yaml")
     assert built["Resources"]["WorkerFunction"]["Properties"]["CodeUri"] == "WorkerFunction"
