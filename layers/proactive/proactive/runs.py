@@ -163,17 +163,16 @@ def execute(
         raise RunRetry(f"run {run_id} is held by another delivery until {run['lease_until']}")
 
     lease_until = now + timedelta(seconds=settings.run_lease_seconds)
-    # A scheduled occurrence takes its schedule's slot in the same write that starts it, so a
-    # paused schedule or (with overlap=skip) a run still going stops it atomically.
+    # A scheduled occurrence first takes its schedule's slot, so a paused schedule or (with
+    # overlap=skip) a run still going stops it.
     slot_of = run["source_id"] if run.get("occurrence_key") else None
     exclusive = slot_of is not None and run.get("overlap", "skip") == "skip"
     try:
         store.start_run(run_id, now=now, lease_until=lease_until, slot_of=slot_of, exclusive=exclusive)
     except ConditionFailed as exc:
-        run_refused = (1 if slot_of else 0) in exc.failed or not exc.failed
-        if run_refused:
-            return {"run_id": run_id, "status": "taken"}
-        return _public(_cancel_occurrence(store, run, now))
+        if exc.failed == [0]:
+            return _public(_cancel_occurrence(store, run, now))
+        return {"run_id": run_id, "status": "taken"}
     run = {
         **run,
         "status": RunStatus.RUNNING.value,

@@ -463,39 +463,44 @@ class Store:
     ) -> None:
         """Move a queued run (or one whose lease expired) to running, taking one attempt.
 
-        With `slot_of` (a schedule id) it is one transaction with the schedule: the schedule must
-        be active and, when `exclusive`, free of any other run with an unexpired lease. Raises
-        ConditionFailed with `failed` = [0] for the schedule, [1] (or [0] alone without
-        `slot_of`) for the run.
+        With `slot_of` (a schedule id) the schedule is taken first: it must be active and, when
+        `exclusive`, free of any other run with an unexpired lease. Raises ConditionFailed with
+        `failed` = [0] if the schedule refused, [1] if the run was not startable (then the slot
+        is given back). Two writes rather than a transaction: a worker that dies between them
+        leaves a slot that its lease frees, and a transaction is far costlier in the local stack.
         """
-        run_update = self._update_kwargs(
-            "run",
-            run_id,
-            set_values={
-                "status": "running",
-                "started_at": iso(now),
-                "lease_until": iso(lease_until),
-                "holds_slot": exclusive,
-            },
-            add={"attempts": 1},
-            condition=Attr("status").eq("queued")
-            | (Attr("status").eq("running") & Attr("lease_until").lt(iso(now))),
-        )
-        if slot_of is None:
-            kwargs = {**run_update, "ReturnValues": "NONE"}
-            self._write(lambda: self.table.update_item(**kwargs))
-            return
-        condition: ConditionBase = Attr("is_active").eq(True)
-        changes: dict[str, Any] = {"last_run": iso(now), "last_run_id": run_id}
-        if exclusive:
-            condition = condition & (
-                Attr("active_run_id").not_exists()
-                | Attr("active_run_id").eq(run_id)
-                | Attr("active_lease_until").lt(iso(now))
+        if slot_of is not None:
+            condition: ConditionBase = Attr("is_active").eq(True)
+            changes: dict[str, Any] = {"last_run": iso(now), "last_run_id": run_id}
+            if exclusive:
+                condition = condition & (
+                    Attr("active_run_id").not_exists()
+                    | Attr("active_run_id").eq(run_id)
+                    | Attr("active_lease_until").lt(iso(now))
+                )
+                changes.update({"active_run_id": run_id, "active_lease_until": iso(lease_until)})
+            try:
+                self._update_entity("schedule", slot_of, set_values=changes, condition=condition)
+            except ConditionFailed as exc:
+                raise ConditionFailed(str(exc), failed=[0]) from exc
+        try:
+            self._update_entity(
+                "run",
+                run_id,
+                set_values={
+                    "status": "running",
+                    "started_at": iso(now),
+                    "lease_until": iso(lease_until),
+                    "holds_slot": exclusive,
+                },
+                add={"attempts": 1},
+                condition=Attr("status").eq("queued")
+                | (Attr("status").eq("running") & Attr("lease_until").lt(iso(now))),
             )
-            changes.update({"active_run_id": run_id, "active_lease_until": iso(lease_until)})
-        slot_update = self._update_kwargs("schedule", slot_of, set_values=changes, condition=condition)
-        self._transact([("Update", slot_update), ("Update", run_update)])
+        except ConditionFailed as exc:
+            if slot_of is not None and exclusive:
+                self.release_slot(slot_of, run_id)
+            raise ConditionFailed(str(exc), failed=[1]) from exc
 
     def release_slot(self, schedule_id: str, run_id: str) -> None:
         # If another run holds it, or the schedule is gone, there is nothing to release.
