@@ -330,3 +330,28 @@ def test_paused_deleted_and_oversized(client: TestClient, handlers: Handlers) ->
     client.delete(f"/api/proactive/webhooks/{hook['id']}")
     assert handlers.post_hook(hook["url_path"], body, github_headers(hook["secret"], body))[0] == 404
     assert client.get("/api/runs").json()["items"] == []
+
+
+def test_a_trigger_listening_to_its_own_runs_stops_after_five_links(
+    client: TestClient, handlers: Handlers
+) -> None:
+    a = agent_id(client)
+    loop = client.post(
+        "/api/proactive/triggers",
+        json={
+            "name": "Echo",
+            "workspace_id": "ws-1",
+            "trigger_type": "event",
+            "config": {"event": "run.finished"},
+            "agent_id": a,
+            "task_template": "Again after {run_id}",
+        },
+    ).json()
+    client.post("/api/runs", json={"workspace_id": "ws-1", "agent_id": a, "task": "Start"})
+    for _ in range(8):
+        handlers.drain()
+    chained = client.get("/api/runs", params={"source_type": "trigger", "source_id": loop["id"]}).json()[
+        "items"
+    ]
+    assert len(chained) == 5
+    assert {r["status"] for r in chained} == {"succeeded"}

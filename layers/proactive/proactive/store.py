@@ -7,7 +7,7 @@ Every item has PK and SK. Entities are keyed by their own id, and listed through
 - run: PK `RUN#<id>`, SK `RUN`; GSI1 `WS#<ws>#RUN` / `<created>#<id>`;
   GSI2 (runs by source) `SRC#<type>#<id>` / `<created>#<id>`
 - trigger: PK `TRIGGER#<id>`, SK `TRIGGER`; GSI1 `WS#<ws>#TRIGGER`; an active event trigger
-  also GSI2 `EVT#<ws>#<event name>` / `<id>`
+  also GSI2 `EVT#<ws>` / `<event name>#<id>`
 - webhook: PK `WEBHOOK#<id>`, SK `WEBHOOK`; GSI1 `WS#<ws>#WEBHOOK`; GSI2 `HOOK#<url_path>` / `WEBHOOK`
 - delivery: PK `DELIVERY#<id>`, SK `DELIVERY`; GSI1 `WEBHOOK#<webhook id>#DELIVERY` / `<received>#<id>`
 - rate counter: PK `RATE#<webhook id>#<minute>`, SK `RATE` (expires after two minutes)
@@ -597,7 +597,7 @@ class Store:
     def _trigger_index(trigger: Mapping[str, Any]) -> dict[str, Any]:
         if trigger["trigger_type"] == "event" and trigger.get("is_active"):
             event = str(trigger.get("config", {}).get("event", ""))
-            return {"GSI2PK": f"EVT#{trigger['workspace_id']}#{event}", "GSI2SK": trigger["id"]}
+            return {"GSI2PK": f"EVT#{trigger['workspace_id']}", "GSI2SK": f"{event}#{trigger['id']}"}
         return {}
 
     def put_trigger(self, trigger: Mapping[str, Any]) -> None:
@@ -626,12 +626,21 @@ class Store:
     def delete_trigger(self, trigger_id: str) -> bool:
         return self._delete_entity("trigger", trigger_id)
 
-    def event_triggers(self, workspace_id: str, event: str) -> list[dict[str, Any]]:
-        """Active event triggers in a workspace listening for `event`."""
-        resp = self.table.query(
-            IndexName=GSI2, KeyConditionExpression=Key("GSI2PK").eq(f"EVT#{workspace_id}#{event}")
-        )
-        return [_body(i) for i in resp.get("Items", [])]
+    def event_triggers(self, workspace_id: str, prefix: str) -> list[dict[str, Any]]:
+        """Active event triggers in a workspace listening for events that start with `prefix`
+        (e.g. "run."): one query for every event a finished run emits."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "IndexName": GSI2,
+            "KeyConditionExpression": Key("GSI2PK").eq(f"EVT#{workspace_id}")
+            & Key("GSI2SK").begins_with(prefix),
+        }
+        while True:
+            resp = self.table.query(**kwargs)
+            items.extend(_body(i) for i in resp.get("Items", []))
+            if "LastEvaluatedKey" not in resp:
+                return items
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
     # webhooks
 

@@ -224,17 +224,28 @@ def run_finished(store: Store, queue: RunQueue, run: Mapping[str, Any], now: dat
         "output": run.get("output"),
         "error": run.get("error"),
     }
-    for event in (f"run.{run['status']}", "run.finished"):
-        for trigger in store.event_triggers(run["workspace_id"], event):
-            config = trigger.get("config", {})
-            if any(config.get(k) not in (None, payload[k]) for k in ("source_type", "source_id")):
-                continue
-            if depth >= MAX_CHAIN_DEPTH:
-                logger.warning(
-                    "trigger chain too deep; not fired",
-                    extra={"trigger_id": trigger["id"], "run_id": run["id"], "depth": depth},
-                )
-                continue
-            # One run per (trigger, finished run), however often this is called for the run.
-            chained = occurrence_run_id(f"chain#{trigger['id']}#{run['id']}")
-            fire(store, queue, trigger, payload, event=event, now=now, chain_depth=depth + 1, run_id=chained)
+    emitted = (f"run.{run['status']}", "run.finished")
+    for trigger in store.event_triggers(run["workspace_id"], "run."):
+        config = trigger.get("config", {})
+        if config.get("event") not in emitted:
+            continue
+        if any(config.get(k) not in (None, payload[k]) for k in ("source_type", "source_id")):
+            continue
+        if depth >= MAX_CHAIN_DEPTH:
+            logger.warning(
+                "trigger chain too deep; not fired",
+                extra={"trigger_id": trigger["id"], "run_id": run["id"], "depth": depth},
+            )
+            continue
+        # One run per (trigger, finished run), however often this is called for the run.
+        chained = occurrence_run_id(f"chain#{trigger['id']}#{run['id']}")
+        fire(
+            store,
+            queue,
+            trigger,
+            payload,
+            event=config["event"],
+            now=now,
+            chain_depth=depth + 1,
+            run_id=chained,
+        )
