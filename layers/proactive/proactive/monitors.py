@@ -27,7 +27,7 @@ from proactive.ids import new_id, occurrence_run_id
 from proactive.models import MetricValue, MonitorCreate, MonitorUpdate, SourceType
 from proactive.observability import logger, metrics
 from proactive.outbound import OutboundError, fetch_json, parse_networks
-from proactive.queue import RunMessage, RunQueue
+from proactive.queue import RunMessage, RunQueue, delay_until
 from proactive.runs import enqueue_new, new_run
 from proactive.secret_store import SecretMissing, resolve
 from proactive.settings import get_settings
@@ -187,7 +187,7 @@ def dispatch(
     created = store.create_check(check, retention_days=settings.check_retention_days)
     existing = created or (store.get_check(check["id"]) or {}).get("status") == "queued"
     if existing:
-        delay = int(max(0.0, (slot - (wall_now or now)).total_seconds()))
+        delay = delay_until(slot, wall_now or now)
         queue.send([RunMessage(check_id=check["id"], delay_seconds=delay)])
     following = slot + interval
     while following <= now:

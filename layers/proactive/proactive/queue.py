@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -26,6 +27,12 @@ DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 def retry_backoff_seconds(receive_count: int) -> int:
     """How long a failed message waits before its next attempt: 10 s, 40 s, 160 s, ..."""
     return int(min(VISIBILITY_TIMEOUT_SECONDS, 10 * 4 ** max(0, receive_count - 1)))
+
+
+def delay_until(when: datetime, now: datetime) -> int:
+    """SQS DelaySeconds for a message due at `when`: whole seconds, rounded down (the worker
+    waits out the remaining fraction itself), never negative."""
+    return int(max(0.0, (when - now).total_seconds()))
 
 
 @dataclass(frozen=True)

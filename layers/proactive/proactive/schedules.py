@@ -21,7 +21,7 @@ from proactive.errors import InvalidInput
 from proactive.ids import new_id, occurrence_run_id
 from proactive.models import RunStatus, ScheduleCreate, ScheduleUpdate, SourceType
 from proactive.observability import logger
-from proactive.queue import QueueError, RunMessage, RunQueue
+from proactive.queue import QueueError, RunMessage, RunQueue, delay_until
 from proactive.runs import enqueue_new, new_run
 from proactive.settings import get_settings
 from proactive.store import ConditionFailed, Store
@@ -261,8 +261,7 @@ def dispatch(
             )
     for fire in to_run:
         run = _occurrence_run(schedule, fire, now, status=RunStatus.QUEUED)
-        # Whole seconds, rounded down: the worker waits out the remaining fraction itself.
-        delay = int(max(0.0, (fire - clock).total_seconds()))
+        delay = delay_until(fire, clock)
         if store.create_run(run):
             result.queued.append(run["id"])
         else:
