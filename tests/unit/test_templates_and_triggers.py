@@ -37,7 +37,7 @@ def trigger(**overrides: Any) -> dict[str, Any]:
     return {**base, **overrides}
 
 
-def test_seed_example_renders() -> None:
+def test_documented_example_renders() -> None:
     assert render("Review PR #{pr_number}: {pr_title}", PR) == "Review PR #42: Add retries"
 
 
