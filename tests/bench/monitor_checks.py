@@ -6,11 +6,8 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import threading
 import time
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import tests.conftest  # noqa: F401  (safe fake-AWS environment)
 from tests.bench.dispatcher_cost import ReadCounter
@@ -18,19 +15,6 @@ from tests.bench.dispatcher_cost import ReadCounter
 MONITORS = int(os.environ.get("BENCH_MONITORS", "10000"))
 DUE = 100
 CHECKS = 300
-
-
-class _Source(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = json.dumps({"data": {"price": 151}}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        return None
 
 
 def main() -> None:
@@ -42,11 +26,10 @@ def main() -> None:
     from proactive.queue import RunQueue
     from proactive.store import Store
     from tests.mockaws import mocked_aws
+    from tests.quotes import running_quote
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Source)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/quote"
-    with mocked_aws("bench-monitors") as res:
+    with running_quote(price=151) as quote, mocked_aws("bench-monitors") as res:
+        url = quote.url
         store, queue = Store(), RunQueue()
         now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
         agent = create_agent(store, AgentCreate(workspace_id="ws", name="a"), now)
@@ -136,4 +119,3 @@ def main() -> None:
             f"consistent re-read), median {statistics.median(times) * 1000:.0f} ms in moto; a full scan "
             f"reads {MONITORS + CHECKS:,}+ items: {(MONITORS + CHECKS) / statistics.median(reads):,.0f}x more"
         )
-    server.shutdown()

@@ -2,45 +2,25 @@
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 
 from tests.localstack import Stack
+from tests.quotes import Quote, running_quote
 
 pytestmark = pytest.mark.e2e
 WS = "ws-monitors"
 
 
 @pytest.fixture
-def price() -> Iterator[dict[str, Any]]:
-    state: dict[str, Any] = {"price": 140}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = json.dumps({"data": {"price": state["price"]}}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    state["url"] = f"http://127.0.0.1:{server.server_address[1]}/quote"
-    yield state
-    server.shutdown()
+def quote() -> Iterator[Quote]:
+    with running_quote() as q:
+        yield q
 
 
-def test_monitor_fires_once_when_the_price_crosses(stack: Stack, price: dict[str, Any]) -> None:
+def test_monitor_fires_once_when_the_price_crosses(stack: Stack, quote: Quote) -> None:
     with stack.client(WS) as c:
         agent = c.post("/api/agents", json={"workspace_id": WS, "name": "trading-agent"}).json()
         mon = c.post(
@@ -49,7 +29,7 @@ def test_monitor_fires_once_when_the_price_crosses(stack: Stack, price: dict[str
                 "name": "Stock Price Monitor",
                 "agent_id": agent["id"],
                 "workspace_id": WS,
-                "source": {"type": "http", "url": price["url"], "select": "data.price"},
+                "source": {"type": "http", "url": quote.url, "select": "data.price"},
                 "condition": "value > 150",
                 "action": "AAPL at {value}: send alert and analyze",
                 "check_interval": 300,
@@ -59,7 +39,7 @@ def test_monitor_fires_once_when_the_price_crosses(stack: Stack, price: dict[str
         mid = mon.json()["id"]
         fired = []
         for value in (140, 151, 160):
-            price["price"] = value
+            quote.price = value
             fired.append(c.post(f"/api/proactive/monitors/{mid}/check").json()["fired"])
         assert fired == [False, True, False]
         deadline = time.monotonic() + 15

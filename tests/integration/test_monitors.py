@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -16,54 +13,18 @@ from fastapi.testclient import TestClient
 from proactive import monitors
 from proactive.settings import get_settings
 from tests.integration.conftest import Aws, Handlers
-
-
-class Quote:
-    """A stock quote service: GET / answers the current price; the test changes it."""
-
-    def __init__(self) -> None:
-        self.price: Any = 140.0
-        self.status = 200
-        self.delay = 0.0
-        self.body: bytes | None = None
-        self.seen_headers: list[dict[str, str]] = []
-        quote = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                quote.seen_headers.append(dict(self.headers))
-                time.sleep(quote.delay)
-                body = (
-                    quote.body
-                    if quote.body is not None
-                    else json.dumps(
-                        {"symbol": "AAPL", "data": {"price": quote.price, "volume": 1200}}
-                    ).encode()
-                )
-                self.send_response(quote.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/quote"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+from tests.quotes import Quote, running_quote
 
 
 @pytest.fixture
 def quote() -> Iterator[Quote]:
-    q = Quote()
-    yield q
-    q.server.shutdown()
+    with running_quote() as q:
+        yield q
 
 
-def create(client: TestClient, quote: Quote, **overrides: Any) -> dict[str, Any]:
+def monitor_body(client: TestClient, quote: Quote, **overrides: Any) -> dict[str, Any]:
     agent = client.post("/api/agents", json={"workspace_id": "ws-1", "name": "trading-agent"}).json()
-    body = {
+    return {
         "name": "Stock Price Monitor",
         "agent_id": agent["id"],
         "workspace_id": "ws-1",
@@ -73,7 +34,10 @@ def create(client: TestClient, quote: Quote, **overrides: Any) -> dict[str, Any]
         "check_interval": 60,
         **overrides,
     }
-    resp = client.post("/api/proactive/monitors", json=body)
+
+
+def create(client: TestClient, quote: Quote, **overrides: Any) -> dict[str, Any]:
+    resp = client.post("/api/proactive/monitors", json=monitor_body(client, quote, **overrides))
     assert resp.status_code == 201, resp.text
     return dict(resp.json())
 
@@ -215,17 +179,7 @@ def test_metric_monitor_aggregates_posted_values(client: TestClient, quote: Quot
 def test_bad_monitors_get_422_naming_the_problem(
     client: TestClient, quote: Quote, override: dict[str, Any], field: str, text: str
 ) -> None:
-    agent = client.post("/api/agents", json={"workspace_id": "ws-1", "name": "a"}).json()
-    body = {
-        "name": "m",
-        "agent_id": agent["id"],
-        "workspace_id": "ws-1",
-        "source": {"type": "http", "url": quote.url, "select": "data.price"},
-        "condition": "value > 150",
-        "action": "x",
-        "check_interval": 60,
-        **override,
-    }
+    body = monitor_body(client, quote, **override)
     resp = client.post("/api/proactive/monitors", json=body)
     assert resp.status_code == 422, resp.text
     assert resp.json()["field"] == field
