@@ -138,6 +138,21 @@ def _pk(kind: str, item_id: str) -> dict[str, str]:
     return {"PK": f"{kind.upper()}#{item_id}", "SK": kind.upper()}
 
 
+def _child_item(
+    kind: str, body: Mapping[str, Any], *, parent: str, at: str, retention_days: int
+) -> dict[str, Any]:
+    """An item listed under its parent in GSI1 (newest first by its `at` field) that expires
+    `retention_days` after that time: a delivery under its webhook, a check under its monitor."""
+    return {
+        **_pk(kind, body["id"]),
+        "kind": kind,
+        "GSI1PK": f"{parent}#{kind.upper()}",
+        "GSI1SK": f"{body[at]}#{body['id']}",
+        TTL_ATTRIBUTE: _ttl(parse_iso(body[at]), retention_days),
+        **_storable(dict(body)),
+    }
+
+
 def due_shard(item_id: str, shards: int) -> str:
     return f"DUE#{zlib.crc32(item_id.encode()) % shards}"
 
@@ -169,6 +184,10 @@ class Store:
             **_storable(dict(body)),
             **(extra or {}),
         }
+        self._put_new(item)
+
+    def _put_new(self, item: Mapping[str, Any]) -> None:
+        """Put an item that must not exist yet; ConditionFailed if it does."""
         self._write(lambda: self.table.put_item(Item=item, ConditionExpression=Attr("PK").not_exists()))
 
     def _get_entity(self, kind: str, item_id: str, *, consistent: bool = True) -> dict[str, Any] | None:
@@ -672,15 +691,15 @@ class Store:
 
     # deliveries
 
-    def _delivery_item(self, delivery: Mapping[str, Any], retention_days: int) -> dict[str, Any]:
-        return {
-            **_pk("delivery", delivery["id"]),
-            "kind": "delivery",
-            "GSI1PK": f"WEBHOOK#{delivery['webhook_id']}#DELIVERY",
-            "GSI1SK": f"{delivery['received_at']}#{delivery['id']}",
-            TTL_ATTRIBUTE: _ttl(parse_iso(delivery["received_at"]), retention_days),
-            **_storable(dict(delivery)),
-        }
+    @staticmethod
+    def _delivery_item(delivery: Mapping[str, Any], retention_days: int) -> dict[str, Any]:
+        return _child_item(
+            "delivery",
+            delivery,
+            parent=f"WEBHOOK#{delivery['webhook_id']}",
+            at="received_at",
+            retention_days=retention_days,
+        )
 
     def accept_delivery(
         self, delivery: Mapping[str, Any], *, limit_per_minute: int, now: datetime, retention_days: int
@@ -791,16 +810,15 @@ class Store:
 
     def create_check(self, check: Mapping[str, Any], *, retention_days: int) -> bool:
         """Store a check; False if one with that id exists (the slot was already claimed)."""
-        item = {
-            **_pk("check", check["id"]),
-            "kind": "check",
-            "GSI1PK": f"MONITOR#{check['monitor_id']}#CHECK",
-            "GSI1SK": f"{check['scheduled_for']}#{check['id']}",
-            TTL_ATTRIBUTE: _ttl(parse_iso(check["scheduled_for"]), retention_days),
-            **_storable(dict(check)),
-        }
+        item = _child_item(
+            "check",
+            check,
+            parent=f"MONITOR#{check['monitor_id']}",
+            at="scheduled_for",
+            retention_days=retention_days,
+        )
         try:
-            self._write(lambda: self.table.put_item(Item=item, ConditionExpression=Attr("PK").not_exists()))
+            self._put_new(item)
         except ConditionFailed:
             return False
         return True
