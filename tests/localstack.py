@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from proactive.devstack import free_port
+from proactive.dev.stack import free_port
 
 SECRET = "local-stack-test-signing-key-0123456789abcdef"
 PROACTIVE = str(Path(sys.executable).parent / "proactive")

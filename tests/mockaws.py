@@ -10,7 +10,7 @@ import boto3
 from moto import mock_aws
 
 from proactive.api import deps
-from proactive.local import create_resources
+from proactive.dev.local import create_resources
 from proactive.settings import get_settings
 
 

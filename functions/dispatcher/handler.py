@@ -1,15 +1,22 @@
-"""Dispatcher: an EventBridge scheduled event -> one tick at the event's `time`."""
+"""Dispatcher: an EventBridge scheduled event -> one tick at the event's `time`.
+
+With fan-out on (`DISPATCH_FANOUT=lambda`) the scheduled event starts one invocation of this
+function per shard of the due index (`{"time", "shard"}`), each dispatching its own shard.
+"""
 
 from typing import Any
 
+import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from proactive import dispatcher
-from proactive.clock import parse_iso, utcnow
+from proactive.clock import iso, parse_iso, utcnow
 from proactive.observability import instrumented
 from proactive.queue import RunQueue
+from proactive.settings import get_settings
 from proactive.store import Store
 
+settings = get_settings()
 store = Store()
 queue = RunQueue()
 
@@ -19,4 +26,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # The event's time is the tick's clock, so a late or replayed invocation (and a test)
     # dispatches exactly the window that tick was for.
     now = parse_iso(event["time"]) if event.get("time") else utcnow()
-    return dispatcher.tick(store, queue, now, wall_now=max(now, utcnow())).as_dict()
+    shard = event.get("shard")
+    if shard is None and settings.dispatch_fanout == "lambda" and settings.due_shards > 1:
+        count = dispatcher.fan_out(
+            boto3.client("lambda"), context.function_name, iso(now), settings.due_shards
+        )
+        return {"now": now.isoformat(), "fanned_out": count}
+    shards = None if shard is None else [int(shard)]
+    return dispatcher.tick(store, queue, now, wall_now=max(now, utcnow()), shards=shards).as_dict()

@@ -10,8 +10,8 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from proactive import webhooks
 from proactive.clock import utcnow
+from proactive.ingest import ingest
 from proactive.observability import instrumented
 from proactive.queue import RunQueue
 from proactive.settings import get_settings
@@ -22,7 +22,7 @@ store = Store()
 queue = RunQueue()
 
 
-@instrumented(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@instrumented(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, traced=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     url_path = (event.get("pathParameters") or {}).get("url_path") or event.get("rawPath", "").rsplit("/", 1)[
         -1
@@ -30,7 +30,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     raw = event.get("body") or ""
     body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode("utf-8")
-    response = webhooks.ingest(store, queue, url_path, headers, body, utcnow(), settings)
+    response = ingest(store, queue, url_path, headers, body, utcnow(), settings)
     return {
         "statusCode": response.status,
         "headers": {"content-type": "application/json", **response.headers},

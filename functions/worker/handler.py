@@ -1,4 +1,8 @@
-"""Worker: SQS batches of run messages -> execute each run; failures reported per message."""
+"""Worker: SQS batches of work messages -> perform each; failures reported per message.
+
+What a message can ask for (a run, a webhook delivery, a monitor check, ...) is registered in
+`proactive.jobs`; this adapter only parses, looks the kind up and keeps each id idempotent.
+"""
 
 import json
 from typing import Any
@@ -10,8 +14,8 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idemp
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
-from proactive import monitors, runs, triggers, webhooks
 from proactive.clock import utcnow
+from proactive.jobs import WORK_KINDS, work_in
 from proactive.observability import instrumented, logger
 from proactive.queue import RunQueue, retry_backoff_seconds
 from proactive.settings import get_settings
@@ -22,40 +26,34 @@ queue = RunQueue()
 sqs = boto3.client("sqs")
 # Report every failure per message, even when the whole batch failed, so the back-off applies.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-# Keyed on the run, the webhook delivery or the monitor check: each id is its occurrence.
-idempotency = IdempotencyConfig(
-    event_key_jmespath="run_id || delivery_id || check_id", expires_after_seconds=24 * 3600
-)
+# Keyed on the work's own id (`<kind>#<id>`): each id is one occurrence.
+idempotency = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=24 * 3600)
 
 
 @idempotent_function(  # type: ignore[untyped-decorator]
     data_keyword_argument="message", config=idempotency, persistence_store=store.idempotency_layer("worker")
 )
-def run_once(message: dict[str, Any]) -> dict[str, Any]:
-    if "check_id" in message:
-        return monitors.run_check(store, queue, message["check_id"], utcnow())
-    if "delivery_id" in message:
-        return webhooks.process_delivery(
-            store, queue, message["delivery_id"], now_fn=utcnow, on_finish=_chain
-        )
-    return runs.execute(store, message["run_id"], on_finish=_chain)
-
-
-def _chain(run: dict[str, Any]) -> None:
-    """A finished run fires the event triggers listening for it."""
-    triggers.run_finished(store, queue, run, utcnow())
+def perform_once(message: dict[str, str]) -> dict[str, Any]:
+    kind = WORK_KINDS[message["kind"]]
+    return kind.perform(store, queue, message["id"], utcnow)
 
 
 def record_handler(record: SQSRecord) -> dict[str, Any]:
     logger.set_correlation_id(record.message_id)
-    message = json.loads(record.body)
-    kinds = ("run_id", "delivery_id", "check_id")
-    key = next((k for k in kinds if isinstance(message, dict) and message.get(k)), None)
-    if key is None or not isinstance(message[key], str):
+    try:
+        work = work_in(json.loads(record.body))
+    except ValueError:
+        work = None
+    if work is None:
         # Left to fail: after the queue's receive limit it lands in the DLQ for inspection.
-        raise ValueError(f"message {record.message_id} names no run, delivery or check")
-    logger.append_keys(**{key: message[key]})
-    result: dict[str, Any] = run_once(message={key: message[key]})
+        raise ValueError(
+            f"message {record.message_id} names no work this worker knows ({', '.join(WORK_KINDS)})"
+        )
+    kind, item_id = work
+    logger.append_keys(**{kind.field: item_id})
+    result: dict[str, Any] = perform_once(
+        message={"key": kind.idempotency_key(item_id), "kind": kind.kind, "id": item_id}
+    )
     return result
 
 
@@ -71,7 +69,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 
 def _back_off(records: list[dict[str, Any]]) -> None:
-    """Retry failed runs after 10 s, 40 s, 160 s... rather than the full visibility timeout."""
+    """Retry failed work after 10 s, 40 s, 160 s... rather than the full visibility timeout."""
     for record in records:
         receives = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
         try:

@@ -81,7 +81,7 @@ def main() -> None:
                         "kind": "schedule",
                         "GSI1PK": f"WS#{body['workspace_id']}#SCHEDULE",
                         "GSI1SK": f"{body['created_at']}#{sid}",
-                        **store._due_attributes(sid, due_at),
+                        **store.due.attributes(sid, due_at),
                         **body,
                     }
                 )

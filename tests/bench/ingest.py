@@ -76,7 +76,7 @@ def _count_calls(client: Any, counter: list[int]) -> None:
 
 def main() -> None:
     handler_import = statistics.median(
-        _import_seconds("from proactive.local import load_handler; load_handler('ingest')")
+        _import_seconds("from proactive.dev.local import load_handler; load_handler('ingest')")
         for _ in range(IMPORTS)
     )
     boto3_import = statistics.median(_import_seconds("import boto3") for _ in range(IMPORTS))
@@ -111,8 +111,10 @@ def main() -> None:
         f"p99 {sorted(times)[int(len(times) * 0.99)] * 1e6:.0f} us over {DELIVERIES}"
     )
 
-    from proactive.local import LocalContext, http_api_event, load_handler
-    from proactive.models import AgentCreate, TriggerCreate, WebhookCreate
+    from proactive.dev.local import LocalContext, http_api_event, load_handler
+    from proactive.models.agents import AgentCreate
+    from proactive.models.triggers import TriggerCreate
+    from proactive.models.webhooks import WebhookCreate
     from proactive.store import Store
     from tests.mockaws import mocked_aws
 

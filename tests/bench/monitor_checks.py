@@ -21,8 +21,9 @@ def main() -> None:
     from proactive import dispatcher, monitors
     from proactive.agents import create_agent
     from proactive.clock import iso
-    from proactive.local import LocalContext, load_handler, sqs_event
-    from proactive.models import AgentCreate, MonitorCreate
+    from proactive.dev.local import LocalContext, load_handler, sqs_event
+    from proactive.models.agents import AgentCreate
+    from proactive.models.monitors import MonitorCreate
     from proactive.queue import RunQueue
     from proactive.store import Store
     from tests.mockaws import mocked_aws
@@ -54,7 +55,7 @@ def main() -> None:
                 "scheduled_for": iso(now),
                 "status": "queued",
             }
-            store.create_check(check, retention_days=1)
+            store.checks.create(check)
             ids.append(check["id"])
         worker = load_handler("worker", instance="_bench")
         records = [
@@ -68,7 +69,7 @@ def main() -> None:
             )
             assert result["batchItemFailures"] == [], result
         elapsed = time.perf_counter() - t0
-        fired = sum(1 for cid in ids if (store.get_check(cid) or {}).get("fired"))
+        fired = sum(1 for cid in ids if (store.checks.get(cid) or {}).get("fired"))
         assert fired == CHECKS, fired
         print(
             f"[monitors] worker: {CHECKS / elapsed:.0f} checks/s over {CHECKS} checks "
@@ -100,7 +101,7 @@ def main() -> None:
                         "kind": "monitor",
                         "GSI1PK": "WS#ws#MONITOR",
                         "GSI1SK": f"{iso(now)}#{mid}",
-                        **store._due_attributes(mid, due_at),
+                        **store.due.attributes(mid, due_at),
                         **json.loads(json.dumps(body)),
                     }
                 )

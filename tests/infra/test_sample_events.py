@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from proactive.local import REPO_ROOT, LocalContext, load_handler
+from proactive.dev.local import REPO_ROOT, LocalContext, load_handler
 from tests.mockaws import mocked_aws
 
 pytestmark = pytest.mark.infra
@@ -52,10 +52,12 @@ def test_sample_event_invokes_its_handler(path: Path, deployed_env: None) -> Non
 
 
 def test_ingest_function_imports_no_web_framework() -> None:
-    # The public endpoint's cold start stays small: no FastAPI, Starlette or Mangum.
+    # The public endpoint's cold start stays small: no web framework, no validation library, no
+    # X-Ray SDK, no HTTP client, and not even the AWS clients until the first delivery.
     code = (
-        "import sys; from proactive.local import load_handler; load_handler('ingest'); "
-        "frameworks = {'fastapi', 'starlette', 'mangum', 'uvicorn'}; "
+        "import sys; from proactive.dev.local import load_handler; load_handler('ingest'); "
+        "frameworks = {'fastapi', 'starlette', 'mangum', 'uvicorn', 'pydantic', 'aws_xray_sdk', 'httpx', "
+        "'pydantic_ai', 'numpy'}; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & frameworks))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

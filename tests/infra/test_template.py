@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 import yaml
 
-from proactive.local import REPO_ROOT
+from proactive.dev.local import REPO_ROOT
 from proactive.queue import (
     DLQ_RETENTION_SECONDS,
     MAX_RECEIVE_COUNT,
     VISIBILITY_TIMEOUT_SECONDS,
     WORKER_TIMEOUT_SECONDS,
 )
-from proactive.settings import Settings
-from proactive.store import TTL_ATTRIBUTE, table_definition
+from proactive.settings import default
+from proactive.store.keys import TTL_ATTRIBUTE, table_definition
 
 pytestmark = pytest.mark.infra
 TEMPLATE = REPO_ROOT / "template.yaml"
@@ -87,7 +87,7 @@ def test_dispatcher_rate_matches_the_tick_setting(resources: dict[str, Any]) -> 
     tick = resources["DispatcherFunction"]["Properties"]["Events"]["Tick"]["Properties"]["ScheduleExpression"]
     assert tick == "rate(1 minute)"
     globals_env = load_template()["Globals"]["Function"]["Environment"]["Variables"]
-    assert int(globals_env["TICK_SECONDS"]) == 60 == Settings.model_fields["tick_seconds"].default
+    assert int(globals_env["TICK_SECONDS"]) == 60 == default("tick_seconds")
 
 
 def test_every_function_has_a_sample_event(resources: dict[str, Any]) -> None:

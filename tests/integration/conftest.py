@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from proactive.auth import issue_local_token
-from proactive.local import LocalContext, http_api_event, load_handler, scheduled_event, sqs_event
+from proactive.dev.local import LocalContext, http_api_event, load_handler, scheduled_event, sqs_event
 from proactive.queue import RunQueue
 from proactive.store import Store
 from tests.mockaws import mocked_aws
@@ -144,7 +144,7 @@ def make_agent(
 ) -> str:
     from proactive.agents import create_agent
     from proactive.clock import utcnow
-    from proactive.models import AgentCreate
+    from proactive.models.agents import AgentCreate
 
     return str(
         create_agent(store, AgentCreate(workspace_id=workspace, name=name, runtime=runtime), utcnow())["id"]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from proactive import schedules
-from proactive.models import ScheduleCreate
+from proactive.models.schedules import ScheduleCreate
 from proactive.settings import get_settings
 from tests.integration.conftest import Aws, Handlers, make_agent
 
@@ -28,7 +28,7 @@ def create(aws: Aws, now: datetime, cron: str, tz: str = "UTC", **extra: Any) ->
 
 
 def runs_of(aws: Aws, schedule_id: str) -> list[dict[str, Any]]:
-    items, _ = aws.store.list_runs(
+    items, _ = aws.store.runs.list_runs(
         "ws-1", status=None, source_type="schedule", source_id=schedule_id, limit=1000, cursor=None
     )
     return sorted(items, key=lambda r: r["scheduled_for"])
@@ -51,12 +51,12 @@ def test_occurrence_is_queued_one_tick_ahead_with_the_delay_left(aws: Aws, handl
     assert run["scheduled_for"] == "2026-06-02T13:00:00.000000Z"
     assert run["status"] == "queued"
     assert aws.queued_run_ids() == [run["id"]]
-    assert aws.store.get_schedule(sched["id"])["next_fire_at"] == "2026-06-03T13:00:00.000000Z"
+    assert aws.store.schedules.get(sched["id"])["next_fire_at"] == "2026-06-03T13:00:00.000000Z"
 
 
 def test_retried_and_stale_ticks_never_start_a_second_run(aws: Aws, handlers: Handlers) -> None:
     sched = create(aws, datetime(2026, 6, 1, 12, tzinfo=UTC), "*/5 * * * *")
-    stale_view = aws.store.get_schedule(sched["id"])
+    stale_view = aws.store.schedules.get(sched["id"])
     now = datetime(2026, 6, 1, 12, 4, tzinfo=UTC)
     handlers.tick(now)
     handlers.tick(now)  # a retried invocation of the same tick
@@ -68,7 +68,7 @@ def test_retried_and_stale_ticks_never_start_a_second_run(aws: Aws, handlers: Ha
     assert [r["scheduled_for"] for r in runs] == ["2026-06-01T12:05:00.000000Z"]
     # The duplicate messages reach the worker, which executes the run once.
     handlers.drain()
-    run = aws.store.get_run(runs[0]["id"])
+    run = aws.store.runs.get(runs[0]["id"])
     assert (run["status"], run["attempts"]) == ("succeeded", 1)
 
 
@@ -80,7 +80,7 @@ def test_fall_back_repeated_time_runs_once(aws: Aws, handlers: Handlers) -> None
         handlers, datetime(2026, 11, 1, 4, 0, tzinfo=UTC), datetime(2026, 11, 1, 7, 30, tzinfo=UTC)
     )
     assert [r["scheduled_for"] for r in runs_of(aws, sched["id"])] == ["2026-11-01T05:30:00.000000Z"]
-    assert aws.store.get_schedule(sched["id"])["next_fire_at"] == "2026-11-02T06:30:00.000000Z"
+    assert aws.store.schedules.get(sched["id"])["next_fire_at"] == "2026-11-02T06:30:00.000000Z"
 
 
 def test_spring_forward_missing_time_runs_once_after_the_gap(aws: Aws, handlers: Handlers) -> None:
@@ -114,7 +114,7 @@ def test_downtime_follows_catch_up_and_records_every_missed_occurrence(
     assert [r["scheduled_for"][11:16] for r in missed] == expected_missed
     assert all(f"catch_up={policy}" in r["reason"] for r in missed)
     assert summary["missed"] == len(expected_missed)
-    assert aws.store.get_schedule(sched["id"])["next_fire_at"] == "2026-05-01T01:10:00.000000Z"
+    assert aws.store.schedules.get(sched["id"])["next_fire_at"] == "2026-05-01T01:10:00.000000Z"
 
 
 def test_long_downtime_is_caught_up_in_bounded_chunks_without_losing_any(
@@ -124,7 +124,7 @@ def test_long_downtime_is_caught_up_in_bounded_chunks_without_losing_any(
     sched = create(aws, datetime(2026, 5, 1, 0, 0, 30, tzinfo=UTC), "* * * * *")
     back = datetime(2026, 5, 1, 0, 0, 30, tzinfo=UTC) + timedelta(minutes=2 * limit + 30)
     ticks = 0
-    while aws.store.get_schedule(sched["id"])["next_fire_at"] < back.strftime("%Y-%m-%dT%H:%M"):
+    while aws.store.schedules.get(sched["id"])["next_fire_at"] < back.strftime("%Y-%m-%dT%H:%M"):
         handlers.tick(back)
         ticks += 1
     runs = runs_of(aws, sched["id"])
@@ -151,7 +151,7 @@ def test_saving_just_before_a_fire_hands_the_occurrence_to_the_queue(aws: Aws) -
     sched = create(aws, datetime(2026, 5, 1, 8, 59, 40, tzinfo=UTC), "0 9 * * *")
     [run] = runs_of(aws, sched["id"])
     assert run["scheduled_for"] == "2026-05-01T09:00:00.000000Z"
-    assert aws.store.get_schedule(sched["id"])["next_fire_at"] == "2026-05-02T09:00:00.000000Z"
+    assert aws.store.schedules.get(sched["id"])["next_fire_at"] == "2026-05-02T09:00:00.000000Z"
 
 
 def test_tick_reads_only_due_items(aws: Aws, handlers: Handlers) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from proactive import monitors
+from proactive import checks
 from proactive.settings import get_settings
 from tests.integration.conftest import Aws, Handlers
 from tests.quotes import Quote, running_quote
@@ -79,9 +79,9 @@ def test_cooldown_lets_a_condition_that_stays_true_fire_again(
     t0 = datetime(2026, 6, 1, 12, tzinfo=UTC)
     fired = []
     for minutes in (0, 5, 9, 11):
-        stored = aws.store.get_monitor(mon["id"])
+        stored = aws.store.monitors.get(mon["id"])
         fired.append(
-            monitors.check_now(aws.store, aws.queue, stored, t0 + timedelta(minutes=minutes))["fired"]
+            checks.check_now(aws.store, aws.queue, stored, t0 + timedelta(minutes=minutes))["fired"]
         )
     assert fired == [True, False, False, True]
 
@@ -193,8 +193,8 @@ def test_dispatcher_claims_each_check_slot_once(
     slot = datetime.fromisoformat(mon["next_check"].replace("Z", "+00:00"))
     assert handlers.tick(slot)["checks"] == 1
     assert handlers.tick(slot)["checks"] == 0  # a retried tick cannot claim it again
-    stale = aws.store.get_monitor(mon["id"]) | {"next_fire_at": mon["next_check"]}
-    assert monitors.dispatch(aws.store, aws.queue, stale, slot) is False
+    stale = aws.store.monitors.get(mon["id"]) | {"next_fire_at": mon["next_check"]}
+    assert checks.dispatch(aws.store, aws.queue, stale, slot) is False
     quote.price = 151
     handlers.drain()
     history = client.get(f"/api/proactive/monitors/{mon['id']}/history").json()["items"]
@@ -212,7 +212,7 @@ def test_pause_resume_and_checks_never_overlap(client: TestClient, quote: Quote,
     resumed = client.post(f"/api/proactive/monitors/{mon['id']}/resume").json()
     assert resumed["is_active"] is True
     now = datetime.now(UTC)
-    aws.store.lock_monitor(mon["id"], "chk-other", now=now, until=now + timedelta(minutes=1))
+    aws.store.monitors.lock(mon["id"], "chk-other", now=now, until=now + timedelta(minutes=1))
     skipped = check(client, mon)
     assert (skipped["status"], skipped["reason"]) == (
         "skipped",

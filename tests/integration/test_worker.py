@@ -14,7 +14,8 @@ from proactive import schedules
 from proactive.agents import RunContext, register_runtime
 from proactive.clock import utcnow
 from proactive.errors import AgentError
-from proactive.models import RunCreate, ScheduleCreate
+from proactive.models.runs import RunCreate
+from proactive.models.schedules import ScheduleCreate
 from proactive.runs import delegate
 from tests.integration.conftest import Aws, Handlers, make_agent
 
@@ -77,7 +78,7 @@ def test_delegated_run_succeeds_with_the_agents_output(aws: Aws, handlers: Handl
     run = delegate_run(aws, make_agent(aws.store))
     assert run["status"] == "queued"
     handlers.drain()
-    done = aws.store.get_run(run["id"])
+    done = aws.store.runs.get(run["id"])
     assert done["status"] == "succeeded"
     assert done["attempts"] == 1
     assert done["output"].startswith("Builtin agent 'report-agent' summary of the manual task")
@@ -90,7 +91,7 @@ def test_redelivered_message_does_not_run_again(aws: Aws, handlers: Handlers, fl
     assert handlers.deliver([message])["batchItemFailures"] == []
     assert handlers.deliver([message])["batchItemFailures"] == []  # SQS at-least-once
     assert flaky.calls == 1
-    assert aws.store.get_run(run["id"])["attempts"] == 1
+    assert aws.store.runs.get(run["id"])["attempts"] == 1
 
 
 def test_agent_failure_is_recorded_and_retried_until_it_succeeds(
@@ -102,7 +103,7 @@ def test_agent_failure_is_recorded_and_retried_until_it_succeeds(
     result = handlers.deliver([message])
     assert result["batchItemFailures"] == [{"itemIdentifier": message["MessageId"]}]
     handlers.in_flight.append(message)
-    after_first = aws.store.get_run(run["id"])
+    after_first = aws.store.runs.get(run["id"])
     assert (after_first["status"], after_first["attempts"]) == ("queued", 1)
     assert "upstream returned 503 on call 1" in after_first["error"]
     # The worker asked SQS to hold the message back before retrying, rather than dropping it.
@@ -110,7 +111,7 @@ def test_agent_failure_is_recorded_and_retried_until_it_succeeds(
     for _ in range(2):
         handlers.retry_now()
         handlers.drain()
-    final = aws.store.get_run(run["id"])
+    final = aws.store.runs.get(run["id"])
     assert (final["status"], final["attempts"], final["error"]) == ("succeeded", 3, None)
     assert final["output"] == "done: Research AI trends"
 
@@ -124,7 +125,7 @@ def test_agent_that_keeps_failing_ends_failed_with_the_error(
     for _ in range(2):
         handlers.retry_now()
         handlers.drain()
-    final = aws.store.get_run(run["id"])
+    final = aws.store.runs.get(run["id"])
     assert (final["status"], final["attempts"]) == ("failed", 3)
     assert final["error"] == "AgentError: upstream returned 503 on call 3"
     handlers.retry_now()
@@ -134,9 +135,9 @@ def test_agent_that_keeps_failing_ends_failed_with_the_error(
 def test_run_of_a_deleted_agent_fails_with_a_clear_error(aws: Aws, handlers: Handlers) -> None:
     agent_id = make_agent(aws.store)
     run = delegate_run(aws, agent_id)
-    aws.store.delete_agent(agent_id)
+    aws.store.agents.delete(agent_id)
     handlers.drain()
-    final = aws.store.get_run(run["id"])
+    final = aws.store.runs.get(run["id"])
     assert final["status"] == "failed"
     assert final["error"] == f"agent {agent_id!r} no longer exists"
 
@@ -159,14 +160,14 @@ def test_occurrence_of_a_schedule_paused_before_it_ran_is_cancelled(aws: Aws, ha
     )
     sched = schedules.create_schedule(aws.store, aws.queue, body, now)
     schedules.set_active(aws.store, aws.queue, sched["id"], False, frozenset({"ws-1"}), now)
-    [run] = aws.store.list_runs(
+    [run] = aws.store.runs.list_runs(
         "ws-1", status=None, source_type="schedule", source_id=sched["id"], limit=5, cursor=None
     )[0]
     from proactive import runs
 
-    result = runs.execute(aws.store, run["id"], now_fn=lambda: now + timedelta(minutes=1))
+    result = runs.execute(aws.store, aws.queue, run["id"], now_fn=lambda: now + timedelta(minutes=1))
     assert result["status"] == "cancelled"
-    assert aws.store.get_run(run["id"])["reason"] == "the schedule was paused before this occurrence ran"
+    assert aws.store.runs.get(run["id"])["reason"] == "the schedule was paused before this occurrence ran"
 
 
 def test_overlap_skip_cancels_an_occurrence_while_the_previous_run_is_still_going(
@@ -186,24 +187,24 @@ def test_overlap_skip_cancels_an_occurrence_while_the_previous_run_is_still_goin
     sched = schedules.create_schedule(aws.store, aws.queue, body, start)
     handlers.tick(start + timedelta(seconds=30))
     first, second = sorted(
-        aws.store.list_runs(
+        aws.store.runs.list_runs(
             "ws-1", status=None, source_type="schedule", source_id=sched["id"], limit=5, cursor=None
         )[0],
         key=lambda r: r["scheduled_for"],
     )
     from proactive import runs
 
-    worker = threading.Thread(target=runs.execute, args=(aws.store, first["id"]))
+    worker = threading.Thread(target=runs.execute, args=(aws.store, aws.queue, first["id"]))
     worker.start()
     assert gate.entered.wait(10)
-    assert runs.execute(aws.store, second["id"])["status"] == "cancelled"
+    assert runs.execute(aws.store, aws.queue, second["id"])["status"] == "cancelled"
     gate.release.set()
     worker.join(10)
-    assert aws.store.get_run(first["id"])["status"] == "succeeded"
-    reason = aws.store.get_run(second["id"])["reason"]
+    assert aws.store.runs.get(first["id"])["status"] == "succeeded"
+    reason = aws.store.runs.get(second["id"])["reason"]
     assert reason == f"skipped by overlap=skip: run {first['id']} of this schedule was still running"
     # The slot is free again: the next occurrence runs.
-    schedule = aws.store.get_schedule(sched["id"])
+    schedule = aws.store.schedules.get(sched["id"])
     assert "active_run_id" not in schedule
     assert schedule["last_run_id"] == first["id"]
 

@@ -11,7 +11,7 @@ from croniter import croniter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from proactive.cron import CronError, CronSchedule, validate_expression
+from proactive.lib.cron import CronError, CronSchedule, validate_expression
 
 NY = "America/New_York"
 

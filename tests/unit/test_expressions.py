@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from proactive.expressions import Expression, ExpressionError
+from proactive.lib.expressions import Expression, ExpressionError
 
 
 @pytest.mark.parametrize(

@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 from pydantic import ValidationError
 
-from proactive.agents import BuiltinRuntime, RunContext, runtime_for
+from proactive.agents import RunContext, runtime_for
+from proactive.agents.runtimes.builtin import BuiltinRuntime
 from proactive.errors import InvalidInput
-from proactive.models import AgentUpdate, ScheduleCreate, ScheduleUpdate
-from proactive.store import decode_cursor, encode_cursor
+from proactive.models.agents import AgentUpdate
+from proactive.models.schedules import ScheduleCreate, ScheduleUpdate
+from proactive.store.table import decode_cursor, encode_cursor
 
 
 def test_builtin_agent_summarises_its_task_deterministically() -> None:
@@ -67,8 +72,12 @@ def test_patch_refuses_null_for_required_fields() -> None:
 
 def test_cursor_round_trip_and_tampering() -> None:
     key = {"PK": "RUN#1", "SK": "RUN", "GSI1PK": "WS#w#RUN", "GSI1SK": "2026#1"}
-    assert decode_cursor(encode_cursor(key)) == key
-    for bad in ("%%%", "bm90LWpzb24", "WzEsMl0"):
-        with pytest.raises(InvalidInput) as err:
-            decode_cursor(bad)
+    assert decode_cursor(encode_cursor(key), index="GSI1", partition="WS#w#RUN") == key
+    hand_made = [
+        base64.urlsafe_b64encode(json.dumps(k).encode()).decode()
+        for k in ({"a": "b"}, {"PK": "AGENT#x"}, {**key, "GSI1PK": "WS#other#RUN"}, {**key, "SK": 7})
+    ]
+    for bad in ("%%%", "bm90LWpzb24", "WzEsMl0", *hand_made):
+        with pytest.raises(InvalidInput, match="cursor is not one this API returned") as err:
+            decode_cursor(bad, index="GSI1", partition="WS#w#RUN")
         assert err.value.field == "cursor"

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from standardwebhooks import Webhook as ReferenceWebhook
 
-from proactive.signatures import SignatureError, body_key, new_secret, verify
+from proactive.lib.signatures import SignatureError, body_key, new_secret, verify
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 BODY = b'{"event":"deployment","version":"v1.2.3"}'

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from proactive.errors import InvalidInput
-from proactive.templates import TemplateError, render
+from proactive.lib.templates import TemplateError, render
 from proactive.triggers import evaluate, validate_config
 
 PR = {

@@ -20,7 +20,7 @@ import jwt
 
 from proactive.clock import utcnow
 from proactive.errors import Forbidden, Unauthorized
-from proactive.settings import Settings
+from proactive.settings import Settings, default
 
 LOCAL_SECRET_ENV = "LOCAL_JWT_SECRET"  # noqa: S105 - the variable name, not a secret
 
@@ -90,17 +90,16 @@ def issue_local_token(
 ) -> str:
     """A token the local stack accepts. Issuer, audience and claim name default to the settings'
     defaults, overridable by the same environment variables the server reads."""
-    defaults = Settings.model_fields
     now = utcnow()
     claims = {
         "sub": subject,
-        "iss": issuer or os.environ.get("JWT_ISSUER") or defaults["jwt_issuer"].default,
-        "aud": audience or os.environ.get("JWT_AUDIENCE") or defaults["jwt_audience"].default,
+        "iss": issuer or os.environ.get("JWT_ISSUER") or default("jwt_issuer"),
+        "aud": audience or os.environ.get("JWT_AUDIENCE") or default("jwt_audience"),
         "iat": int(now.timestamp()),
         "exp": int((now + ttl).timestamp()),
-        (
-            workspaces_claim or os.environ.get("WORKSPACES_CLAIM") or defaults["workspaces_claim"].default
-        ): sorted(set(workspaces)),
+        (workspaces_claim or os.environ.get("WORKSPACES_CLAIM") or default("workspaces_claim")): sorted(
+            set(workspaces)
+        ),
     }
     return jwt.encode(claims, secret, algorithm="HS256")
 

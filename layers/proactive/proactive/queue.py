@@ -1,4 +1,6 @@
-"""The run queue (SQS). A message names one run; the run record holds everything else."""
+"""The work queue (SQS). A message names one piece of work by its kind and id (`{"run_id": ...}`,
+`{"check_id": ...}`); the item in the table holds everything else. What each kind means to the
+worker is registered in `proactive.jobs`."""
 
 from __future__ import annotations
 
@@ -8,13 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import boto3
-
 from proactive.settings import get_settings
 
 # SQS caps DelaySeconds at 15 minutes.
 MAX_DELAY_SECONDS = 900
-
 
 # Kept equal to template.yaml (a test compares them): the worker times out at 60 s and SQS
 # hides a received message for six times that; after five receives a message goes to the DLQ.
@@ -36,21 +35,19 @@ def delay_until(when: datetime, now: datetime) -> int:
 
 
 @dataclass(frozen=True)
-class RunMessage:
-    """Execute a run (`run_id`), evaluate and run a webhook delivery (`delivery_id`), or perform
-    a monitor check (`check_id`)."""
+class Message:
+    """Work for the worker: the `kind` of item (run, delivery, check, ...) and its id."""
 
-    run_id: str | None = None
+    kind: str
+    id: str
     delay_seconds: int = 0
-    delivery_id: str | None = None
-    check_id: str | None = None
 
     def body(self) -> str:
-        if self.delivery_id:
-            return json.dumps({"delivery_id": self.delivery_id})
-        if self.check_id:
-            return json.dumps({"check_id": self.check_id})
-        return json.dumps({"run_id": self.run_id})
+        return json.dumps({f"{self.kind}_id": self.id})
+
+
+def run_message(run_id: str, delay_seconds: int = 0) -> Message:
+    return Message("run", run_id, delay_seconds)
 
 
 class QueueError(Exception):
@@ -60,9 +57,18 @@ class QueueError(Exception):
 class RunQueue:
     def __init__(self, queue_url: str | None = None, *, sqs: Any = None) -> None:
         self.url = queue_url or get_settings().run_queue_url
-        self._sqs = sqs or boto3.client("sqs")
+        self._client = sqs
 
-    def send(self, messages: Sequence[RunMessage]) -> None:
+    @property
+    def _sqs(self) -> Any:
+        """The SQS client, made on first use."""
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("sqs")
+        return self._client
+
+    def send(self, messages: Sequence[Message]) -> None:
         """Send every message (in batches of ten). Raises QueueError if any is refused twice."""
         for start in range(0, len(messages), 10):
             batch = {str(i): m for i, m in enumerate(messages[start : start + 10])}
@@ -85,6 +91,3 @@ class RunQueue:
             if batch:
                 refused = sorted(m.body() for m in batch.values())
                 raise QueueError(f"SQS refused {len(batch)} message(s): {refused}")
-
-    def send_deliveries(self, delivery_ids: Sequence[str]) -> None:
-        self.send([RunMessage(delivery_id=d) for d in delivery_ids])

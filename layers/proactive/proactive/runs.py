@@ -15,13 +15,14 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import BotoCoreError, ClientError
 
+from proactive import events
 from proactive.agents import RunContext, require_agent_in, runtime_for
 from proactive.clock import iso, parse_iso, utcnow
 from proactive.errors import DomainError, ServiceUnavailable
 from proactive.ids import new_id
-from proactive.models import FINAL_STATUSES, RunCreate, RunStatus, SourceType
+from proactive.models.runs import FINAL_STATUSES, RunCreate, RunStatus, SourceType
 from proactive.observability import logger, metrics
-from proactive.queue import QueueError, RunMessage, RunQueue
+from proactive.queue import QueueError, RunQueue, run_message
 from proactive.settings import get_settings
 from proactive.store import ConditionFailed, Store
 
@@ -72,11 +73,11 @@ def new_run(
 def enqueue_new(store: Store, queue: RunQueue, run: dict[str, Any], now: datetime) -> dict[str, Any]:
     """Store a run and queue it. If the queue refuses it, the run is marked failed (so it is not
     left `queued` forever) and the caller gets a 503 to retry."""
-    store.create_run(run)
+    store.runs.create(run)
     try:
-        queue.send([RunMessage(run["id"])])
+        queue.send([run_message(run["id"])])
     except (QueueError, BotoCoreError, ClientError) as exc:
-        _finish(store, run, RunStatus.FAILED, now, error=f"could not queue the run: {exc}")
+        _finish(store, queue, run, RunStatus.FAILED, now, error=f"could not queue the run: {exc}")
         raise ServiceUnavailable("the run queue is unavailable; nothing was started, try again") from exc
     logger.info("run queued", extra={"run_id": run["id"], "source_type": run["source_type"]})
     return run
@@ -99,37 +100,38 @@ def delegate(
 
 
 def get_run(store: Store, run_id: str, workspaces: frozenset[str]) -> dict[str, Any]:
-    return store.owned("run", run_id, workspaces)
-
-
-OnFinish = Callable[[dict[str, Any]], None]
+    return store.runs.owned(run_id, workspaces)
 
 
 def _finish(
     store: Store,
+    queue: RunQueue,
     run: Mapping[str, Any],
     status: RunStatus,
     now: datetime,
-    on_finish: OnFinish | None = None,
     **fields: Any,
 ) -> dict[str, Any]:
+    """Record the run's outcome and publish `run.finished` (for a success or a final failure)."""
     changes = {"status": status.value, "finished_at": iso(now), **fields}
-    final = store.update_run(run["id"], changes, condition=Attr("status").eq(run["status"]))
+    if status in (RunStatus.SUCCEEDED, RunStatus.FAILED):
+        changes.update(events.pending(events.RUN_FINISHED))
+    final = store.runs.update(run["id"], changes, condition=Attr("status").eq(run["status"]))
     if run.get("occurrence_key") and run.get("holds_slot"):
-        store.release_slot(run["source_id"], run["id"])
+        store.schedules.release_slot(run["source_id"], run["id"])
     logger.info(
         "run finished",
         extra={"run_id": run["id"], "status": status.value, "attempts": final.get("attempts", 0)},
     )
     metrics.add_metric(name=f"Runs{status.value.capitalize()}", unit="Count", value=1)
-    if on_finish is not None:
-        on_finish(final)
+    events.flush(store, queue, store.runs, final, now)
     return final
 
 
-def _cancel_occurrence(store: Store, run: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+def _cancel_occurrence(
+    store: Store, queue: RunQueue, run: Mapping[str, Any], now: datetime
+) -> dict[str, Any]:
     """Record why a scheduled occurrence could not take its schedule's slot."""
-    schedule = store.get_schedule(run["source_id"])
+    schedule = store.schedules.get(run["source_id"])
     if schedule is None:
         reason = "the schedule was deleted before this occurrence ran"
     elif not schedule.get("is_active"):
@@ -138,21 +140,22 @@ def _cancel_occurrence(store: Store, run: Mapping[str, Any], now: datetime) -> d
         reason = (
             f"skipped by overlap=skip: run {schedule.get('active_run_id')} of this schedule was still running"
         )
-    return _finish(store, run, RunStatus.CANCELLED, now, reason=reason)
+    return _finish(store, queue, run, RunStatus.CANCELLED, now, reason=reason)
 
 
 def execute(
-    store: Store, run_id: str, *, now_fn: Callable[[], datetime] = utcnow, on_finish: OnFinish | None = None
+    store: Store, queue: RunQueue, run_id: str, *, now_fn: Callable[[], datetime] = utcnow
 ) -> dict[str, Any]:
     """Execute one queued run. Safe to call more than once for the same run: a run that has
-    finished is left alone, and only one caller at a time can hold it. `on_finish` gets the run
-    once it has succeeded or failed (trigger chaining)."""
+    finished is left alone (but for its events, if they were not all delivered), and only one
+    caller at a time can hold it."""
     settings = get_settings()
-    run = store.get_run(run_id)
+    run = store.runs.get(run_id)
     if run is None:
         logger.warning("run no longer exists; message dropped", extra={"run_id": run_id})
         return {"run_id": run_id, "status": "gone"}
     if run["status"] in FINAL_STATUSES:
+        events.flush(store, queue, store.runs, run, now_fn())
         return {"run_id": run_id, "status": run["status"]}
     now = now_fn()
     early = parse_iso(run["scheduled_for"]) - now
@@ -167,34 +170,32 @@ def execute(
     # overlap=skip) a run still going stops it.
     slot_of = run["source_id"] if run.get("occurrence_key") else None
     exclusive = slot_of is not None and run.get("overlap", "skip") == "skip"
+    if slot_of is not None:
+        try:
+            store.schedules.take_slot(slot_of, run_id, now=now, lease_until=lease_until, exclusive=exclusive)
+        except ConditionFailed:
+            return _public(_cancel_occurrence(store, queue, run, now))
     try:
-        store.start_run(run_id, now=now, lease_until=lease_until, slot_of=slot_of, exclusive=exclusive)
-    except ConditionFailed as exc:
-        if exc.failed == [0]:
-            return _public(_cancel_occurrence(store, run, now))
+        run = store.runs.start(run_id, now=now, lease_until=lease_until, holds_slot=exclusive)
+    except ConditionFailed:
+        # Another delivery holds it, or it finished meanwhile; give back what was taken for it.
+        if slot_of is not None and exclusive:
+            store.schedules.release_slot(slot_of, run_id)
         return {"run_id": run_id, "status": "taken"}
-    run = {
-        **run,
-        "status": RunStatus.RUNNING.value,
-        "started_at": iso(now),
-        "lease_until": iso(lease_until),
-        "holds_slot": exclusive,
-        "attempts": int(run.get("attempts", 0)) + 1,
-    }
     holds_slot = exclusive
     logger.debug(
         "run started", extra={"run_id": run_id, "attempt": run["attempts"], "agent_id": run["agent_id"]}
     )
 
-    agent = store.get_agent(run["agent_id"])
+    agent = store.agents.get(run["agent_id"])
     if agent is None or agent["workspace_id"] != run["workspace_id"]:
         return _public(
             _finish(
                 store,
+                queue,
                 run,
                 RunStatus.FAILED,
                 now_fn(),
-                on_finish,
                 error=f"agent {run['agent_id']!r} no longer exists",
             )
         )
@@ -207,20 +208,20 @@ def execute(
     except Exception as exc:  # an agent's failure is recorded on the run, whatever it is
         error = f"{type(exc).__name__}: {exc}"[:4000]
         if run["attempts"] < settings.run_max_attempts and not isinstance(exc, DomainError):
-            store.update_run(
+            store.runs.update(
                 run_id,
                 {"status": RunStatus.QUEUED.value, "error": error},
                 condition=Attr("status").eq(RunStatus.RUNNING.value),
             )
             if holds_slot:
-                store.release_slot(run["source_id"], run_id)
+                store.schedules.release_slot(run["source_id"], run_id)
             logger.warning("run attempt failed; will retry", extra={"run_id": run_id, "error": error})
             raise RunRetry(error) from exc
-        return _public(_finish(store, run, RunStatus.FAILED, now_fn(), on_finish, error=error))
+        return _public(_finish(store, queue, run, RunStatus.FAILED, now_fn(), error=error))
 
     if len(output) > MAX_OUTPUT_CHARS:
         output = output[:MAX_OUTPUT_CHARS] + f"\n[output truncated at {MAX_OUTPUT_CHARS} characters]"
-    return _public(_finish(store, run, RunStatus.SUCCEEDED, now_fn(), on_finish, output=output, error=None))
+    return _public(_finish(store, queue, run, RunStatus.SUCCEEDED, now_fn(), output=output, error=None))
 
 
 def _public(run: Mapping[str, Any]) -> dict[str, Any]:

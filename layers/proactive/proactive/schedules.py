@@ -14,17 +14,20 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from proactive import events
 from proactive.agents import require_agent_in
 from proactive.clock import iso, parse_iso
-from proactive.cron import CronError, CronSchedule
 from proactive.errors import InvalidInput
 from proactive.ids import new_id, occurrence_run_id
-from proactive.models import RunStatus, ScheduleCreate, ScheduleUpdate, SourceType
+from proactive.lib.cron import CronError, CronSchedule
+from proactive.models.runs import RunStatus, SourceType
+from proactive.models.schedules import ScheduleCreate, ScheduleUpdate
 from proactive.observability import logger
-from proactive.queue import QueueError, RunMessage, RunQueue, delay_until
+from proactive.queue import Message, QueueError, RunQueue, delay_until, run_message
 from proactive.runs import enqueue_new, new_run
 from proactive.settings import get_settings
 from proactive.store import ConditionFailed, Store
+from proactive.store.entities import modify
 
 
 def _cron(expression: str, timezone: str) -> CronSchedule:
@@ -61,7 +64,7 @@ def present(schedule: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def get_schedule(store: Store, schedule_id: str, workspaces: frozenset[str]) -> dict[str, Any]:
-    return store.owned("schedule", schedule_id, workspaces)
+    return store.schedules.owned(schedule_id, workspaces)
 
 
 def create_schedule(store: Store, queue: RunQueue, data: ScheduleCreate, now: datetime) -> dict[str, Any]:
@@ -78,7 +81,7 @@ def create_schedule(store: Store, queue: RunQueue, data: ScheduleCreate, now: da
         "created_at": iso(now),
         "updated_at": iso(now),
     }
-    store.put_schedule(schedule, due_at=next_fire)
+    store.schedules.put_due(schedule, due_at=next_fire)
     logger.info(
         "schedule created", extra={"schedule_id": schedule["id"], "next_fire_at": schedule["next_fire_at"]}
     )
@@ -93,58 +96,81 @@ def update_schedule(
     workspaces: frozenset[str],
     now: datetime,
 ) -> dict[str, Any]:
-    current = get_schedule(store, schedule_id, workspaces)
-    changes = data.model_dump(exclude_unset=True)
-    merged = {**current, **changes}
-    cron = _cron(merged["cron_expression"], merged["timezone"])
-    changes["cron_expression"] = cron.expression
-    if "agent_id" in changes:
-        require_agent_in(store, changes["agent_id"], current["workspace_id"])
-    if (
-        cron.expression != current["cron_expression"]
-        or merged["timezone"] != current["timezone"]
-        or bool(merged["is_active"]) != bool(current["is_active"])
-    ):
-        return _retime(store, queue, current, changes, cron, bool(merged["is_active"]), now)
-    changes["updated_at"] = iso(now)
-    return store.update_schedule(schedule_id, changes)
+    requested = data.model_dump(exclude_unset=True)
+    retimed = False
+
+    def write(current: dict[str, Any]) -> dict[str, Any]:
+        nonlocal retimed
+        changes = dict(requested)
+        merged = {**current, **changes}
+        cron = _cron(merged["cron_expression"], merged["timezone"])
+        changes["cron_expression"] = cron.expression
+        if "agent_id" in changes:
+            require_agent_in(store, changes["agent_id"], current["workspace_id"])
+        if (
+            cron.expression != current["cron_expression"]
+            or merged["timezone"] != current["timezone"]
+            or bool(merged["is_active"]) != bool(current["is_active"])
+        ):
+            retimed = True
+            return _retime(store, current, changes, cron, bool(merged["is_active"]), now)
+        retimed = False
+        changes["updated_at"] = iso(now)
+        return store.schedules.update(schedule_id, changes, expect_version=int(current.get("version") or 0))
+
+    schedule = modify(
+        lambda: get_schedule(store, schedule_id, workspaces), write, what=f"schedule {schedule_id!r}"
+    )
+    return _hand_off_if_due(store, queue, schedule, now) if retimed else schedule
 
 
 def _retime(
     store: Store,
-    queue: RunQueue,
     current: Mapping[str, Any],
     changes: dict[str, Any],
     cron: CronSchedule,
     active: bool,
     now: datetime,
 ) -> dict[str, Any]:
-    """Apply a change to when a schedule fires: recompute its next fire from now."""
+    """Apply a change to when a schedule fires: recompute its next fire from now. Conditional
+    on the schedule being as it was read, so the next fire always follows the stored cron."""
     next_fire = cron.next_after(now) if active else None
     changes.update(
         {"is_active": active, "next_fire_at": iso(next_fire) if next_fire else None, "updated_at": iso(now)}
     )
-    schedule = store.update_schedule(current["id"], changes, due_at=next_fire)
+    schedule = store.schedules.reschedule(
+        current["id"], changes, due_at=next_fire, expect_version=int(current.get("version") or 0)
+    )
     logger.info(
         "schedule retimed", extra={"schedule_id": current["id"], "next_fire_at": schedule["next_fire_at"]}
     )
-    return _hand_off_if_due(store, queue, schedule, now)
+    return schedule
 
 
 def set_active(
     store: Store, queue: RunQueue, schedule_id: str, active: bool, workspaces: frozenset[str], now: datetime
 ) -> dict[str, Any]:
     """Pause or resume. Resuming starts from now: occurrences while paused are not run."""
-    current = get_schedule(store, schedule_id, workspaces)
-    if bool(current["is_active"]) == active:
-        return current
-    cron = CronSchedule(current["cron_expression"], current["timezone"])
-    return _retime(store, queue, current, {}, cron, active, now)
+
+    retimed = False
+
+    def write(current: dict[str, Any]) -> dict[str, Any]:
+        nonlocal retimed
+        retimed = bool(current["is_active"]) != active
+        if not retimed:
+            return current
+        cron = CronSchedule(current["cron_expression"], current["timezone"])
+        return _retime(store, current, {}, cron, active, now)
+
+    schedule = modify(
+        lambda: get_schedule(store, schedule_id, workspaces), write, what=f"schedule {schedule_id!r}"
+    )
+    return _hand_off_if_due(store, queue, schedule, now) if retimed else schedule
 
 
 def delete_schedule(store: Store, schedule_id: str, workspaces: frozenset[str]) -> None:
     get_schedule(store, schedule_id, workspaces)
-    store.delete_schedule(schedule_id)
+    store.schedules.delete(schedule_id)
 
 
 def run_now(
@@ -189,7 +215,7 @@ def _hand_off_if_due(
         except (QueueError, BotoCoreError, ClientError):
             # The schedule is saved and still due: the next tick hands the occurrence over.
             logger.exception("hand-off on save failed", extra={"schedule_id": schedule["id"]})
-        return store.get_schedule(schedule["id"]) or schedule
+        return store.schedules.get(schedule["id"]) or schedule
     return schedule
 
 
@@ -244,7 +270,7 @@ def dispatch(
     else:
         skipped = missed
 
-    messages: list[RunMessage] = []
+    messages: list[Message] = []
     clock = wall_now or now
     for fire in skipped:
         run = _occurrence_run(
@@ -254,22 +280,26 @@ def dispatch(
             status=RunStatus.MISSED,
             reason=(f"missed: nothing dispatched this occurrence by its time (downtime); catch_up={policy}"),
         )
-        if store.create_run(run):
+        if store.runs.create(run):
             result.missed.append(run["id"])
             logger.info(
                 "occurrence missed", extra={"schedule_id": schedule["id"], "scheduled_for": iso(fire)}
             )
+        else:
+            run = store.runs.get(run["id"]) or {}
+        if run:
+            events.flush(store, queue, store.runs, run, now)
     for fire in to_run:
         run = _occurrence_run(schedule, fire, now, status=RunStatus.QUEUED)
         delay = delay_until(fire, clock)
-        if store.create_run(run):
+        if store.runs.create(run):
             result.queued.append(run["id"])
         else:
-            existing = store.get_run(run["id"])
+            existing = store.runs.get(run["id"])
             if not existing or existing["status"] != RunStatus.QUEUED:
                 continue
             result.requeued.append(run["id"])
-        messages.append(RunMessage(run["id"], delay_seconds=delay))
+        messages.append(run_message(run["id"], delay_seconds=delay))
         logger.info(
             "occurrence fired",
             extra={
@@ -283,7 +313,7 @@ def dispatch(
 
     result.next_fire_at = iso(nxt) if nxt else None
     try:
-        store.update_schedule(
+        store.schedules.reschedule(
             schedule["id"], {"next_fire_at": result.next_fire_at}, due_at=nxt, expect_next_fire_at=current
         )
     except ConditionFailed:
@@ -315,4 +345,6 @@ def _occurrence_run(
         overlap=schedule.get("overlap", "skip"),
     )
     run["reason"] = reason
+    if status == RunStatus.MISSED:
+        run.update(events.pending(events.OCCURRENCE_MISSED))
     return run

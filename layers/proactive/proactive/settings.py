@@ -1,74 +1,185 @@
-"""Runtime settings, validated once from the environment at start-up.
+"""Runtime settings, read from the environment and checked once, at start-up.
 
-A missing or malformed variable fails loudly when a handler module is imported,
-not halfway through a request.
+Each setting is a dataclass field named after its variable (`TICK_SECONDS` -> `tick_seconds`),
+with its bounds beside it. Every invalid variable is reported at once, when a handler module is
+imported, never halfway through a request. (The standard library is enough here, and it keeps
+pydantic off the cold path of the functions that do not need it, such as webhook ingest.)
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Literal
+import ipaddress
+import os
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields
+from functools import cache
+from typing import Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+class SettingsError(ValueError):
+    """One or more environment variables are missing or invalid; the message lists each."""
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+def setting(
+    default: Any = MISSING,
+    *,
+    ge: float | None = None,
+    le: float | None = None,
+    gt: float | None = None,
+    min_length: int | None = None,
+    check: Callable[[Any], object] | None = None,
+) -> Any:
+    """A field read from the environment, with its bounds. `check` raises ValueError if a value
+    (already of the field's type) cannot be used."""
+    rules = {"ge": ge, "le": le, "gt": gt, "min_length": min_length, "check": check}
+    return field(default=default, metadata={"rules": rules})
 
-    table_name: str = Field(min_length=3, description="The single DynamoDB table.")
-    run_queue_url: str = Field(min_length=1, description="SQS queue the worker consumes.")
+
+def _networks(text: str) -> None:
+    for part in text.split(","):
+        if part.strip():
+            try:
+                ipaddress.ip_network(part.strip(), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{part.strip()!r} is not a network in CIDR notation (e.g. 10.0.0.0/8)"
+                ) from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str = setting(min_length=3)
+    run_queue_url: str = setting(min_length=1)
 
     # "apigw": API Gateway's JWT authorizer verified the token; claims come from the event.
     # "local": the app verifies HS256 tokens itself (local stack and tests).
-    auth_mode: Literal["apigw", "local"] = "apigw"
-    local_jwt_secret: str | None = None
-    jwt_issuer: str = "proactive-local"
-    jwt_audience: str = "proactive"
-    workspaces_claim: str = "workspaces"
+    auth_mode: Literal["apigw", "local"] = setting("apigw")
+    local_jwt_secret: str | None = setting(None)
+    jwt_issuer: str = setting("proactive-local")
+    jwt_audience: str = setting("proactive")
+    workspaces_claim: str = setting("workspaces", min_length=1)
 
     # Dispatcher: ticks every `tick_seconds` and looks one tick (plus a margin) ahead.
-    tick_seconds: int = Field(default=60, ge=10, le=900)
-    lookahead_margin_seconds: int = Field(default=5, ge=0, le=60)
+    tick_seconds: int = setting(60, ge=10, le=900)
+    lookahead_margin_seconds: int = setting(5, ge=0, le=60)
     # An occurrence older than this when the dispatcher first sees it was missed (downtime).
-    missed_after_seconds: int = Field(default=120, ge=30)
+    missed_after_seconds: int = setting(120, ge=30)
     # Bounds the work one tick does for one schedule while catching up; the rest waits a tick.
-    max_catch_up_per_tick: int = Field(default=100, ge=1, le=1000)
-    due_shards: int = Field(default=4, ge=1, le=64)
+    max_catch_up_per_tick: int = setting(100, ge=1, le=1000)
+    # The due index is spread over this many shards; a tick fans out one invocation per shard.
+    due_shards: int = setting(4, ge=1, le=256)
+    # How a tick reaches its shards: "lambda" invokes this function once per shard
+    # (asynchronously); "inline" works through them in this invocation.
+    dispatch_fanout: Literal["inline", "lambda"] = setting("inline")
 
     # Worker: agent failures are retried up to this many attempts, then the run is failed.
-    run_max_attempts: int = Field(default=3, ge=1, le=10)
+    run_max_attempts: int = setting(3, ge=1, le=10)
     # How long a running run holds its lease before another delivery may take it over. Longer
     # than the worker's timeout (60 s), shorter than the queue's visibility timeout (360 s), so
     # the redelivery after a worker died mid-run finds the lease expired and takes the run over.
-    run_lease_seconds: int = Field(default=120, ge=30)
-
-    run_retention_days: int = Field(default=90, ge=1)
+    run_lease_seconds: int = setting(120, ge=30)
+    run_retention_days: int = setting(90, ge=1)
 
     # Webhooks: the public base URL for webhook_url (default: the URL the API was called at,
     # which is the HTTP API's own domain in AWS), body limit, delivery log retention, and how long
     # a regenerated secret's predecessor stays valid.
-    public_base_url: str | None = None
-    webhook_max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=6 * 1024 * 1024)
-    delivery_retention_days: int = Field(default=7, ge=1)
-    webhook_secret_grace_seconds: int = Field(default=24 * 3600, ge=0)
+    public_base_url: str | None = setting(None)
+    webhook_max_body_bytes: int = setting(256 * 1024, ge=1024, le=6 * 1024 * 1024)
+    delivery_retention_days: int = setting(7, ge=1)
+    webhook_secret_grace_seconds: int = setting(24 * 3600, ge=0)
 
     # Monitors: outbound requests (networks allowed despite being private, comma-separated CIDRs;
     # the local stack allows loopback), failures before a monitor shows as failing, history TTL.
-    outbound_allow_networks: str = ""
-    outbound_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
-    outbound_max_response_bytes: int = Field(default=1_000_000, ge=1024, le=10_000_000)
-    monitor_failure_threshold: int = Field(default=3, ge=1, le=100)
-    check_retention_days: int = Field(default=30, ge=1)
-    metric_retention_days: int = Field(default=30, ge=1)
+    outbound_allow_networks: str = setting("", check=_networks)
+    outbound_timeout_seconds: float = setting(10.0, gt=0, le=60)
+    outbound_max_response_bytes: int = setting(1_000_000, ge=1024, le=10_000_000)
+    monitor_failure_threshold: int = setting(3, ge=1, le=100)
+    check_retention_days: int = setting(30, ge=1)
+    metric_retention_days: int = setting(30, ge=1)
 
     # Named secrets: "ssm" (Parameter Store under secrets_prefix) in AWS, "env" locally.
-    secrets_backend: Literal["ssm", "env"] = "ssm"
-    secrets_prefix: str = "/proactive/secrets/"
-    claim_retention_days: int = Field(default=30, ge=1)
+    secrets_backend: Literal["ssm", "env"] = setting("ssm")
+    secrets_prefix: str = setting("/proactive/secrets/")
+    claim_retention_days: int = setting(30, ge=1)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read every setting from `environ` (default: the process environment); SettingsError
+        lists every variable that is missing or invalid."""
+        env = {k.upper(): v for k, v in (os.environ if environ is None else environ).items()}
+        hints = typing.get_type_hints(cls)
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for f in fields(cls):
+            name = f.name.upper()
+            if name not in env:
+                if f.default is MISSING:
+                    problems.append(f"{name} is required")
+                continue
+            try:
+                values[f.name] = _check(_convert(env[name], hints[f.name]), f.metadata["rules"])
+            except ValueError as exc:
+                problems.append(f"{name}={env[name][:100]!r}: {exc}")
+        if problems:
+            raise SettingsError("invalid settings: " + "; ".join(problems))
+        return cls(**values)
 
 
-@lru_cache(maxsize=1)
+def _convert(text: str, kind: Any) -> Any:
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(kind) if a is not type(None)]
+        return None if text == "" else _convert(text, options[0])
+    if origin is Literal:
+        choices = typing.get_args(kind)
+        if text not in choices:
+            raise ValueError(f"must be one of {', '.join(map(str, choices))}")
+        return text
+    if kind is bool:
+        lowered = text.strip().lower()
+        if lowered not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError("must be true or false")
+        return lowered in ("true", "1", "yes")
+    if kind is int:
+        try:
+            return int(text.strip())
+        except ValueError:
+            raise ValueError("must be a whole number") from None
+    if kind is float:
+        try:
+            number = float(text.strip())
+        except ValueError:
+            raise ValueError("must be a number") from None
+        if number != number or number in (float("inf"), float("-inf")):
+            raise ValueError("must be a finite number")
+        return number
+    return text
+
+
+def _check(value: Any, rules: Mapping[str, Any]) -> Any:
+    if value is None:
+        return value
+    if rules["ge"] is not None and value < rules["ge"]:
+        raise ValueError(f"must be at least {rules['ge']}")
+    if rules["le"] is not None and value > rules["le"]:
+        raise ValueError(f"must be at most {rules['le']}")
+    if rules["gt"] is not None and value <= rules["gt"]:
+        raise ValueError(f"must be more than {rules['gt']}")
+    if rules["min_length"] is not None and len(value) < rules["min_length"]:
+        raise ValueError(f"must be at least {rules['min_length']} characters")
+    if rules["check"] is not None:
+        rules["check"](value)
+    return value
+
+
+def default(name: str) -> Any:
+    """The default of a setting (e.g. for tools that issue tokens the settings will accept)."""
+    return next(f.default for f in fields(Settings) if f.name == name)
+
+
+@cache
 def get_settings() -> Settings:
     """The process-wide settings (read once; tests clear the cache to change them)."""
-    return Settings()  # type: ignore[call-arg]
+    return Settings.from_env()

@@ -19,13 +19,16 @@ from jmespath.exceptions import JMESPathError
 from proactive.agents import require_agent_in
 from proactive.clock import iso
 from proactive.errors import InvalidInput
+from proactive.events import Event
 from proactive.ids import new_id, occurrence_run_id
-from proactive.models import SourceType, TriggerCreate, TriggerUpdate
+from proactive.lib.templates import TemplateError, fields, render
+from proactive.models.runs import SourceType
+from proactive.models.triggers import TriggerCreate, TriggerUpdate
 from proactive.observability import logger
 from proactive.queue import RunQueue
 from proactive.runs import enqueue_new, new_run
 from proactive.store import Store
-from proactive.templates import TemplateError, fields, render
+from proactive.store.entities import modify
 
 # Events the product emits for `event` triggers; a run that finishes emits run.finished too.
 PRODUCT_EVENTS = ("run.succeeded", "run.failed", "run.finished")
@@ -105,34 +108,38 @@ def create_trigger(store: Store, data: TriggerCreate, now: datetime) -> dict[str
         "created_at": iso(now),
         "updated_at": iso(now),
     }
-    store.put_trigger(trigger)
+    store.triggers.put(trigger)
     return trigger
 
 
 def get_trigger(store: Store, trigger_id: str, workspaces: frozenset[str]) -> dict[str, Any]:
-    return store.owned("trigger", trigger_id, workspaces)
+    return store.triggers.owned(trigger_id, workspaces)
 
 
 def update_trigger(
     store: Store, trigger_id: str, data: TriggerUpdate, workspaces: frozenset[str], now: datetime
 ) -> dict[str, Any]:
-    trigger = get_trigger(store, trigger_id, workspaces)
-    changes = data.model_dump(exclude_unset=True)
-    if "config" in changes:
-        changes["config"] = validate_config(trigger["trigger_type"], changes["config"])
-    if "filter" in changes:
-        _check_filter(changes["filter"])
-    if "task_template" in changes:
-        _check_template(changes["task_template"])
-    if "agent_id" in changes:
-        require_agent_in(store, changes["agent_id"], trigger["workspace_id"])
-    changes["updated_at"] = iso(now)
-    return store.update_trigger(trigger, changes)
+    requested = data.model_dump(exclude_unset=True)
+
+    def write(trigger: dict[str, Any]) -> dict[str, Any]:
+        changes = dict(requested)
+        if "config" in changes:
+            changes["config"] = validate_config(trigger["trigger_type"], changes["config"])
+        if "filter" in changes:
+            _check_filter(changes["filter"])
+        if "task_template" in changes:
+            _check_template(changes["task_template"])
+        if "agent_id" in changes:
+            require_agent_in(store, changes["agent_id"], trigger["workspace_id"])
+        changes["updated_at"] = iso(now)
+        return store.triggers.change(trigger, changes)
+
+    return modify(lambda: get_trigger(store, trigger_id, workspaces), write, what=f"trigger {trigger_id!r}")
 
 
 def delete_trigger(store: Store, trigger_id: str, workspaces: frozenset[str]) -> None:
     get_trigger(store, trigger_id, workspaces)
-    store.delete_trigger(trigger_id)
+    store.triggers.delete(trigger_id)
 
 
 def _github_mismatch(config: Mapping[str, Any], payload: Mapping[str, Any], event: str | None) -> str | None:
@@ -205,12 +212,13 @@ def fire(
         chain_depth=chain_depth,
     )
     enqueue_new(store, queue, run, now)
-    store.record_fire(trigger["id"], now)
+    store.triggers.record_fire(trigger["id"], now)
     return outcome, run
 
 
-def run_finished(store: Store, queue: RunQueue, run: Mapping[str, Any], now: datetime) -> None:
-    """Fire the event triggers listening for this run's end (trigger chaining)."""
+def chain(store: Store, queue: RunQueue, event: Event, now: datetime) -> None:
+    """Subscriber to `run.finished`: fire the event triggers listening for this run's end."""
+    run = event.subject
     if run["status"] not in ("succeeded", "failed"):
         return
     depth = int(run.get("chain_depth") or 0)
@@ -225,7 +233,7 @@ def run_finished(store: Store, queue: RunQueue, run: Mapping[str, Any], now: dat
         "error": run.get("error"),
     }
     emitted = (f"run.{run['status']}", "run.finished")
-    for trigger in store.event_triggers(run["workspace_id"], "run."):
+    for trigger in store.triggers.listening(run["workspace_id"], "run."):
         config = trigger.get("config", {})
         if config.get("event") not in emitted:
             continue

@@ -5,7 +5,8 @@ from fastapi import APIRouter, Response, status
 from proactive import agents
 from proactive.api.deps import CurrentPrincipal, Cursor, Limit, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
-from proactive.models import Agent, AgentCreate, AgentUpdate, Page
+from proactive.models.agents import Agent, AgentCreate, AgentUpdate
+from proactive.models.common import Page
 
 router = APIRouter(prefix="/api/agents", tags=["agents"])
 
@@ -20,7 +21,7 @@ def create_agent(body: AgentCreate, principal: CurrentPrincipal, store: StoreDep
 def list_agents(
     workspace: WorkspaceScope, store: StoreDep, limit: Limit = 50, cursor: Cursor = None
 ) -> dict[str, object]:
-    items, next_cursor = store.list_agents(workspace, limit=limit, cursor=cursor)
+    items, next_cursor = store.agents.page(workspace, limit=limit, cursor=cursor)
     return {"items": items, "next_cursor": next_cursor}
 
 

@@ -4,25 +4,26 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 
-from proactive import monitors
+from proactive import checks, monitors
 from proactive.api.deps import CurrentPrincipal, Cursor, Limit, QueueDep, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
-from proactive.models import Check, MetricValue, Monitor, MonitorCreate, MonitorUpdate, Page
+from proactive.models.common import Page
+from proactive.models.monitors import Check, MetricValue, Monitor, MonitorCreate, MonitorUpdate
 
 router = APIRouter(prefix="/api/proactive/monitors", tags=["monitors"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Monitor)
-def create_monitor(body: MonitorCreate, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep) -> Any:
+def create_monitor(body: MonitorCreate, principal: CurrentPrincipal, store: StoreDep) -> Any:
     principal.require(body.workspace_id)
-    return monitors.present(monitors.create_monitor(store, queue, body, utcnow()))
+    return monitors.present(monitors.create_monitor(store, body, utcnow()))
 
 
 @router.get("", response_model=Page[Monitor])
 def list_monitors(
     workspace: WorkspaceScope, store: StoreDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Any:
-    items, next_cursor = store.list_monitors(workspace, limit=limit, cursor=cursor)
+    items, next_cursor = store.monitors.page(workspace, limit=limit, cursor=cursor)
     return {"items": [monitors.present(m) for m in items], "next_cursor": next_cursor}
 
 
@@ -56,7 +57,7 @@ def resume(monitor_id: str, principal: CurrentPrincipal, store: StoreDep) -> Any
 def check_now(monitor_id: str, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep) -> Any:
     """Check now and return the result (a fire queues the agent's run, as a scheduled check would)."""
     monitor = monitors.get_monitor(store, monitor_id, principal.workspaces)
-    return monitors.check_now(store, queue, monitor, utcnow())
+    return checks.check_now(store, queue, monitor, utcnow())
 
 
 @router.get("/{monitor_id}/history", response_model=Page[Check])
@@ -65,7 +66,7 @@ def history(
 ) -> Any:
     """Checks, newest first: value, condition result, whether it fired (and the run), or the error."""
     monitors.get_monitor(store, monitor_id, principal.workspaces)
-    items, next_cursor = store.list_checks(monitor_id, limit=limit, cursor=cursor)
+    items, next_cursor = store.checks.page(monitor_id, limit=limit, cursor=cursor)
     return {"items": items, "next_cursor": next_cursor}
 
 

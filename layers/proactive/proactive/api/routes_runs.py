@@ -7,7 +7,8 @@ from fastapi import APIRouter, Query, status
 from proactive import runs
 from proactive.api.deps import CurrentPrincipal, Cursor, Limit, QueueDep, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
-from proactive.models import Page, Run, RunCreate, RunStatus, SourceType
+from proactive.models.common import Page
+from proactive.models.runs import Run, RunCreate, RunStatus, SourceType
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 
@@ -32,7 +33,7 @@ def list_runs(
     cursor: Cursor = None,
 ) -> dict[str, object]:
     """Runs, newest first."""
-    items, next_cursor = store.list_runs(
+    items, next_cursor = store.runs.list_runs(
         workspace,
         status=status_.value if status_ else None,
         source_type=source_type.value if source_type else None,

@@ -7,7 +7,9 @@ from fastapi import APIRouter, Query, Response, status
 from proactive import schedules
 from proactive.api.deps import CurrentPrincipal, Cursor, Limit, QueueDep, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
-from proactive.models import NextRuns, Page, Run, Schedule, ScheduleCreate, ScheduleUpdate
+from proactive.models.common import Page
+from proactive.models.runs import Run
+from proactive.models.schedules import NextRuns, Schedule, ScheduleCreate, ScheduleUpdate
 
 router = APIRouter(prefix="/api/proactive/schedules", tags=["schedules"])
 
@@ -24,7 +26,7 @@ def create_schedule(
 def list_schedules(
     workspace: WorkspaceScope, store: StoreDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Any:
-    items, next_cursor = store.list_schedules(workspace, limit=limit, cursor=cursor)
+    items, next_cursor = store.schedules.page(workspace, limit=limit, cursor=cursor)
     return {"items": [schedules.present(s) for s in items], "next_cursor": next_cursor}
 
 
@@ -74,7 +76,7 @@ def schedule_runs(
     schedule_id: str, principal: CurrentPrincipal, store: StoreDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Any:
     schedule = schedules.get_schedule(store, schedule_id, principal.workspaces)
-    items, next_cursor = store.list_runs(
+    items, next_cursor = store.runs.list_runs(
         schedule["workspace_id"],
         status=None,
         source_type="schedule",

@@ -9,7 +9,8 @@ from proactive import triggers
 from proactive.api.deps import CurrentPrincipal, Cursor, Limit, QueueDep, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
 from proactive.errors import InvalidInput
-from proactive.models import FireRequest, FireResult, Page, Trigger, TriggerCreate, TriggerUpdate
+from proactive.models.common import Page
+from proactive.models.triggers import FireRequest, FireResult, Trigger, TriggerCreate, TriggerUpdate
 
 router = APIRouter(prefix="/api/proactive/triggers", tags=["triggers"])
 
@@ -24,7 +25,7 @@ def create_trigger(body: TriggerCreate, principal: CurrentPrincipal, store: Stor
 def list_triggers(
     workspace: WorkspaceScope, store: StoreDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Any:
-    items, next_cursor = store.list_triggers(workspace, limit=limit, cursor=cursor)
+    items, next_cursor = store.triggers.page(workspace, limit=limit, cursor=cursor)
     return {"items": items, "next_cursor": next_cursor}
 
 

@@ -7,9 +7,9 @@ from fastapi import APIRouter, Request, Response, status
 from proactive import webhooks
 from proactive.api.deps import CurrentPrincipal, Cursor, Limit, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
-from proactive.models import (
+from proactive.models.common import Page
+from proactive.models.webhooks import (
     Delivery,
-    Page,
     RegenerateSecret,
     Webhook,
     WebhookCreate,
@@ -42,7 +42,7 @@ def create_webhook(
 def list_webhooks(
     request: Request, workspace: WorkspaceScope, store: StoreDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Any:
-    items, next_cursor = store.list_webhooks(workspace, limit=limit, cursor=cursor)
+    items, next_cursor = store.webhooks.page(workspace, limit=limit, cursor=cursor)
     return {"items": [_shown(request, w) for w in items], "next_cursor": next_cursor}
 
 
@@ -93,5 +93,5 @@ def deliveries(
     """Every delivery, newest first: accepted, duplicate, filtered, rejected, unauthorized or
     rate limited, with the reason and the run it started."""
     webhooks.get_webhook(store, webhook_id, principal.workspaces)
-    items, next_cursor = store.list_deliveries(webhook_id, limit=limit, cursor=cursor)
+    items, next_cursor = store.deliveries.page(webhook_id, limit=limit, cursor=cursor)
     return {"items": items, "next_cursor": next_cursor}

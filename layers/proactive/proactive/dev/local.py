@@ -18,9 +18,9 @@ from typing import Any
 
 from proactive.clock import iso, utcnow
 from proactive.queue import DLQ_RETENTION_SECONDS, MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_SECONDS
-from proactive.store import TTL_ATTRIBUTE, table_definition
+from proactive.store.keys import TTL_ATTRIBUTE, table_definition
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parents[4]
 FUNCTIONS = REPO_ROOT / "functions"
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

@@ -37,10 +37,10 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         return 0
-    from proactive import devstack
+    from proactive.dev import stack
 
     try:
-        return devstack.main(host=args.host, port=args.port, pollers=args.pollers)
+        return stack.main(host=args.host, port=args.port, pollers=args.pollers)
     except KeyboardInterrupt:
         return 0
 

@@ -125,7 +125,7 @@ def _with_ingest(app: Any, ingest: Any) -> Any:
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
 
-    from proactive.local import LocalContext, http_api_event
+    from proactive.dev.local import LocalContext, http_api_event
 
     async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/api/hooks/"):
@@ -178,7 +178,7 @@ def main(host: str = "127.0.0.1", port: int = 8000, pollers: int = 4) -> int:
     import boto3
     import uvicorn
 
-    from proactive.local import LocalContext, QueuePoller, create_resources, load_handler, scheduled_event
+    from proactive.dev.local import LocalContext, QueuePoller, create_resources, load_handler, scheduled_event
     from proactive.settings import get_settings
 
     resources = create_resources(

@@ -1,0 +1,309 @@
+"""Monitor checks: claimed per slot exactly once (like schedule occurrences), performed in the
+worker, never overlapping for one monitor, each kept in the monitor's history.
+
+A check reads the source (an HTTP JSON endpoint, or values posted to the monitor), evaluates the
+condition over the named values plus `previous` and `change_pct`, and fires on the false-to-true
+edge: not again while the condition stays true, unless `cooldown` seconds have passed since the
+last fire. A check that fails is recorded with its reason; after `monitor_failure_threshold`
+failures in a row the monitor is `failing` (`monitor.failing`), and the next good check
+publishes `monitor.recovered`.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import jmespath
+
+from proactive import events
+from proactive.clock import iso, parse_iso
+from proactive.ids import derived_id, new_id, occurrence_run_id
+from proactive.lib.expressions import Expression, ExpressionError
+from proactive.lib.templates import TemplateError, render
+from proactive.models.runs import SourceType
+from proactive.observability import logger, metrics
+from proactive.outbound import OutboundError, fetch_json, parse_networks
+from proactive.queue import Message, RunQueue, delay_until
+from proactive.runs import enqueue_new, new_run
+from proactive.schedules import window_end
+from proactive.secret_store import SecretMissing, resolve
+from proactive.settings import get_settings
+from proactive.store import ConditionFailed, Store, UnstorableValue
+from proactive.store.table import storable
+
+
+class SourceError(Exception):
+    """The source answered, but not with a usable value."""
+
+
+def check_id_for(monitor_id: str, slot: datetime) -> str:
+    return derived_id("chk", f"monitor#{monitor_id}#{iso(slot)}")
+
+
+def dispatch(
+    store: Store,
+    queue: RunQueue,
+    monitor: Mapping[str, Any],
+    now: datetime,
+    *,
+    wall_now: datetime | None = None,
+) -> bool:
+    """Claim the monitor's due check slot and queue the check. After downtime the stale slot is
+    checked now, once, and the next slot follows the interval from there."""
+    settings = get_settings()
+    current = monitor.get("next_fire_at")
+    if not monitor.get("is_active") or not current:
+        return False
+    slot = parse_iso(current)
+    if slot > window_end(now):
+        return False
+    interval = timedelta(seconds=int(monitor["check_interval"]))
+    check = {
+        "id": check_id_for(monitor["id"], slot),
+        "monitor_id": monitor["id"],
+        "workspace_id": monitor["workspace_id"],
+        "scheduled_for": iso(max(slot, now - timedelta(seconds=settings.missed_after_seconds))),
+        "status": "queued",
+    }
+    created = store.checks.create(check)
+    if created or (store.checks.get(check["id"]) or {}).get("status") == "queued":
+        queue.send([Message("check", check["id"], delay_until(slot, wall_now or now))])
+    following = slot + interval
+    while following <= now:
+        following += interval
+    try:
+        store.monitors.reschedule(
+            monitor["id"], {"next_fire_at": iso(following)}, due_at=following, expect_next_fire_at=current
+        )
+    except ConditionFailed:
+        logger.info("monitor changed during dispatch", extra={"monitor_id": monitor["id"]})
+    return created
+
+
+def read_source(store: Store, monitor: Mapping[str, Any], now: datetime) -> tuple[Any, dict[str, Any]]:
+    """(value, named values) from the monitor's source; raises OutboundError, SecretMissing or
+    SourceError with a reason a user can act on."""
+    settings = get_settings()
+    source = monitor["source"]
+    if source["type"] == "metric":
+        window = int(source["window"])
+        values = store.metric_values.between(monitor["id"], now - timedelta(seconds=window), now)
+        aggregation = source["aggregation"]
+        if aggregation == "count":
+            return len(values), {}
+        if not values:
+            raise SourceError(f"no values were posted in the last {window} s")
+        pick: dict[str, Callable[[list[float]], float]] = {
+            "last": lambda v: v[-1],
+            "avg": statistics.fmean,
+            "max": max,
+            "min": min,
+            "sum": math.fsum,
+        }
+        return pick[aggregation](values), {}
+    headers = {}
+    for name, header in source.get("headers", {}).items():
+        headers[name] = (
+            header if isinstance(header, str) else header.get("prefix", "") + resolve(header["secret"])
+        )
+    data = fetch_json(
+        source["url"],
+        method=source.get("method", "GET"),
+        headers=headers,
+        timeout=settings.outbound_timeout_seconds,
+        max_bytes=settings.outbound_max_response_bytes,
+        allow=parse_networks(settings.outbound_allow_networks),
+    )
+    selected = jmespath.search(source["select"], data)
+    if isinstance(selected, dict):
+        if all(v is None for v in selected.values()):
+            raise SourceError(f"select {source['select']!r} found nothing in the response")
+        return next(iter(selected.values())), selected
+    if selected is None:
+        raise SourceError(f"select {source['select']!r} found nothing in the response")
+    return selected, {}
+
+
+def _change_pct(value: Any, previous: Any) -> float | None:
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (value, previous))
+    if not numeric or previous == 0:
+        return None
+    try:
+        change = round((value - previous) / abs(previous) * 100, 6)
+    except OverflowError:
+        return None
+    return float(change) if math.isfinite(change) else None
+
+
+def _storable_values(value: Any, named: Mapping[str, Any]) -> None:
+    """Refuse, before anything fires, a value the check's record could not hold."""
+    try:
+        storable(value, "value")
+        storable(dict(named), "values")
+    except UnstorableValue as exc:
+        raise SourceError(f"the source's {exc.message}") from None
+
+
+def run_check(store: Store, queue: RunQueue, check_id: str, now: datetime) -> dict[str, Any]:
+    """Perform one queued check. Idempotent: a check that is no longer queued is left alone
+    (but for events its monitor still has to deliver)."""
+    settings = get_settings()
+    check = store.checks.get(check_id)
+    if check is None or check["status"] != "queued":
+        monitor = store.monitors.get(check["monitor_id"]) if check else None
+        if monitor is not None:
+            events.flush(store, queue, store.monitors, monitor, now)
+        return check or {"id": check_id, "status": "gone"}
+    monitor = store.monitors.get(check["monitor_id"])
+    if monitor is None or not monitor.get("is_active"):
+        reason = "the monitor was deleted" if monitor is None else "the monitor is paused"
+        return store.checks.update(
+            check_id, {"status": "skipped", "reason": reason, "checked_at": iso(now)}, only_if_status="queued"
+        )
+    hold = timedelta(seconds=settings.outbound_timeout_seconds * 2 + 30)
+    try:
+        monitor = store.monitors.lock(monitor["id"], check_id, now=now, until=now + hold)
+    except ConditionFailed:
+        return store.checks.update(
+            check_id,
+            {
+                "status": "skipped",
+                "checked_at": iso(now),
+                "reason": "the previous check of this monitor was still running",
+            },
+            only_if_status="queued",
+        )
+    events.flush(store, queue, store.monitors, monitor, now)
+    try:
+        value, named = read_source(store, monitor, now)
+        _storable_values(value, named)
+        previous = monitor.get("last_value")
+        change_pct = _change_pct(value, previous)
+        names = {**named, "value": value, "previous": previous, "change_pct": change_pct}
+        met = Expression(monitor["condition"]).evaluate(names)
+    except (OutboundError, SecretMissing, SourceError, ExpressionError) as exc:
+        return _failed(store, queue, monitor, check_id, now, f"{exc}")
+    fire = met and (
+        not monitor.get("condition_met")
+        or (
+            monitor.get("cooldown") is not None
+            and monitor.get("last_triggered") is not None
+            and now - parse_iso(monitor["last_triggered"]) >= timedelta(seconds=int(monitor["cooldown"]))
+        )
+    )
+    run_id = None
+    if fire:
+        try:
+            task = render(monitor["action"], names)
+        except TemplateError as exc:
+            return _failed(store, queue, monitor, check_id, now, f"action: {exc}")
+        run = new_run(
+            run_id=occurrence_run_id(f"check#{check_id}"),
+            workspace_id=monitor["workspace_id"],
+            agent_id=monitor["agent_id"],
+            task=task,
+            source_type=SourceType.MONITOR,
+            source_id=monitor["id"],
+            now=now,
+            check_id=check_id,
+        )
+        enqueue_new(store, queue, run, now)
+        run_id = run["id"]
+        logger.info(
+            "monitor fired", extra={"monitor_id": monitor["id"], "check_id": check_id, "run_id": run_id}
+        )
+    result = store.checks.update(
+        check_id,
+        {
+            "status": "ok",
+            "checked_at": iso(now),
+            "value": value,
+            "values": named or None,
+            "previous": previous,
+            "change_pct": change_pct,
+            "condition_met": met,
+            "fired": bool(fire),
+            "run_id": run_id,
+        },
+        only_if_status="queued",
+    )
+    changes: dict[str, Any] = {
+        "last_check": iso(now),
+        "last_value": value,
+        "condition_met": met,
+        "state": "ok",
+        "consecutive_failures": 0,
+        "last_error": None,
+    }
+    if monitor.get("state") == "failing":
+        changes.update(events.pending(events.MONITOR_RECOVERED))
+    if fire:
+        changes["last_triggered"] = iso(now)
+    _unlock(store, queue, monitor, check_id, changes, now, add={"trigger_count": 1} if fire else None)
+    metrics.add_metric(name="MonitorChecks", unit="Count", value=1)
+    return result
+
+
+def _unlock(
+    store: Store,
+    queue: RunQueue,
+    monitor: Mapping[str, Any],
+    check_id: str,
+    changes: Mapping[str, Any],
+    now: datetime,
+    *,
+    add: Mapping[str, int] | None = None,
+) -> None:
+    """Record the check's outcome on the monitor, release it, and deliver any event it published."""
+    updated = store.monitors.unlock(monitor["id"], check_id, changes, add=add)
+    if updated is not None:
+        events.flush(store, queue, store.monitors, updated, now)
+
+
+def _failed(
+    store: Store, queue: RunQueue, monitor: Mapping[str, Any], check_id: str, now: datetime, error: str
+) -> dict[str, Any]:
+    """Record a failed check; after `monitor_failure_threshold` in a row the monitor is failing."""
+    failures = int(monitor.get("consecutive_failures") or 0) + 1
+    threshold = get_settings().monitor_failure_threshold
+    state = "failing" if failures >= threshold else monitor.get("state", "unknown")
+    result = store.checks.update(
+        check_id, {"status": "error", "checked_at": iso(now), "error": error[:2000]}, only_if_status="queued"
+    )
+    changes: dict[str, Any] = {
+        "last_check": iso(now),
+        "consecutive_failures": failures,
+        "last_error": error[:2000],
+        "state": state,
+    }
+    if state == "failing" and monitor.get("state") != "failing":
+        changes.update(events.pending(events.MONITOR_FAILING))
+    _unlock(store, queue, monitor, check_id, changes, now)
+    logger.warning(
+        "monitor check failed",
+        extra={
+            "monitor_id": monitor["id"],
+            "check_id": check_id,
+            "error": error,
+            "consecutive_failures": failures,
+        },
+    )
+    metrics.add_metric(name="MonitorCheckErrors", unit="Count", value=1)
+    return result
+
+
+def check_now(store: Store, queue: RunQueue, monitor: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """`POST /{id}/check`: a check outside the schedule, performed at once."""
+    check = {
+        "id": new_id("chk"),
+        "monitor_id": monitor["id"],
+        "workspace_id": monitor["workspace_id"],
+        "scheduled_for": iso(now),
+        "status": "queued",
+    }
+    store.checks.create(check)
+    return run_check(store, queue, check["id"], now)

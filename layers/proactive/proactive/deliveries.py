@@ -1,0 +1,57 @@
+"""In the worker: an accepted webhook delivery is evaluated against its trigger and, if it
+passes, runs the agent. Idempotent: the run's id is derived from the delivery's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from proactive import runs, triggers
+from proactive.ids import occurrence_run_id
+from proactive.models.runs import SourceType
+from proactive.observability import logger
+from proactive.queue import RunQueue
+from proactive.store import Store
+
+
+def process(
+    store: Store, queue: RunQueue, delivery_id: str, now_fn: Callable[[], datetime]
+) -> dict[str, Any]:
+    delivery = store.deliveries.get(delivery_id)
+    if delivery is None:
+        return {"delivery_id": delivery_id, "status": "gone"}
+    if delivery.get("run_id"):
+        return runs.execute(store, queue, delivery["run_id"], now_fn=now_fn)
+    if delivery["status"] != "accepted":
+        return {"delivery_id": delivery_id, "status": delivery["status"]}
+    trigger = store.triggers.get(delivery["trigger_id"])
+    now = now_fn()
+    if trigger is None:
+        outcome = triggers.Outcome("rejected", f"trigger {delivery['trigger_id']} no longer exists")
+    else:
+        outcome = triggers.evaluate(trigger, delivery["payload"], delivery.get("event"))
+    if outcome.status != "accepted" or outcome.task is None or trigger is None:
+        store.deliveries.update(
+            delivery_id, {"status": outcome.status, "reason": outcome.reason}, only_if_status="accepted"
+        )
+        logger.info(
+            "delivery not run",
+            extra={"delivery_id": delivery_id, "status": outcome.status, "reason": outcome.reason},
+        )
+        return {"delivery_id": delivery_id, "status": outcome.status}
+    run = runs.new_run(
+        run_id=occurrence_run_id(f"delivery#{delivery_id}"),
+        workspace_id=trigger["workspace_id"],
+        agent_id=trigger["agent_id"],
+        task=outcome.task,
+        source_type=SourceType.WEBHOOK,
+        source_id=delivery["webhook_id"],
+        now=now,
+        trigger_id=trigger["id"],
+        delivery_id=delivery_id,
+    )
+    if store.runs.create(run):
+        store.triggers.record_fire(trigger["id"], now)
+    store.deliveries.update(delivery_id, {"run_id": run["id"]}, only_if_status="accepted")
+    return runs.execute(store, queue, run["id"], now_fn=now_fn)

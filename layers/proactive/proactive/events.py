@@ -1,0 +1,104 @@
+"""Platform events (a run finished, a monitor became failing or recovered, an occurrence was
+missed) and the subscribers they are delivered to, registered once below.
+
+Publishing is an outbox on the item the event is about: the write that changes the item also
+records the event's type in its `pending_events`, so the change and the event cannot part. The
+events are then delivered to every subscriber and cleared. Whoever meets the item again with
+events still pending (a redelivered queue message, the next check of a monitor, the next tick)
+delivers them again. Subscribers must therefore be idempotent; they are, because everything
+they create has an id derived from the event (a chained run's id names the trigger and the run).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr
+
+from proactive.observability import logger
+from proactive.queue import RunQueue
+from proactive.store import ConditionFailed, Store
+from proactive.store.entities import Entities
+
+PENDING = "pending_events"
+
+RUN_FINISHED = "run.finished"  # a run succeeded or failed, after its last attempt
+OCCURRENCE_MISSED = "occurrence.missed"  # a schedule occurrence was recorded as missed
+MONITOR_FAILING = "monitor.failing"  # a monitor's checks failed `monitor_failure_threshold` times
+MONITOR_RECOVERED = "monitor.recovered"  # a failing monitor's check succeeded again
+EVENT_TYPES = frozenset({RUN_FINISHED, OCCURRENCE_MISSED, MONITOR_FAILING, MONITOR_RECOVERED})
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened to `subject` (the item as it was written)."""
+
+    type: str
+    subject: Mapping[str, Any]
+
+
+Deliver = Callable[[Store, RunQueue, Event, datetime], None]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    name: str
+    types: frozenset[str]
+    deliver: Deliver
+
+
+@cache
+def subscriptions() -> tuple[Subscription, ...]:
+    """Every subscriber, by the events it takes. Imported here, on first use, because the
+    subscribers depend on the modules that publish."""
+    from proactive import triggers
+
+    return (Subscription("trigger chaining", frozenset({RUN_FINISHED}), triggers.chain),)
+
+
+def pending(*types: str) -> dict[str, list[str]]:
+    """The attribute that records events in the same write as the change they report."""
+    unknown = set(types) - EVENT_TYPES
+    if unknown:
+        raise ValueError(f"unknown event type(s) {sorted(unknown)}")
+    return {PENDING: list(types)}
+
+
+def deliver(store: Store, queue: RunQueue, events: Sequence[Event], now: datetime) -> None:
+    """Hand each event to its subscribers. A subscriber's failure is raised after the others
+    have had theirs, so the caller leaves the events pending and they are delivered again."""
+    failed: list[Exception] = []
+    for event in events:
+        for subscription in subscriptions():
+            if event.type not in subscription.types:
+                continue
+            try:
+                subscription.deliver(store, queue, event, now)
+            except Exception as exc:
+                logger.exception(
+                    "event subscriber failed; the event stays pending",
+                    extra={
+                        "event": event.type,
+                        "subscriber": subscription.name,
+                        "subject": event.subject.get("id"),
+                    },
+                )
+                failed.append(exc)
+    if failed:
+        raise failed[0]
+
+
+def flush(store: Store, queue: RunQueue, entities: Entities, item: Mapping[str, Any], now: datetime) -> None:
+    """Deliver the events pending on `item`, then clear them. Safe to repeat."""
+    types = item.get(PENDING) or []
+    if not types:
+        return
+    deliver(store, queue, [Event(t, item) for t in types], now)
+    # Cleared by another delivery meanwhile, or the item is gone: either way nothing is pending.
+    with contextlib.suppress(ConditionFailed):
+        entities.update(item["id"], remove=(PENDING,), condition=Attr(PENDING).exists())

@@ -1,0 +1,91 @@
+"""What can come due, and what the worker can be asked to do: each kind registered once.
+
+- A due kind is an item kind in the due index (schedule, monitor, ...) with the function that
+  hands what is due of one such item to the queue. The dispatcher looks kinds up here.
+- A work kind is a queue message kind (`{"<kind>_id": ...}`: run, delivery, check, ...) with the
+  function that performs it. The worker looks kinds up here, and is idempotent on
+  `<kind>#<id>`: each id is one occurrence (a run, a delivery, a check slot).
+
+Adding a kind means writing its module and adding one line below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from proactive import checks, deliveries, runs, schedules
+from proactive.queue import RunQueue
+from proactive.store import Store
+
+Dispatch = Callable[[Store, RunQueue, Mapping[str, Any], datetime, datetime | None], Mapping[str, int]]
+Perform = Callable[[Store, RunQueue, str, Callable[[], datetime]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class DueKind:
+    kind: str
+    dispatch: Dispatch
+
+
+@dataclass(frozen=True)
+class WorkKind:
+    kind: str
+    perform: Perform
+
+    @property
+    def field(self) -> str:
+        """The message body's key for this kind's id."""
+        return f"{self.kind}_id"
+
+    def idempotency_key(self, item_id: str) -> str:
+        return f"{self.kind}#{item_id}"
+
+
+def _schedule(
+    store: Store, queue: RunQueue, item: Mapping[str, Any], now: datetime, wall_now: datetime | None
+) -> dict[str, int]:
+    result = schedules.dispatch(store, queue, item, now, wall_now=wall_now)
+    return {"queued": len(result.queued), "missed": len(result.missed), "requeued": len(result.requeued)}
+
+
+def _monitor(
+    store: Store, queue: RunQueue, item: Mapping[str, Any], now: datetime, wall_now: datetime | None
+) -> dict[str, int]:
+    return {"checks": int(checks.dispatch(store, queue, item, now, wall_now=wall_now))}
+
+
+def _run(store: Store, queue: RunQueue, run_id: str, now_fn: Callable[[], datetime]) -> dict[str, Any]:
+    return runs.execute(store, queue, run_id, now_fn=now_fn)
+
+
+def _check(store: Store, queue: RunQueue, check_id: str, now_fn: Callable[[], datetime]) -> dict[str, Any]:
+    return checks.run_check(store, queue, check_id, now_fn())
+
+
+DUE_KINDS: dict[str, DueKind] = {
+    k.kind: k for k in (DueKind("schedule", _schedule), DueKind("monitor", _monitor))
+}
+
+WORK_KINDS: dict[str, WorkKind] = {
+    k.kind: k
+    for k in (
+        WorkKind("run", _run),
+        WorkKind("delivery", deliveries.process),
+        WorkKind("check", _check),
+    )
+}
+
+
+def work_in(message: Any) -> tuple[WorkKind, str] | None:
+    """The one registered kind of work a message body names, with its id; None if it names none."""
+    if not isinstance(message, dict):
+        return None
+    named = [
+        (kind, message[kind.field])
+        for kind in WORK_KINDS.values()
+        if isinstance(message.get(kind.field), str)
+    ]
+    return named[0] if len(named) == 1 else None

@@ -1,0 +1,1 @@
+"""API and stored shapes, one module per capability."""

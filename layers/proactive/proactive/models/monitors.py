@@ -1,0 +1,115 @@
+"""Monitors and their checks: what the API accepts and shows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from proactive.models.common import Input, Name, Patch, ResourceId, TaskText, WorkspaceId
+
+
+class SecretRef(Input):
+    secret: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,128}$")]
+    prefix: str = Field(default="", max_length=100, description="Text before the secret, e.g. 'Bearer '.")
+
+
+class HttpSource(Input):
+    type: Literal["http"]
+    url: Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://")]
+    method: Literal["GET", "POST"] = "GET"
+    headers: dict[str, str | SecretRef] = Field(default_factory=dict)
+    select: str = Field(
+        max_length=1000,
+        description="JMESPath picking the value (or an object of named values) from the JSON response.",
+    )
+
+
+Aggregation = Literal["last", "avg", "max", "min", "sum", "count"]
+
+
+class MetricSource(Input):
+    type: Literal["metric"]
+    aggregation: Aggregation = "last"
+    window: int = Field(default=300, ge=60, le=30 * 24 * 3600, description="Seconds of values to aggregate.")
+
+
+MonitorSource = Annotated[HttpSource | MetricSource, Field(discriminator="type")]
+
+
+class MonitorCreate(Input):
+    name: Name
+    agent_id: ResourceId
+    workspace_id: WorkspaceId
+    source: MonitorSource
+    condition: str = Field(max_length=500, examples=["value > 150 and change_pct > 5"])
+    action: TaskText = Field(examples=["Price is {value}: send alert and analyze"])
+    check_interval: int = Field(default=300, ge=60, le=7 * 24 * 3600, description="Seconds between checks.")
+    cooldown: int | None = Field(
+        default=None,
+        ge=0,
+        le=30 * 24 * 3600,
+        description="While the condition stays true, fire again after this many seconds; null: only after "
+        "it has been false again.",
+    )
+    is_active: bool = True
+
+
+class MonitorUpdate(Patch):
+    _nullable = frozenset({"cooldown"})
+
+    name: Name | None = None
+    agent_id: ResourceId | None = None
+    source: MonitorSource | None = None
+    condition: str | None = Field(default=None, max_length=500)
+    action: TaskText | None = None
+    check_interval: int | None = Field(default=None, ge=60, le=7 * 24 * 3600)
+    cooldown: int | None = Field(default=None, ge=0, le=30 * 24 * 3600)
+    is_active: bool | None = None
+
+
+class Monitor(BaseModel):
+    id: str
+    name: str
+    agent_id: str
+    workspace_id: str
+    source: dict[str, Any]
+    condition: str
+    action: str
+    check_interval: int
+    cooldown: int | None = None
+    is_active: bool
+    state: Literal["ok", "failing", "unknown"] = "unknown"
+    consecutive_failures: int = 0
+    last_error: str | None = None
+    last_check: datetime | None = None
+    last_value: Any = None
+    condition_met: bool | None = None
+    last_triggered: datetime | None = None
+    trigger_count: int = 0
+    next_check: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class MetricValue(Input):
+    value: float
+    timestamp: datetime | None = Field(default=None, description="When it was measured; default now.")
+
+
+class Check(BaseModel):
+    id: str
+    monitor_id: str
+    scheduled_for: datetime
+    checked_at: datetime | None = None
+    status: Literal["queued", "ok", "error", "skipped"]
+    value: Any = None
+    values: dict[str, Any] | None = None
+    previous: Any = None
+    change_pct: float | None = None
+    condition_met: bool | None = None
+    fired: bool = False
+    run_id: str | None = None
+    error: str | None = None
+    reason: str | None = None

@@ -1,0 +1,67 @@
+"""Schedules: what the API accepts and shows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from proactive.models.common import Input, Name, Patch, ResourceId, TaskText, WorkspaceId
+
+CatchUp = Literal["skip", "latest", "all"]
+Overlap = Literal["allow", "skip"]
+
+
+class ScheduleCreate(Input):
+    name: Name
+    workspace_id: WorkspaceId
+    agent_id: ResourceId
+    task_description: TaskText
+    cron_expression: str = Field(examples=["0 9 * * *"])
+    timezone: str = Field(default="UTC", examples=["America/New_York"])
+    is_active: bool = True
+    catch_up: CatchUp = Field(
+        default="latest",
+        description="After downtime: run no missed occurrence, only the latest, or all of them.",
+    )
+    overlap: Overlap = Field(
+        default="skip", description="Whether an occurrence may start while the previous run is still going."
+    )
+
+
+class ScheduleUpdate(Patch):
+    name: Name | None = None
+    agent_id: ResourceId | None = None
+    task_description: TaskText | None = None
+    cron_expression: str | None = None
+    timezone: str | None = None
+    is_active: bool | None = None
+    catch_up: CatchUp | None = None
+    overlap: Overlap | None = None
+
+
+class Schedule(BaseModel):
+    id: str
+    name: str
+    workspace_id: str
+    agent_id: str
+    task_description: str
+    cron_expression: str
+    timezone: str
+    is_active: bool
+    catch_up: CatchUp
+    overlap: Overlap
+    next_run: str | None = Field(description="Next fire time (ISO-8601 with the schedule's zone offset).")
+    last_run: str | None = Field(
+        default=None, description="When the last run started, in the schedule's zone."
+    )
+    last_run_id: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class NextRuns(BaseModel):
+    next_runs: list[str] = Field(
+        description="ISO-8601 times with the schedule's zone offset, e.g. 2026-03-09T09:00:00-04:00"
+    )

@@ -1,0 +1,70 @@
+"""Triggers: what the API accepts and shows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from proactive.models.common import Input, Name, Patch, ResourceId, TaskText, WorkspaceId
+from proactive.models.runs import Run
+
+TriggerType = Literal["webhook", "github", "manual", "event"]
+
+
+class TriggerCreate(Input):
+    name: Name
+    workspace_id: WorkspaceId
+    trigger_type: TriggerType
+    config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="github: {repository, event (or a list), actions?}; event: {event, source_id?}.",
+    )
+    agent_id: ResourceId
+    task_template: TaskText = Field(examples=["Review PR #{pr_number}: {pr_title}"])
+    filter: str | None = Field(
+        default=None, max_length=2000, description="JMESPath over the payload; the event runs only if truthy."
+    )
+    is_active: bool = True
+
+
+class TriggerUpdate(Patch):
+    _nullable = frozenset({"filter"})
+
+    name: Name | None = None
+    config: dict[str, Any] | None = None
+    agent_id: ResourceId | None = None
+    task_template: TaskText | None = None
+    filter: str | None = Field(default=None, max_length=2000)
+    is_active: bool | None = None
+
+
+class Trigger(BaseModel):
+    id: str
+    name: str
+    workspace_id: str
+    trigger_type: TriggerType
+    config: dict[str, Any]
+    agent_id: str
+    task_template: str
+    filter: str | None = None
+    is_active: bool
+    fire_count: int = 0
+    last_fired_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class FireRequest(Input):
+    payload: dict[str, Any] = Field(default_factory=dict)
+    event: str | None = Field(default=None, max_length=200, description="Event name (e.g. a GitHub event).")
+
+
+DeliveryStatus = Literal["accepted", "duplicate", "filtered", "rejected", "unauthorized", "rate_limited"]
+
+
+class FireResult(BaseModel):
+    status: DeliveryStatus
+    reason: str | None = None
+    run: Run | None = None

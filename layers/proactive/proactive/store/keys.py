@@ -1,0 +1,135 @@
+"""Every key format and index name of the single table, written once.
+
+Nothing outside this module builds a key string or names an index. Items:
+
+- entity (agent, schedule, run, trigger, webhook, monitor, delivery, check, ...):
+  PK `<KIND>#<id>`, SK `<KIND>`
+- listed in a workspace (GSI1): `WS#<ws>#<KIND>` / `<created_at>#<id>`, newest last
+- listed under a parent (GSI1): `<PARENT KIND>#<parent id>#<KIND>` / `<at>#<id>`
+  (deliveries under their webhook, checks under their monitor)
+- runs by source (GSI2): `SRC#<source type>#<source id>` / `<created_at>#<id>`
+- active event triggers (GSI2): `EVT#<ws>` / `<event>#<trigger id>`
+- webhook by public path (GSI2): `HOOK#<url_path>` / `WEBHOOK`
+- per-minute delivery counter: PK `RATE#<webhook id>#<minute>`, SK `RATE`
+- a metric monitor's posted values: PK `MONVAL#<monitor id>`, SK `<measured at>#<random>`
+- Powertools idempotency records: PK `IDEMPOTENCY#<function>`, SK the idempotency key
+
+Items that can come due carry `due_pk` (`DUE#<shard>`) and `due_at` while active: the sparse
+DueIndex the dispatcher queries for `due_at <= window end`, one shard at a time.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+PK, SK = "PK", "SK"
+GSI1, GSI2, DUE_INDEX = "GSI1", "GSI2", "DueIndex"
+TTL_ATTRIBUTE = "ttl"
+VERSION_ATTRIBUTE = "version"
+
+# The key attributes of the table and of each index, partition key first.
+INDEX_KEYS: dict[str | None, tuple[str, str]] = {
+    None: (PK, SK),
+    GSI1: ("GSI1PK", "GSI1SK"),
+    GSI2: ("GSI2PK", "GSI2SK"),
+    DUE_INDEX: ("due_pk", "due_at"),
+}
+# Attributes that only serve the table's keys and indexes: never part of an item's body.
+KEY_ATTRIBUTES = frozenset({name for pair in INDEX_KEYS.values() for name in pair} | {TTL_ATTRIBUTE, "kind"})
+
+
+def table_definition(table_name: str) -> dict[str, Any]:
+    """`create_table` arguments for the table; template.yaml declares the same (a test checks)."""
+
+    def index(name: str) -> dict[str, Any]:
+        pk, sk = INDEX_KEYS[name]
+        return {
+            "IndexName": name,
+            "KeySchema": [
+                {"AttributeName": pk, "KeyType": "HASH"},
+                {"AttributeName": sk, "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+
+    attributes = [name for pair in INDEX_KEYS.values() for name in pair]
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in attributes],
+        "KeySchema": [{"AttributeName": PK, "KeyType": "HASH"}, {"AttributeName": SK, "KeyType": "RANGE"}],
+        "GlobalSecondaryIndexes": [index(GSI1), index(GSI2), index(DUE_INDEX)],
+    }
+
+
+def entity(kind: str, item_id: str) -> dict[str, str]:
+    return {PK: f"{kind.upper()}#{item_id}", SK: kind.upper()}
+
+
+def workspace_partition(kind: str, workspace_id: str) -> str:
+    return f"WS#{workspace_id}#{kind.upper()}"
+
+
+def workspace_listing(kind: str, workspace_id: str, created_at: str, item_id: str) -> dict[str, str]:
+    return {"GSI1PK": workspace_partition(kind, workspace_id), "GSI1SK": f"{created_at}#{item_id}"}
+
+
+def children_partition(parent_kind: str, parent_id: str, kind: str) -> str:
+    return f"{parent_kind.upper()}#{parent_id}#{kind.upper()}"
+
+
+def child_listing(parent_kind: str, parent_id: str, kind: str, at: str, item_id: str) -> dict[str, str]:
+    return {"GSI1PK": children_partition(parent_kind, parent_id, kind), "GSI1SK": f"{at}#{item_id}"}
+
+
+def source_partition(source_type: str, source_id: str) -> str:
+    return f"SRC#{source_type}#{source_id}"
+
+
+def source_listing(source_type: str, source_id: str, created_at: str, item_id: str) -> dict[str, str]:
+    return {"GSI2PK": source_partition(source_type, source_id), "GSI2SK": f"{created_at}#{item_id}"}
+
+
+def event_listeners_partition(workspace_id: str) -> str:
+    return f"EVT#{workspace_id}"
+
+
+def event_listener(workspace_id: str, event: str, trigger_id: str) -> dict[str, str]:
+    return {"GSI2PK": event_listeners_partition(workspace_id), "GSI2SK": f"{event}#{trigger_id}"}
+
+
+def hook_partition(url_path: str) -> str:
+    return f"HOOK#{url_path}"
+
+
+def hook_path(url_path: str) -> dict[str, str]:
+    return {"GSI2PK": hook_partition(url_path), "GSI2SK": "WEBHOOK"}
+
+
+def rate_counter(webhook_id: str, minute: int) -> dict[str, str]:
+    return entity("rate", f"{webhook_id}#{minute}")
+
+
+def metric_values_partition(monitor_id: str) -> str:
+    return f"MONVAL#{monitor_id}"
+
+
+def metric_value(monitor_id: str, measured_at: str, suffix: str) -> dict[str, str]:
+    return {PK: metric_values_partition(monitor_id), SK: f"{measured_at}#{suffix}"}
+
+
+def due_shard(item_id: str, shards: int) -> int:
+    return zlib.crc32(item_id.encode()) % shards
+
+
+def due_partition(shard: int) -> str:
+    return f"DUE#{shard}"
+
+
+def due(item_id: str, due_at: str, shards: int) -> dict[str, str]:
+    return {"due_pk": due_partition(due_shard(item_id, shards)), "due_at": due_at}
+
+
+def idempotency_partition(function_name: str) -> str:
+    return f"IDEMPOTENCY#{function_name}"

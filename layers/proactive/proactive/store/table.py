@@ -1,0 +1,441 @@
+"""The table's shared mechanics: what can be stored, conditional writes, updates, transactions,
+pages and cursors. Entity modules build on these; none of them talks to DynamoDB directly.
+
+It uses the low-level client (thread-safe, and cheaper to create than a resource), so values
+are converted here, once: floats become Decimals on the way in and ints or floats on the way
+out, and anything DynamoDB cannot hold is refused with the path to it before a call is made.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, ConditionBase, ConditionExpressionBuilder, Key
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from proactive.errors import InvalidInput
+from proactive.store.keys import INDEX_KEYS, KEY_ATTRIBUTES, PK
+
+# DynamoDB numbers: 38 significant digits, magnitudes 1e-130 to 9.99...e125; maps and lists nest
+# at most 32 levels deep.
+MAX_DIGITS = 38
+MAX_EXPONENT = 125
+MIN_EXPONENT = -130
+MAX_DEPTH = 32
+
+
+class ConditionFailed(Exception):
+    """A conditional write did not apply (the item changed, exists, or does not). `failed` lists
+    the positions, within a transaction, whose condition failed."""
+
+    def __init__(self, message: str, *, failed: Sequence[int] = ()) -> None:
+        super().__init__(message)
+        self.failed = list(failed)
+
+
+class WriteConflict(Exception):
+    """A transaction collided with another write to the same item; it may succeed if retried."""
+
+
+class UnstorableValue(InvalidInput):
+    """A value DynamoDB cannot hold (a non-finite or out-of-range number, too deep a nesting, an
+    empty map key). `field` is the path to it."""
+
+
+def _number(value: Decimal, path: str) -> Decimal:
+    if not value.is_finite():
+        raise UnstorableValue(f"{path or 'value'} is not a finite number", field=path or None)
+    if value.is_zero():
+        return Decimal(0)
+    digits = len(value.normalize().as_tuple().digits)
+    if digits > MAX_DIGITS:
+        raise UnstorableValue(
+            f"{path or 'value'} has {digits} significant digits; at most {MAX_DIGITS} can be stored",
+            field=path or None,
+        )
+    exponent = value.adjusted()
+    if not MIN_EXPONENT <= exponent <= MAX_EXPONENT:
+        raise UnstorableValue(
+            f"{path or 'value'} ({value:.3e}) is outside the storable range "
+            f"1e{MIN_EXPONENT} to 1e{MAX_EXPONENT}",
+            field=path or None,
+        )
+    return value
+
+
+def storable(value: Any, path: str = "", depth: int = 0) -> Any:
+    """`value` in the form DynamoDB stores (floats as Decimals), or UnstorableValue naming where
+    it cannot be stored."""
+    if depth > MAX_DEPTH:
+        raise UnstorableValue(
+            f"{path or 'value'} nests more than {MAX_DEPTH} levels deep", field=path or None
+        )
+    if value is None or isinstance(value, bool | str | bytes):
+        return value
+    if isinstance(value, int):
+        return _number(Decimal(value), path)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise UnstorableValue(f"{path or 'value'} is not a finite number", field=path or None)
+        return _number(Decimal(repr(value)), path)
+    if isinstance(value, Decimal):
+        return _number(value, path)
+    if isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or not key:
+                raise UnstorableValue(
+                    f"{path or 'value'} has an empty or non-text key; keys must be non-empty text",
+                    field=path or None,
+                )
+            out[key] = storable(item, f"{path}.{key}" if path else key, depth + 1)
+        return out
+    if isinstance(value, list | tuple):
+        return [storable(item, f"{path}.{i}" if path else str(i), depth + 1) for i, item in enumerate(value)]
+    raise UnstorableValue(f"{path or 'value'} has a type that cannot be stored: {type(value).__name__}")
+
+
+def plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; hand out ints and floats."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def body(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An item without the attributes that only serve keys and indexes."""
+    return {k: v for k, v in item.items() if k not in KEY_ATTRIBUTES}
+
+
+def encode_cursor(key: Mapping[str, Any] | None) -> str | None:
+    if not key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(dict(key), sort_keys=True).encode()).decode()
+
+
+def decode_cursor(cursor: str | None, *, index: str | None, partition: str) -> dict[str, Any] | None:
+    """The start key a cursor holds, if it is one a query of this index and partition returned."""
+    if not cursor:
+        return None
+    refused = InvalidInput("cursor is not one this API returned", field="cursor")
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise refused from None
+    expected = {*INDEX_KEYS[index], *INDEX_KEYS[None]}
+    if (
+        not isinstance(key, dict)
+        or set(key) != expected
+        or not all(isinstance(v, str) and v for v in key.values())
+        or key[INDEX_KEYS[index][0]] != partition
+    ):
+        raise refused
+    return key
+
+
+@dataclass(frozen=True)
+class Update:
+    """One item's change for `Table.transact` (as `Table.update` takes it)."""
+
+    key: Mapping[str, str]
+    set_values: Mapping[str, Any] | None = None
+    add: Mapping[str, int] | None = None
+    remove: Sequence[str] = ()
+    condition: ConditionBase | None = None
+    must_exist: bool = True
+
+
+@dataclass(frozen=True)
+class Put:
+    """A new item for `Table.transact`; by default it must not exist yet."""
+
+    item: Mapping[str, Any]
+    condition: ConditionBase | None = None
+
+
+class _Expressions:
+    """Placeholders for one request's names and values, shared by all its expressions."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
+        self._builder = ConditionExpressionBuilder()
+
+    def condition(self, condition: ConditionBase, *, is_key: bool = False) -> str:
+        built = self._builder.build_expression(condition, is_key_condition=is_key)
+        self.names.update(built.attribute_name_placeholders)
+        for placeholder, value in built.attribute_value_placeholders.items():
+            self.values[placeholder] = storable(value)
+        return str(built.condition_expression)
+
+    def update(self, change: Update) -> str:
+        sets, adds, removes = [], [], []
+        for i, (name, value) in enumerate((change.set_values or {}).items()):
+            self.names[f"#s{i}"] = name
+            self.values[f":s{i}"] = storable(value, name)
+            sets.append(f"#s{i} = :s{i}")
+        for i, (name, amount) in enumerate((change.add or {}).items()):
+            self.names[f"#a{i}"] = name
+            self.values[f":a{i}"] = storable(amount, name)
+            adds.append(f"#a{i} :a{i}")
+        for i, name in enumerate(change.remove):
+            self.names[f"#r{i}"] = name
+            removes.append(f"#r{i}")
+        parts = []
+        if sets:
+            parts.append("SET " + ", ".join(sets))
+        if adds:
+            parts.append("ADD " + ", ".join(adds))
+        if removes:
+            parts.append("REMOVE " + ", ".join(removes))
+        return " ".join(parts)
+
+    def arguments(self, serializer: TypeSerializer) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.names:
+            out["ExpressionAttributeNames"] = self.names
+        if self.values:
+            out["ExpressionAttributeValues"] = {k: serializer.serialize(v) for k, v in self.values.items()}
+        return out
+
+
+def _update_condition(change: Update) -> ConditionBase | None:
+    condition: ConditionBase | None = Attr(PK).exists() if change.must_exist else None
+    if change.condition is not None:
+        condition = change.condition if condition is None else condition & change.condition
+    return condition
+
+
+class Table:
+    """One DynamoDB table, through the low-level client (made on first use, when none is given:
+    a function that never reaches the table, or not yet, does not pay for making it)."""
+
+    def __init__(self, name: str, client: Any = None) -> None:
+        self.name = name
+        self._client = client
+        self._serializer = TypeSerializer()
+        self._deserializer = TypeDeserializer()
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("dynamodb")
+        return self._client
+
+    def _serialize(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: self._serializer.serialize(v) for k, v in storable(dict(item)).items()}
+
+    def _deserialize(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: plain(self._deserializer.deserialize(v)) for k, v in item.items()}
+
+    @staticmethod
+    def _call(call: Any, **kwargs: Any) -> Any:
+        try:
+            return call(**kwargs)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise ConditionFailed(str(exc)) from exc
+            raise
+
+    def put(self, item: Mapping[str, Any], *, condition: ConditionBase | None = None) -> None:
+        kwargs: dict[str, Any] = {"TableName": self.name, "Item": self._serialize(item)}
+        if condition is not None:
+            expressions = _Expressions()
+            kwargs["ConditionExpression"] = expressions.condition(condition)
+            kwargs.update(expressions.arguments(self._serializer))
+        self._call(self.client.put_item, **kwargs)
+
+    def put_new(self, item: Mapping[str, Any]) -> None:
+        """Put an item that must not exist yet; ConditionFailed if it does."""
+        self.put(item, condition=Attr(PK).not_exists())
+
+    def get(self, key: Mapping[str, str], *, consistent: bool = True) -> dict[str, Any] | None:
+        resp = self.client.get_item(TableName=self.name, Key=self._serialize(key), ConsistentRead=consistent)
+        item = resp.get("Item")
+        return self._deserialize(item) if item else None
+
+    def update(self, change: Update) -> dict[str, Any]:
+        """Apply the change if its condition holds (and, unless `must_exist` is False, the item
+        exists); return the whole item as it is now."""
+        expressions = _Expressions()
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "Key": self._serialize(change.key),
+            "UpdateExpression": expressions.update(change),
+            "ReturnValues": "ALL_NEW",
+        }
+        condition = _update_condition(change)
+        if condition is not None:
+            kwargs["ConditionExpression"] = expressions.condition(condition)
+        kwargs.update(expressions.arguments(self._serializer))
+        resp = self._call(self.client.update_item, **kwargs)
+        return self._deserialize(resp["Attributes"])
+
+    def delete(self, key: Mapping[str, str], *, condition: ConditionBase | None = None) -> bool:
+        """Delete the item if it exists (and the condition holds); False otherwise."""
+        expressions = _Expressions()
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "Key": self._serialize(key),
+            "ConditionExpression": expressions.condition(
+                Attr(PK).exists() if condition is None else Attr(PK).exists() & condition
+            ),
+        }
+        kwargs.update(expressions.arguments(self._serializer))
+        try:
+            self._call(self.client.delete_item, **kwargs)
+        except ConditionFailed:
+            return False
+        return True
+
+    def transact(self, operations: Sequence[Update | Put]) -> None:
+        """Apply every operation or none. ConditionFailed.failed lists the positions whose
+        condition failed; WriteConflict means another write got in the way (retry)."""
+        items = []
+        for op in operations:
+            expressions = _Expressions()
+            request: dict[str, Any] = {"TableName": self.name}
+            if isinstance(op, Put):
+                request["Item"] = self._serialize(op.item)
+                condition: ConditionBase | None = (
+                    op.condition if op.condition is not None else Attr(PK).not_exists()
+                )
+            else:
+                request["Key"] = self._serialize(op.key)
+                request["UpdateExpression"] = expressions.update(op)
+                condition = _update_condition(op)
+            if condition is not None:
+                request["ConditionExpression"] = expressions.condition(condition)
+            request.update(expressions.arguments(self._serializer))
+            items.append({"Put" if isinstance(op, Put) else "Update": request})
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            codes = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            failed = [i for i, code in enumerate(codes) if code == "ConditionalCheckFailed"]
+            if failed:
+                raise ConditionFailed(str(exc), failed=failed) from exc
+            raise WriteConflict(str(exc)) from exc
+
+    def query(
+        self,
+        *,
+        index: str | None,
+        key: ConditionBase,
+        filters: ConditionBase | None = None,
+        limit: int | None = None,
+        start: Mapping[str, Any] | None = None,
+        newest_first: bool = False,
+        consistent: bool = False,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """One page of a query: the items (whole) and the key to continue from."""
+        expressions = _Expressions()
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": expressions.condition(key, is_key=True),
+            "ScanIndexForward": not newest_first,
+        }
+        if index is not None:
+            kwargs["IndexName"] = index
+        if consistent:
+            kwargs["ConsistentRead"] = True
+        if filters is not None:
+            kwargs["FilterExpression"] = expressions.condition(filters)
+        if limit is not None:
+            kwargs["Limit"] = limit
+        if start:
+            kwargs["ExclusiveStartKey"] = self._serialize(start)
+        kwargs.update(expressions.arguments(self._serializer))
+        resp = self.client.query(**kwargs)
+        last = resp.get("LastEvaluatedKey")
+        return [self._deserialize(i) for i in resp.get("Items", [])], (
+            self._deserialize(last) if last else None
+        )
+
+    def query_all(
+        self, *, index: str | None, key: ConditionBase, filters: ConditionBase | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every item the query matches, oldest first, page after page."""
+        start: dict[str, Any] | None = None
+        while True:
+            items, start = self.query(index=index, key=key, filters=filters, start=start)
+            yield from items
+            if not start:
+                return
+
+    def query_page(
+        self,
+        *,
+        index: str,
+        partition: str,
+        limit: int,
+        cursor: str | None,
+        filters: ConditionBase | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Newest first. With a filter, keeps reading until the page is full or the index ends."""
+        items: list[dict[str, Any]] = []
+        start = decode_cursor(cursor, index=index, partition=partition)
+        while True:
+            found, start = self.query(
+                index=index,
+                key=Key(INDEX_KEYS[index][0]).eq(partition),
+                filters=filters,
+                limit=limit - len(items),
+                start=start,
+                newest_first=True,
+            )
+            items.extend(body(i) for i in found)
+            if not start or len(items) >= limit:
+                return items, encode_cursor(start)
+
+    def batch_get(
+        self, keys: Sequence[Mapping[str, str]], *, consistent: bool = True
+    ) -> list[dict[str, Any]]:
+        """The items (whole) at these keys, 100 per call; missing ones are left out."""
+        found: list[dict[str, Any]] = []
+        for offset in range(0, len(keys), 100):
+            request: dict[str, Any] = {
+                self.name: {
+                    "Keys": [self._serialize(k) for k in keys[offset : offset + 100]],
+                    "ConsistentRead": consistent,
+                }
+            }
+            while request:
+                resp = self.client.batch_get_item(RequestItems=request)
+                found.extend(self._deserialize(i) for i in resp.get("Responses", {}).get(self.name, []))
+                request = resp.get("UnprocessedKeys") or {}
+        return found
+
+
+def json_text(value: Any, *, field: str) -> str:
+    """Arbitrary JSON (a payload, a monitored value) as text: stored as it came, whatever its
+    numbers, depth or keys. UnstorableValue if it is not JSON at all (NaN or Infinity)."""
+    try:
+        return json.dumps(value, allow_nan=False, separators=(",", ":"))
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise UnstorableValue(f"{field} is not valid JSON: {exc}", field=field) from None
+
+
+def from_json_text(text: Any) -> Any:
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return text
