@@ -40,7 +40,8 @@ def test_worker_killed_before_delivering_events_still_chains_exactly_once(
 ) -> None:
     # Given an event trigger on successful manual runs, and a manual run waiting in the queue
     agent, trigger = _chain_setup(client)
-    first = client.post("/api/runs", json={"workspace_id": "ws-1", "agent_id": agent, "task": "Research"}).json()
+    body = {"workspace_id": "ws-1", "agent_id": agent, "task": "Research"}
+    first = client.post("/api/runs", json=body).json()
     [message] = aws.receive()
 
     # When the worker dies right after recording the run's success, before delivering its events
@@ -83,7 +84,8 @@ def test_a_subscriber_that_fails_leaves_the_event_pending_and_the_retry_delivers
 ) -> None:
     # Given an event trigger and a manual run, and an event delivery that fails once
     agent, trigger = _chain_setup(client)
-    first = client.post("/api/runs", json={"workspace_id": "ws-1", "agent_id": agent, "task": "Research"}).json()
+    body = {"workspace_id": "ws-1", "agent_id": agent, "task": "Research"}
+    first = client.post("/api/runs", json=body).json()
     delivered = events.deliver
     calls = []
 
