@@ -23,8 +23,9 @@ $(SAM_VENV)/.installed:
 	$(SAM_VENV)/bin/python -m pip install $(PIP_FLAGS) aws-sam-cli==$(SAM_CLI_VERSION)
 	touch $@
 
+# The local stack keeps its data in .proactive/data across restarts; RESET=1 starts empty.
 dev: $(BIN)/.installed
-	$(BIN)/proactive dev
+	$(BIN)/proactive dev $(if $(RESET),--reset)
 
 test: $(BIN)/.installed $(SAM_VENV)/.installed
 	SAM_CLI=$(abspath $(SAM)) CFN_LINT=$(abspath $(SAM_VENV)/bin/cfn-lint) $(BIN)/python -m pytest

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import signal
 import subprocess
 import sys
 import time
@@ -36,6 +38,24 @@ class Stack:
     base_url: str
     log: Path
 
+    @property
+    def moto_port(self) -> int:
+        """The port of the stack's moto server, from the lines it printed at start."""
+        match = re.search(r"Moto:\s+http://127\.0\.0\.1:(\d+)", self.log.read_text())
+        if match is None:
+            raise AssertionError(f"the stack did not say where moto is:\n{self.log.read_text()}")
+        return int(match.group(1))
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        """Ask the stack to stop; kill its whole process group only if it does not."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                return self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+        return self.process.wait(10)
+
     def token(self, *workspaces: str) -> str:
         args = [PROACTIVE, "token"]
         for ws in workspaces:
@@ -49,15 +69,34 @@ class Stack:
         return httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
 
 
+def servers_on(port: int) -> list[int]:
+    """Pids of moto servers listening on `port` (none, once a stack has stopped cleanly)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"moto.server" in args and str(port).encode() in args:
+            pids.append(int(proc.name))
+    return pids
+
+
 @contextmanager
-def running_stack(log: Path, *extra_args: str) -> Iterator[Stack]:
+def running_stack(log: Path, *extra_args: str, data_dir: Path | None = None) -> Iterator[Stack]:
+    """The stack in a session of its own (a terminal's Ctrl-C goes to its group); its data in
+    `data_dir` (default: nothing kept), never in the repository's own data folder."""
     port = free_port()
-    with log.open("wb") as out:
+    data = ["--data-dir", str(data_dir)] if data_dir is not None else ["--no-data"]
+    with log.open("ab") as out:
         process = subprocess.Popen(
-            [PROACTIVE, "dev", "--port", str(port), *extra_args],
+            [PROACTIVE, "dev", "--port", str(port), *data, *extra_args],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=stack_env(),
+            start_new_session=True,
         )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -71,8 +110,7 @@ def running_stack(log: Path, *extra_args: str) -> Iterator[Stack]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"local stack did not start:\n{log.read_text()}")
             time.sleep(0.2)
-        yield Stack(process, base, log)
+        stack = Stack(process, base, log)
+        yield stack
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
+        Stack(process, base, log).stop()

@@ -6,10 +6,9 @@ function per shard of the due index (`{"time", "shard"}`), each dispatching its 
 
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from proactive import dispatcher
+from proactive import aws, dispatcher
 from proactive.clock import iso, parse_iso, utcnow
 from proactive.observability import instrumented
 from proactive.queue import RunQueue
@@ -28,9 +27,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = parse_iso(event["time"]) if event.get("time") else utcnow()
     shard = event.get("shard")
     if shard is None and settings.dispatch_fanout == "lambda" and settings.due_shards > 1:
-        count = dispatcher.fan_out(
-            boto3.client("lambda"), context.function_name, iso(now), settings.due_shards
-        )
+        count = dispatcher.fan_out(aws.client("lambda"), context.function_name, iso(now), settings.due_shards)
         return {"now": now.isoformat(), "fanned_out": count}
     shards = None if shard is None else [int(shard)]
     return dispatcher.tick(store, queue, now, wall_now=max(now, utcnow()), shards=shards).as_dict()

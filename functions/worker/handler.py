@@ -1,14 +1,21 @@
 """Worker: SQS batches of work messages -> perform each; failures reported per message.
 
 What a message can ask for (a run, a webhook delivery, a monitor check, ...) is registered in
-`proactive.jobs`; this adapter only parses, looks the kind up and keeps each id idempotent.
+`proactive.jobs`; this adapter only parses, looks the kind up and keeps each id idempotent. The
+records of a batch are performed side by side, each in its own thread: a run due in a second
+waits for its own time without holding up the others, and one slow agent does not delay the
+rest of the batch.
 """
 
+import asyncio
 import json
 from typing import Any
 
-import boto3
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import (
+    AsyncBatchProcessor,
+    EventType,
+    async_process_partial_response,
+)
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -18,14 +25,12 @@ from proactive.clock import utcnow
 from proactive.jobs import WORK_KINDS, work_in
 from proactive.observability import instrumented, logger
 from proactive.queue import RunQueue, retry_backoff_seconds
-from proactive.settings import get_settings
 from proactive.store import Store
 
 store = Store()
 queue = RunQueue()
-sqs = boto3.client("sqs")
 # Report every failure per message, even when the whole batch failed, so the back-off applies.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 # Keyed on the work's own id (`<kind>#<id>`): each id is one occurrence.
 idempotency = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=24 * 3600)
 
@@ -38,8 +43,8 @@ def perform_once(message: dict[str, str]) -> dict[str, Any]:
     return kind.perform(store, queue, message["id"], utcnow)
 
 
-def record_handler(record: SQSRecord) -> dict[str, Any]:
-    logger.set_correlation_id(record.message_id)
+def perform(record: SQSRecord) -> dict[str, Any]:
+    """One record, in its own thread (log keys are per thread)."""
     try:
         work = work_in(json.loads(record.body))
     except ValueError:
@@ -50,17 +55,24 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
             f"message {record.message_id} names no work this worker knows ({', '.join(WORK_KINDS)})"
         )
     kind, item_id = work
-    logger.append_keys(**{kind.field: item_id})
-    result: dict[str, Any] = perform_once(
-        message={"key": kind.idempotency_key(item_id), "kind": kind.kind, "id": item_id}
-    )
+    logger.thread_safe_append_keys(message_id=record.message_id, **{kind.field: item_id})
+    try:
+        result: dict[str, Any] = perform_once(
+            message={"key": kind.idempotency_key(item_id), "kind": kind.kind, "id": item_id}
+        )
+    finally:
+        logger.thread_safe_clear_keys()
     return result
+
+
+async def record_handler(record: SQSRecord) -> dict[str, Any]:
+    return await asyncio.to_thread(perform, record)
 
 
 @instrumented()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
-    result = process_partial_response(
+    result = async_process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
     failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
@@ -73,10 +85,6 @@ def _back_off(records: list[dict[str, Any]]) -> None:
     for record in records:
         receives = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
         try:
-            sqs.change_message_visibility(
-                QueueUrl=get_settings().run_queue_url,
-                ReceiptHandle=record["receiptHandle"],
-                VisibilityTimeout=retry_backoff_seconds(receives),
-            )
+            queue.retry_in(record["receiptHandle"], retry_backoff_seconds(receives))
         except (ClientError, BotoCoreError):
             logger.warning("could not shorten retry delay", extra={"message_id": record["messageId"]})

@@ -3,16 +3,14 @@ watch runs happen on time."""
 
 from __future__ import annotations
 
-import signal
 import time
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.localstack import Stack, running_stack
+from tests.localstack import Stack
 
 pytestmark = pytest.mark.e2e
 WS = "ws-e2e"
@@ -101,10 +99,3 @@ def test_schedule_fires_every_minute_on_time_exactly_once(stack: Stack, every_mi
         assert 0 <= (started - scheduled).total_seconds() < 10, run
     log = stack.log.read_text()
     assert log.count(f"occurrence fired  schedule_id={sid}") >= 2
-
-
-def test_ctrl_c_stops_the_stack_cleanly(tmp_path: Path) -> None:
-    with running_stack(tmp_path / "stack.log") as own:
-        own.process.send_signal(signal.SIGINT)
-        assert own.process.wait(20) == 0
-        assert "Proactive local stack stopped." in own.log.read_text()

@@ -3,12 +3,20 @@ right across DST, and nothing lost after downtime."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 
+import proactive.aws
 from proactive import schedules
+from proactive.dev.local import LocalContext, load_handler, scheduled_event
+from proactive.queue import RunQueue
+from proactive.store import Store
+from tests.mockaws import mocked_aws
 from proactive.models.schedules import ScheduleCreate
 from proactive.settings import get_settings
 from tests.integration.conftest import Aws, Handlers, make_agent
@@ -168,3 +176,61 @@ def test_paused_schedule_is_not_due(aws: Aws, handlers: Handlers) -> None:
     assert sched["next_fire_at"] is None
     assert handlers.tick(datetime(2026, 5, 1, 0, 4, tzinfo=UTC))["due"] == 0
     assert runs_of(aws, sched["id"]) == []
+
+
+def test_a_tick_fans_out_one_invocation_per_shard_and_each_dispatches_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with mocked_aws("fanout", DUE_SHARDS="8", DISPATCH_FANOUT="lambda"):
+        # Given 40 half-hourly schedules spread over the 8 shards of the due index
+        store = Store()
+        aws = Aws(store, RunQueue(), None, "", "", "")
+        now = datetime(2026, 6, 1, 12, 0, 30, tzinfo=UTC)
+        ids = [create(aws, now, "*/30 * * * *")["id"] for _ in range(40)]
+        assert len({store.due.attributes(i, now)["due_pk"] for i in ids}) == 8
+        dispatcher = load_handler("dispatcher", instance="_fanout")
+
+        # When the scheduled tick arrives, it starts one asynchronous invocation per shard
+        lambda_client = boto3.client("lambda")
+        invoked: list[dict[str, Any]] = []
+        lambda_client.meta.events.register(
+            "provide-client-params.lambda.Invoke", lambda params, **_: invoked.append(dict(params))
+        )
+        make_client = proactive.aws.client
+        monkeypatch.setattr(
+            proactive.aws,
+            "client",
+            lambda service: lambda_client if service == "lambda" else make_client(service),
+        )
+        with Stubber(lambda_client) as stub:
+            for _ in range(8):
+                stub.add_response("invoke", {"StatusCode": 202})
+            result = dispatcher.handler(scheduled_event(datetime(2026, 6, 1, 12, 29, tzinfo=UTC)), CONTEXT)
+            stub.assert_no_pending_responses()
+        assert result["fanned_out"] == 8
+        assert {(p["FunctionName"], p["InvocationType"]) for p in invoked} == {
+            ("DispatcherFunction", "Event")
+        }
+        payloads = [json.loads(p["Payload"]) for p in invoked]
+        assert sorted(p["shard"] for p in payloads) == list(range(8))
+        assert runs_for(store, ids) == []
+
+        # Then each shard's invocation dispatches the occurrences of its own shard, exactly once
+        counts = [dispatcher.handler(p, CONTEXT)["queued"] for p in payloads]
+        assert sum(counts) == 40
+        assert all(count > 0 for count in counts)
+        assert [dispatcher.handler(p, CONTEXT)["queued"] for p in payloads] == [0] * 8
+        assert len(runs_for(store, ids)) == 40
+
+
+CONTEXT = LocalContext("DispatcherFunction")
+
+
+def runs_for(store: Store, schedule_ids: list[str]) -> list[dict[str, Any]]:
+    found = []
+    for sid in schedule_ids:
+        items, _ = store.runs.list_runs(
+            "ws-1", status=None, source_type="schedule", source_id=sid, limit=100, cursor=None
+        )
+        found.extend(items)
+    return found

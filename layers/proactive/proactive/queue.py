@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from proactive import aws
 from proactive.settings import get_settings
 
 # SQS caps DelaySeconds at 15 minutes.
@@ -63,9 +64,7 @@ class RunQueue:
     def _sqs(self) -> Any:
         """The SQS client, made on first use."""
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client("sqs")
+            self._client = aws.client("sqs")
         return self._client
 
     def send(self, messages: Sequence[Message]) -> None:
@@ -91,3 +90,10 @@ class RunQueue:
             if batch:
                 refused = sorted(m.body() for m in batch.values())
                 raise QueueError(f"SQS refused {len(batch)} message(s): {refused}")
+
+    def retry_in(self, receipt_handle: str, seconds: int) -> None:
+        """Make a received message visible again after `seconds` (instead of the full visibility
+        timeout), for a retry with back-off."""
+        self._sqs.change_message_visibility(
+            QueueUrl=self.url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+        )

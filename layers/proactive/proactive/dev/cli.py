@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,7 +23,15 @@ def main(argv: list[str] | None = None) -> int:
     dev = commands.add_parser("dev", help="run the whole platform locally on loopback")
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    dev.add_argument("--pollers", type=int, default=4, help="concurrent worker pollers")
+    dev.add_argument("--pollers", type=int, default=4, help="worker instances (batches performed at once)")
+    dev.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(os.environ.get("PROACTIVE_DATA_DIR", ".proactive/data")),
+        help="where the table is kept across restarts",
+    )
+    dev.add_argument("--no-data", action="store_true", help="keep nothing across restarts")
+    dev.add_argument("--reset", action="store_true", help="start with an empty table")
 
     args = parser.parse_args(argv)
     if args.command == "token":
@@ -40,7 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     from proactive.dev import stack
 
     try:
-        return stack.main(host=args.host, port=args.port, pollers=args.pollers)
+        return stack.main(
+            host=args.host,
+            port=args.port,
+            pollers=args.pollers,
+            data_dir=None if args.no_data else args.data_dir,
+            reset=args.reset,
+        )
     except KeyboardInterrupt:
         return 0
 

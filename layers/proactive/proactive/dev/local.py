@@ -8,7 +8,10 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
+import logging
+import queue
 import sys
+import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -164,38 +167,75 @@ def create_resources(
     return {"queue_url": url, "queue_arn": arn, "dlq_url": dlq_url, "dlq_arn": dlq_arn}
 
 
-class QueuePoller:
-    """Feeds SQS messages to a worker handler as Lambda's event source mapping does: a batch
-    in, the batch's failures reported back, the successes deleted."""
+class EventSourceMapping:
+    """Feeds SQS messages to worker handlers as Lambda's SQS event source mapping does: one poller
+    receives batches and hands each to a free function instance, up to `concurrency` batches at
+    once; a batch's failures are reported back and its successes deleted.
+
+    It polls without a wait: moto's long poll notices a delayed message only when its wait ends,
+    which would make every run up to a second late; SQS's own long poll has no such delay."""
 
     def __init__(
-        self, sqs_client: Any, queue_url: str, queue_arn: str, worker: ModuleType, name: str
+        self,
+        sqs_client: Any,
+        queue_url: str,
+        queue_arn: str,
+        instances: Sequence[ModuleType],
+        *,
+        function_name: str = "WorkerFunction",
+        idle_seconds: float = 0.05,
     ) -> None:
         self._sqs = sqs_client
         self._url = queue_url
         self._arn = queue_arn
-        self._worker = worker
-        self._name = name
+        self._free: queue.SimpleQueue[ModuleType] = queue.SimpleQueue()
+        for instance in instances:
+            self._free.put(instance)
+        self._function_name = function_name
+        self._idle_seconds = idle_seconds
+        self._busy = threading.Semaphore(len(instances))
+        self._count = len(instances)
 
-    def poll_once(self, wait_seconds: int = 1) -> int:
+    def poll(self, stop: threading.Event) -> None:
+        """Receive and dispatch until `stop` is set, then wait for the batches in flight."""
+        while not stop.is_set():
+            self._busy.acquire()
+            try:
+                messages = self._receive()
+            except Exception:
+                self._busy.release()
+                raise
+            if not messages:
+                self._busy.release()
+                stop.wait(self._idle_seconds)
+                continue
+            threading.Thread(target=self._invoke, args=(messages,), name="worker", daemon=True).start()
+        for _ in range(self._count):
+            self._busy.acquire()
+
+    def _receive(self) -> list[dict[str, Any]]:
         resp = self._sqs.receive_message(
-            QueueUrl=self._url,
-            MaxNumberOfMessages=10,
-            WaitTimeSeconds=wait_seconds,
-            AttributeNames=["All"],
+            QueueUrl=self._url, MaxNumberOfMessages=10, WaitTimeSeconds=0, AttributeNames=["All"]
         )
-        messages = resp.get("Messages", [])
-        if not messages:
-            return 0
-        result = self._worker.handler(sqs_event(messages, self._arn), LocalContext(self._name))
-        failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
-        done = [m for m in messages if m["MessageId"] not in failed]
-        for start in range(0, len(done), 10):
-            self._sqs.delete_message_batch(
-                QueueUrl=self._url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                    for i, m in enumerate(done[start : start + 10])
-                ],
-            )
-        return len(messages)
+        return list(resp.get("Messages", []))
+
+    def _invoke(self, messages: list[dict[str, Any]]) -> None:
+        instance = self._free.get()
+        try:
+            result = instance.handler(sqs_event(messages, self._arn), LocalContext(self._function_name))
+            failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+            done = [m for m in messages if m["MessageId"] not in failed]
+            for start in range(0, len(done), 10):
+                self._sqs.delete_message_batch(
+                    QueueUrl=self._url,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                        for i, m in enumerate(done[start : start + 10])
+                    ],
+                )
+        except Exception:
+            # As in Lambda, a failed invocation leaves its messages to reappear after the timeout.
+            logging.getLogger("proactive.dev").exception("worker invocation failed")
+        finally:
+            self._free.put(instance)
+            self._busy.release()

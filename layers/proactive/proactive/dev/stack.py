@@ -1,25 +1,31 @@
 """The whole platform on loopback: moto (server mode) for DynamoDB and SQS, the API under
-uvicorn, the dispatcher every tick and a pool of queue pollers feeding the worker.
+uvicorn, the dispatcher every tick and a queue poller feeding a pool of worker instances.
 
-Every piece is the Lambda handler that runs in AWS, invoked with the event shape AWS sends.
+Every piece is the Lambda handler that runs in AWS, invoked with the event shape AWS sends. The
+table is kept in `.proactive/data/` across restarts. Ctrl-C or SIGTERM stops the stack in order:
+the dispatcher and workers, then the API, then moto, one line per step.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 TABLE_NAME = "proactive-local"
 QUEUE_NAME = "proactive-runs"
+# Kept across restarts (and ignored by git); `make dev RESET=1` starts empty.
+DEFAULT_DATA_DIR = Path(".proactive") / "data"
 
 
 def free_port() -> int:
@@ -98,13 +104,29 @@ def _readable_logs() -> None:
         handler.setFormatter(_CompactFormatter())
 
 
+def _die_with_parent() -> None:
+    """In a child, before it runs: ask Linux to end it when its parent ends, however that
+    happens (even SIGKILL), so no server outlives the stack."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+PR_SET_PDEATHSIG = 1
+
+
 def _start_moto(port: int) -> subprocess.Popen[bytes]:
     """moto in server mode, in its own process (as AWS is to a Lambda function: another
-    machine), so the platform's threads and moto's do not share one interpreter lock."""
+    machine), so the platform's threads and moto's do not share one interpreter lock. It runs in
+    a session of its own, so a Ctrl-C at the terminal reaches the stack, which stops moto last,
+    rather than moto first."""
     process = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,  # only prctl, before exec
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -166,27 +188,68 @@ class _Loop(threading.Thread):
             try:
                 self._body()
             except Exception:
+                if self._stop_event.is_set():
+                    return
                 logger.exception(f"{self.name} iteration failed")
                 self._stop_event.wait(1)
 
 
-def main(host: str = "127.0.0.1", port: int = 8000, pollers: int = 4) -> int:
+def _step(text: str) -> None:
+    print(f"  {text}", file=sys.stderr, flush=True)
+
+
+def main(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    pollers: int = 4,
+    data_dir: Path | None = DEFAULT_DATA_DIR,
+    reset: bool = False,
+) -> int:
+    # Under `make`, or any other parent, the stack stops (in order) when that parent goes.
+    _die_with_parent()
     moto_port = free_port()
     moto = _start_moto(moto_port)
+    try:
+        return _run(moto_port, host, port, pollers, data_dir, reset)
+    finally:
+        moto.terminate()
+        try:
+            moto.wait(10)
+        except subprocess.TimeoutExpired:
+            moto.kill()
+        _step("moto stopped")
+        print("Proactive local stack stopped.", file=sys.stderr, flush=True)
+
+
+def _run(moto_port: int, host: str, port: int, pollers: int, data_dir: Path | None, reset: bool) -> int:
     _environment(moto_port)
 
     import boto3
     import uvicorn
 
-    from proactive.dev.local import LocalContext, QueuePoller, create_resources, load_handler, scheduled_event
+    from proactive.clock import utcnow
+    from proactive.dev import persistence
+    from proactive.dev.local import (
+        EventSourceMapping,
+        LocalContext,
+        create_resources,
+        load_handler,
+        scheduled_event,
+    )
+    from proactive.queue import RunQueue
     from proactive.settings import get_settings
 
-    resources = create_resources(
-        boto3.client("dynamodb"), boto3.client("sqs"), table_name=TABLE_NAME, queue_name=QUEUE_NAME
-    )
+    dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
+    resources = create_resources(dynamodb, sqs, table_name=TABLE_NAME, queue_name=QUEUE_NAME)
     os.environ["RUN_QUEUE_URL"] = resources["queue_url"]
     get_settings.cache_clear()
     settings = get_settings()
+    restored = requeued = 0
+    if data_dir is not None:
+        if reset and (data_dir / persistence.DATA_FILE).exists():
+            (data_dir / persistence.DATA_FILE).unlink()
+        restored = persistence.load(dynamodb, TABLE_NAME, data_dir)
+        requeued = persistence.requeue_unfinished(dynamodb, TABLE_NAME, RunQueue(), utcnow())
 
     _readable_logs()
     api = load_handler("api")
@@ -202,46 +265,77 @@ def main(host: str = "127.0.0.1", port: int = 8000, pollers: int = 4) -> int:
             return
         dispatcher.handler(scheduled_event(boundary), LocalContext("DispatcherFunction"))
 
+    def save_every_minute() -> None:
+        if data_dir is not None and not stop.wait(60):
+            persistence.save(dynamodb, TABLE_NAME, data_dir)
+
     # One tick at start-up catches up on anything due, as the first EventBridge tick would.
     dispatcher.handler(
         scheduled_event(datetime.now(UTC) - timedelta(microseconds=1)), LocalContext("DispatcherFunction")
     )
-    threads = [_Loop("dispatcher", stop, dispatch_on_ticks)]
-    for i in range(pollers):
-        poller = QueuePoller(
-            boto3.client("sqs"),
-            resources["queue_url"],
-            resources["queue_arn"],
-            load_handler("worker", instance=f"_{i}"),
-            "WorkerFunction",
-        )
-        threads.append(_Loop(f"worker-{i}", stop, poller.poll_once))
+    workers = EventSourceMapping(
+        boto3.client("sqs"),
+        resources["queue_url"],
+        resources["queue_arn"],
+        [load_handler("worker", instance=f"_{i}") for i in range(pollers)],
+    )
+    threads = [
+        _Loop("dispatcher", stop, dispatch_on_ticks),
+        _Loop("workers", stop, lambda: workers.poll(stop)),
+        _Loop("saver", stop, save_every_minute),
+    ]
     for thread in threads:
         thread.start()
 
     base = f"http://{host}:{port}"
+    data = (
+        f"{data_dir}  ({restored} items restored, {requeued} waiting items queued again; "
+        "RESET=1 starts empty)"
+        if data_dir is not None
+        else "not kept (--no-data)"
+    )
     print(
         "\nProactive local stack is running\n"
         f"  API:        {base}   (OpenAPI docs: {base}/docs, health: {base}/health)\n"
         f"  Webhooks:   {base}/api/hooks/<url_path>   (signed; no token)\n"
         f"  Moto:       http://127.0.0.1:{moto_port}   "
         f"(DynamoDB table {TABLE_NAME}, SQS queue {QUEUE_NAME})\n"
-        f"  Dispatcher: every {settings.tick_seconds} s;  worker pollers: {pollers}\n"
+        f"  Data:       {data}\n"
+        f"  Dispatcher: every {settings.tick_seconds} s;  worker instances: {pollers}\n"
         "  Token:      .venv/bin/proactive token --workspace ws-demo\n"
         f'  Try:        curl -H "Authorization: Bearer $(.venv/bin/proactive token --workspace ws-demo)" '
         f"{base}/api/agents\n"
         "  Stop:       Ctrl-C\n",
         flush=True,
     )
-    app = _with_ingest(api.app, ingest)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            # Ctrl-C or SIGTERM: the dispatcher and the workers stop taking work first.
+            stop.set()
+            super().handle_exit(sig, frame)
+
+    server = Server(uvicorn.Config(_with_ingest(api.app, ingest), host=host, port=port, log_level="warning"))
+
+    def on_signal(sig: int, frame: Any) -> None:
+        # uvicorn handles SIGINT and SIGTERM while it serves, then hands the signal back here:
+        # by then the stack is already stopping, so it is not a reason to die on the spot.
+        stop.set()
+        if not server.should_exit:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
     try:
         server.run()
     finally:
+        print("\nStopping the local stack:", file=sys.stderr, flush=True)
         stop.set()
         for thread in threads:
-            thread.join(timeout=5)
-        moto.terminate()
-        moto.wait(10)
-        print("Proactive local stack stopped.", file=sys.stderr, flush=True)
+            thread.join(timeout=30)
+        _step("dispatcher and workers stopped")
+        _step("API stopped")
+        if data_dir is not None:
+            count = persistence.save(dynamodb, TABLE_NAME, data_dir)
+            _step(f"data saved: {count} items in {data_dir}")
     return 0

@@ -21,6 +21,7 @@ from boto3.dynamodb.conditions import Attr, ConditionBase, ConditionExpressionBu
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from proactive import aws
 from proactive.errors import InvalidInput
 from proactive.store.keys import INDEX_KEYS, KEY_ATTRIBUTES, PK
 
@@ -231,9 +232,7 @@ class Table:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client("dynamodb")
+            self._client = aws.client("dynamodb")
         return self._client
 
     def _serialize(self, item: Mapping[str, Any]) -> dict[str, Any]:

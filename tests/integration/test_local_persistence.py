@@ -1,0 +1,62 @@
+"""The local stack's saved table: loaded back whole, and the work that was waiting is queued again."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import boto3
+
+from proactive import runs, schedules
+from proactive.dev import persistence
+from proactive.models.runs import RunCreate
+from proactive.models.schedules import ScheduleCreate
+from proactive.queue import RunQueue
+from proactive.store import Store
+from tests.integration.conftest import make_agent
+from tests.mockaws import mocked_aws
+
+
+def test_saved_table_loads_back_and_waiting_work_is_queued_again(tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    with mocked_aws("before"):
+        # Given a run queued for the next minute, a finished run, and an odd payload value
+        store, queue = Store(), RunQueue()
+        agent = make_agent(store)
+        schedule = schedules.create_schedule(
+            store,
+            queue,
+            ScheduleCreate(
+                name="s",
+                workspace_id="ws-1",
+                agent_id=agent,
+                task_description="t",
+                cron_expression="* * * * *",
+            ),
+            now,
+        )
+        done = runs.delegate(
+            store, queue, RunCreate(workspace_id="ws-1", agent_id=agent, task="x"), requested_by="u", now=now
+        )
+        store.runs.update(done["id"], {"status": "succeeded", "big": 10**37})
+        # When the stack saves its table and stops
+        saved = persistence.save(boto3.client("dynamodb"), store.table.name, tmp_path)
+
+    with mocked_aws("after") as res:
+        # And starts again with an empty moto
+        store, queue = Store(), RunQueue()
+        client = boto3.client("dynamodb")
+        assert persistence.load(client, store.table.name, tmp_path) == saved
+        # (a minute later, so the waiting run's time has come)
+        requeued = persistence.requeue_unfinished(client, store.table.name, queue, now + timedelta(minutes=1))
+
+        # Then everything is back as it was, and only the waiting run is queued again
+        assert store.schedules.get(schedule["id"]) is not None
+        assert store.runs.get(done["id"])["big"] == 10**37
+        waiting = [r for r in store.runs.all_in("ws-1") if r["status"] == "queued"]
+        assert len(waiting) == requeued == 1
+        messages = boto3.client("sqs").receive_message(
+            QueueUrl=res["queue_url"], MaxNumberOfMessages=10, WaitTimeSeconds=0
+        )["Messages"]
+        assert [json.loads(m["Body"]) for m in messages] == [{"run_id": waiting[0]["id"]}]
