@@ -9,6 +9,7 @@ rest of the batch.
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import (
@@ -24,13 +25,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 from proactive.clock import utcnow
 from proactive.jobs import WORK_KINDS, work_in
 from proactive.observability import instrumented, logger
-from proactive.queue import RunQueue, retry_backoff_seconds
+from proactive.queue import BATCH_SIZE, RunQueue, retry_backoff_seconds
 from proactive.store import Store
 
 store = Store()
 queue = RunQueue()
 # Report every failure per message, even when the whole batch failed, so the back-off applies.
 processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+# A thread for every record of a batch: none waits for another's turn.
+threads = ThreadPoolExecutor(max_workers=BATCH_SIZE, thread_name_prefix="record")
 # Keyed on the work's own id (`<kind>#<id>`): each id is one occurrence.
 idempotency = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=24 * 3600)
 
@@ -66,7 +69,7 @@ def perform(record: SQSRecord) -> dict[str, Any]:
 
 
 async def record_handler(record: SQSRecord) -> dict[str, Any]:
-    return await asyncio.to_thread(perform, record)
+    return await asyncio.get_running_loop().run_in_executor(threads, perform, record)
 
 
 @instrumented()

@@ -1,26 +1,33 @@
-"""`make bench`: figures for the dispatcher's cost and for how close to their time runs start.
+"""`make bench`: the figures, and only the figures.
 
-Run as `python -m tests.bench [dispatcher|lateness ...]`. Everything runs on this machine:
-moto in-process for the dispatcher, the local stack on loopback for lateness.
+Run as `python -m tests.bench [name ...]` (default: all). Everything runs on this machine: moto
+in-process for the dispatcher, ingest and monitor costs, the local stack on loopback for lateness.
+`BENCH_RUNS` sets how many times each figure is measured (default 3).
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 
-from tests.bench import dispatcher_cost, ingest, lateness, monitor_checks
+from tests.bench.common import quiet
 
 BENCHES = {
-    "dispatcher": dispatcher_cost.main,
-    "ingest": ingest.main,
-    "lateness": lateness.main,
-    "monitors": monitor_checks.main,
+    "dispatcher": "tests.bench.dispatcher_cost",
+    "ingest": "tests.bench.ingest",
+    "lateness": "tests.bench.lateness",
+    "monitors": "tests.bench.monitor_checks",
 }
 
 
 def main(argv: list[str]) -> int:
+    quiet()
+    unknown = [name for name in argv if name not in BENCHES]
+    if unknown:
+        print(f"unknown benchmark(s) {unknown}; choose from {', '.join(BENCHES)}", file=sys.stderr)
+        return 2
     for name in argv or list(BENCHES):
-        BENCHES[name]()
+        importlib.import_module(BENCHES[name]).main()
     return 0
 
 

@@ -1,12 +1,16 @@
-"""A dispatcher tick over 100,000 schedules of which 100 are due, beside a full table scan.
+"""The dispatcher: what a tick reads, and how fast one shard dispatches.
 
-DynamoDB bills and scales by items read, so that is the figure that matters; moto's wall
-times are shown too, but moto evaluates index queries by walking the whole table, so its
-times say little about DynamoDB's.
+1. A tick over 100,000 schedules of which 100 are due, beside a full table scan. DynamoDB bills
+   and scales by items read, so that is the figure that matters; moto answers an index query by
+   walking the whole table, so its wall times say little about DynamoDB's.
+2. The per-shard dispatch rate: one shard with 1,000 occurrences due in its window. The calls per
+   occurrence are counted exactly; with DynamoDB's and SQS's per-call latency they give the rate
+   one shard's invocation sustains in AWS, the figure the README's capacity model uses.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 import time
@@ -14,37 +18,61 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import tests.conftest  # noqa: F401  (safe fake-AWS environment)
+from tests.bench.common import CallCounter, quiet, spread
 
 TOTAL = int(os.environ.get("BENCH_SCHEDULES", "100000"))
 DUE = 100
 REPEATS = 3
+SHARD_DUE = int(os.environ.get("BENCH_SHARD_DUE", "1000"))
+# Per-call latency in AWS, from inside the region (DynamoDB: single-digit milliseconds for
+# single-item reads and writes; SQS: a SendMessageBatch takes longer). Assumptions of the model,
+# stated once: the measured call counts are multiplied by these.
+LATENCY_MS = {
+    "PutItem": 6.0,
+    "UpdateItem": 6.0,
+    "GetItem": 4.0,
+    "BatchGetItem": 8.0,
+    "Query": 8.0,
+    "SendMessageBatch": 15.0,
+}
+# Each shard's invocation has 55 s (its timeout) to hand one minute's occurrences to SQS.
+TICK_BUDGET_SECONDS = 55
+# A DynamoDB partition (the due index's shard partition among them) takes 1,000 writes a second.
+PARTITION_WRITES_PER_SECOND = 1000
+TARGET = 1_000_000
 
 
-class ReadCounter:
-    """Counts items DynamoDB reads for each call, from the responses themselves."""
-
-    def __init__(self, client: Any) -> None:
-        self.items = 0
-        self.calls = 0
-        client.meta.events.register("after-call.dynamodb", self._count)
-
-    def _count(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
-        self.calls += 1
-        if model.name in ("Query", "Scan"):
-            self.items += int(parsed.get("ScannedCount", 0))
-        elif model.name == "BatchGetItem":
-            self.items += sum(len(v) for v in parsed.get("Responses", {}).values())
-        elif model.name == "GetItem" and "Item" in parsed:
-            self.items += 1
-
-    def reset(self) -> None:
-        self.items = self.calls = 0
-
-
-def main() -> None:
-
-    from proactive import dispatcher
+def _schedule(i: int, due_at: datetime, now: datetime) -> dict[str, Any]:
     from proactive.clock import iso
+
+    return {
+        "id": f"sched-{i:08d}",
+        "workspace_id": f"ws-{i % 50}",
+        "name": f"s{i}",
+        "agent_id": "agent-bench",
+        "task_description": "Generate daily metrics report",
+        "cron_expression": "* * * * *",
+        "timezone": "UTC",
+        "is_active": True,
+        "catch_up": "latest",
+        "overlap": "allow",
+        "next_fire_at": iso(due_at),
+        "created_at": iso(now),
+        "updated_at": iso(now),
+    }
+
+
+def _load(store: Any, count: int, due: int, now: datetime) -> None:
+    items = []
+    for i in range(count):
+        due_at = now + timedelta(minutes=1) if i < due else now + timedelta(hours=1, seconds=i % 86_400)
+        body = _schedule(i, due_at, now)
+        items.append(store.schedules.item(body, store.due.attributes(body["id"], due_at)))
+    store.table.put_many(items)
+
+
+def _tick_against_scan() -> None:
+    from proactive import dispatcher
     from proactive.queue import RunQueue
     from proactive.store import Store
     from tests.mockaws import mocked_aws
@@ -52,79 +80,74 @@ def main() -> None:
     with mocked_aws("bench-runs"):
         store, queue = Store(), RunQueue()
         now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-        started = time.perf_counter()
-        with store.table.batch_writer() as batch:
-            for i in range(TOTAL):
-                due_at = (
-                    now + timedelta(minutes=1) if i < DUE else now + timedelta(hours=1, seconds=i % 86_400)
-                )
-                sid = f"sched-{i:08d}"
-                body = {
-                    "id": sid,
-                    "workspace_id": f"ws-{i % 50}",
-                    "name": f"s{i}",
-                    "agent_id": "agent-bench",
-                    "task_description": "Generate daily metrics report",
-                    "cron_expression": "* * * * *",
-                    "timezone": "UTC",
-                    "is_active": True,
-                    "catch_up": "latest",
-                    "overlap": "allow",
-                    "next_fire_at": iso(due_at),
-                    "created_at": iso(now),
-                    "updated_at": iso(now),
-                }
-                batch.put_item(
-                    Item={
-                        "PK": f"SCHEDULE#{sid}",
-                        "SK": "SCHEDULE",
-                        "kind": "schedule",
-                        "GSI1PK": f"WS#{body['workspace_id']}#SCHEDULE",
-                        "GSI1SK": f"{body['created_at']}#{sid}",
-                        **store.due.attributes(sid, due_at),
-                        **body,
-                    }
-                )
-        print(f"[dispatcher] loaded {TOTAL:,} schedules ({DUE} due) in {time.perf_counter() - started:.1f} s")
-
-        counter = ReadCounter(store.table.meta.client)
-        tick_times, tick_reads, scan_times, scan_reads = [], [], [], []
+        _load(store, TOTAL, DUE, now)
+        counter = CallCounter(store.table.client)
+        tick_times, tick_reads = [], []
         for minute in range(REPEATS):
-            # Each tick queues one occurrence of each of the 100 every-minute schedules.
             counter.reset()
             t0 = time.perf_counter()
             summary = dispatcher.tick(store, queue, now + timedelta(minutes=minute))
             tick_times.append(time.perf_counter() - t0)
-            tick_reads.append(counter.items)
-            assert (summary.due, summary.queued) == (DUE, DUE), summary
-        # One full scan, counting only (moto spends most of a scan serialising items, which would
-        # flatter the tick): it still reads every item.
+            tick_reads.append(counter.items_read)
+            assert (summary.due, summary.counts["queued"]) == (DUE, DUE), summary
         counter.reset()
         t0 = time.perf_counter()
-        kwargs: dict[str, Any] = {}
-        while True:
-            page = store.table.scan(Select="COUNT", **kwargs)
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        scan_times.append(time.perf_counter() - t0)
-        scan_reads.append(counter.items)
-        tick_read, scan_read = statistics.median(tick_reads), statistics.median(scan_reads)
-        print(
-            f"[dispatcher] tick: {tick_read:,.0f} items read "
-            f"(due index + consistent re-read of the {DUE} due), "
-            f"{DUE} runs queued, "
-            f"median {statistics.median(tick_times) * 1000:.0f} ms in moto over {REPEATS} runs"
-        )
-        print(
-            f"[dispatcher] full scan baseline: {scan_read:,.0f} items read, "
-            f"{scan_times[0] * 1000:.0f} ms in moto (one run)"
-        )
-        print(
-            "[dispatcher] note: moto answers an index query by walking the whole table, so its tick time "
-            "grows with table size; DynamoDB's grows with the items read"
-        )
-        print(
-            f"[dispatcher] scan / tick: {scan_read / tick_read:,.0f}x the items read, "
-            f"{scan_times[0] / statistics.median(tick_times):,.1f}x the time in moto"
-        )
+        for _ in store.table.client.get_paginator("scan").paginate(
+            TableName=store.table.name, Select="COUNT"
+        ):
+            pass
+        scan_time = time.perf_counter() - t0
+        scan_reads = counter.items_read
+    tick_read = statistics.median(tick_reads)
+    print(
+        f"[dispatcher] {TOTAL:,} schedules, {DUE} due: a tick reads {tick_read:,.0f} items "
+        f"(a full scan: {scan_reads:,}, {scan_reads / tick_read:,.0f}x more); "
+        f"tick {spread(tick_times, ' ms', 1000)} in moto, scan {scan_time * 1000:,.0f} ms"
+    )
+
+
+def _shard_rate() -> None:
+    from proactive import dispatcher
+    from proactive.queue import RunQueue
+    from proactive.settings import get_settings
+    from proactive.store import Store
+    from tests.mockaws import mocked_aws
+
+    times, per_occurrence = [], {}
+    for run in range(REPEATS):
+        with mocked_aws(f"bench-shard-{run}", DUE_SHARDS="1"):
+            store, queue = Store(), RunQueue()
+            now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+            _load(store, SHARD_DUE, SHARD_DUE, now)
+            counter = CallCounter(store.table.client, queue._sqs)
+            t0 = time.perf_counter()
+            summary = dispatcher.tick(store, queue, now)
+            times.append(time.perf_counter() - t0)
+            assert summary.counts["queued"] == SHARD_DUE, summary
+            per_occurrence = {op: n / SHARD_DUE for op, n in counter.calls.items()}
+            concurrency = get_settings().dispatch_concurrency
+    sequential_ms = sum(LATENCY_MS[op] * n for op, n in per_occurrence.items())
+    rate = concurrency * 1000 / sequential_ms
+    per_tick = rate * TICK_BUDGET_SECONDS
+    shards_for_time = math.ceil(TARGET / per_tick)
+    # Each occurrence rewrites its item's due-index entry: one write to its shard's partition.
+    shards_for_writes = math.ceil(TARGET / 60 / PARTITION_WRITES_PER_SECOND)
+    calls = ", ".join(f"{op} {n:.2f}" for op, n in sorted(per_occurrence.items()))
+    print(f"[dispatcher] calls per occurrence dispatched: {calls}")
+    print(
+        f"[dispatcher] one shard in moto: {SHARD_DUE / statistics.median(times):,.0f} occurrences/s "
+        f"(tick {spread(times, ' s', 1, 2)}, {concurrency} at once)"
+    )
+    print(
+        f"[dispatcher] model for AWS: {sequential_ms:.0f} ms of calls per occurrence, "
+        f"{concurrency} at once -> "
+        f"{rate:,.0f} occurrences/s per shard, {per_tick:,.0f} per tick; "
+        f"{TARGET:,} due in one minute need {max(shards_for_time, shards_for_writes)} shards "
+        f"({shards_for_time} for time, {shards_for_writes} for due-index writes)"
+    )
+
+
+def main() -> None:
+    quiet()
+    _tick_against_scan()
+    _shard_rate()

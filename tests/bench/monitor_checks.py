@@ -10,7 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import tests.conftest  # noqa: F401  (safe fake-AWS environment)
-from tests.bench.dispatcher_cost import ReadCounter
+from tests.bench.common import CallCounter, quiet, spread
 
 MONITORS = int(os.environ.get("BENCH_MONITORS", "10000"))
 DUE = 100
@@ -18,6 +18,7 @@ CHECKS = 300
 
 
 def main() -> None:
+    quiet()
     from proactive import dispatcher, monitors
     from proactive.agents import create_agent
     from proactive.clock import iso
@@ -47,7 +48,7 @@ def main() -> None:
         # Checks per second: the worker handler, fed SQS batches of queued checks.
         ids = []
         for i in range(CHECKS):
-            mon = monitors.create_monitor(store, queue, base.model_copy(update={"name": f"m{i}"}), now)
+            mon = monitors.create_monitor(store, base.model_copy(update={"name": f"m{i}"}), now)
             check = {
                 "id": f"chk-bench-{i}",
                 "monitor_id": mon["id"],
@@ -78,45 +79,35 @@ def main() -> None:
         )
 
         # Dispatcher cost: MONITORS monitors, DUE of them due in this tick.
-        with store.table.batch_writer() as batch:
-            for i in range(MONITORS):
-                mid = f"mon-{i:08d}"
-                due_at = (
-                    now + timedelta(seconds=30) if i < DUE else now + timedelta(hours=1, seconds=i % 3600)
-                )
-                body = {
-                    **base.model_dump(),
-                    "check_interval": 60,
-                    "id": mid,
-                    "next_fire_at": iso(due_at),
-                    "created_at": iso(now),
-                    "updated_at": iso(now),
-                    "state": "unknown",
-                    "trigger_count": 0,
-                }
-                batch.put_item(
-                    Item={
-                        "PK": f"MONITOR#{mid}",
-                        "SK": "MONITOR",
-                        "kind": "monitor",
-                        "GSI1PK": "WS#ws#MONITOR",
-                        "GSI1SK": f"{iso(now)}#{mid}",
-                        **store.due.attributes(mid, due_at),
-                        **json.loads(json.dumps(body)),
-                    }
-                )
-        counter = ReadCounter(store.table.meta.client)
+        items = []
+        for i in range(MONITORS):
+            mid = f"mon-{i:08d}"
+            due_at = now + timedelta(seconds=30) if i < DUE else now + timedelta(hours=1, seconds=i % 3600)
+            body = {
+                **base.model_dump(),
+                "check_interval": 60,
+                "id": mid,
+                "next_fire_at": iso(due_at),
+                "created_at": iso(now),
+                "updated_at": iso(now),
+                "state": "unknown",
+                "trigger_count": 0,
+            }
+            items.append(store.monitors.item(json.loads(json.dumps(body)), store.due.attributes(mid, due_at)))
+        store.table.put_many(items)
+        counter = CallCounter(store.table.client)
         times, reads = [], []
         for minute in range(3):
             counter.reset()
             t0 = time.perf_counter()
             summary = dispatcher.tick(store, queue, now + timedelta(minutes=minute))
             times.append(time.perf_counter() - t0)
-            reads.append(counter.items)
-            assert summary.checks == DUE, summary
+            reads.append(counter.items_read)
+            assert summary.counts["checks"] == DUE, summary
         print(
             f"[monitors] dispatcher tick with {MONITORS:,} monitors, {DUE} due: "
             f"{statistics.median(reads):,.0f} items read (the {DUE} due, via the due index, and their "
-            f"consistent re-read), median {statistics.median(times) * 1000:.0f} ms in moto; a full scan "
-            f"reads {MONITORS + CHECKS:,}+ items: {(MONITORS + CHECKS) / statistics.median(reads):,.0f}x more"
+            f"consistent re-read); a full scan reads {MONITORS + CHECKS:,}+ items: "
+            f"{(MONITORS + CHECKS) / statistics.median(reads):,.0f}x more; "
+            f"tick {spread(times, ' ms', 1000)} in moto"
         )

@@ -13,6 +13,7 @@ import yaml
 
 from proactive.dev.local import REPO_ROOT
 from proactive.queue import (
+    BATCH_SIZE,
     DLQ_RETENTION_SECONDS,
     MAX_RECEIVE_COUNT,
     VISIBILITY_TIMEOUT_SECONDS,
@@ -75,6 +76,9 @@ def test_queues_match_the_local_stack(resources: dict[str, Any]) -> None:
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"GetAtt": "RunDeadLetterQueue.Arn"}
     assert resources["RunDeadLetterQueue"]["Properties"]["MessageRetentionPeriod"] == DLQ_RETENTION_SECONDS
     assert resources["WorkerFunction"]["Properties"]["Timeout"] == WORKER_TIMEOUT_SECONDS
+    assert (
+        resources["WorkerFunction"]["Properties"]["Events"]["Runs"]["Properties"]["BatchSize"] == BATCH_SIZE
+    )
 
 
 def test_worker_reports_partial_batch_failures(resources: dict[str, Any]) -> None:

@@ -14,12 +14,12 @@ from botocore.stub import Stubber
 import proactive.aws
 from proactive import schedules
 from proactive.dev.local import LocalContext, load_handler, scheduled_event
-from proactive.queue import RunQueue
-from proactive.store import Store
-from tests.mockaws import mocked_aws
 from proactive.models.schedules import ScheduleCreate
+from proactive.queue import RunQueue
 from proactive.settings import get_settings
+from proactive.store import Store
 from tests.integration.conftest import Aws, Handlers, make_agent
+from tests.mockaws import mocked_aws
 
 
 def create(aws: Aws, now: datetime, cron: str, tz: str = "UTC", **extra: Any) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 The tick never scans: for each shard of the sparse due index it queries `due_at <= window end`,
 re-reads those items consistently (the index lags writes), and dispatches each through its
-kind's registered function (`proactive.jobs`). A tick may cover every shard, or one: with
+kind's registered function (`proactive.jobs`), several at once (each item's claim is its own
+conditional write, so they do not interfere). A tick may cover every shard, or one: with
 `DISPATCH_FANOUT=lambda` the scheduled invocation hands each shard to an invocation of its own,
 so the work of one tick grows with the number of shards, not with one function's send rate.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +22,7 @@ from proactive.jobs import DUE_KINDS
 from proactive.observability import logger, metrics
 from proactive.queue import RunQueue
 from proactive.schedules import window_end
+from proactive.settings import get_settings
 from proactive.store import Store
 
 COUNTS = ("queued", "missed", "requeued", "checks")
@@ -53,21 +55,27 @@ def tick(
     """Dispatch everything due by the end of the window in `shards` (default: all of them)."""
     summary = TickSummary(now=now.isoformat())
     until = window_end(now)
-    for shard in range(store.due.shards) if shards is None else shards:
-        refs = list(store.due.due(shard, until))
-        summary.due += len(refs)
-        for item in store.due.read(refs):
-            kind = DUE_KINDS.get(item["kind"])
-            try:
-                if kind is None:
-                    raise LookupError(f"nothing is registered to dispatch {item['kind']!r} items")
-                summary.counts.update(kind.dispatch(store, queue, item, now, wall_now))
-            except Exception as exc:
-                # One broken item must not stop the others; it stays due and is retried next tick.
-                logger.exception(
-                    "dispatch failed", extra={"item_id": item.get("id"), "kind": item.get("kind")}
-                )
-                summary.errors.append(f"{item.get('kind')} {item.get('id')}: {type(exc).__name__}: {exc}")
+
+    def dispatch(item: dict[str, Any]) -> Mapping[str, int] | str:
+        kind = DUE_KINDS.get(item["kind"])
+        try:
+            if kind is None:
+                raise LookupError(f"nothing is registered to dispatch {item['kind']!r} items")
+            return kind.dispatch(store, queue, item, now, wall_now)
+        except Exception as exc:
+            # One broken item must not stop the others; it stays due and is retried next tick.
+            logger.exception("dispatch failed", extra={"item_id": item.get("id"), "kind": item.get("kind")})
+            return f"{item.get('kind')} {item.get('id')}: {type(exc).__name__}: {exc}"
+
+    with ThreadPoolExecutor(max_workers=get_settings().dispatch_concurrency) as pool:
+        for shard in range(store.due.shards) if shards is None else shards:
+            refs = list(store.due.due(shard, until))
+            summary.due += len(refs)
+            for outcome in pool.map(dispatch, store.due.read(refs)):
+                if isinstance(outcome, str):
+                    summary.errors.append(outcome)
+                else:
+                    summary.counts.update(outcome)
     metrics.add_metric(name="DueItems", unit="Count", value=summary.due)
     metrics.add_metric(name="OccurrencesQueued", unit="Count", value=summary.counts["queued"])
     metrics.add_metric(name="OccurrencesMissed", unit="Count", value=summary.counts["missed"])

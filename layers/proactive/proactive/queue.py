@@ -21,6 +21,8 @@ MAX_DELAY_SECONDS = 900
 WORKER_TIMEOUT_SECONDS = 60
 VISIBILITY_TIMEOUT_SECONDS = 6 * WORKER_TIMEOUT_SECONDS
 MAX_RECEIVE_COUNT = 5
+# Messages the worker receives at once (the event source mapping's batch size).
+BATCH_SIZE = 10
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 
 
@@ -29,10 +31,16 @@ def retry_backoff_seconds(receive_count: int) -> int:
     return int(min(VISIBILITY_TIMEOUT_SECONDS, 10 * 4 ** max(0, receive_count - 1)))
 
 
+# A message for work due at a given time becomes visible between this many seconds and one more
+# before that time: long enough for the worker to receive it, read the work and be waiting when
+# the time comes, however busy the moment is (cron makes many things due in the same second).
+LEAD_SECONDS = 1
+
+
 def delay_until(when: datetime, now: datetime) -> int:
-    """SQS DelaySeconds for a message due at `when`: whole seconds, rounded down (the worker
-    waits out the remaining fraction itself), never negative."""
-    return int(max(0.0, (when - now).total_seconds()))
+    """SQS DelaySeconds for a message due at `when`: whole seconds, ending `LEAD_SECONDS` to
+    `LEAD_SECONDS + 1` before it (the worker waits out the rest itself), never negative."""
+    return int(max(0.0, (when - now).total_seconds() - LEAD_SECONDS))
 
 
 @dataclass(frozen=True)

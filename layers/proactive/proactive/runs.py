@@ -22,14 +22,15 @@ from proactive.errors import DomainError, ServiceUnavailable
 from proactive.ids import new_id
 from proactive.models.runs import FINAL_STATUSES, RunCreate, RunStatus, SourceType
 from proactive.observability import logger, metrics
-from proactive.queue import QueueError, RunQueue, run_message
+from proactive.queue import LEAD_SECONDS, QueueError, RunQueue, run_message
 from proactive.settings import get_settings
 from proactive.store import ConditionFailed, Store
 
 # DynamoDB items are limited to 400 KB; keep agent output well inside that.
 MAX_OUTPUT_CHARS = 100_000
-# SQS delays are whole seconds, so a message may arrive up to a second early; wait that out.
-MAX_EARLY_WAIT = timedelta(seconds=2)
+# A message arrives up to LEAD_SECONDS + 1 early (SQS delays are whole seconds, and the work is
+# handed over a little ahead of its time); the worker waits that out.
+MAX_EARLY_WAIT = timedelta(seconds=LEAD_SECONDS + 2)
 
 
 class RunRetry(Exception):

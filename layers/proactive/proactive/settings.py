@@ -73,6 +73,8 @@ class Settings:
     # How a tick reaches its shards: "lambda" invokes this function once per shard
     # (asynchronously); "inline" works through them in this invocation.
     dispatch_fanout: Literal["inline", "lambda"] = setting("inline")
+    # Items one tick dispatches at once (each is a few independent writes and one send).
+    dispatch_concurrency: int = setting(8, ge=1, le=64)
 
     # Worker: agent failures are retried up to this many attempts, then the run is failed.
     run_max_attempts: int = setting(3, ge=1, le=10)

@@ -23,7 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     dev = commands.add_parser("dev", help="run the whole platform locally on loopback")
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    dev.add_argument("--pollers", type=int, default=4, help="worker instances (batches performed at once)")
+    dev.add_argument(
+        "--workers", type=int, default=32, help="worker invocations at once (batches performed side by side)"
+    )
     dev.add_argument(
         "--data-dir",
         type=Path,
@@ -52,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         return stack.main(
             host=args.host,
             port=args.port,
-            pollers=args.pollers,
+            workers_at_once=args.workers,
             data_dir=None if args.no_data else args.data_dir,
             reset=args.reset,
         )

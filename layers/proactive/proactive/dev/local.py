@@ -13,14 +13,14 @@ import queue
 import sys
 import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from proactive.clock import iso, utcnow
-from proactive.queue import DLQ_RETENTION_SECONDS, MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_SECONDS
+from proactive.queue import BATCH_SIZE, DLQ_RETENTION_SECONDS, MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_SECONDS
 from proactive.store.keys import TTL_ATTRIBUTE, table_definition
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
@@ -169,8 +169,9 @@ def create_resources(
 
 class EventSourceMapping:
     """Feeds SQS messages to worker handlers as Lambda's SQS event source mapping does: one poller
-    receives batches and hands each to a free function instance, up to `concurrency` batches at
-    once; a batch's failures are reported back and its successes deleted.
+    receives batches and hands each to a free function instance, making a new instance (a cold
+    start) when none is free, up to `concurrency`; a batch's failures are reported back and its
+    successes deleted.
 
     It polls without a wait: moto's long poll notices a delayed message only when its wait ends,
     which would make every run up to a second late; SQS's own long poll has no such delay."""
@@ -180,21 +181,22 @@ class EventSourceMapping:
         sqs_client: Any,
         queue_url: str,
         queue_arn: str,
-        instances: Sequence[ModuleType],
+        make_instance: Callable[[int], ModuleType],
         *,
+        concurrency: int,
         function_name: str = "WorkerFunction",
         idle_seconds: float = 0.05,
     ) -> None:
         self._sqs = sqs_client
         self._url = queue_url
         self._arn = queue_arn
+        self._make_instance = make_instance
+        self._instances: list[ModuleType] = []
         self._free: queue.SimpleQueue[ModuleType] = queue.SimpleQueue()
-        for instance in instances:
-            self._free.put(instance)
         self._function_name = function_name
         self._idle_seconds = idle_seconds
-        self._busy = threading.Semaphore(len(instances))
-        self._count = len(instances)
+        self._busy = threading.Semaphore(concurrency)
+        self._concurrency = concurrency
 
     def poll(self, stop: threading.Event) -> None:
         """Receive and dispatch until `stop` is set, then wait for the batches in flight."""
@@ -210,17 +212,25 @@ class EventSourceMapping:
                 stop.wait(self._idle_seconds)
                 continue
             threading.Thread(target=self._invoke, args=(messages,), name="worker", daemon=True).start()
-        for _ in range(self._count):
+        for _ in range(self._concurrency):
             self._busy.acquire()
 
     def _receive(self) -> list[dict[str, Any]]:
         resp = self._sqs.receive_message(
-            QueueUrl=self._url, MaxNumberOfMessages=10, WaitTimeSeconds=0, AttributeNames=["All"]
+            QueueUrl=self._url, MaxNumberOfMessages=BATCH_SIZE, WaitTimeSeconds=0, AttributeNames=["All"]
         )
         return list(resp.get("Messages", []))
 
+    def _instance(self) -> ModuleType:
+        try:
+            return self._free.get_nowait()
+        except queue.Empty:
+            instance = self._make_instance(len(self._instances))
+            self._instances.append(instance)
+            return instance
+
     def _invoke(self, messages: list[dict[str, Any]]) -> None:
-        instance = self._free.get()
+        instance = self._instance()
         try:
             result = instance.handler(sqs_event(messages, self._arn), LocalContext(self._function_name))
             failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}

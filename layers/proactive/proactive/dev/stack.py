@@ -201,7 +201,7 @@ def _step(text: str) -> None:
 def main(
     host: str = "127.0.0.1",
     port: int = 8000,
-    pollers: int = 4,
+    workers_at_once: int = 32,
     data_dir: Path | None = DEFAULT_DATA_DIR,
     reset: bool = False,
 ) -> int:
@@ -210,7 +210,7 @@ def main(
     moto_port = free_port()
     moto = _start_moto(moto_port)
     try:
-        return _run(moto_port, host, port, pollers, data_dir, reset)
+        return _run(moto_port, host, port, workers_at_once, data_dir, reset)
     finally:
         moto.terminate()
         try:
@@ -221,7 +221,9 @@ def main(
         print("Proactive local stack stopped.", file=sys.stderr, flush=True)
 
 
-def _run(moto_port: int, host: str, port: int, pollers: int, data_dir: Path | None, reset: bool) -> int:
+def _run(
+    moto_port: int, host: str, port: int, workers_at_once: int, data_dir: Path | None, reset: bool
+) -> int:
     _environment(moto_port)
 
     import boto3
@@ -258,16 +260,20 @@ def _run(moto_port: int, host: str, port: int, pollers: int, data_dir: Path | No
     stop = threading.Event()
 
     def dispatch_on_ticks() -> None:
+        # Ticks fall half-way between minutes: cron fires on the minute, so a tick then would
+        # compete with the very runs it handed over a minute earlier (as a rate(1 minute) schedule
+        # in AWS ticks at whatever second it was created).
         now = datetime.now(UTC)
         period = settings.tick_seconds
-        boundary = datetime.fromtimestamp((now.timestamp() // period + 1) * period, UTC)
-        if stop.wait(max(0.0, (boundary - now).total_seconds())):
+        offset = period / 2
+        tick = datetime.fromtimestamp(((now.timestamp() - offset) // period + 1) * period + offset, UTC)
+        if stop.wait(max(0.0, (tick - now).total_seconds())):
             return
-        dispatcher.handler(scheduled_event(boundary), LocalContext("DispatcherFunction"))
+        dispatcher.handler(scheduled_event(tick), LocalContext("DispatcherFunction"))
 
-    def save_every_minute() -> None:
-        if data_dir is not None and not stop.wait(60):
-            persistence.save(dynamodb, TABLE_NAME, data_dir)
+    def save_every_minute(folder: Path) -> None:
+        if not stop.wait(60):
+            persistence.save(dynamodb, TABLE_NAME, folder)
 
     # One tick at start-up catches up on anything due, as the first EventBridge tick would.
     dispatcher.handler(
@@ -277,13 +283,15 @@ def _run(moto_port: int, host: str, port: int, pollers: int, data_dir: Path | No
         boto3.client("sqs"),
         resources["queue_url"],
         resources["queue_arn"],
-        [load_handler("worker", instance=f"_{i}") for i in range(pollers)],
+        lambda n: load_handler("worker", instance=f"_{n}"),
+        concurrency=workers_at_once,
     )
     threads = [
         _Loop("dispatcher", stop, dispatch_on_ticks),
         _Loop("workers", stop, lambda: workers.poll(stop)),
-        _Loop("saver", stop, save_every_minute),
     ]
+    if data_dir is not None:
+        threads.append(_Loop("saver", stop, lambda: save_every_minute(data_dir)))
     for thread in threads:
         thread.start()
 
@@ -301,7 +309,7 @@ def _run(moto_port: int, host: str, port: int, pollers: int, data_dir: Path | No
         f"  Moto:       http://127.0.0.1:{moto_port}   "
         f"(DynamoDB table {TABLE_NAME}, SQS queue {QUEUE_NAME})\n"
         f"  Data:       {data}\n"
-        f"  Dispatcher: every {settings.tick_seconds} s;  worker instances: {pollers}\n"
+        f"  Dispatcher: every {settings.tick_seconds} s;  worker: up to {workers_at_once} at once\n"
         "  Token:      .venv/bin/proactive token --workspace ws-demo\n"
         f'  Try:        curl -H "Authorization: Bearer $(.venv/bin/proactive token --workspace ws-demo)" '
         f"{base}/api/agents\n"

@@ -258,6 +258,15 @@ class Table:
             kwargs.update(expressions.arguments(self._serializer))
         self._call(self.client.put_item, **kwargs)
 
+    def put_many(self, items: Sequence[Mapping[str, Any]]) -> None:
+        """Put items unconditionally, 25 per call (loading data, not recording changes)."""
+        for offset in range(0, len(items), 25):
+            request: dict[str, Any] = {
+                self.name: [{"PutRequest": {"Item": self._serialize(i)}} for i in items[offset : offset + 25]]
+            }
+            while request:
+                request = self.client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+
     def put_new(self, item: Mapping[str, Any]) -> None:
         """Put an item that must not exist yet; ConditionFailed if it does."""
         self.put(item, condition=Attr(PK).not_exists())
