@@ -42,7 +42,11 @@ validate: $(SAM_VENV)/.installed
 build: $(SAM_VENV)/.installed
 	SAM_CLI_TELEMETRY=0 $(SAM) build
 
-bench: $(BIN)/.installed
+$(BIN)/.bench-installed: $(BIN)/.installed
+	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[dev,bench]'
+	touch $@
+
+bench: $(BIN)/.bench-installed
 	$(BIN)/python -m tests.bench
 
 deploy: build
