@@ -12,6 +12,7 @@ import pytest
 
 from proactive import schedules
 from proactive.agents import RunContext, register_runtime
+from proactive.agents.runtimes import AgentResult
 from proactive.clock import utcnow
 from proactive.errors import AgentError
 from proactive.models.runs import RunCreate
@@ -32,11 +33,11 @@ class FlakyRuntime:
     def validate_config(self, config: Any) -> dict[str, Any]:
         return dict(config)
 
-    def execute(self, agent: Any, task: str, context: RunContext) -> str:
+    def execute(self, agent: Any, task: str, context: RunContext) -> AgentResult:
         self.calls += 1
         if self.calls <= self.failures:
             raise AgentError(f"upstream returned 503 on call {self.calls}")
-        return f"done: {task}"
+        return AgentResult(f"done: {task}")
 
 
 class GateRuntime:
@@ -51,10 +52,10 @@ class GateRuntime:
     def validate_config(self, config: Any) -> dict[str, Any]:
         return dict(config)
 
-    def execute(self, agent: Any, task: str, context: RunContext) -> str:
+    def execute(self, agent: Any, task: str, context: RunContext) -> AgentResult:
         self.entered.set()
         assert self.release.wait(10)
-        return "released"
+        return AgentResult("released")
 
 
 @pytest.fixture

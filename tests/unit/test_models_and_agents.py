@@ -20,7 +20,7 @@ def test_builtin_agent_summarises_its_task_deterministically() -> None:
     task = "Generate daily metrics report. Include signups and churn."
     first = BuiltinRuntime().execute(agent, task, ctx)
     assert first == BuiltinRuntime().execute(agent, task, ctx)
-    assert first == (
+    assert first.output == (
         "Builtin agent 'report-agent' summary of the schedule task (8 words): Generate daily metrics report."
     )
 

@@ -48,4 +48,15 @@ class ServiceUnavailable(DomainError):
 
 
 class AgentError(Exception):
-    """An agent could not do its task (the run records the message and may retry)."""
+    """An agent could not do its task; the run records the message.
+
+    `retryable`: trying again later may succeed (a timeout, a connection error, a 429 or 5xx,
+    an overloaded model); otherwise the run fails at once (a 4xx from the agent, a bad key, an
+    unknown model, a missing secret). `retry_after`: how long the agent or provider asked us to
+    wait, in seconds, if it said."""
+
+    def __init__(self, message: str, *, retryable: bool = True, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+        self.retry_after = retry_after

@@ -205,7 +205,7 @@ def execute(
         run_id=run_id, source_type=run["source_type"], source_id=run.get("source_id"), attempt=run["attempts"]
     )
     try:
-        output = runtime_for(agent["runtime"]).execute(agent, run["task"], context)
+        output = runtime_for(agent["runtime"]).execute(agent, run["task"], context).output
     except Exception as exc:  # an agent's failure is recorded on the run, whatever it is
         error = f"{type(exc).__name__}: {exc}"[:4000]
         if run["attempts"] < settings.run_max_attempts and not isinstance(exc, DomainError):

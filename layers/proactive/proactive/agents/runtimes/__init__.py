@@ -1,22 +1,136 @@
 """Agent runtimes behind one interface, and the registry that names them.
 
-A runtime turns (agent, task) into output text. The worker does not care whether the agent
-runs here, over HTTP or on an LLM. A runtime is registered by name with the module that holds
-it, and that module is imported only when an agent of that runtime is validated or executed,
-so functions that never run agents never load what runtimes depend on.
+A runtime turns (agent, task) into output. The worker does not care whether the agent runs
+here, over HTTP or on an LLM: it hands the runtime a `RunContext` (the run, what started it, a
+`StepLog` to record what happens, what tools may reach, a deadline) and gets back an
+`AgentResult` (output, usage, or "waiting for a callback"), or an `AgentError` that says whether
+trying again could help. A runtime is registered by name with the module that holds it, and that
+module is imported only when an agent of that runtime is validated or executed, so functions
+that never run agents never load what runtimes depend on.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
-from proactive.errors import InvalidInput
+from proactive.clock import iso
+from proactive.errors import AgentError, InvalidInput
+
+if TYPE_CHECKING:
+    from proactive.queue import RunQueue
+    from proactive.store import Store
+
+__all__ = [
+    "AgentError",
+    "AgentResult",
+    "AgentRuntime",
+    "RunContext",
+    "StepLog",
+    "ToolContext",
+    "Usage",
+    "register_runtime",
+    "runtime_for",
+]
+
+# A run's timeline is bounded: at most this many steps, each detail at most this long.
+MAX_STEPS = 100
+MAX_DETAIL_CHARS = 2000
+
+
+class StepLog:
+    """What happened inside a run, in order: each step has `at`, `type` and its details.
+
+    Bounded in count and size, so a run item stays small: a detail value longer than
+    MAX_DETAIL_CHARS is cut with a marker, and past MAX_STEPS the oldest steps after the first
+    are dropped, leaving a `truncated` step that says how many.
+    """
+
+    def __init__(
+        self, steps: list[dict[str, Any]] | None = None, *, clock: Callable[[], datetime] | None = None
+    ):
+        self.steps: list[dict[str, Any]] = list(steps or [])
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    def add(self, type_: str, **details: Any) -> dict[str, Any]:
+        step = {"at": iso(self._clock()), "type": type_, **{k: _bounded(v) for k, v in details.items()}}
+        self.steps.append(step)
+        if len(self.steps) > MAX_STEPS:
+            self._drop_oldest()
+        return step
+
+    def _drop_oldest(self) -> None:
+        first, rest = self.steps[0], self.steps[1:]
+        dropped = 0
+        if rest and rest[0].get("type") == "truncated":
+            dropped = int(rest[0].get("dropped", 0))
+            rest = rest[1:]
+        excess = len(rest) + 2 - MAX_STEPS
+        marker = {"at": rest[excess - 1]["at"], "type": "truncated", "dropped": dropped + excess}
+        self.steps = [first, marker, *rest[excess:]]
+
+
+def _bounded(value: Any) -> Any:
+    """A detail as it is kept: text cut to MAX_DETAIL_CHARS with a marker; structures as JSON
+    when they are larger than that."""
+    if isinstance(value, str):
+        return value if len(value) <= MAX_DETAIL_CHARS else value[:MAX_DETAIL_CHARS] + " … [truncated]"
+    if isinstance(value, dict | list):
+        text = json.dumps(value, default=str)
+        return value if len(text) <= MAX_DETAIL_CHARS else text[:MAX_DETAIL_CHARS] + " … [truncated]"
+    return value
 
 
 @dataclass(frozen=True)
+class Usage:
+    """What a run consumed. `cost_usd` is None where the model has no known price."""
+
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    tool_calls: int = 0
+    cost_usd: float | None = None
+
+    def __add__(self, other: Usage) -> Usage:
+        cost = (
+            None
+            if self.cost_usd is None and other.cost_usd is None
+            else (self.cost_usd or 0) + (other.cost_usd or 0)
+        )
+        return Usage(
+            self.requests + other.requests,
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.tool_calls + other.tool_calls,
+            cost,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "tool_calls": self.tool_calls,
+            "cost_usd": self.cost_usd,
+        }
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """What an agent's tools may reach: the run's workspace, through the store and the queue."""
+
+    store: Store
+    queue: RunQueue
+    workspace_id: str
+    run_id: str
+
+
+@dataclass
 class RunContext:
     """What an agent knows about the run it is executing."""
 
@@ -24,6 +138,23 @@ class RunContext:
     source_type: str
     source_id: str | None
     attempt: int
+    workspace_id: str = ""
+    payload: Any = None  # the webhook, trigger or monitor data that started the run, if any
+    steps: StepLog = field(default_factory=StepLog)
+    tools: ToolContext | None = None
+    deadline: float | None = None  # time.monotonic() by which the attempt must return
+
+    def seconds_left(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+
+@dataclass(frozen=True)
+class AgentResult:
+    """A runtime's answer: the output, what it consumed, or that the agent will call back."""
+
+    output: str = ""
+    usage: Usage | None = None
+    waiting_for_callback: bool = False
 
 
 class AgentRuntime(Protocol):
@@ -32,8 +163,8 @@ class AgentRuntime(Protocol):
     def validate_config(self, config: Mapping[str, Any]) -> dict[str, Any]:
         """Return the config to store, or raise InvalidInput naming the problem."""
 
-    def execute(self, agent: Mapping[str, Any], task: str, context: RunContext) -> str:
-        """Do the task; return the output. Raise AgentError (or anything) on failure."""
+    def execute(self, agent: Mapping[str, Any], task: str, context: RunContext) -> AgentResult:
+        """Do the task. Raise AgentError (retryable or not) when the agent cannot."""
 
 
 # name -> the runtime, or "module:attribute" where it is found until first used.

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from proactive.agents.runtimes import RunContext
+from proactive.agents.runtimes import AgentResult, RunContext
 from proactive.errors import InvalidInput
 
 
@@ -27,11 +27,13 @@ class BuiltinRuntime:
             )
         return {}
 
-    def execute(self, agent: Mapping[str, Any], task: str, context: RunContext) -> str:
+    def execute(self, agent: Mapping[str, Any], task: str, context: RunContext) -> AgentResult:
         text = " ".join(task.split())
         words = len(text.split(" ")) if text else 0
         first = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
         if len(first) > self._max_summary:
             first = first[: self._max_summary - 1].rstrip() + "…"
         kind = context.source_type
-        return f"Builtin agent '{agent['name']}' summary of the {kind} task ({words} words): {first}"
+        return AgentResult(
+            f"Builtin agent '{agent['name']}' summary of the {kind} task ({words} words): {first}"
+        )
