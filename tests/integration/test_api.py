@@ -193,7 +193,10 @@ def test_missing_field_and_broken_json(client: TestClient) -> None:
     resp = client.post(
         "/api/proactive/schedules", content=b"{not json", headers={"content-type": "application/json"}
     )
-    assert (resp.status_code, resp.json()["message"]) == (422, "body: request body is not valid JSON")
+    assert resp.status_code == 400
+    assert resp.json()["error"] == "bad_request"
+    assert resp.json()["field"] == "body"
+    assert resp.json()["message"].startswith("request body is not valid JSON")
 
 
 def test_next_runs_carry_the_zone_offset_across_dst(client: TestClient) -> None:

@@ -165,7 +165,7 @@ def test_metric_monitor_aggregates_posted_values(client: TestClient, quote: Quot
 @pytest.mark.parametrize(
     ("override", "field", "text"),
     [
-        ({"condition": "AAPL stock price > 150"}, "condition", "not a valid expression"),
+        ({"condition": "AAPL stock price > 150"}, "condition", "is free text, not an expression"),
         ({"condition": "__import__('os').system('x')"}, "condition", "function calls"),
         ({"condition": "price > 150"}, "condition", "unknown name(s) ['price']"),
         ({"check_interval": 30}, "check_interval", "greater than or equal to 60"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 import jmespath
 from jmespath.exceptions import JMESPathError
@@ -25,10 +25,6 @@ from proactive.store import Store
 from proactive.store.entities import modify
 
 BUILTIN_NAMES = frozenset({"value", "previous", "change_pct"})
-
-
-class SourceError(Exception):
-    """The source answered, but not with a usable value."""
 
 
 def _select_names(select: str) -> list[str]:
@@ -60,6 +56,23 @@ def _validate(source: Mapping[str, Any], condition: str, action: str) -> None:
         ) from exc
 
 
+def _missing_source(condition: str) -> NoReturn:
+    """A monitor without a source cannot be checked: say so, and what else is wrong with it."""
+    problems = [
+        {
+            "field": "source",
+            "message": "source is required: where the value comes from, e.g. "
+            '{"type": "http", "url": "https://api.example.com/quote/AAPL", "select": "data.price"} '
+            'or {"type": "metric"} for values posted to the monitor',
+        }
+    ]
+    try:
+        Expression(condition).check_names(BUILTIN_NAMES)
+    except ExpressionError as exc:
+        problems.append({"field": "condition", "message": str(exc)})
+    raise InvalidInput("; ".join(p["message"] for p in problems), field="source", details=problems)
+
+
 def present(monitor: Mapping[str, Any]) -> dict[str, Any]:
     shown = dict(monitor)
     shown["next_check"] = monitor.get("next_fire_at") if monitor.get("is_active") else None
@@ -71,6 +84,8 @@ def get_monitor(store: Store, monitor_id: str, workspaces: frozenset[str]) -> di
 
 
 def create_monitor(store: Store, data: MonitorCreate, now: datetime) -> dict[str, Any]:
+    if data.source is None:
+        _missing_source(data.condition)
     source = data.source.model_dump()
     _validate(source, data.condition, data.action)
     require_agent_in(store, data.agent_id, data.workspace_id)
@@ -97,8 +112,15 @@ def create_monitor(store: Store, data: MonitorCreate, now: datetime) -> dict[str
 
 
 def update_monitor(
-    store: Store, monitor_id: str, data: MonitorUpdate, workspaces: frozenset[str], now: datetime
+    store: Store,
+    monitor_id: str,
+    data: MonitorUpdate,
+    workspaces: frozenset[str],
+    now: datetime,
+    *,
+    reason: str | None = None,
 ) -> dict[str, Any]:
+    """Change a monitor; `reason` says why the platform paused it (none when a person did)."""
     requested = data.model_dump(exclude_unset=True)
 
     def write(current: dict[str, Any]) -> dict[str, Any]:
@@ -117,6 +139,7 @@ def update_monitor(
         ):
             due = now + timedelta(seconds=merged["check_interval"]) if merged["is_active"] else None
             changes["next_fire_at"] = iso(due) if due else None
+            changes["paused_reason"] = None if merged["is_active"] else reason
             return store.monitors.reschedule(monitor_id, changes, due_at=due, expect_version=version)
         return store.monitors.update(monitor_id, changes, expect_version=version)
 
@@ -124,9 +147,15 @@ def update_monitor(
 
 
 def set_active(
-    store: Store, monitor_id: str, active: bool, workspaces: frozenset[str], now: datetime
+    store: Store,
+    monitor_id: str,
+    active: bool,
+    workspaces: frozenset[str],
+    now: datetime,
+    *,
+    reason: str | None = None,
 ) -> dict[str, Any]:
-    return update_monitor(store, monitor_id, MonitorUpdate(is_active=active), workspaces, now)
+    return update_monitor(store, monitor_id, MonitorUpdate(is_active=active), workspaces, now, reason=reason)
 
 
 def delete_monitor(store: Store, monitor_id: str, workspaces: frozenset[str]) -> None:
@@ -139,7 +168,4 @@ def add_value(store: Store, monitor: Mapping[str, Any], data: MetricValue, now: 
         raise InvalidInput(
             "this monitor reads an HTTP source; values can be posted only to a metric monitor", field="source"
         )
-    measured = data.timestamp or now
-    if measured.tzinfo is None:
-        raise InvalidInput("timestamp needs a UTC offset (e.g. 2026-11-21T09:00:00Z)", field="timestamp")
-    store.metric_values.put(monitor["id"], measured, data.value)
+    store.metric_values.put(monitor["id"], data.timestamp or now, data.value)

@@ -131,12 +131,19 @@ def _retime(
     cron: CronSchedule,
     active: bool,
     now: datetime,
+    reason: str | None = None,
 ) -> dict[str, Any]:
     """Apply a change to when a schedule fires: recompute its next fire from now. Conditional
-    on the schedule being as it was read, so the next fire always follows the stored cron."""
+    on the schedule being as it was read, so the next fire always follows the stored cron.
+    `reason` says why the platform paused it (none when a person did)."""
     next_fire = cron.next_after(now) if active else None
     changes.update(
-        {"is_active": active, "next_fire_at": iso(next_fire) if next_fire else None, "updated_at": iso(now)}
+        {
+            "is_active": active,
+            "next_fire_at": iso(next_fire) if next_fire else None,
+            "paused_reason": None if active else reason,
+            "updated_at": iso(now),
+        }
     )
     schedule = store.schedules.reschedule(
         current["id"], changes, due_at=next_fire, expect_version=int(current.get("version") or 0)
@@ -148,7 +155,14 @@ def _retime(
 
 
 def set_active(
-    store: Store, queue: RunQueue, schedule_id: str, active: bool, workspaces: frozenset[str], now: datetime
+    store: Store,
+    queue: RunQueue,
+    schedule_id: str,
+    active: bool,
+    workspaces: frozenset[str],
+    now: datetime,
+    *,
+    reason: str | None = None,
 ) -> dict[str, Any]:
     """Pause or resume. Resuming starts from now: occurrences while paused are not run."""
 
@@ -160,7 +174,7 @@ def set_active(
         if not retimed:
             return current
         cron = CronSchedule(current["cron_expression"], current["timezone"])
-        return _retime(store, current, {}, cron, active, now)
+        return _retime(store, current, {}, cron, active, now, reason)
 
     schedule = modify(
         lambda: get_schedule(store, schedule_id, workspaces), write, what=f"schedule {schedule_id!r}"

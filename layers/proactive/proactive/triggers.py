@@ -94,8 +94,27 @@ def _check_template(template: str) -> None:
         raise InvalidInput(str(exc), field="task_template") from exc
 
 
+# An event trigger narrowed to one source names it by id; these kinds of source can be checked.
+_SOURCE_KINDS = {"schedule": "sched-", "trigger": "trig-", "monitor": "mon-", "webhook": "webhook-"}
+
+
+def _check_source(store: Store, config: Mapping[str, Any], workspace_id: str) -> None:
+    """An event trigger's `source_id` must name something in its own workspace."""
+    source_id = config.get("source_id")
+    if not source_id:
+        return
+    kind = config.get("source_type") or next(
+        (k for k, prefix in _SOURCE_KINDS.items() if str(source_id).startswith(prefix)), None
+    )
+    if kind in _SOURCE_KINDS:
+        entities = {"schedule": store.schedules, "trigger": store.triggers, "monitor": store.monitors}
+        accessor = entities.get(kind, store.webhooks)
+        accessor.referenced(str(source_id), workspace_id, field="config.source_id")
+
+
 def create_trigger(store: Store, data: TriggerCreate, now: datetime) -> dict[str, Any]:
     config = validate_config(data.trigger_type, data.config)
+    _check_source(store, config, data.workspace_id)
     _check_filter(data.filter)
     _check_template(data.task_template)
     require_agent_in(store, data.agent_id, data.workspace_id)
@@ -125,21 +144,19 @@ def update_trigger(
         changes = dict(requested)
         if "config" in changes:
             changes["config"] = validate_config(trigger["trigger_type"], changes["config"])
+            _check_source(store, changes["config"], trigger["workspace_id"])
         if "filter" in changes:
             _check_filter(changes["filter"])
         if "task_template" in changes:
             _check_template(changes["task_template"])
         if "agent_id" in changes:
             require_agent_in(store, changes["agent_id"], trigger["workspace_id"])
+        if changes.get("is_active"):
+            changes["paused_reason"] = None
         changes["updated_at"] = iso(now)
         return store.triggers.change(trigger, changes)
 
     return modify(lambda: get_trigger(store, trigger_id, workspaces), write, what=f"trigger {trigger_id!r}")
-
-
-def delete_trigger(store: Store, trigger_id: str, workspaces: frozenset[str]) -> None:
-    get_trigger(store, trigger_id, workspaces)
-    store.triggers.delete(trigger_id)
 
 
 def _github_mismatch(config: Mapping[str, Any], payload: Mapping[str, Any], event: str | None) -> str | None:

@@ -80,6 +80,8 @@ def update_webhook(
     changes = data.model_dump(exclude_unset=True)
     if "trigger_id" in changes:
         _require_trigger(store, changes["trigger_id"], webhook["workspace_id"])
+    if changes.get("is_active"):
+        changes["paused_reason"] = None
     return store.webhooks.update(webhook_id, {**changes, "updated_at": iso(now)})
 
 

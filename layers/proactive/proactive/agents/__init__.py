@@ -10,11 +10,11 @@ from proactive.clock import iso
 from proactive.ids import new_id
 from proactive.models.agents import AgentCreate, AgentUpdate
 from proactive.store import Store
+from proactive.store.entities import modify
 
 __all__ = [
     "RunContext",
     "create_agent",
-    "delete_agent",
     "get_agent",
     "register_runtime",
     "require_agent_in",
@@ -53,15 +53,15 @@ def require_agent_in(
 def update_agent(
     store: Store, agent_id: str, data: AgentUpdate, workspaces: frozenset[str], now: datetime
 ) -> dict[str, Any]:
-    agent = get_agent(store, agent_id, workspaces)
-    changes = data.model_dump(exclude_unset=True)
-    runtime = runtime_for(changes.get("runtime") or agent["runtime"])
-    if "runtime" in changes or "config" in changes:
-        changes["config"] = runtime.validate_config(changes.get("config", agent.get("config", {})))
-    changes["updated_at"] = iso(now)
-    return store.agents.update(agent_id, changes)
+    requested = data.model_dump(exclude_unset=True)
 
+    def write(agent: dict[str, Any]) -> dict[str, Any]:
+        # Runtime and config are checked together, against the agent as it is now.
+        changes = dict(requested)
+        runtime = runtime_for(changes.get("runtime") or agent["runtime"])
+        if "runtime" in changes or "config" in changes:
+            changes["config"] = runtime.validate_config(changes.get("config", agent.get("config", {})))
+        changes["updated_at"] = iso(now)
+        return store.agents.update(agent_id, changes, expect_version=int(agent.get("version") or 0))
 
-def delete_agent(store: Store, agent_id: str, workspaces: frozenset[str]) -> None:
-    get_agent(store, agent_id, workspaces)
-    store.agents.delete(agent_id)
+    return modify(lambda: get_agent(store, agent_id, workspaces), write, what=f"agent {agent_id!r}")

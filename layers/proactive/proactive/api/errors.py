@@ -26,18 +26,21 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        extra = {"details": exc.details} if exc.details else {}
         return JSONResponse(
-            _body(exc.code, exc.message, exc.field), status_code=exc.status_code, headers=headers
+            _body(exc.code, exc.message, exc.field, **extra), status_code=exc.status_code, headers=headers
         )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         problems = []
         for err in exc.errors():
+            if err.get("type") == "json_invalid":
+                detail = (err.get("ctx") or {}).get("error", "")
+                message = f"request body is not valid JSON{f' ({detail})' if detail else ''}"
+                return JSONResponse(_body("bad_request", message, "body"), status_code=400)
             name = _field(tuple(err.get("loc", ())))
             msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-            if err.get("type") == "json_invalid":
-                msg, name = "request body is not valid JSON", "body"
             problems.append({"field": name, "message": msg})
         first = problems[0] if problems else {"field": "body", "message": "invalid request"}
         message = "; ".join(f"{p['field']}: {p['message']}" for p in problems)

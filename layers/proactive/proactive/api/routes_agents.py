@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from proactive import agents
-from proactive.api.deps import CurrentPrincipal, Cursor, Limit, StoreDep, WorkspaceScope
+from proactive import agents, references
+from proactive.api.deps import CurrentPrincipal, Cursor, Force, Limit, QueueDep, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
 from proactive.models.agents import Agent, AgentCreate, AgentUpdate
 from proactive.models.common import Page
@@ -38,6 +38,10 @@ def update_agent(
 
 
 @router.delete("/{agent_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_agent(agent_id: str, principal: CurrentPrincipal, store: StoreDep) -> Response:
-    agents.delete_agent(store, agent_id, principal.workspaces)
+def delete_agent(
+    agent_id: str, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep, force: Force = False
+) -> Response:
+    """Delete an agent. While schedules, triggers or monitors start it, this answers 409 naming
+    them; with `force=true` each of them is paused (its `paused_reason` says why) first."""
+    references.delete_agent(store, queue, agent_id, principal.workspaces, utcnow(), force=force)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -5,8 +5,8 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 from fastapi.responses import JSONResponse
 
-from proactive import triggers
-from proactive.api.deps import CurrentPrincipal, Cursor, Limit, QueueDep, StoreDep, WorkspaceScope
+from proactive import references, triggers
+from proactive.api.deps import CurrentPrincipal, Cursor, Force, Limit, QueueDep, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
 from proactive.errors import InvalidInput
 from proactive.models.common import Page
@@ -40,8 +40,12 @@ def update_trigger(trigger_id: str, body: TriggerUpdate, principal: CurrentPrinc
 
 
 @router.delete("/{trigger_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_trigger(trigger_id: str, principal: CurrentPrincipal, store: StoreDep) -> Response:
-    triggers.delete_trigger(store, trigger_id, principal.workspaces)
+def delete_trigger(
+    trigger_id: str, principal: CurrentPrincipal, store: StoreDep, force: Force = False
+) -> Response:
+    """Delete a trigger. While webhooks deliver to it, this answers 409 naming them; with
+    `force=true` each of them is paused (its `paused_reason` says why) first."""
+    references.delete_trigger(store, trigger_id, principal.workspaces, utcnow(), force=force)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -53,10 +53,14 @@ def validate_expression(expression: str) -> str:
 
 def load_zone(name: str) -> ZoneInfo:
     """The IANA zone called `name`, or CronError if there is none."""
+    shown = name if len(name) <= 60 else name[:57] + "..."
+    if not name or len(name) > 64:
+        raise CronError(f"unknown time zone {shown!r}; use an IANA name such as 'Europe/Paris'")
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise CronError(f"unknown time zone {name!r}; use an IANA name such as 'Europe/Paris'") from exc
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        # OSError: a name that is a folder of the zone database ("America"), or not a file name.
+        raise CronError(f"unknown time zone {shown!r}; use an IANA name such as 'Europe/Paris'") from exc
 
 
 def _wall_time_exists(naive: datetime, zone: ZoneInfo) -> bool:

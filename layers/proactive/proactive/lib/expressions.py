@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import re
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -77,9 +78,7 @@ class Expression:
                 warnings.simplefilter("ignore", SyntaxWarning)  # e.g. "1x": refused below anyway
                 tree = ast.parse(text.strip(), mode="eval")
         except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-            raise ExpressionError(
-                f"condition is not a valid expression: {getattr(exc, 'msg', exc)}"
-            ) from None
+            raise ExpressionError(_explain(text.strip(), exc)) from None
         nodes = list(ast.walk(tree))
         if len(nodes) > MAX_NODES:
             raise ExpressionError(f"condition has more than {MAX_NODES} parts")
@@ -103,6 +102,34 @@ class Expression:
         """True or False. A comparison with a missing value (None) is False, not an error."""
         result = _eval(self._tree, values)
         return bool(result) if result is not None else False
+
+
+_WITH_UNIT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?!(?:and|or|not|in|is)\b)([A-Za-z%]+)")
+_WORDS = re.compile(r"\b(?!(?:and|or|not)\b)[A-Za-z_]\w*\s+(?!(?:and|or|not)\b)[A-Za-z_]\w*")
+_COMPARISON = re.compile(r"(>=|<=|==|!=|>|<)\s*(-?\d+(?:\.\d+)?)")
+
+
+def _explain(text: str, exc: BaseException) -> str:
+    """Why a condition does not parse, in terms of what the person probably meant."""
+    hints = []
+    if _WORDS.search(text):
+        comparison = _COMPARISON.search(text)
+        example = f"value {comparison.group(1)} {comparison.group(2)}" if comparison else "value > 150"
+        hints.append(
+            f"condition {text!r} is free text, not an expression over named values: compare the values "
+            f"the source gives by name, e.g. `{example}` (names: value, previous, change_pct, and the "
+            "keys of an object `select`)"
+        )
+    unit = _WITH_UNIT.search(text)
+    if unit:
+        number, suffix = unit.groups()
+        hints.append(
+            f"{unit.group(0)!r} is a number with a unit: write the number alone ({number}), in the unit "
+            f"the value is measured in, without {suffix!r}"
+        )
+    if hints:
+        return "; ".join(hints)
+    return f"condition is not a valid expression: {getattr(exc, 'msg', exc)}"
 
 
 def _describe(node: ast.AST) -> str:

@@ -108,10 +108,9 @@ def _verify_standard(
     ]
     if missing or msg_id is None or timestamp is None or signatures is None:
         raise SignatureError(f"missing header(s): {', '.join(missing)}")
-    try:
-        sent = int(timestamp)
-    except ValueError:
-        raise SignatureError("webhook-timestamp is not a Unix timestamp in seconds") from None
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        raise SignatureError("webhook-timestamp is not a Unix timestamp in seconds")
+    sent = int(timestamp)
     age = now.timestamp() - sent
     if age > TOLERANCE.total_seconds():
         raise SignatureError("webhook-timestamp is more than 5 minutes old (replayed or delayed delivery)")

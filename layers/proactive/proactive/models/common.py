@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 WorkspaceId = Annotated[
     str,
@@ -13,6 +14,32 @@ WorkspaceId = Annotated[
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 TaskText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
 ResourceId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+# How far ahead of the server's clock a measurement may say it was taken (clocks drift a little).
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+def _storable_number(value: float) -> float:
+    # DynamoDB holds magnitudes from 1e-130 to just under 1e126 (and zero).
+    if value != 0 and not 1e-130 <= abs(value) < 1e126:
+        raise ValueError("must be 0 or have a magnitude between 1e-130 and 1e126")
+    return value
+
+
+def _measured_at(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("needs a UTC offset (e.g. 2026-11-21T09:00:00Z)")
+    if value.year < 1970:
+        raise ValueError("must be in 1970 or later")
+    if value > datetime.now(UTC) + FUTURE_TOLERANCE:
+        raise ValueError("must not be more than 5 minutes in the future")
+    return value
+
+
+# A measured number: finite, and one DynamoDB can hold.
+Measure = Annotated[float, Field(allow_inf_nan=False), AfterValidator(_storable_number)]
+# When something was measured: an aware time, not before 1970, not in the future.
+MeasuredAt = Annotated[datetime, AfterValidator(_measured_at)]
 
 
 class Input(BaseModel):

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from proactive.models.common import Input, Name, Patch, ResourceId, TaskText, WorkspaceId
+from proactive.models.common import Input, Measure, MeasuredAt, Name, Patch, ResourceId, TaskText, WorkspaceId
 
 
 class SecretRef(Input):
@@ -42,7 +42,11 @@ class MonitorCreate(Input):
     name: Name
     agent_id: ResourceId
     workspace_id: WorkspaceId
-    source: MonitorSource
+    source: MonitorSource | None = Field(
+        default=None,
+        description="Where the value comes from (required): an HTTP JSON endpoint, or values posted "
+        "to the monitor.",
+    )
     condition: str = Field(max_length=500, examples=["value > 150 and change_pct > 5"])
     action: TaskText = Field(examples=["Price is {value}: send alert and analyze"])
     check_interval: int = Field(default=300, ge=60, le=7 * 24 * 3600, description="Seconds between checks.")
@@ -89,13 +93,17 @@ class Monitor(BaseModel):
     last_triggered: datetime | None = None
     trigger_count: int = 0
     next_check: datetime | None = None
+    paused_reason: str | None = Field(
+        default=None,
+        description="Why the platform paused it (e.g. its agent was deleted); none when a person did.",
+    )
     created_at: datetime
     updated_at: datetime
 
 
 class MetricValue(Input):
-    value: float
-    timestamp: datetime | None = Field(default=None, description="When it was measured; default now.")
+    value: Measure
+    timestamp: MeasuredAt | None = Field(default=None, description="When it was measured; default now.")
 
 
 class Check(BaseModel):

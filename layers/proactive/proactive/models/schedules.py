@@ -57,6 +57,10 @@ class Schedule(BaseModel):
         default=None, description="When the last run started, in the schedule's zone."
     )
     last_run_id: str | None = None
+    paused_reason: str | None = Field(
+        default=None,
+        description="Why the platform paused it (e.g. its agent was deleted); none when a person did.",
+    )
     created_at: datetime
     updated_at: datetime
 

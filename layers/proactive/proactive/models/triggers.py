@@ -52,6 +52,10 @@ class Trigger(BaseModel):
     is_active: bool
     fire_count: int = 0
     last_fired_at: datetime | None = None
+    paused_reason: str | None = Field(
+        default=None,
+        description="Why the platform paused it (e.g. its agent was deleted); none when a person did.",
+    )
     created_at: datetime
     updated_at: datetime
 

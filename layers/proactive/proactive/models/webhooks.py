@@ -51,6 +51,10 @@ class Webhook(BaseModel):
     rate_limit_per_minute: int
     is_active: bool
     previous_secret_expires_at: datetime | None = None
+    paused_reason: str | None = Field(
+        default=None,
+        description="Why the platform paused it (e.g. its agent was deleted); none when a person did.",
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -56,7 +56,8 @@ def _number(value: Decimal, path: str) -> Decimal:
         raise UnstorableValue(f"{path or 'value'} is not a finite number", field=path or None)
     if value.is_zero():
         return Decimal(0)
-    digits = len(value.normalize().as_tuple().digits)
+    # Counted from the digits themselves: normalize() would round to the context's 28 digits first.
+    digits = len("".join(map(str, value.as_tuple().digits)).strip("0") or "0")
     if digits > MAX_DIGITS:
         raise UnstorableValue(
             f"{path or 'value'} has {digits} significant digits; at most {MAX_DIGITS} can be stored",

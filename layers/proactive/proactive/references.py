@@ -1,0 +1,109 @@
+"""What refers to what, and deleting something others still use.
+
+An agent is used by the schedules, triggers and monitors that start it; a trigger by the webhooks
+that deliver to it. Deleting one of those while it is used would leave its users failing on every
+run, so it answers 409 naming them. With `force`, each user is paused first, with the reason
+recorded on it (`paused_reason`), and then the item is deleted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr
+
+from proactive import monitors, schedules
+from proactive.agents import get_agent
+from proactive.clock import iso
+from proactive.errors import Conflict
+from proactive.queue import RunQueue
+from proactive.store import Store
+from proactive.store.entities import modify
+from proactive.triggers import get_trigger
+
+
+def _describe(users: dict[str, list[dict[str, Any]]]) -> str:
+    return "; ".join(
+        f"{len(items)} {kind}: "
+        + ", ".join(f"{i['id']} ({i.get('name', '')})" for i in items[:10])
+        + (" ..." if len(items) > 10 else "")
+        for kind, items in users.items()
+        if items
+    )
+
+
+def _refuse(what: str, users: dict[str, list[dict[str, Any]]]) -> Conflict:
+    return Conflict(
+        f"{what} is in use by {_describe(users)}; point them elsewhere or delete them first, or delete "
+        "with ?force=true to pause each of them",
+        details=[
+            {"field": kind, "message": ", ".join(i["id"] for i in items)}
+            for kind, items in users.items()
+            if items
+        ],
+    )
+
+
+def agent_users(store: Store, agent: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The schedules, triggers and monitors of the agent's workspace that start it."""
+    uses = Attr("agent_id").eq(agent["id"])
+    ws = agent["workspace_id"]
+    return {
+        "schedules": store.schedules.all_in(ws, filters=uses),
+        "triggers": store.triggers.all_in(ws, filters=uses),
+        "monitors": store.monitors.all_in(ws, filters=uses),
+    }
+
+
+def delete_agent(
+    store: Store, queue: RunQueue, agent_id: str, workspaces: frozenset[str], now: datetime, *, force: bool
+) -> dict[str, list[str]]:
+    """Delete an agent; 409 naming its users, unless `force`, which pauses them first. Returns
+    the ids of what was paused."""
+    agent = get_agent(store, agent_id, workspaces)
+    users = agent_users(store, agent)
+    if any(users.values()) and not force:
+        raise _refuse(f"agent {agent_id!r}", users)
+    reason = f"paused when its agent {agent_id} ({agent['name']}) was deleted"
+    for schedule in users["schedules"]:
+        schedules.set_active(store, queue, schedule["id"], False, workspaces, now, reason=reason)
+    for trigger in users["triggers"]:
+        modify(
+            partial(get_trigger, store, trigger["id"], workspaces),
+            lambda current: store.triggers.change(current, _paused(reason, now)),
+            what=f"trigger {trigger['id']!r}",
+        )
+    for monitor in users["monitors"]:
+        monitors.set_active(store, monitor["id"], False, workspaces, now, reason=reason)
+    store.agents.delete(agent_id)
+    return {kind: [i["id"] for i in items] for kind, items in users.items()}
+
+
+def delete_trigger(
+    store: Store, trigger_id: str, workspaces: frozenset[str], now: datetime, *, force: bool
+) -> dict[str, list[str]]:
+    """Delete a trigger; 409 naming the webhooks that deliver to it, unless `force`, which pauses
+    them first."""
+    trigger = get_trigger(store, trigger_id, workspaces)
+    users = {
+        "webhooks": store.webhooks.all_in(trigger["workspace_id"], filters=Attr("trigger_id").eq(trigger_id))
+    }
+    if users["webhooks"] and not force:
+        raise _refuse(f"trigger {trigger_id!r}", users)
+    reason = f"paused when its trigger {trigger_id} ({trigger['name']}) was deleted"
+    for webhook in users["webhooks"]:
+        modify(
+            partial(store.webhooks.owned, webhook["id"], workspaces),
+            lambda current: store.webhooks.update(
+                current["id"], _paused(reason, now), expect_version=int(current.get("version") or 0)
+            ),
+            what=f"webhook {webhook['id']!r}",
+        )
+    store.triggers.delete(trigger_id)
+    return {"webhooks": [w["id"] for w in users["webhooks"]]}
+
+
+def _paused(reason: str, now: datetime) -> dict[str, Any]:
+    return {"is_active": False, "paused_reason": reason, "updated_at": iso(now)}

@@ -1,0 +1,492 @@
+"""What a new user and an attacker tried that once gave a 500 or lost something, each now
+answered with a clear 4xx or recorded, and nothing stored corrupted or lost."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from fastapi.testclient import TestClient
+
+from proactive.settings import Settings, SettingsError
+from tests.integration.conftest import Aws, Handlers
+from tests.integration.test_monitors import check, create
+from tests.quotes import Quote, running_quote
+
+
+@pytest.fixture
+def quote() -> Iterator[Quote]:
+    with running_quote() as q:
+        yield q
+
+
+def agent(client: TestClient, name: str = "worker") -> str:
+    return str(client.post("/api/agents", json={"workspace_id": "ws-1", "name": name}).json()["id"])
+
+
+# Numbers and nesting that DynamoDB cannot hold
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        (b'{"data": {"price": 1e300}}', "1.000e+300"),
+        (b'{"data": {"price": 1e-300}}', "1.000e-300"),
+        (b'{"data": {"price": NaN}}', "not a finite number"),
+        (b'{"data": {"price": 123456789012345678901234567890123456789012345}}', "45 significant digits"),
+        (b'{"data": {"price": {"": 1}}}', "empty or non-text key"),
+    ],
+)
+def test_a_source_value_the_store_cannot_hold_is_a_recorded_error_that_fires_nothing(
+    client: TestClient, aws: Aws, quote: Quote, body: bytes, named: str
+) -> None:
+    # Given a monitor whose source answers with a value DynamoDB cannot hold
+    monitor = create(client, quote, condition="value != 0")
+    quote.body = body
+
+    # When it is checked three times
+    results = [check(client, monitor) for _ in range(3)]
+
+    # Then each check is an error naming the value, nothing ran, and the monitor is failing
+    assert [r["status"] for r in results] == ["error"] * 3
+    assert named in results[0]["error"]
+    assert client.get("/api/runs", params={"source_type": "monitor"}).json()["items"] == []
+    shown = client.get(f"/api/proactive/monitors/{monitor['id']}").json()
+    assert (shown["state"], shown["consecutive_failures"]) == ("failing", 3)
+    # And once the source is sane again, the next check is not skipped as "still running"
+    quote.body = None
+    quote.price = 151
+    assert check(client, monitor)["status"] == "ok"
+
+
+def github_signed(secret: str, body: bytes, delivery: str) -> dict[str, str]:
+    return {
+        "x-hub-signature-256": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
+        "x-github-event": "push",
+        "x-github-delivery": delivery,
+        "content-type": "application/json",
+    }
+
+
+@pytest.fixture
+def hook(client: TestClient) -> dict[str, Any]:
+    trigger = client.post(
+        "/api/proactive/triggers",
+        json={
+            "name": "t",
+            "workspace_id": "ws-1",
+            "trigger_type": "webhook",
+            "agent_id": agent(client),
+            "task_template": "Handle {n}",
+        },
+    ).json()
+    resp = client.post(
+        "/api/proactive/webhooks",
+        json={"workspace_id": "ws-1", "name": "w", "trigger_id": trigger["id"], "signature_scheme": "github"},
+    )
+    return dict(resp.json())
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b'{"n": 1e300}', 202),
+        (b'{"n": 123456789012345678901234567890123456789012345}', 202),
+        (b'{"n": 1, "": {"": []}}', 202),
+        (b'{"n": ' + b"[" * 200 + b"]" * 200 + b"}", 202),
+        (b'{"n": NaN}', 400),
+        (b"[" * 100_000, 400),
+        (b"[" * 50_000 + b"]" * 50_000, 400),
+    ],
+)
+def test_odd_but_signed_deliveries_are_answered_and_logged(
+    client: TestClient, handlers: Handlers, hook: dict[str, Any], body: bytes, status: int
+) -> None:
+    code, answer, _ = handlers.post_hook(hook["url_path"], body, github_signed(hook["secret"], body, "d-1"))
+    assert code == status, answer
+    assert set(answer) >= ({"delivery_id", "status"} if status == 202 else {"error", "message", "field"})
+    # Every page of the delivery log can be read, and shows this delivery
+    page = client.get(f"/api/proactive/webhooks/{hook['id']}/deliveries")
+    assert page.status_code == 200, page.text
+    [logged] = page.json()["items"]
+    assert logged["status"] == ("accepted" if status == 202 else "rejected")
+    if status == 202:
+        assert logged["payload"] == json.loads(body)
+        handlers.drain()
+        [run] = client.get("/api/runs", params={"source_type": "webhook"}).json()["items"]
+        assert run["status"] == "succeeded"
+
+
+def test_a_write_conflict_on_the_shared_counter_is_retried_then_answered_503(
+    client: TestClient, handlers: Handlers, hook: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = b'{"n": 1}'
+    table = handlers.ingest.store.table
+    real = table.client.transact_write_items
+    conflicts = {"left": 1}
+
+    def conflicted(**kwargs: Any) -> Any:
+        # What DynamoDB answers when another transaction touches the same counter at that moment.
+        if conflicts["left"]:
+            conflicts["left"] -= 1
+            reasons = [{"Code": "TransactionConflict"}, {"Code": "None"}]
+            error = {"Error": {"Code": "TransactionCanceledException", "Message": "conflict"}}
+            raise ClientError({**error, "CancellationReasons": reasons}, "TransactWriteItems")
+        return real(**kwargs)
+
+    monkeypatch.setattr(table.client, "transact_write_items", conflicted)
+    # A conflict that clears is retried: the delivery is accepted, not taken for a duplicate
+    code, answer, _ = handlers.post_hook(hook["url_path"], body, github_signed(hook["secret"], body, "d-1"))
+    assert (code, answer["status"]) == (202, "accepted")
+    # One that persists is a 503, so the sender retries; nothing was logged as a duplicate
+    conflicts["left"] = 100
+    code, answer, _ = handlers.post_hook(hook["url_path"], body, github_signed(hook["secret"], body, "d-2"))
+    assert (code, answer["error"]) == (503, "service_unavailable")
+    conflicts["left"] = 0
+    code, answer, _ = handlers.post_hook(hook["url_path"], body, github_signed(hook["secret"], body, "d-2"))
+    assert (code, answer["status"]) == (202, "accepted")
+    statuses = [
+        d["status"] for d in client.get(f"/api/proactive/webhooks/{hook['id']}/deliveries").json()["items"]
+    ]
+    assert sorted(statuses) == ["accepted", "accepted"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "message"),
+    [
+        (b'{"value": 1e300}', "value", "magnitude between"),
+        (b'{"value": NaN}', "value", "finite number"),
+        (b'{"value": Infinity}', "value", "finite number"),
+        (b'{"value": 1, "timestamp": "0130-01-01T00:00:00Z"}', "timestamp", "1970 or later"),
+        (b'{"value": 1, "timestamp": "2999-01-01T00:00:00Z"}', "timestamp", "5 minutes in the future"),
+        (b'{"value": 1, "timestamp": "2026-01-01T00:00:00"}', "timestamp", "UTC offset"),
+    ],
+)
+def test_metric_values_the_store_cannot_hold_get_422_naming_the_field(
+    client: TestClient, payload: bytes, field: str, message: str
+) -> None:
+    mon = client.post(
+        "/api/proactive/monitors",
+        json={
+            "name": "m",
+            "agent_id": agent(client),
+            "workspace_id": "ws-1",
+            "source": {"type": "metric"},
+            "condition": "value > 1",
+            "action": "look",
+        },
+    ).json()
+    resp = client.post(
+        f"/api/proactive/monitors/{mon['id']}/values",
+        content=payload,
+        headers={"content-type": "application/json"},
+    )
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["field"] == field
+    assert message in resp.json()["message"]
+
+
+# Concurrent edits
+
+
+def test_concurrent_patches_of_one_schedule_lose_nothing(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # moto applies writes one at a time but does not make a conditional write atomic with a
+    # concurrent one, so the race is staged exactly: the first PATCH reads the schedule, the second
+    # PATCH then runs to the end, and only then does the first one write.
+    from proactive import schedules
+
+    read = schedules.get_schedule
+    second_done = threading.Event()
+    first_read = threading.Event()
+
+    armed = threading.Event()
+
+    def staged(store: Any, schedule_id: str, workspaces: frozenset[str]) -> dict[str, Any]:
+        current = read(store, schedule_id, workspaces)
+        if armed.is_set():  # the first PATCH's first read (the other one starts only after it)
+            armed.clear()
+            first_read.set()
+            assert second_done.wait(10)
+        return current
+
+    monkeypatch.setattr(schedules, "get_schedule", staged)
+    for edits in (
+        ({"cron_expression": "30 17 * * *"}, {"timezone": "Asia/Tokyo"}),
+        ({"timezone": "Asia/Tokyo"}, {"cron_expression": "30 17 * * *"}),
+        ({"cron_expression": "30 17 * * *"}, {"is_active": False}),
+    ):
+        first_read.clear()
+        second_done.clear()
+        # Given a schedule, when two edits of when it fires arrive together
+        sched = client.post(
+            "/api/proactive/schedules",
+            json={
+                "name": "s",
+                "workspace_id": "ws-1",
+                "agent_id": agent(client),
+                "task_description": "t",
+                "cron_expression": "0 9 * * *",
+            },
+        ).json()
+        answers: dict[str, int] = {}
+        armed.set()
+
+        def patch(body: dict[str, Any], sid: str = sched["id"], answers: dict[str, int] = answers) -> None:
+            name = threading.current_thread().name
+            if name == "second":
+                assert first_read.wait(10)
+            answers[name] = client.patch(f"/api/proactive/schedules/{sid}", json=body).status_code
+            if name == "second":
+                second_done.set()
+
+        threads = [
+            threading.Thread(target=patch, args=(body,), name=n)
+            for n, body in zip(("first", "second"), edits, strict=True)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+        # Then both apply, and the stored next fire follows the stored cron, zone and state
+        assert answers == {"first": 200, "second": 200}
+        final = client.get(f"/api/proactive/schedules/{sched['id']}").json()
+        for body in edits:
+            for key, value in body.items():
+                assert final[key] == value, (edits, final)
+        if final["is_active"]:
+            next_runs = client.get(f"/api/proactive/schedules/{sched['id']}/next-runs").json()["next_runs"]
+            assert final["next_run"] == next_runs[0]
+            assert final["next_run"].endswith("T17:30:00+09:00")
+        else:
+            assert final["next_run"] is None
+
+
+# Bad input that once gave 500
+
+
+@pytest.mark.parametrize("zone", ["America", "Europe", "Etc", "x" * 300, "../../etc/passwd", "America/"])
+def test_a_zone_that_is_a_folder_or_too_long_is_a_422_naming_timezone(client: TestClient, zone: str) -> None:
+    resp = client.post(
+        "/api/proactive/schedules",
+        json={
+            "name": "s",
+            "workspace_id": "ws-1",
+            "agent_id": agent(client),
+            "task_description": "t",
+            "cron_expression": "* * * * *",
+            "timezone": zone,
+        },
+    )
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["field"] == "timezone"
+
+
+def test_a_huge_webhook_timestamp_is_401(handlers: Handlers, client: TestClient) -> None:
+    trigger = client.post(
+        "/api/proactive/triggers",
+        json={
+            "name": "t",
+            "workspace_id": "ws-1",
+            "trigger_type": "webhook",
+            "agent_id": agent(client),
+            "task_template": "go",
+        },
+    ).json()
+    hook = client.post(
+        "/api/proactive/webhooks", json={"workspace_id": "ws-1", "name": "w", "trigger_id": trigger["id"]}
+    ).json()
+    headers = {"webhook-id": "m1", "webhook-timestamp": "9" * 401, "webhook-signature": "v1,AAAA"}
+    code, answer, _ = handlers.post_hook(hook["url_path"], b"{}", headers)
+    assert (code, answer["error"]) == (401, "unauthorized")
+    assert "webhook-timestamp" in answer["message"]
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        base64.urlsafe_b64encode(b'{"a": "b"}').decode(),
+        base64.urlsafe_b64encode(b'{"PK": "AGENT#x"}').decode(),
+        base64.urlsafe_b64encode(
+            json.dumps({"PK": "a", "SK": "b", "GSI1PK": "WS#ws-2#AGENT", "GSI1SK": "c"}).encode()
+        ).decode(),
+        "!!!",
+    ],
+)
+def test_a_hand_made_cursor_is_a_422(client: TestClient, cursor: str) -> None:
+    resp = client.get("/api/agents", params={"cursor": cursor})
+    assert resp.status_code == 422
+    assert resp.json()["message"] == "cursor is not one this API returned"
+    assert resp.json()["field"] == "cursor"
+
+
+def test_invalid_settings_fail_at_start_up_naming_each_variable() -> None:
+    env = {
+        "TABLE_NAME": "tbl",
+        "RUN_QUEUE_URL": "q",
+        "OUTBOUND_ALLOW_NETWORKS": "banana",
+        "TICK_SECONDS": "1",
+    }
+    with pytest.raises(SettingsError) as err:
+        Settings.from_env(env)
+    assert "OUTBOUND_ALLOW_NETWORKS='banana'" in str(err.value)
+    assert "TICK_SECONDS='1': must be at least 10" in str(err.value)
+
+
+# Deleting what others use
+
+
+def test_deleting_an_agent_in_use_is_409_naming_users_and_force_pauses_them(client: TestClient) -> None:
+    # Given an agent used by a schedule, a trigger and a monitor
+    used = agent(client, "used")
+    sched = client.post(
+        "/api/proactive/schedules",
+        json={
+            "name": "daily",
+            "workspace_id": "ws-1",
+            "agent_id": used,
+            "task_description": "t",
+            "cron_expression": "0 9 * * *",
+        },
+    ).json()
+    trig = client.post(
+        "/api/proactive/triggers",
+        json={
+            "name": "on run",
+            "workspace_id": "ws-1",
+            "trigger_type": "event",
+            "agent_id": used,
+            "config": {"event": "run.failed"},
+            "task_template": "look at {run_id}",
+        },
+    ).json()
+    mon = client.post(
+        "/api/proactive/monitors",
+        json={
+            "name": "m",
+            "agent_id": used,
+            "workspace_id": "ws-1",
+            "source": {"type": "metric"},
+            "condition": "value > 1",
+            "action": "look",
+        },
+    ).json()
+
+    # When it is deleted, the answer is 409 naming each of them, and nothing changed
+    resp = client.delete(f"/api/agents/{used}")
+    assert resp.status_code == 409
+    for item in (sched, trig, mon):
+        assert item["id"] in resp.json()["message"]
+    assert client.get(f"/api/agents/{used}").status_code == 200
+
+    # And with force, it is gone and each user is paused with the reason
+    assert client.delete(f"/api/agents/{used}", params={"force": "true"}).status_code == 204
+    assert client.get(f"/api/agents/{used}").status_code == 404
+    for path in (
+        f"/api/proactive/schedules/{sched['id']}",
+        f"/api/proactive/triggers/{trig['id']}",
+        f"/api/proactive/monitors/{mon['id']}",
+    ):
+        shown = client.get(path).json()
+        assert shown["is_active"] is False
+        assert f"its agent {used}" in shown["paused_reason"]
+    assert client.get(f"/api/proactive/schedules/{sched['id']}").json()["next_run"] is None
+    # Resuming clears the reason
+    resumed = client.post(f"/api/proactive/monitors/{mon['id']}/resume").json()
+    assert (resumed["is_active"], resumed["paused_reason"]) == (True, None)
+
+
+def test_deleting_a_trigger_webhooks_deliver_to_is_409_and_force_pauses_them(
+    client: TestClient, hook: dict[str, Any], handlers: Handlers
+) -> None:
+    resp = client.delete(f"/api/proactive/triggers/{hook['trigger_id']}")
+    assert resp.status_code == 409
+    assert hook["id"] in resp.json()["message"]
+    assert client.delete(f"/api/proactive/triggers/{hook['trigger_id']}?force=true").status_code == 204
+    paused = client.get(f"/api/proactive/webhooks/{hook['id']}").json()
+    assert paused["is_active"] is False
+    assert "its trigger" in paused["paused_reason"]
+    body = b'{"n": 1}'
+    code, _, _ = handlers.post_hook(hook["url_path"], body, github_signed(hook["secret"], body, "d-9"))
+    assert code == 409
+
+
+def test_an_event_trigger_may_not_name_another_workspaces_source(client: TestClient) -> None:
+    other = {"Authorization": client.headers["Authorization"]}
+    from tests.integration.conftest import token
+
+    other["Authorization"] = f"Bearer {token('ws-2')}"
+    theirs = client.post("/api/agents", json={"workspace_id": "ws-2", "name": "x"}, headers=other).json()
+    their_schedule = client.post(
+        "/api/proactive/schedules",
+        json={
+            "name": "s",
+            "workspace_id": "ws-2",
+            "agent_id": theirs["id"],
+            "task_description": "t",
+            "cron_expression": "0 9 * * *",
+        },
+        headers=other,
+    ).json()
+    resp = client.post(
+        "/api/proactive/triggers",
+        json={
+            "name": "spy",
+            "workspace_id": "ws-1",
+            "trigger_type": "event",
+            "agent_id": agent(client),
+            "config": {"event": "run.finished", "source_id": their_schedule["id"]},
+            "task_template": "x",
+        },
+    )
+    assert resp.status_code == 422
+    assert resp.json()["field"] == "config.source_id"
+
+
+# The seed's own examples
+
+
+def test_the_seed_monitor_example_gets_a_422_that_explains_both_problems(client: TestClient) -> None:
+    resp = client.post(
+        "/api/proactive/monitors",
+        json={
+            "name": "Stock Price Monitor",
+            "agent_id": agent(client, "trading-agent-123"),
+            "workspace_id": "ws-1",
+            "condition": "AAPL stock price > 150",
+            "action": "Send alert and analyze",
+            "check_interval": 300,
+        },
+    )
+    assert resp.status_code == 422
+    body = resp.json()
+    assert [d["field"] for d in body["details"]] == ["source", "condition"]
+    assert "source is required" in body["message"]
+    assert "free text" in body["message"]
+    assert "`value > 150`" in body["message"]
+
+
+def test_a_condition_with_a_unit_gets_a_message_a_person_understands(client: TestClient) -> None:
+    resp = client.post(
+        "/api/proactive/monitors",
+        json={
+            "name": "API Response Time Monitor",
+            "agent_id": agent(client),
+            "workspace_id": "ws-1",
+            "source": {"type": "metric"},
+            "condition": "value > 500ms",
+            "action": "Investigate slow endpoints",
+        },
+    )
+    assert resp.status_code == 422
+    assert "'500ms' is a number with a unit: write the number alone (500)" in resp.json()["message"]
+    assert "decimal literal" not in resp.json()["message"]
