@@ -7,7 +7,7 @@ SAM := $(SAM_VENV)/bin/sam
 PIP_FLAGS := --quiet --disable-pip-version-check
 SAM_CLI_VERSION := 1.170.0
 
-.PHONY: dev test lint validate build bench deploy clean
+.PHONY: dev test lint validate build bench contract deploy clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required" if sys.version_info < (3, 11) else 0)'
@@ -34,6 +34,10 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy layers/proactive/proactive functions
+
+# The API against its OpenAPI document, with many more generated requests than `make test` sends.
+contract: $(BIN)/.installed
+	CONTRACT_EXAMPLES=$${CONTRACT_EXAMPLES:-200} $(BIN)/python -m pytest -q tests/integration/test_api_contract.py
 
 validate: $(SAM_VENV)/.installed
 	$(SAM_VENV)/bin/cfn-lint template.yaml

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -74,6 +76,38 @@ def test_health_and_docs_need_no_token(client: TestClient) -> None:
     assert client.get("/health").json()["status"] == "ok"
     assert client.get("/docs").status_code == 200
     assert "/api/proactive/schedules/{schedule_id}/next-runs" in client.get("/openapi.json").json()["paths"]
+
+
+def test_docs_render_offline_with_an_authorize_button_and_one_error_shape(client: TestClient) -> None:
+    page = client.get("/docs").text
+    # Every file the page loads is served by the app itself: nothing from a CDN.
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert assets
+    assert all(a.startswith("/docs/static/") for a in assets), assets
+    for asset in assets:
+        assert client.get(asset).status_code == 200
+    assert "cdn." not in page
+    spec = client.get("/openapi.json").json()
+    # A bearer scheme (Swagger UI's Authorize button), used by every /api route but ingest.
+    assert spec["components"]["securitySchemes"]["HTTPBearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "A JWT whose claim lists your workspaces.",
+    }
+    hook = spec["paths"]["/api/hooks/{url_path}"]["post"]
+    assert hook["security"] == []
+    assert {"202", "200", "400", "401", "404", "409", "413", "429", "503"} <= set(hook["responses"])
+    # Every error response, on every route, is the one error body; FastAPI's own 422 is gone.
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            for status, answer in operation["responses"].items():
+                if status.startswith(("4", "5")):
+                    ref = answer["content"]["application/json"]["schema"]["$ref"]
+                    assert ref == "#/components/schemas/ErrorBody", (method, path, status)
+    assert "HTTPValidationError" not in json.dumps(spec)
+    fire = spec["paths"]["/api/proactive/triggers/{trigger_id}/fire"]["post"]["responses"]["200"]
+    assert fire["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/FireResult"
 
 
 def test_resources_in_another_workspace_answer_404(client: TestClient) -> None:

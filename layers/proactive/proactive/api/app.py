@@ -1,14 +1,24 @@
+"""The management API: one FastAPI app, one routes module per capability.
+
+Its OpenAPI document is the contract: every route's errors have the one error body, the bearer
+token is a security scheme (the docs page has an Authorize button), and the docs page is served
+from files in the package, so it renders with no network.
+"""
+
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
+from fastapi_offline import FastAPIOffline
 
 from proactive import __version__
 from proactive.api import (
     errors,
     routes_agents,
+    routes_hooks,
     routes_monitors,
     routes_runs,
     routes_schedules,
@@ -17,13 +27,18 @@ from proactive.api import (
 )
 from proactive.observability import logger
 
+# Where the docs page's script and styles are served (a route of its own in template.yaml).
+DOCS_STATIC = "/docs/static"
+
 
 def create_app() -> FastAPI:
-    app = FastAPI(
+    app = FastAPIOffline(
         title="Proactive",
         version=__version__,
         description="Make AI agents proactive: agents, runs, schedules, triggers, webhooks and monitors. "
-        "Every /api route needs `Authorization: Bearer <JWT>`.",
+        "Every /api route but the public webhook ingest needs `Authorization: Bearer <JWT>`.",
+        static_url=DOCS_STATIC,
+        redoc_url=None,
     )
     errors.install(app)
 
@@ -43,14 +58,36 @@ def create_app() -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    routers = (
+    for module in (
         routes_agents,
         routes_runs,
         routes_schedules,
         routes_triggers,
         routes_webhooks,
         routes_monitors,
-    )
-    for module in routers:
-        app.include_router(module.router)
+    ):
+        app.include_router(module.router, responses=errors.RESPONSES)
+    app.include_router(routes_hooks.router)
+    _only_our_error_body(app)
     return app
+
+
+def _only_our_error_body(app: FastAPI) -> None:
+    """FastAPI documents a 422 of its own shape on routes that could fail its validation; every
+    error here has the one error body, and the ingest route answers no 422 at all."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for path in schema["paths"].values():
+                for operation in path.values():
+                    answer = operation.get("responses", {}).get("422", {})
+                    if "HTTPValidationError" in str(answer):
+                        del operation["responses"]["422"]
+            for name in ("HTTPValidationError", "ValidationError"):
+                schema.get("components", {}).get("schemas", {}).pop(name, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

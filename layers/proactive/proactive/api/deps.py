@@ -6,6 +6,7 @@ from functools import lru_cache
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from proactive.auth import Principal, local_secret, principal_from_apigw_event, verify_local_token
 from proactive.errors import Forbidden, InvalidInput
@@ -29,7 +30,15 @@ def _secret() -> str:
     return get_settings().local_jwt_secret or local_secret()
 
 
-def current_principal(request: Request) -> Principal:
+# Declares the bearer token in the OpenAPI document; the token itself is checked below.
+_bearer = HTTPBearer(
+    auto_error=False, bearerFormat="JWT", description="A JWT whose claim lists your workspaces."
+)
+
+
+def current_principal(
+    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None
+) -> Principal:
     settings = get_settings()
     if settings.auth_mode == "local":
         return verify_local_token(request.headers.get("authorization"), settings=settings, secret=_secret())

@@ -10,7 +10,19 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from proactive.errors import DomainError
+from proactive.models.common import ErrorBody
 from proactive.observability import logger
+
+# The errors any authenticated route may answer, each with the one error body.
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "The body is not JSON."},
+    401: {"model": ErrorBody, "description": "No token, or one that is expired or not valid."},
+    403: {"model": ErrorBody, "description": "The token does not grant the workspace."},
+    404: {"model": ErrorBody, "description": "No such item in the token's workspaces."},
+    409: {"model": ErrorBody, "description": "The item is in use, or is being changed by another request."},
+    422: {"model": ErrorBody, "description": "The input cannot be used; `field` names what is wrong."},
+    503: {"model": ErrorBody, "description": "A service the request needs did not answer; try again."},
+}
 
 
 def _body(code: str, message: str, field: str | None = None, **extra: Any) -> dict[str, Any]:

@@ -53,7 +53,12 @@ def delete_trigger(
     "/{trigger_id}/fire",
     response_model=FireResult,
     status_code=status.HTTP_202_ACCEPTED,
-    responses={200: {"description": "Filtered: the trigger's conditions did not match; nothing was run."}},
+    responses={
+        200: {
+            "model": FireResult,
+            "description": "Filtered: the trigger's conditions did not match; nothing was run.",
+        }
+    },
 )
 def fire(
     trigger_id: str, body: FireRequest, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep

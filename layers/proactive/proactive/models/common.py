@@ -67,7 +67,18 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = Field(default=None, description="Pass as `cursor` to get the next page.")
 
 
-class ErrorBody(BaseModel):
-    error: str
+class Problem(BaseModel):
+    field: str
     message: str
-    field: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error answer, from the API and from webhook ingest."""
+
+    error: str = Field(
+        description="A stable code: bad_request, unauthorized, forbidden, not_found, conflict, "
+        "validation_error, payload_too_large, rate_limited, service_unavailable."
+    )
+    message: str = Field(description="What is wrong, for a person.")
+    field: str | None = Field(default=None, description="The field at fault, where there is one.")
+    details: list[Problem] | None = Field(default=None, description="Each problem, when there are several.")
