@@ -157,7 +157,11 @@ def _with_ingest(app: Any, ingest: Any) -> Any:
         url_path = scope["path"].removeprefix("/api/hooks/")
         if request.method != "POST" or not url_path or "/" in url_path:
             response: Response = JSONResponse(
-                {"error": "not_found", "message": "webhooks accept POST /api/hooks/{url_path}"},
+                {
+                    "error": "not_found",
+                    "message": "webhooks accept POST /api/hooks/{url_path}",
+                    "field": None,
+                },
                 status_code=404,
             )
         else:
