@@ -22,6 +22,8 @@ _ENV = {
     # Monitors in the tests read from HTTP servers on loopback, which is otherwise refused.
     "OUTBOUND_ALLOW_NETWORKS": "127.0.0.0/8,::1/128",
     "SECRETS_BACKEND": "env",
+    # Retries come after a second or two, not after ten.
+    "RETRY_BASE_SECONDS": "1",
 }
 for _key, _value in _ENV.items():
     os.environ[_key] = _value

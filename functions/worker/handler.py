@@ -9,6 +9,7 @@ rest of the batch.
 
 import asyncio
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -22,6 +23,7 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idemp
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
+from proactive import runs
 from proactive.clock import utcnow
 from proactive.jobs import WORK_KINDS, work_in
 from proactive.observability import instrumented, logger
@@ -41,13 +43,13 @@ idempotency = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=
 @idempotent_function(  # type: ignore[untyped-decorator]
     data_keyword_argument="message", config=idempotency, persistence_store=store.idempotency_layer("worker")
 )
-def perform_once(message: dict[str, str]) -> dict[str, Any]:
+def perform_once(message: dict[str, Any]) -> dict[str, Any]:
     kind = WORK_KINDS[message["kind"]]
-    return kind.perform(store, queue, message["id"], utcnow)
+    return kind.perform(store, queue, message["id"], utcnow, message["extra"])
 
 
-def perform(record: SQSRecord) -> dict[str, Any]:
-    """One record, in its own thread (log keys are per thread)."""
+def perform(record: SQSRecord, deadline: float) -> dict[str, Any]:
+    """One record, in its own thread (log keys are per thread), to be done by `deadline`."""
     try:
         work = work_in(json.loads(record.body))
     except ValueError:
@@ -57,11 +59,17 @@ def perform(record: SQSRecord) -> dict[str, Any]:
         raise ValueError(
             f"message {record.message_id} names no work this worker knows ({', '.join(WORK_KINDS)})"
         )
-    kind, item_id = work
+    kind, item_id, extra = work
     logger.thread_safe_append_keys(message_id=record.message_id, **{kind.field: item_id})
+    runs.ATTEMPT_DEADLINE.set(deadline)
     try:
         result: dict[str, Any] = perform_once(
-            message={"key": kind.idempotency_key(item_id), "kind": kind.kind, "id": item_id}
+            message={
+                "key": kind.idempotency_key(item_id, extra),
+                "kind": kind.kind,
+                "id": item_id,
+                "extra": extra,
+            }
         )
     finally:
         logger.thread_safe_clear_keys()
@@ -69,11 +77,19 @@ def perform(record: SQSRecord) -> dict[str, Any]:
 
 
 async def record_handler(record: SQSRecord) -> dict[str, Any]:
-    return await asyncio.get_running_loop().run_in_executor(threads, perform, record)
+    return await asyncio.get_running_loop().run_in_executor(threads, perform, record, _deadline)
+
+
+# When this invocation's records must be done: the function's time left, less a margin to record
+# the outcome (an agent still going then is told it ran out of time, and is retried).
+_deadline = 0.0
+OUTCOME_MARGIN_SECONDS = 5.0
 
 
 @instrumented()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    global _deadline
+    _deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - OUTCOME_MARGIN_SECONDS
     idempotency.register_lambda_context(context)
     result = async_process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -105,6 +106,15 @@ class Handlers:
                     self.aws.sqs.delete_message(QueueUrl=self.aws.queue_url, ReceiptHandle=m["ReceiptHandle"])
             count += len(messages)
         return count
+
+    def drain_until(self, done: Any, timeout: float = 15) -> None:
+        """Deliver messages as they become visible (retries are delayed) until `done()`."""
+        deadline = time.monotonic() + timeout
+        while not done():
+            if time.monotonic() > deadline:
+                raise AssertionError("timed out draining the queue")
+            if not self.drain():
+                time.sleep(0.2)
 
     def retry_now(self) -> None:
         """End the back-off of every failed message, as if its delay had passed."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -102,19 +103,23 @@ def test_agent_failure_is_recorded_and_retried_until_it_succeeds(
     run = delegate_run(aws, make_agent(aws.store, runtime="flaky"))
     [message] = aws.receive()
     result = handlers.deliver([message])
-    assert result["batchItemFailures"] == [{"itemIdentifier": message["MessageId"]}]
-    handlers.in_flight.append(message)
+    # The attempt is done with (its message is not retried); the next attempt has its own message.
+    assert result["batchItemFailures"] == []
     after_first = aws.store.runs.get(run["id"])
     assert (after_first["status"], after_first["attempts"]) == ("queued", 1)
     assert "upstream returned 503 on call 1" in after_first["error"]
-    # The worker asked SQS to hold the message back before retrying, rather than dropping it.
-    assert aws.receive() == []
-    for _ in range(2):
-        handlers.retry_now()
-        handlers.drain()
+    assert after_first["retry_at"] > after_first["started_at"]
+    handlers.drain_until(lambda: aws.store.runs.get(run["id"])["status"] == "succeeded")
     final = aws.store.runs.get(run["id"])
     assert (final["status"], final["attempts"], final["error"]) == ("succeeded", 3, None)
     assert final["output"] == "done: Research AI trends"
+    assert [s["type"] for s in final["steps"]] == [
+        "attempt_started",
+        "attempt_failed",
+        "attempt_started",
+        "attempt_failed",
+        "attempt_started",
+    ]
 
 
 def test_agent_that_keeps_failing_ends_failed_with_the_error(
@@ -122,15 +127,13 @@ def test_agent_that_keeps_failing_ends_failed_with_the_error(
 ) -> None:
     flaky.failures = 99
     run = delegate_run(aws, make_agent(aws.store, runtime="flaky"))
-    handlers.drain()
-    for _ in range(2):
-        handlers.retry_now()
-        handlers.drain()
+    handlers.drain_until(lambda: aws.store.runs.get(run["id"])["status"] == "failed")
     final = aws.store.runs.get(run["id"])
     assert (final["status"], final["attempts"]) == ("failed", 3)
-    assert final["error"] == "AgentError: upstream returned 503 on call 3"
-    handlers.retry_now()
-    assert aws.receive() == []  # finished: the message is gone, not stuck in a retry loop
+    assert final["error"] == "upstream returned 503 on call 3"
+    assert final["reason"] == "gave up after 3 attempt(s)"
+    time.sleep(2.5)
+    assert aws.receive() == []  # finished: no message is left, none stuck in a retry loop
 
 
 def test_run_of_a_deleted_agent_fails_with_a_clear_error(aws: Aws, handlers: Handlers) -> None:

@@ -210,6 +210,7 @@ def run_check(store: Store, queue: RunQueue, check_id: str, now: datetime) -> di
             source_id=monitor["id"],
             now=now,
             check_id=check_id,
+            payload=names,
         )
         enqueue_new(store, queue, run, now)
         run_id = run["id"]

@@ -50,6 +50,7 @@ def process(
         now=now,
         trigger_id=trigger["id"],
         delivery_id=delivery_id,
+        payload=delivery.get("payload"),
     )
     if store.runs.create(run):
         store.triggers.record_fire(trigger["id"], now)

@@ -21,7 +21,8 @@ from proactive.queue import RunQueue
 from proactive.store import Store
 
 Dispatch = Callable[[Store, RunQueue, Mapping[str, Any], datetime, datetime | None], Mapping[str, int]]
-Perform = Callable[[Store, RunQueue, str, Callable[[], datetime]], dict[str, Any]]
+# (store, queue, item id, clock, the message's other fields) -> a summary of what was done
+Perform = Callable[[Store, RunQueue, str, Callable[[], datetime], Mapping[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,10 @@ class WorkKind:
         """The message body's key for this kind's id."""
         return f"{self.kind}_id"
 
-    def idempotency_key(self, item_id: str) -> str:
-        return f"{self.kind}#{item_id}"
+    def idempotency_key(self, item_id: str, extra: Mapping[str, Any]) -> str:
+        """One key per piece of work: the item, and what tells this message's work from another
+        for the same item (a run's second attempt is not its first)."""
+        return "#".join([self.kind, item_id, *(f"{k}={extra[k]}" for k in sorted(extra))])
 
 
 def _schedule(
@@ -57,11 +60,21 @@ def _monitor(
     return {"checks": int(checks.dispatch(store, queue, item, now, wall_now=wall_now))}
 
 
-def _run(store: Store, queue: RunQueue, run_id: str, now_fn: Callable[[], datetime]) -> dict[str, Any]:
-    return runs.execute(store, queue, run_id, now_fn=now_fn)
+def _run(
+    store: Store, queue: RunQueue, run_id: str, now_fn: Callable[[], datetime], extra: Mapping[str, Any]
+) -> dict[str, Any]:
+    return runs.execute(store, queue, run_id, now_fn=now_fn, message=extra)
 
 
-def _check(store: Store, queue: RunQueue, check_id: str, now_fn: Callable[[], datetime]) -> dict[str, Any]:
+def _delivery(
+    store: Store, queue: RunQueue, delivery_id: str, now_fn: Callable[[], datetime], extra: Mapping[str, Any]
+) -> dict[str, Any]:
+    return deliveries.process(store, queue, delivery_id, now_fn)
+
+
+def _check(
+    store: Store, queue: RunQueue, check_id: str, now_fn: Callable[[], datetime], extra: Mapping[str, Any]
+) -> dict[str, Any]:
     return checks.run_check(store, queue, check_id, now_fn())
 
 
@@ -73,14 +86,15 @@ WORK_KINDS: dict[str, WorkKind] = {
     k.kind: k
     for k in (
         WorkKind("run", _run),
-        WorkKind("delivery", deliveries.process),
+        WorkKind("delivery", _delivery),
         WorkKind("check", _check),
     )
 }
 
 
-def work_in(message: Any) -> tuple[WorkKind, str] | None:
-    """The one registered kind of work a message body names, with its id; None if it names none."""
+def work_in(message: Any) -> tuple[WorkKind, str, dict[str, Any]] | None:
+    """The one registered kind of work a message body names, its id and the message's other
+    fields; None if it names none, or more than one."""
     if not isinstance(message, dict):
         return None
     named = [
@@ -88,4 +102,8 @@ def work_in(message: Any) -> tuple[WorkKind, str] | None:
         for kind in WORK_KINDS.values()
         if isinstance(message.get(kind.field), str)
     ]
-    return named[0] if len(named) == 1 else None
+    if len(named) != 1:
+        return None
+    kind, item_id = named[0]
+    extra = {k: v for k, v in message.items() if k != kind.field and isinstance(v, str | int)}
+    return kind, item_id, extra

@@ -18,7 +18,7 @@ MAX_DELAY_SECONDS = 900
 
 # Kept equal to template.yaml (a test compares them): the worker times out at 60 s and SQS
 # hides a received message for six times that; after five receives a message goes to the DLQ.
-WORKER_TIMEOUT_SECONDS = 60
+WORKER_TIMEOUT_SECONDS = 300
 VISIBILITY_TIMEOUT_SECONDS = 6 * WORKER_TIMEOUT_SECONDS
 MAX_RECEIVE_COUNT = 5
 # Messages the worker receives at once (the event source mapping's batch size).
@@ -45,18 +45,20 @@ def delay_until(when: datetime, now: datetime) -> int:
 
 @dataclass(frozen=True)
 class Message:
-    """Work for the worker: the `kind` of item (run, delivery, check, ...) and its id."""
+    """Work for the worker: the `kind` of item (run, delivery, check, ...), its id, and what more
+    tells this piece of work from another of the same item (e.g. which attempt of a run)."""
 
     kind: str
     id: str
     delay_seconds: int = 0
+    extra: tuple[tuple[str, str | int], ...] = ()
 
     def body(self) -> str:
-        return json.dumps({f"{self.kind}_id": self.id})
+        return json.dumps({f"{self.kind}_id": self.id, **dict(self.extra)})
 
 
-def run_message(run_id: str, delay_seconds: int = 0) -> Message:
-    return Message("run", run_id, delay_seconds)
+def run_message(run_id: str, delay_seconds: int = 0, **extra: str | int) -> Message:
+    return Message("run", run_id, delay_seconds, tuple(sorted(extra.items())))
 
 
 class QueueError(Exception):

@@ -188,12 +188,19 @@ def delete_schedule(store: Store, schedule_id: str, workspaces: frozenset[str]) 
 
 
 def run_now(
-    store: Store, queue: RunQueue, schedule_id: str, workspaces: frozenset[str], now: datetime
+    store: Store,
+    queue: RunQueue,
+    schedule_id: str,
+    workspaces: frozenset[str],
+    now: datetime,
+    *,
+    run_id: str | None = None,
 ) -> dict[str, Any]:
     """Start one run of the schedule's task now, outside its cron timing."""
     schedule = get_schedule(store, schedule_id, workspaces)
     require_agent_in(store, schedule["agent_id"], schedule["workspace_id"])
     run = new_run(
+        run_id=run_id,
         workspace_id=schedule["workspace_id"],
         agent_id=schedule["agent_id"],
         task=schedule["task_description"],

@@ -79,10 +79,14 @@ class Settings:
     # Worker: agent failures are retried up to this many attempts, then the run is failed.
     run_max_attempts: int = setting(3, ge=1, le=10)
     # How long a running run holds its lease before another delivery may take it over. Longer
-    # than the worker's timeout (60 s), shorter than the queue's visibility timeout (360 s), so
+    # than the worker's timeout (300 s), shorter than the queue's visibility timeout (1800 s), so
     # the redelivery after a worker died mid-run finds the lease expired and takes the run over.
-    run_lease_seconds: int = setting(120, ge=30)
+    run_lease_seconds: int = setting(360, ge=30)
     run_retention_days: int = setting(90, ge=1)
+    # Retries after a failure that may pass: exponential back-off with full jitter, from the
+    # base, doubling each attempt, never more than the cap (SQS delays a message 15 min at most).
+    retry_base_seconds: int = setting(10, ge=1, le=900)
+    retry_cap_seconds: int = setting(900, ge=1, le=900)
 
     # Webhooks: the public base URL for webhook_url (default: the URL the API was called at,
     # which is the HTTP API's own domain in AWS), body limit, delivery log retention, and how long

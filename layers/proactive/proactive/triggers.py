@@ -227,6 +227,7 @@ def fire(
         run_id=run_id,
         trigger_id=trigger["id"],
         chain_depth=chain_depth,
+        payload=payload,
     )
     enqueue_new(store, queue, run, now)
     store.triggers.record_fire(trigger["id"], now)

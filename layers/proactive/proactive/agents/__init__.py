@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from proactive.agents.runtimes import RunContext, register_runtime, runtime_for
 from proactive.clock import iso
+from proactive.errors import InvalidInput
 from proactive.ids import new_id
+from proactive.lib.signatures import new_secret
 from proactive.models.agents import AgentCreate, AgentUpdate
 from proactive.store import Store
 from proactive.store.entities import modify
@@ -16,6 +18,7 @@ __all__ = [
     "RunContext",
     "create_agent",
     "get_agent",
+    "regenerate_secret",
     "register_runtime",
     "require_agent_in",
     "runtime_for",
@@ -23,7 +26,17 @@ __all__ = [
 ]
 
 
+def _signs(runtime_name: str) -> bool:
+    """Whether agents of this runtime have a secret (to sign requests to them, and to check what
+    they send back)."""
+    return runtime_name in SIGNED_RUNTIMES
+
+
+SIGNED_RUNTIMES = frozenset({"http"})
+
+
 def create_agent(store: Store, data: AgentCreate, now: datetime) -> dict[str, Any]:
+    """Create an agent; for a runtime that signs, the returned agent has its secret, shown once."""
     runtime = runtime_for(data.runtime)
     agent = {
         "id": new_id("agent"),
@@ -35,8 +48,32 @@ def create_agent(store: Store, data: AgentCreate, now: datetime) -> dict[str, An
         "created_at": iso(now),
         "updated_at": iso(now),
     }
+    if _signs(runtime.name):
+        agent["secret"] = new_secret("standard")
     store.agents.put(agent)
     return agent
+
+
+def regenerate_secret(
+    store: Store, agent_id: str, grace_seconds: int, workspaces: frozenset[str], now: datetime
+) -> dict[str, Any]:
+    """A new secret, shown only in the answer; the old one is still accepted (for the agent's
+    callbacks) for `grace_seconds`, so the agent can switch without losing a callback."""
+
+    def write(agent: dict[str, Any]) -> dict[str, Any]:
+        if not _signs(agent["runtime"]):
+            raise InvalidInput(f"a {agent['runtime']!r} agent has no secret", field="runtime")
+        changes = {
+            "secret": new_secret("standard"),
+            "previous_secret": agent.get("secret") if grace_seconds else None,
+            "previous_secret_expires_at": iso(now + timedelta(seconds=grace_seconds))
+            if grace_seconds
+            else None,
+            "updated_at": iso(now),
+        }
+        return store.agents.update(agent_id, changes, expect_version=int(agent.get("version") or 0))
+
+    return modify(lambda: get_agent(store, agent_id, workspaces), write, what=f"agent {agent_id!r}")
 
 
 def get_agent(store: Store, agent_id: str, workspaces: frozenset[str]) -> dict[str, Any]:
@@ -61,6 +98,8 @@ def update_agent(
         runtime = runtime_for(changes.get("runtime") or agent["runtime"])
         if "runtime" in changes or "config" in changes:
             changes["config"] = runtime.validate_config(changes.get("config", agent.get("config", {})))
+        if _signs(runtime.name) and not agent.get("secret"):
+            changes["secret"] = new_secret("standard")
         changes["updated_at"] = iso(now)
         return store.agents.update(agent_id, changes, expect_version=int(agent.get("version") or 0))
 

@@ -18,6 +18,7 @@ from proactive import __version__
 from proactive.api import (
     errors,
     routes_agents,
+    routes_callbacks,
     routes_hooks,
     routes_monitors,
     routes_runs,
@@ -68,6 +69,7 @@ def create_app() -> FastAPI:
     ):
         app.include_router(module.router, responses=errors.RESPONSES)
     app.include_router(routes_hooks.router)
+    app.include_router(routes_callbacks.router)
     _only_our_error_body(app)
     return app
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 
 from proactive.auth import Principal, local_secret, principal_from_apigw_event, verify_local_token
 from proactive.errors import Forbidden, InvalidInput
@@ -45,6 +47,12 @@ def current_principal(
     return principal_from_apigw_event(request.scope.get("aws.event"), settings)
 
 
+def fingerprint(request: Request, body: BaseModel | None) -> str:
+    """What an Idempotency-Key stands for: this route and this body."""
+    content = body.model_dump_json() if body is not None else ""
+    return hashlib.sha256(f"{request.method} {request.url.path}\n{content}".encode()).hexdigest()
+
+
 def workspace_scope(
     principal: Annotated[Principal, Depends(current_principal)],
     workspace_id: Annotated[str | None, Query(description="Defaults to the token's only workspace.")] = None,
@@ -67,4 +75,14 @@ StoreDep = Annotated[Store, Depends(get_store)]
 QueueDep = Annotated[RunQueue, Depends(get_queue)]
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size.")]
 Cursor = Annotated[str | None, Query(description="`next_cursor` from the previous page.")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Send the same key again within 24 hours to get the first call's run back "
+        "instead of starting another.",
+    ),
+]
 Force = Annotated[bool, Query(description="Delete even while others use it, pausing each of them first.")]

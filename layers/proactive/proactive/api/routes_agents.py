@@ -5,16 +5,31 @@ from fastapi import APIRouter, Response, status
 from proactive import agents, references
 from proactive.api.deps import CurrentPrincipal, Cursor, Force, Limit, QueueDep, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
-from proactive.models.agents import Agent, AgentCreate, AgentUpdate
+from proactive.models.agents import Agent, AgentCreate, AgentUpdate, AgentWithSecret
 from proactive.models.common import Page
+from proactive.models.webhooks import RegenerateSecret
+from proactive.settings import get_settings
 
 router = APIRouter(prefix="/api/agents", tags=["agents"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=Agent)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=AgentWithSecret)
 def create_agent(body: AgentCreate, principal: CurrentPrincipal, store: StoreDep) -> dict[str, object]:
+    """Create an agent. An `http` agent's `secret` is shown in this answer only."""
     principal.require(body.workspace_id)
     return agents.create_agent(store, body, utcnow())
+
+
+@router.post("/{agent_id}/regenerate-secret", response_model=AgentWithSecret)
+def regenerate_secret(
+    agent_id: str, principal: CurrentPrincipal, store: StoreDep, body: RegenerateSecret | None = None
+) -> dict[str, object]:
+    """A new secret for an `http` agent, shown only now. The old one is still accepted for the
+    agent's callbacks for the grace period (24 h unless `grace_period_seconds` says otherwise)."""
+    grace = (body or RegenerateSecret()).grace_period_seconds
+    if grace is None:
+        grace = get_settings().webhook_secret_grace_seconds
+    return agents.regenerate_secret(store, agent_id, grace, principal.workspaces, utcnow())
 
 
 @router.get("", response_model=Page[Agent])

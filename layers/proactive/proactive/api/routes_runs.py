@@ -1,11 +1,20 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 
 from proactive import runs
-from proactive.api.deps import CurrentPrincipal, Cursor, Limit, QueueDep, StoreDep, WorkspaceScope
+from proactive.api.deps import (
+    CurrentPrincipal,
+    Cursor,
+    IdempotencyKey,
+    Limit,
+    QueueDep,
+    StoreDep,
+    WorkspaceScope,
+    fingerprint,
+)
 from proactive.clock import utcnow
 from proactive.models.common import Page
 from proactive.models.runs import Run, RunCreate, RunStatus, SourceType
@@ -15,11 +24,27 @@ router = APIRouter(prefix="/api/runs", tags=["runs"])
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=Run)
 def delegate(
-    body: RunCreate, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep
-) -> dict[str, object]:
-    """Queue a one-time background task; poll `GET /api/runs/{id}` for its outcome."""
+    request: Request,
+    body: RunCreate,
+    principal: CurrentPrincipal,
+    store: StoreDep,
+    queue: QueueDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """Queue a one-time background task; poll `GET /api/runs/{id}` for its outcome. With an
+    `Idempotency-Key`, the same key within 24 hours gives back the first call's run."""
     principal.require(body.workspace_id)
-    return runs.delegate(store, queue, body, requested_by=principal.subject, now=utcnow())
+    now = utcnow()
+    return runs.with_idempotency(
+        store,
+        body.workspace_id,
+        idempotency_key,
+        fingerprint(request, body),
+        now,
+        lambda run_id: runs.delegate(
+            store, queue, body, requested_by=principal.subject, now=now, run_id=run_id
+        ),
+    )
 
 
 @router.get("", response_model=Page[Run])
@@ -47,3 +72,34 @@ def list_runs(
 @router.get("/{run_id}", response_model=Run)
 def get_run(run_id: str, principal: CurrentPrincipal, store: StoreDep) -> dict[str, object]:
     return runs.get_run(store, run_id, principal.workspaces)
+
+
+@router.post("/{run_id}/cancel", response_model=Run)
+def cancel(run_id: str, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep) -> Any:
+    """Cancel a run. Queued, waiting to retry or waiting for a callback: cancelled now. Its attempt
+    executing: `cancel_requested`, and cancelled when the attempt returns (its output is kept in
+    `steps`, not as the result). Finished: 409."""
+    return runs.cancel(store, queue, run_id, principal.workspaces, by=principal.subject, now=utcnow())
+
+
+@router.post("/{run_id}/replay", status_code=status.HTTP_202_ACCEPTED, response_model=Run)
+def replay(
+    request: Request,
+    run_id: str,
+    principal: CurrentPrincipal,
+    store: StoreDep,
+    queue: QueueDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """A new run with the same agent, task and payload (`replay_of`; the original lists it in
+    `replays`), for instance after fixing the agent."""
+    original = runs.get_run(store, run_id, principal.workspaces)
+    now = utcnow()
+    return runs.with_idempotency(
+        store,
+        original["workspace_id"],
+        idempotency_key,
+        fingerprint(request, None),
+        now,
+        lambda new_id: runs.replay(store, queue, run_id, principal.workspaces, now=now, new_run_id=new_id),
+    )

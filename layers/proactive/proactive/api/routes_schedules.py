@@ -2,10 +2,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
-from proactive import schedules
-from proactive.api.deps import CurrentPrincipal, Cursor, Limit, QueueDep, StoreDep, WorkspaceScope
+from proactive import runs, schedules
+from proactive.api.deps import (
+    CurrentPrincipal,
+    Cursor,
+    IdempotencyKey,
+    Limit,
+    QueueDep,
+    StoreDep,
+    WorkspaceScope,
+    fingerprint,
+)
 from proactive.clock import utcnow
 from proactive.models.common import Page
 from proactive.models.runs import Run
@@ -51,9 +60,26 @@ def delete_schedule(schedule_id: str, principal: CurrentPrincipal, store: StoreD
 
 
 @router.post("/{schedule_id}/run", status_code=status.HTTP_202_ACCEPTED, response_model=Run)
-def run_now(schedule_id: str, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep) -> Any:
-    """Run the schedule's task now; its cron timing is unchanged."""
-    return schedules.run_now(store, queue, schedule_id, principal.workspaces, utcnow())
+def run_now(
+    request: Request,
+    schedule_id: str,
+    principal: CurrentPrincipal,
+    store: StoreDep,
+    queue: QueueDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """Run the schedule's task now; its cron timing is unchanged. With an `Idempotency-Key`, the
+    same key within 24 hours gives back the first call's run."""
+    schedule = schedules.get_schedule(store, schedule_id, principal.workspaces)
+    now = utcnow()
+    return runs.with_idempotency(
+        store,
+        schedule["workspace_id"],
+        idempotency_key,
+        fingerprint(request, None),
+        now,
+        lambda run_id: schedules.run_now(store, queue, schedule_id, principal.workspaces, now, run_id=run_id),
+    )
 
 
 @router.post("/{schedule_id}/pause", response_model=Schedule)

@@ -2,11 +2,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from proactive import references, triggers
-from proactive.api.deps import CurrentPrincipal, Cursor, Force, Limit, QueueDep, StoreDep, WorkspaceScope
+from proactive import references, runs, triggers
+from proactive.api.deps import (
+    CurrentPrincipal,
+    Cursor,
+    Force,
+    IdempotencyKey,
+    Limit,
+    QueueDep,
+    StoreDep,
+    WorkspaceScope,
+    fingerprint,
+)
 from proactive.clock import utcnow
 from proactive.errors import InvalidInput
 from proactive.models.common import Page
@@ -61,12 +71,32 @@ def delete_trigger(
     },
 )
 def fire(
-    trigger_id: str, body: FireRequest, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep
+    request: Request,
+    trigger_id: str,
+    body: FireRequest,
+    principal: CurrentPrincipal,
+    store: StoreDep,
+    queue: QueueDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Fire the trigger with a payload: 202 with the queued run, 200 if filtered out, or 422 if
-    the payload lacks a field the task template needs."""
+    the payload lacks a field the task template needs. With an `Idempotency-Key`, the same key
+    within 24 hours gives back the first call's run."""
     trigger = triggers.get_trigger(store, trigger_id, principal.workspaces)
-    outcome, run = triggers.fire(store, queue, trigger, body.payload, event=body.event, now=utcnow())
+    now = utcnow()
+    outcomes: list[triggers.Outcome] = []
+
+    def fire_once(run_id: str) -> dict[str, Any] | None:
+        outcome, run = triggers.fire(
+            store, queue, trigger, body.payload, event=body.event, now=now, run_id=run_id
+        )
+        outcomes.append(outcome)
+        return run
+
+    run = runs.with_idempotency(
+        store, trigger["workspace_id"], idempotency_key, fingerprint(request, body), now, fire_once
+    )
+    outcome = outcomes[0] if outcomes else triggers.Outcome("accepted")
     if outcome.status == "rejected":
         raise InvalidInput(outcome.reason or "rejected", field=outcome.field)
     if run is None:

@@ -20,7 +20,13 @@ from types import ModuleType
 from typing import Any
 
 from proactive.clock import iso, utcnow
-from proactive.queue import BATCH_SIZE, DLQ_RETENTION_SECONDS, MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_SECONDS
+from proactive.queue import (
+    BATCH_SIZE,
+    DLQ_RETENTION_SECONDS,
+    MAX_RECEIVE_COUNT,
+    VISIBILITY_TIMEOUT_SECONDS,
+    WORKER_TIMEOUT_SECONDS,
+)
 from proactive.store.keys import TTL_ATTRIBUTE, table_definition
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
@@ -232,7 +238,8 @@ class EventSourceMapping:
     def _invoke(self, messages: list[dict[str, Any]]) -> None:
         instance = self._instance()
         try:
-            result = instance.handler(sqs_event(messages, self._arn), LocalContext(self._function_name))
+            context = LocalContext(self._function_name, WORKER_TIMEOUT_SECONDS)
+            result = instance.handler(sqs_event(messages, self._arn), context)
             failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
             done = [m for m in messages if m["MessageId"] not in failed]
             for start in range(0, len(done), 10):

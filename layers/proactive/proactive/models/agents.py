@@ -13,7 +13,11 @@ from proactive.models.common import Input, Name, Patch, WorkspaceId
 class AgentCreate(Input):
     workspace_id: WorkspaceId
     name: Name
-    runtime: str = Field(default="builtin", description="How the agent executes; 'builtin' runs locally.")
+    runtime: str = Field(
+        default="builtin",
+        description="How the agent executes: 'builtin' (a local summariser), 'http' (your own agent "
+        "service, called with a signed request) or 'llm' (a model, with tools).",
+    )
     description: str | None = Field(default=None, max_length=2000)
     config: dict[str, Any] = Field(default_factory=dict, description="Runtime-specific settings.")
 
@@ -34,5 +38,16 @@ class Agent(BaseModel):
     runtime: str
     description: str | None = None
     config: dict[str, Any] = Field(default_factory=dict)
+    previous_secret_expires_at: datetime | None = Field(
+        default=None, description="Until when the secret before the last regeneration is still accepted."
+    )
     created_at: datetime
     updated_at: datetime
+
+
+class AgentWithSecret(Agent):
+    secret: str | None = Field(
+        default=None,
+        description="Shown only now: the secret the platform signs requests to an http agent with, and "
+        "the agent signs its callbacks with (Standard Webhooks, whsec_...). None for other runtimes.",
+    )

@@ -14,6 +14,7 @@ from proactive.store.agents import Agents
 from proactive.store.due import DueIndex
 from proactive.store.keys import idempotency_partition
 from proactive.store.monitors import Checks, MetricValues, Monitors
+from proactive.store.requests import Requests
 from proactive.store.runs import Runs
 from proactive.store.schedules import Schedules
 from proactive.store.table import ConditionFailed, Table, UnstorableValue, WriteConflict
@@ -39,6 +40,7 @@ class Store:
         self.monitors = Monitors(self.table, self.due)
         self.checks = Checks(self.table, settings.check_retention_days)
         self.metric_values = MetricValues(self.table, settings.metric_retention_days)
+        self.requests = Requests(self.table)
 
     def idempotency_layer(self, function_name: str) -> Any:
         """Powertools idempotency records, kept in this table under their own partition."""

@@ -14,7 +14,7 @@ from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 
 from proactive.errors import Conflict, InvalidInput, NotFound
 from proactive.store import keys
-from proactive.store.table import ConditionFailed, Table, Update, body
+from proactive.store.table import ConditionFailed, Table, Update, body, from_json_text, json_text
 
 T = TypeVar("T")
 
@@ -33,20 +33,35 @@ class Entities:
     """One kind of entity in the table."""
 
     kind: ClassVar[str]
+    # Fields holding arbitrary JSON from outside (a payload): kept as JSON text, as it came, so
+    # that whatever its numbers, depth or keys, it is stored and read back unchanged.
+    json_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, table: Table) -> None:
         self.table = table
+
+    def shown(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        """An item as callers see it: no key attributes, JSON fields decoded."""
+        shown = body(item)
+        for name in self.json_fields:
+            if f"{name}_json" in shown:
+                shown[name] = from_json_text(shown.pop(f"{name}_json"))
+        return shown
 
     def key(self, item_id: str) -> dict[str, str]:
         return keys.entity(self.kind, item_id)
 
     def item(self, entity: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The stored form of a new entity: its keys, its workspace listing and its body."""
+        stored = {k: v for k, v in entity.items() if k not in self.json_fields}
+        for name in self.json_fields:
+            if entity.get(name) is not None:
+                stored[f"{name}_json"] = json_text(entity[name], field=name)
         return {
             **self.key(entity["id"]),
             "kind": self.kind,
             **keys.workspace_listing(self.kind, entity["workspace_id"], entity["created_at"], entity["id"]),
-            **entity,
+            **stored,
             keys.VERSION_ATTRIBUTE: 1,
             **(extra or {}),
         }
@@ -57,7 +72,7 @@ class Entities:
 
     def get(self, item_id: str, *, consistent: bool = True) -> dict[str, Any] | None:
         item = self.table.get(self.key(item_id), consistent=consistent)
-        return body(item) if item else None
+        return self.shown(item) if item else None
 
     def owned(self, item_id: str, workspaces: frozenset[str]) -> dict[str, Any]:
         """The entity if it exists in one of `workspaces`. Anything else is NotFound: an entity
@@ -92,12 +107,13 @@ class Entities:
             limit=limit,
             cursor=cursor,
             filters=filters,
+            shape=self.shown,
         )
 
     def all_in(self, workspace_id: str, *, filters: ConditionBase | None = None) -> list[dict[str, Any]]:
         """Every entity of the workspace (that matches `filters`), oldest first."""
         return [
-            body(i)
+            self.shown(i)
             for i in self.table.query_all(
                 index=keys.GSI1,
                 key=Key("GSI1PK").eq(keys.workspace_partition(self.kind, workspace_id)),
@@ -112,6 +128,7 @@ class Entities:
         *,
         remove: Sequence[str] = (),
         add: Mapping[str, int] | None = None,
+        append: Mapping[str, Sequence[Any]] | None = None,
         condition: ConditionBase | None = None,
         expect_version: int | None = None,
     ) -> dict[str, Any]:
@@ -127,8 +144,9 @@ class Entities:
             add={**(add or {}), keys.VERSION_ATTRIBUTE: 1},
             remove=remove,
             condition=condition,
+            append=append,
         )
-        return body(self.table.update(change))
+        return self.shown(self.table.update(change))
 
     def delete(self, item_id: str, *, condition: ConditionBase | None = None) -> bool:
         return self.table.delete(self.key(item_id), condition=condition)

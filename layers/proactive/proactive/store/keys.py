@@ -12,6 +12,8 @@ Nothing outside this module builds a key string or names an index. Items:
 - webhook by public path (GSI2): `HOOK#<url_path>` / `WEBHOOK`
 - per-minute delivery counter: PK `RATE#<webhook id>#<minute>`, SK `RATE`
 - a metric monitor's posted values: PK `MONVAL#<monitor id>`, SK `<measured at>#<random>`
+- an API request's Idempotency-Key: PK `REQUEST#<ws>#<sha256 of the key>`, SK `REQUEST`
+- an agent's accepted callback: PK `CALLBACK#<run id>#<webhook-id>`, SK `CALLBACK`
 - Powertools idempotency records: PK `IDEMPOTENCY#<function>`, SK the idempotency key
 
 Items that can come due carry `due_pk` (`DUE#<shard>`) and `due_at` while active: the sparse

@@ -21,6 +21,7 @@ def expires(at: datetime, days: int) -> int:
 
 class Runs(Entities):
     kind = "run"
+    json_fields = ("payload",)
 
     def __init__(self, table: Table, retention_days: int) -> None:
         super().__init__(table)
@@ -41,17 +42,30 @@ class Runs(Entities):
             return False
         return True
 
-    def start(self, run_id: str, *, now: datetime, lease_until: datetime, holds_slot: bool) -> dict[str, Any]:
-        """Move a queued run (or one whose lease expired) to running, taking one attempt.
-        ConditionFailed if it is neither."""
+    def start(
+        self,
+        run_id: str,
+        *,
+        now: datetime,
+        lease_until: datetime,
+        holds_slot: bool,
+        steps: list[dict[str, Any]],
+        first: bool,
+    ) -> dict[str, Any]:
+        """Move a queued run (or one whose lease expired) to running, taking one attempt;
+        `started_at` is the first attempt's start. ConditionFailed if it is neither."""
+        changes: dict[str, Any] = {
+            "status": "running",
+            "lease_until": iso(lease_until),
+            "holds_slot": holds_slot,
+            "steps": steps,
+        }
+        if first:
+            changes["started_at"] = iso(now)
         return self.update(
             run_id,
-            {
-                "status": "running",
-                "started_at": iso(now),
-                "lease_until": iso(lease_until),
-                "holds_slot": holds_slot,
-            },
+            changes,
+            remove=("retry_at",),
             add={"attempts": 1},
             condition=Attr("status").eq("queued")
             | (Attr("status").eq("running") & Attr("lease_until").lt(iso(now))),
@@ -85,6 +99,7 @@ class Runs(Entities):
                 limit=limit,
                 cursor=cursor,
                 filters=filters,
+                shape=self.shown,
             )
         if source_type:
             also(Attr("source_type").eq(source_type))

@@ -12,7 +12,7 @@ import base64
 import binascii
 import json
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -157,6 +157,7 @@ class Update:
     remove: Sequence[str] = ()
     condition: ConditionBase | None = None
     must_exist: bool = True
+    append: Mapping[str, Sequence[Any]] | None = None  # list attribute -> items to add at its end
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,11 @@ class _Expressions:
             self.names[f"#s{i}"] = name
             self.values[f":s{i}"] = storable(value, name)
             sets.append(f"#s{i} = :s{i}")
+        for i, (name, items) in enumerate((change.append or {}).items()):
+            self.names[f"#l{i}"] = name
+            self.values[f":l{i}"] = storable(list(items), name)
+            self.values[":empty_list"] = []
+            sets.append(f"#l{i} = list_append(if_not_exists(#l{i}, :empty_list), :l{i})")
         for i, (name, amount) in enumerate((change.add or {}).items()):
             self.names[f"#a{i}"] = name
             self.values[f":a{i}"] = storable(amount, name)
@@ -396,8 +402,10 @@ class Table:
         limit: int,
         cursor: str | None,
         filters: ConditionBase | None = None,
+        shape: Callable[[Mapping[str, Any]], dict[str, Any]] = body,
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """Newest first. With a filter, keeps reading until the page is full or the index ends."""
+        """Newest first, each item as `shape` gives it (default: without its key attributes). With a
+        filter, keeps reading until the page is full or the index ends."""
         items: list[dict[str, Any]] = []
         start = decode_cursor(cursor, index=index, partition=partition)
         while True:
@@ -409,7 +417,7 @@ class Table:
                 start=start,
                 newest_first=True,
             )
-            items.extend(body(i) for i in found)
+            items.extend(shape(i) for i in found)
             if not start or len(items) >= limit:
                 return items, encode_cursor(start)
 

@@ -168,7 +168,11 @@ class AgentRuntime(Protocol):
 
 
 # name -> the runtime, or "module:attribute" where it is found until first used.
-_RUNTIMES: dict[str, AgentRuntime | str] = {"builtin": "proactive.agents.runtimes.builtin:BuiltinRuntime"}
+_RUNTIMES: dict[str, AgentRuntime | str] = {
+    "builtin": "proactive.agents.runtimes.builtin:BuiltinRuntime",
+    "http": "proactive.agents.runtimes.http:HttpRuntime",
+    "llm": "proactive.agents.runtimes.llm:LlmRuntime",
+}
 
 
 def register_runtime(runtime: AgentRuntime) -> None:

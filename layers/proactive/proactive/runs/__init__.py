@@ -1,0 +1,33 @@
+"""Runs: one record for every execution, whatever started it.
+
+`records` makes, queues, finishes, cancels and replays runs; `attempts` is the worker's side (each
+attempt, retries with back-off, waits for callbacks); `callbacks` takes an agent's callback.
+"""
+
+from proactive.runs.attempts import ATTEMPT_DEADLINE, RunRetry, execute
+from proactive.runs.callbacks import receive as receive_callback
+from proactive.runs.records import (
+    cancel,
+    delegate,
+    enqueue_new,
+    finish,
+    get_run,
+    new_run,
+    replay,
+    with_idempotency,
+)
+
+__all__ = [
+    "ATTEMPT_DEADLINE",
+    "RunRetry",
+    "cancel",
+    "delegate",
+    "enqueue_new",
+    "execute",
+    "finish",
+    "get_run",
+    "new_run",
+    "receive_callback",
+    "replay",
+    "with_idempotency",
+]

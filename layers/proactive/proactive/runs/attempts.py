@@ -1,0 +1,384 @@
+"""The worker's side of a run: each attempt, and what follows it.
+
+A message asks for one attempt of a run (`attempt`, 1 when it does not say). The attempt takes
+the run (a conditional write with a lease, so one caller at a time), runs the agent, and then:
+
+- output: the run succeeds, with its usage and steps;
+- the agent will call back: the run waits (`waiting_for: "callback"`), and a timer message fails
+  the attempt if nothing arrives in time;
+- a failure that may pass (a timeout, a 429 or 5xx, an overloaded model): the next attempt is
+  queued with exponential back-off and full jitter (or after the agent's Retry-After), never by
+  sleeping here; after the agent's `max_attempts` the run fails;
+- a failure that cannot pass (a 4xx, a bad key, an unknown model): the run fails at once.
+
+A cancel asked for while the attempt ran wins over its outcome.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import math
+import random
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr
+
+from proactive.agents import runtime_for
+from proactive.agents.runtimes import AgentResult, RunContext, StepLog, ToolContext
+from proactive.clock import iso, parse_iso, utcnow
+from proactive.errors import AgentError
+from proactive.models.runs import FINAL_STATUSES, RunStatus
+from proactive.observability import logger
+from proactive.queue import LEAD_SECONDS, MAX_DELAY_SECONDS, RunQueue, run_message
+from proactive.runs.records import MAX_OUTPUT_CHARS, finish
+from proactive.settings import get_settings
+from proactive.store import ConditionFailed, Store
+
+# A message arrives up to LEAD_SECONDS + 1 early (SQS delays are whole seconds, and the work is
+# handed over a little ahead of its time); the worker waits that out.
+MAX_EARLY_WAIT = timedelta(seconds=LEAD_SECONDS + 2)
+# When the worker's invocation must be done with this attempt (time.monotonic()), if it says.
+ATTEMPT_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "attempt_deadline", default=None
+)
+
+
+class RunRetry(Exception):
+    """The message should be tried again later (another delivery holds the run)."""
+
+
+def _public(run: Mapping[str, Any]) -> dict[str, Any]:
+    return {"run_id": run["id"], "status": run["status"]}
+
+
+def execute(
+    store: Store,
+    queue: RunQueue,
+    run_id: str,
+    *,
+    now_fn: Callable[[], datetime] = utcnow,
+    message: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Perform the attempt a message asks for. Safe to call more than once for the same message:
+    a finished run is left alone (but for events not yet delivered), an attempt that already
+    happened is not made again, and only one caller at a time can hold the run."""
+    from proactive import events
+
+    message = message or {}
+    run = store.runs.get(run_id)
+    if run is None:
+        logger.warning("run no longer exists; message dropped", extra={"run_id": run_id})
+        return {"run_id": run_id, "status": "gone"}
+    if run["status"] in FINAL_STATUSES:
+        events.flush(store, queue, store.runs, run, now_fn())
+        return _public(run)
+    if message.get("wake") == "callback":
+        return _callback_timer(store, queue, run, message, now_fn())
+    if run["status"] == RunStatus.QUEUED and int(run.get("attempts") or 0) >= int(
+        message.get("attempt") or 1
+    ):
+        return {"run_id": run_id, "status": "stale"}  # that attempt happened; a later message is queued
+    if run.get("waiting_for"):
+        return {"run_id": run_id, "status": "waiting"}
+    now = now_fn()
+    if not run.get("attempts"):
+        early = parse_iso(run["scheduled_for"]) - now
+        if timedelta(0) < early <= MAX_EARLY_WAIT:
+            time.sleep(early.total_seconds())
+            now = now_fn()
+    if run["status"] == RunStatus.RUNNING and parse_iso(run["lease_until"]) > now:
+        raise RunRetry(f"run {run_id} is held by another delivery until {run['lease_until']}")
+    return _attempt(store, queue, run, now, now_fn)
+
+
+def _attempt(
+    store: Store, queue: RunQueue, run: dict[str, Any], now: datetime, now_fn: Callable[[], datetime]
+) -> dict[str, Any]:
+    settings = get_settings()
+    run_id = run["id"]
+    lease_until = now + timedelta(seconds=settings.run_lease_seconds)
+    # A scheduled occurrence first takes its schedule's slot, so a paused schedule or (with
+    # overlap=skip) a run still going stops it.
+    slot_of = run["source_id"] if run.get("occurrence_key") else None
+    exclusive = slot_of is not None and run.get("overlap", "skip") == "skip"
+    if slot_of is not None:
+        try:
+            store.schedules.take_slot(slot_of, run_id, now=now, lease_until=lease_until, exclusive=exclusive)
+        except ConditionFailed:
+            return _public(_cancel_occurrence(store, queue, run, now))
+    steps = StepLog(run.get("steps"), clock=now_fn)
+    steps.add("attempt_started", attempt=int(run.get("attempts") or 0) + 1)
+    try:
+        run = store.runs.start(
+            run_id,
+            now=now,
+            lease_until=lease_until,
+            holds_slot=exclusive,
+            steps=steps.steps,
+            first=not run.get("attempts"),
+        )
+    except ConditionFailed:
+        # Another delivery holds it, or it finished meanwhile; give back what was taken for it.
+        if slot_of is not None and exclusive:
+            store.schedules.release_slot(slot_of, run_id)
+        return {"run_id": run_id, "status": "taken"}
+
+    agent = store.agents.get(run["agent_id"])
+    if agent is None or agent["workspace_id"] != run["workspace_id"]:
+        error = f"agent {run['agent_id']!r} no longer exists"
+        steps.add("attempt_failed", error=error)
+        return _public(finish(store, queue, run, RunStatus.FAILED, now_fn(), error=error, steps=steps.steps))
+    context = RunContext(
+        run_id=run_id,
+        workspace_id=run["workspace_id"],
+        source_type=run["source_type"],
+        source_id=run.get("source_id"),
+        attempt=run["attempts"],
+        payload=run.get("payload"),
+        steps=steps,
+        tools=ToolContext(store=store, queue=queue, workspace_id=run["workspace_id"], run_id=run_id),
+        deadline=ATTEMPT_DEADLINE.get(),
+    )
+    try:
+        result = runtime_for(agent["runtime"]).execute(agent, run["task"], context)
+    except AgentError as exc:
+        return _public(after_failure(store, queue, run, agent, steps, exc, now_fn()))
+    except Exception as exc:  # a runtime's own fault is recorded like an agent's, and retried
+        logger.exception("agent runtime raised", extra={"run_id": run_id})
+        failure = AgentError(f"{type(exc).__name__}: {exc}", retryable=True)
+        return _public(after_failure(store, queue, run, agent, steps, failure, now_fn()))
+    return _public(after_success(store, queue, run, agent, steps, result, now_fn()))
+
+
+def max_attempts(agent: Mapping[str, Any]) -> int:
+    return int((agent.get("config") or {}).get("max_attempts") or get_settings().run_max_attempts)
+
+
+def _usage(previous: Mapping[str, Any] | None, result: AgentResult) -> dict[str, Any] | None:
+    """The run's usage so far: this attempt's added to the earlier ones'."""
+    if result.usage is None:
+        return dict(previous) if previous else None
+    added = result.usage.as_dict()
+    if not previous:
+        return added
+    total = {
+        k: (previous.get(k) or 0) + (added[k] or 0)
+        for k in ("requests", "input_tokens", "output_tokens", "tool_calls")
+    }
+    costs = [c for c in (previous.get("cost_usd"), added["cost_usd"]) if c is not None]
+    return {**total, "cost_usd": round(sum(costs), 6) if costs else None}
+
+
+def after_success(
+    store: Store,
+    queue: RunQueue,
+    run: dict[str, Any],
+    agent: Mapping[str, Any],
+    steps: StepLog,
+    result: AgentResult,
+    now: datetime,
+) -> dict[str, Any]:
+    """Record an attempt that answered: the output, or a wait for the agent's callback."""
+    usage = _usage(run.get("usage"), result)
+    if result.waiting_for_callback:
+        return _await_callback(store, queue, run, agent, steps, usage, now)
+    output = result.output
+    if len(output) > MAX_OUTPUT_CHARS:
+        output = output[:MAX_OUTPUT_CHARS] + f"\n[output truncated at {MAX_OUTPUT_CHARS} characters]"
+    try:
+        return finish(
+            store,
+            queue,
+            run,
+            RunStatus.SUCCEEDED,
+            now,
+            condition=Attr("cancel_requested").not_exists(),
+            output=output,
+            error=None,
+            usage=usage,
+            steps=steps.steps,
+        )
+    except ConditionFailed:
+        return _cancelled_meanwhile(store, queue, run, steps, now, output=output, usage=usage)
+
+
+def after_failure(
+    store: Store,
+    queue: RunQueue,
+    run: dict[str, Any],
+    agent: Mapping[str, Any],
+    steps: StepLog,
+    failure: AgentError,
+    now: datetime,
+) -> dict[str, Any]:
+    """Record a failed attempt: queue the next one after a back-off if the failure may pass and
+    attempts are left, else fail the run with the reason."""
+    settings = get_settings()
+    error = failure.message[:4000]
+    attempts = int(run.get("attempts") or 0)
+    if failure.retryable and attempts < max_attempts(agent):
+        if failure.retry_after is not None:
+            delay = min(float(settings.retry_cap_seconds), max(0.0, failure.retry_after))
+        else:
+            ceiling = min(settings.retry_cap_seconds, settings.retry_base_seconds * 2 ** (attempts - 1))
+            delay = random.uniform(0, ceiling)  # noqa: S311 - jitter, not a secret
+        retry_at = now + timedelta(seconds=delay)
+        steps.add("attempt_failed", error=error, retry_at=iso(retry_at))
+        # The next attempt's message goes first: if this worker dies before recording the
+        # failure, that message still finds the run (its lease lapses) and makes the attempt.
+        queue.send([run_message(run["id"], min(MAX_DELAY_SECONDS, math.ceil(delay)), attempt=attempts + 1)])
+        try:
+            queued = store.runs.update(
+                run["id"],
+                {
+                    "status": RunStatus.QUEUED.value,
+                    "error": error,
+                    "retry_at": iso(retry_at),
+                    "lease_until": None,
+                    "steps": steps.steps,
+                },
+                condition=Attr("status").eq(RunStatus.RUNNING.value) & Attr("cancel_requested").not_exists(),
+            )
+        except ConditionFailed:
+            return _cancelled_meanwhile(store, queue, run, steps, now, error=error)
+        if run.get("holds_slot"):
+            store.schedules.release_slot(run["source_id"], run["id"])
+        logger.warning(
+            "run attempt failed; will retry",
+            extra={"run_id": run["id"], "error": error, "retry_at": iso(retry_at)},
+        )
+        return queued
+    steps.add("attempt_failed", error=error, retry_at=None)
+    reason = (
+        f"gave up after {attempts} attempt(s)"
+        if failure.retryable
+        else "not retried: the failure cannot pass"
+    )
+    try:
+        return finish(
+            store,
+            queue,
+            run,
+            RunStatus.FAILED,
+            now,
+            condition=Attr("cancel_requested").not_exists(),
+            error=error,
+            reason=reason,
+            steps=steps.steps,
+        )
+    except ConditionFailed:
+        return _cancelled_meanwhile(store, queue, run, steps, now, error=error)
+
+
+def _cancelled_meanwhile(
+    store: Store, queue: RunQueue, run: dict[str, Any], steps: StepLog, now: datetime, **outcome: Any
+) -> dict[str, Any]:
+    """The attempt ended after a cancel was asked for: the run is cancelled, and what the attempt
+    produced is kept in its steps."""
+    current = store.runs.get(run["id"])
+    if current is None or current["status"] in FINAL_STATUSES or not current.get("cancel_requested"):
+        return current or run
+    kept = {k: v for k, v in outcome.items() if v is not None}
+    steps.add("cancelled", by=current.get("cancel_requested_by"), discarded=kept)
+    return finish(
+        store,
+        queue,
+        current,
+        RunStatus.CANCELLED,
+        now,
+        reason=f"cancelled by {current.get('cancel_requested_by')} while its attempt ran",
+        steps=steps.steps,
+    )
+
+
+def _await_callback(
+    store: Store,
+    queue: RunQueue,
+    run: dict[str, Any],
+    agent: Mapping[str, Any],
+    steps: StepLog,
+    usage: Mapping[str, Any] | None,
+    now: datetime,
+) -> dict[str, Any]:
+    timeout = int((agent.get("config") or {}).get("callback_timeout_seconds") or 3600)
+    deadline = now + timedelta(seconds=timeout)
+    steps.add("waiting_for_callback", until=iso(deadline))
+    wake = min(timeout, MAX_DELAY_SECONDS)
+    queue.send(
+        [
+            run_message(
+                run["id"],
+                wake,
+                attempt=run["attempts"],
+                wake="callback",
+                until=iso(now + timedelta(seconds=wake)),
+            )
+        ]
+    )
+    try:
+        return store.runs.update(
+            run["id"],
+            {
+                "waiting_for": "callback",
+                "callback_deadline": iso(deadline),
+                # Held until the callback is due: no other delivery takes the run meanwhile.
+                "lease_until": iso(deadline),
+                "usage": usage,
+                "steps": steps.steps,
+            },
+            condition=Attr("status").eq(RunStatus.RUNNING.value) & Attr("cancel_requested").not_exists(),
+        )
+    except ConditionFailed:
+        return _cancelled_meanwhile(store, queue, run, steps, now)
+
+
+def _callback_timer(
+    store: Store, queue: RunQueue, run: dict[str, Any], message: Mapping[str, Any], now: datetime
+) -> dict[str, Any]:
+    """The callback's time is up (or, for waits longer than SQS can delay a message, a step
+    towards it): fail the attempt if the agent has still not called back."""
+    if run.get("waiting_for") != "callback" or int(run.get("attempts") or 0) != int(
+        message.get("attempt") or 0
+    ):
+        return _public(run)
+    deadline = parse_iso(run["callback_deadline"])
+    if now < deadline:
+        wake = min(MAX_DELAY_SECONDS, math.ceil((deadline - now).total_seconds()))
+        queue.send(
+            [
+                run_message(
+                    run["id"],
+                    wake,
+                    attempt=run["attempts"],
+                    wake="callback",
+                    until=iso(now + timedelta(seconds=wake)),
+                )
+            ]
+        )
+        return {"run_id": run["id"], "status": "waiting"}
+    agent = store.agents.get(run["agent_id"]) or {"config": {}}
+    steps = StepLog(run.get("steps"))
+    failure = AgentError(f"the agent did not call back by {run['callback_deadline']}", retryable=True)
+    waiting = store.runs.update(
+        run["id"], remove=("waiting_for", "callback_deadline"), condition=Attr("waiting_for").eq("callback")
+    )
+    return _public(after_failure(store, queue, waiting, agent, steps, failure, now))
+
+
+def _cancel_occurrence(
+    store: Store, queue: RunQueue, run: Mapping[str, Any], now: datetime
+) -> dict[str, Any]:
+    """Record why a scheduled occurrence could not take its schedule's slot."""
+    schedule = store.schedules.get(run["source_id"])
+    if schedule is None:
+        reason = "the schedule was deleted before this occurrence ran"
+    elif not schedule.get("is_active"):
+        reason = "the schedule was paused before this occurrence ran"
+    else:
+        reason = (
+            f"skipped by overlap=skip: run {schedule.get('active_run_id')} of this schedule was still running"
+        )
+    return finish(store, queue, run, RunStatus.CANCELLED, now, reason=reason)

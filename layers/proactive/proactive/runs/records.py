@@ -1,0 +1,232 @@
+"""Run records: making a run, queueing it, finishing it, cancelling and replaying it.
+
+Every execution, whatever started it, is one run: queued -> running -> succeeded | failed, with
+`missed` and `cancelled` for what was recorded but not (or not wholly) executed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr
+from botocore.exceptions import BotoCoreError, ClientError
+
+from proactive import events
+from proactive.agents import require_agent_in
+from proactive.agents.runtimes import StepLog
+from proactive.clock import iso
+from proactive.errors import Conflict, ServiceUnavailable
+from proactive.ids import new_id
+from proactive.models.runs import FINAL_STATUSES, RunCreate, RunStatus, SourceType
+from proactive.observability import logger, metrics
+from proactive.queue import QueueError, RunQueue, run_message
+from proactive.store import ConditionFailed, Store
+
+# DynamoDB items are limited to 400 KB; keep agent output well inside that.
+MAX_OUTPUT_CHARS = 100_000
+
+
+def new_run(
+    *,
+    workspace_id: str,
+    agent_id: str,
+    task: str,
+    source_type: SourceType,
+    source_id: str | None,
+    now: datetime,
+    scheduled_for: datetime | None = None,
+    run_id: str | None = None,
+    status: RunStatus = RunStatus.QUEUED,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A run record (not yet stored). `extra` may carry `payload`: the data that started it."""
+    run: dict[str, Any] = {
+        "id": run_id or new_id("run"),
+        "workspace_id": workspace_id,
+        "agent_id": agent_id,
+        "source_type": source_type.value,
+        "source_id": source_id,
+        "scheduled_for": iso(scheduled_for or now),
+        "status": status.value,
+        "attempts": 0,
+        "created_at": iso(now),
+        "started_at": None,
+        "finished_at": iso(now) if status in FINAL_STATUSES else None,
+        "task": task,
+        "output": None,
+        "error": None,
+        "reason": None,
+        "steps": [],
+        "usage": None,
+    }
+    run.update(extra)
+    return run
+
+
+def enqueue_new(store: Store, queue: RunQueue, run: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Store a run and queue it. If the queue refuses it, the run is marked failed (so it is not
+    left `queued` forever) and the caller gets a 503 to retry."""
+    store.runs.create(run)
+    try:
+        queue.send([run_message(run["id"])])
+    except (QueueError, BotoCoreError, ClientError) as exc:
+        finish(store, queue, run, RunStatus.FAILED, now, error=f"could not queue the run: {exc}")
+        raise ServiceUnavailable("the run queue is unavailable; nothing was started, try again") from exc
+    logger.info("run queued", extra={"run_id": run["id"], "source_type": run["source_type"]})
+    return run
+
+
+def delegate(
+    store: Store,
+    queue: RunQueue,
+    data: RunCreate,
+    *,
+    requested_by: str,
+    now: datetime,
+    run_id: str | None = None,
+) -> dict[str, Any]:
+    """Queue a one-time background task and return its run at once."""
+    require_agent_in(store, data.agent_id, data.workspace_id)
+    run = new_run(
+        run_id=run_id,
+        workspace_id=data.workspace_id,
+        agent_id=data.agent_id,
+        task=data.task,
+        source_type=SourceType.MANUAL,
+        source_id=requested_by,
+        now=now,
+    )
+    return enqueue_new(store, queue, run, now)
+
+
+def get_run(store: Store, run_id: str, workspaces: frozenset[str]) -> dict[str, Any]:
+    return store.runs.owned(run_id, workspaces)
+
+
+def finish(
+    store: Store,
+    queue: RunQueue,
+    run: Mapping[str, Any],
+    status: RunStatus,
+    now: datetime,
+    *,
+    condition: Any = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """Record the run's outcome, conditional on it being as read (and on `condition`), and
+    publish `run.finished` for a success or a final failure. ConditionFailed otherwise."""
+    changes = {"status": status.value, "finished_at": iso(now), "lease_until": None, **fields}
+    if status in (RunStatus.SUCCEEDED, RunStatus.FAILED):
+        changes.update(events.pending(events.RUN_FINISHED))
+    guard = Attr("status").eq(run["status"])
+    final = store.runs.update(run["id"], changes, condition=guard if condition is None else guard & condition)
+    if run.get("occurrence_key") and run.get("holds_slot"):
+        store.schedules.release_slot(run["source_id"], run["id"])
+    logger.info(
+        "run finished",
+        extra={"run_id": run["id"], "status": status.value, "attempts": final.get("attempts", 0)},
+    )
+    metrics.add_metric(name=f"Runs{status.value.capitalize()}", unit="Count", value=1)
+    events.flush(store, queue, store.runs, final, now)
+    return final
+
+
+def cancel(
+    store: Store, queue: RunQueue, run_id: str, workspaces: frozenset[str], *, by: str, now: datetime
+) -> dict[str, Any]:
+    """Cancel a run. One queued, waiting to retry or waiting for a callback is cancelled at once;
+    one whose attempt is executing is cancelled when that attempt returns (its output is kept in
+    the steps, not as the result). A finished run is a 409."""
+    for _ in range(5):
+        run = get_run(store, run_id, workspaces)
+        if run["status"] in FINAL_STATUSES:
+            raise Conflict(f"run {run_id} has already finished ({run['status']}); nothing to cancel")
+        steps = StepLog(run.get("steps"))
+        steps.add("cancelled", by=by)
+        try:
+            if run["status"] == RunStatus.QUEUED or run.get("waiting_for"):
+                return finish(
+                    store,
+                    queue,
+                    run,
+                    RunStatus.CANCELLED,
+                    now,
+                    reason=f"cancelled by {by}",
+                    steps=steps.steps,
+                )
+            return store.runs.update(
+                run_id,
+                {"cancel_requested": True, "cancel_requested_by": by},
+                condition=Attr("status").eq(RunStatus.RUNNING.value) & Attr("waiting_for").not_exists(),
+            )
+        except ConditionFailed:
+            continue  # it moved on between the read and the write: look again
+    raise Conflict(f"run {run_id} is changing too fast to cancel; try again")
+
+
+def replay(
+    store: Store,
+    queue: RunQueue,
+    run_id: str,
+    workspaces: frozenset[str],
+    *,
+    now: datetime,
+    new_run_id: str | None = None,
+) -> dict[str, Any]:
+    """A new run with the same agent, task and payload as `run_id`, linked both ways
+    (`replay_of` on the new one, `replays` on the original)."""
+    original = get_run(store, run_id, workspaces)
+    require_agent_in(store, original["agent_id"], original["workspace_id"])
+    run = new_run(
+        run_id=new_run_id,
+        workspace_id=original["workspace_id"],
+        agent_id=original["agent_id"],
+        task=original["task"],
+        source_type=SourceType.REPLAY,
+        source_id=run_id,
+        now=now,
+        payload=original.get("payload"),
+        replay_of=run_id,
+    )
+    enqueue_new(store, queue, run, now)
+    store.runs.update(run_id, append={"replays": [run["id"]]})
+    return run
+
+
+def with_idempotency(
+    store: Store,
+    workspace_id: str,
+    idempotency_key: str | None,
+    fingerprint: str,
+    now: datetime,
+    create: Callable[[str], dict[str, Any] | None],
+) -> dict[str, Any] | None:
+    """Make a run once per `Idempotency-Key`: the same key within 24 hours gives back the first
+    call's run rather than making another; the same key for a different request is a 422.
+    `create(run_id)` makes the run (None: it made none, and the key is given back)."""
+    from proactive.errors import InvalidInput
+
+    run_id = new_id("run")
+    if idempotency_key is None:
+        return create(run_id)
+    taken = store.requests.claim(workspace_id, idempotency_key, fingerprint, run_id, now)
+    if taken is not None:
+        if taken.get("fingerprint") != fingerprint:
+            raise InvalidInput(
+                "this Idempotency-Key was used in the last 24 hours for a different request",
+                field="Idempotency-Key",
+            )
+        first = store.runs.get(taken["run_id"])
+        if first is None:
+            raise Conflict("the first request with this Idempotency-Key is still being handled; try again")
+        return first
+    try:
+        made = create(run_id)
+    except BaseException:
+        store.requests.release(workspace_id, idempotency_key, run_id)
+        raise
+    if made is None:
+        store.requests.release(workspace_id, idempotency_key, run_id)
+    return made
