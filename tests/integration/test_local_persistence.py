@@ -59,4 +59,4 @@ def test_saved_table_loads_back_and_waiting_work_is_queued_again(tmp_path: Path)
         messages = boto3.client("sqs").receive_message(
             QueueUrl=res["queue_url"], MaxNumberOfMessages=10, WaitTimeSeconds=0
         )["Messages"]
-        assert [json.loads(m["Body"]) for m in messages] == [{"run_id": waiting[0]["id"]}]
+        assert [json.loads(m["Body"]) for m in messages] == [{"run_id": waiting[0]["id"], "attempt": 1}]

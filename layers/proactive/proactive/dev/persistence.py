@@ -16,8 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from proactive.clock import parse_iso
-from proactive.queue import Message, RunQueue, delay_until
+from proactive.clock import iso, parse_iso
+from proactive.queue import MAX_DELAY_SECONDS, Message, RunQueue, delay_until, run_message
 
 DATA_FILE = "table.jsonl"
 
@@ -78,11 +78,36 @@ def requeue_unfinished(client: Any, table_name: str, queue: RunQueue, now: datet
         item = {
             k: plain.deserialize(v)
             for k, v in raw.items()
-            if k in ("kind", "status", "id", "scheduled_for", "run_id")
+            if k
+            in (
+                "kind",
+                "status",
+                "id",
+                "scheduled_for",
+                "run_id",
+                "attempts",
+                "retry_at",
+                "waiting_for",
+                "lease_until",
+            )
         }
         kind, status, item_id = item.get("kind"), item.get("status"), str(item.get("id"))
-        if kind == "run" and status in ("queued", "running"):
-            messages.append(Message("run", item_id, delay_until(parse_iso(item["scheduled_for"]), now)))
+        attempts = int(item.get("attempts") or 0)
+        if kind == "run" and status == "queued":
+            due = parse_iso(item.get("retry_at") or item["scheduled_for"])
+            messages.append(run_message(item_id, delay_until(due, now), attempt=attempts + 1))
+        elif kind == "run" and status == "running" and item.get("waiting_for"):
+            # Waiting for an agent's callback: the timer that ends the wait was in the queue.
+            lease = parse_iso(item["lease_until"])
+            wake = min(MAX_DELAY_SECONDS, delay_until(lease, now))
+            messages.append(
+                run_message(item_id, wake, attempt=attempts, wake="callback", until=iso(now) + f"+{wake}")
+            )
+        elif kind == "run" and status == "running":
+            # Its attempt was cut off: the run is taken over once its lease lapses.
+            messages.append(
+                run_message(item_id, min(MAX_DELAY_SECONDS, delay_until(parse_iso(item["lease_until"]), now)))
+            )
         elif (kind == "check" and status == "queued") or (
             kind == "delivery" and status == "accepted" and not item.get("run_id")
         ):
