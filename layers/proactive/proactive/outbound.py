@@ -1,9 +1,11 @@
-"""Outbound HTTP for monitor sources: only to public addresses, bounded in time and size.
+"""Outbound HTTP to user-supplied URLs (monitor sources, agent endpoints, agent tools): only to
+public addresses, bounded in time and size.
 
 The host is resolved once; every address it resolves to must be public (not loopback, private,
 link-local such as the instance metadata service, multicast or reserved) unless an allow-list
 setting names its network. The request then goes to the checked address itself, with the host
 name kept for the Host header and TLS, so DNS cannot swap in another address in between.
+Redirects are not followed: the next hop would not have been checked.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
+import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -34,6 +38,26 @@ def _shared_client() -> httpx.Client:
 
 class OutboundError(Exception):
     """The request was refused or failed; the message says why, for the check's history."""
+
+
+class Refused(OutboundError):
+    """The URL may not be requested (not http(s), or its host resolves to a refused address):
+    trying again will not help until the URL or the allow-list changes."""
+
+
+class TimedOut(OutboundError):
+    """No complete answer within the time allowed."""
+
+
+class TooLarge(OutboundError):
+    """The response body is larger than allowed."""
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: httpx.Headers  # case-insensitive
+    body: bytes
 
 
 def parse_networks(text: str | None) -> list[Network]:
@@ -60,7 +84,8 @@ def _kind(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
 
 
 def resolve_public(host: str, port: int, allow: Sequence[Network]) -> str:
-    """An address of `host` that may be contacted; OutboundError if any is refused."""
+    """An address of `host` that may be contacted; Refused if any is refused, OutboundError if it
+    does not resolve."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
@@ -70,8 +95,62 @@ def resolve_public(host: str, port: int, allow: Sequence[Network]) -> str:
         ip = ipaddress.ip_address(address)
         kind = _kind(ip)
         if kind and not any(ip in net for net in allow):
-            raise OutboundError(f"{host} resolves to {address}, a {kind} address; requests there are refused")
+            raise Refused(f"{host} resolves to {address}, a {kind} address; requests there are refused")
     return addresses[0]
+
+
+def request(
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    body: bytes | None = None,
+    timeout: float,
+    max_bytes: int,
+    allow: Sequence[Network] = (),
+) -> Response:
+    """Send one request to a public address (or an allowed network) and return the answer, whatever
+    its status. Raises Refused, TimedOut, TooLarge or OutboundError saying what failed.
+
+    `timeout` bounds each wait (to connect, for the next bytes), and the answer must be complete
+    `timeout` seconds after the call began: a body still arriving then is cut off."""
+    deadline = time.monotonic() + timeout
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Refused("url must be an http or https URL with a host")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    address = resolve_public(parts.hostname, port, allow)
+    literal = f"[{address}]" if ":" in address else address
+    target = urlunsplit((parts.scheme, f"{literal}:{port}", parts.path or "/", parts.query, ""))
+    # Only encodings whose output can be bounded while it is read (a few bytes of brotli can
+    # expand to megabytes in one step).
+    request_headers = {
+        "Accept-Encoding": "gzip, identity",
+        **(headers or {}),
+        "Host": parts.netloc.rsplit("@", 1)[-1],
+    }
+    extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
+    received = bytearray()
+    try:
+        with _shared_client().stream(
+            method,
+            target,
+            headers=request_headers,
+            content=body,
+            extensions=extensions,
+            timeout=max(deadline - time.monotonic(), 0.001),
+        ) as response:
+            for chunk in response.iter_bytes():
+                received.extend(chunk)
+                if len(received) > max_bytes:
+                    raise TooLarge(f"response is larger than {max_bytes} bytes")
+                if time.monotonic() > deadline:
+                    raise TimedOut(f"timed out after {timeout:g} s")
+            return Response(response.status_code, response.headers, bytes(received))
+    except httpx.TimeoutException:
+        raise TimedOut(f"timed out after {timeout:g} s") from None
+    except httpx.HTTPError as exc:
+        raise OutboundError(f"request failed: {type(exc).__name__}: {exc}") from None
 
 
 def fetch_json(
@@ -84,32 +163,10 @@ def fetch_json(
     allow: Sequence[Network] = (),
 ) -> Any:
     """GET (or POST) a URL and return its JSON body, or raise OutboundError saying what failed."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise OutboundError("url must be an http or https URL with a host")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    address = resolve_public(parts.hostname, port, allow)
-    literal = f"[{address}]" if ":" in address else address
-    target = urlunsplit((parts.scheme, f"{literal}:{port}", parts.path or "/", parts.query, ""))
-    request_headers = {**(headers or {}), "Host": parts.netloc.rsplit("@", 1)[-1]}
-    extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
-    body = bytearray()
+    response = request(method, url, headers=headers, timeout=timeout, max_bytes=max_bytes, allow=allow)
+    if not 200 <= response.status < 300:
+        raise OutboundError(f"HTTP {response.status} from {urlsplit(url).hostname}")
     try:
-        with _shared_client().stream(
-            method, target, headers=request_headers, extensions=extensions, timeout=timeout
-        ) as response:
-            for chunk in response.iter_bytes():
-                body.extend(chunk)
-                if len(body) > max_bytes:
-                    raise OutboundError(f"response is larger than {max_bytes} bytes")
-            status = response.status_code
-    except httpx.TimeoutException:
-        raise OutboundError(f"timed out after {timeout:g} s") from None
-    except httpx.HTTPError as exc:
-        raise OutboundError(f"request failed: {type(exc).__name__}: {exc}") from None
-    if not 200 <= status < 300:
-        raise OutboundError(f"HTTP {status} from {parts.hostname}")
-    try:
-        return json.loads(bytes(body))
+        return json.loads(response.body)
     except ValueError:
         raise OutboundError("response is not JSON") from None

@@ -1,0 +1,508 @@
+"""The llm runtime: the agent is a model (OpenAI-compatible, Anthropic or Bedrock) with tools.
+
+Validating a config needs only Pydantic; the LLM libraries are imported when an agent runs, and
+then only the chosen provider's (each costs about a second of cold start). The model is built
+with the provider's retries off: a failed attempt becomes an AgentError at once, and the platform
+retries it through its queue rather than by sleeping inside the function.
+
+`build_agent` is the shared setup (model, tools, step recording, limits) for anything that runs
+an llm agent; `LlmRuntime.execute` is one run of it on a task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from proactive import outbound
+from proactive.agents import tools
+from proactive.agents.runtimes import AgentResult, RunContext, StepLog, ToolContext, Usage
+from proactive.agents.runtimes.http import STORED, SecretName, check_url, invalid_config
+from proactive.errors import AgentError, InvalidInput
+from proactive.secret_store import SecretMissing, resolve
+from proactive.settings import get_settings
+
+if TYPE_CHECKING:
+    import httpx2
+    from botocore.client import BaseClient
+    from pydantic_ai import Agent
+    from pydantic_ai.models import Model
+    from pydantic_ai.settings import ModelSettings
+
+Provider = Literal["openai", "anthropic", "bedrock"]
+# pydantic-ai's own default: a run stops after this many model requests unless told otherwise.
+DEFAULT_MAX_REQUESTS = 50
+MAX_PAYLOAD_CHARS = 20_000
+_DETAIL_CHARS = 300
+# Config keys that would hold a credential itself rather than the name of a secret.
+_KEY_LIKE_KEY = re.compile(r"(^|_)(api_?key|key|token|secret|password|credentials?)$|^aws_", re.IGNORECASE)
+# Values that look like a provider key rather than a secret's name.
+_KEY_LIKE_VALUE = re.compile(r"^(sk-|sk_|xai-|gsk_|AKIA|ASIA|AIza)|^[A-Za-z0-9+/_=-]{40,}$")
+
+
+class LlmUsageLimits(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_requests: int | None = Field(default=None, gt=0, le=1000)
+    max_total_tokens: int | None = Field(default=None, gt=0, le=100_000_000)
+
+
+class LlmConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    provider: Provider
+    model: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    system_prompt: str | None = Field(default=None, max_length=20_000)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    max_tokens: int | None = Field(default=None, ge=1, le=200_000)
+    timeout_seconds: int = Field(default=120, ge=1, le=900)
+    api_key_secret: SecretName | None = None
+    base_url: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    region: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")] | None = None
+    endpoint_url: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    tools: list[str] = Field(default_factory=list, max_length=len(tools.TOOLS))
+    usage_limits: LlmUsageLimits = Field(default_factory=LlmUsageLimits)
+    max_attempts: int = Field(default=3, ge=1, le=10)
+
+    @field_validator("base_url", "endpoint_url")
+    @classmethod
+    def _urls(cls, url: str | None, info: ValidationInfo) -> str | None:
+        return None if url is None else check_url(url, info)
+
+    @field_validator("api_key_secret")
+    @classmethod
+    def _a_name_not_a_key(cls, name: str) -> str:
+        if _KEY_LIKE_VALUE.search(name):
+            raise ValueError("looks like an API key itself; store the key as a secret and give its name here")
+        return name
+
+    @field_validator("tools")
+    @classmethod
+    def _known_tools(cls, names: list[str]) -> list[str]:
+        unknown = [n for n in names if n not in tools.TOOLS]
+        if unknown:
+            raise ValueError(f"unknown tool(s) {unknown}; available: {', '.join(sorted(tools.TOOLS))}")
+        if len(set(names)) != len(names):
+            raise ValueError("lists a tool more than once")
+        return names
+
+
+def parse_config(config: Mapping[str, Any], *, stored: bool = False) -> LlmConfig:
+    """The config checked: InvalidInput naming `config.<field>` when it cannot be used. `stored`:
+    it was accepted before (its endpoint's address is left to the outbound guard)."""
+    for key in config:
+        if key != "api_key_secret" and _KEY_LIKE_KEY.search(key):
+            raise InvalidInput(
+                f"config.{key}: an llm agent's config must not carry a credential; store the API key "
+                "as a secret and give its name in api_key_secret",
+                field=f"config.{key}",
+            )
+    try:
+        parsed = LlmConfig.model_validate(config, context=STORED if stored else None)
+    except ValidationError as exc:
+        raise invalid_config(exc) from None
+    misplaced = ["region", "endpoint_url"] if parsed.provider != "bedrock" else ["base_url", "api_key_secret"]
+    for name in misplaced:
+        if getattr(parsed, name) is not None:
+            raise InvalidInput(
+                f"config.{name}: is not a setting of the {parsed.provider} provider", field=f"config.{name}"
+            )
+    if parsed.provider != "bedrock" and not parsed.base_url and not parsed.api_key_secret:
+        raise InvalidInput(
+            f"config.api_key_secret: the {parsed.provider} API needs a key; store it as a secret and "
+            "give its name here",
+            field="config.api_key_secret",
+        )
+    return parsed
+
+
+@dataclass
+class _Seen:
+    """What the run has consumed so far, kept as each model request finishes (also on failure)."""
+
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+@dataclass
+class LlmAgent:
+    """A ready llm agent: `agent` to run (`await agent.run(prompt, **run_kwargs)`, or with
+    `message_history=`, or streamed), with its steps recorded as it goes. Use it as an async
+    context manager, or call `aclose()`: it owns the HTTP client it talks to the provider with.
+    `error(exc)` turns whatever the run raised into the AgentError to report."""
+
+    config: LlmConfig
+    agent: Agent[None, str]
+    run_kwargs: dict[str, Any]
+    seen: _Seen
+    _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        for close in self._closers:
+            await close()
+        self._closers.clear()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def error(self, exc: BaseException) -> AgentError:
+        return _agent_error(exc, self.config, self.seen, self.run_kwargs.get("timeout"))
+
+
+def build_agent(
+    config: Mapping[str, Any] | LlmConfig,
+    *,
+    tool_context: ToolContext | None,
+    steps: StepLog | None = None,
+    timeout: float | None = None,
+) -> LlmAgent:
+    """Set up an llm agent from its config: the model (API key resolved, a custom base_url checked
+    by the outbound guard, provider retries off), its tools, `model_request` and `tool_call` steps
+    recorded in `steps`, and the run arguments (settings, usage limits, `timeout` in seconds,
+    default the config's). Raises AgentError for a missing secret or a refused address (not
+    retryable) or a custom host that does not resolve (retryable); blocks briefly to resolve it."""
+    from pydantic_ai import Agent
+    from pydantic_ai.capabilities import Hooks
+    from pydantic_ai.usage import UsageLimits
+
+    parsed = config if isinstance(config, LlmConfig) else parse_config(config, stored=True)
+    timeout = float(parsed.timeout_seconds) if timeout is None else timeout
+    steps = steps if steps is not None else StepLog()
+    closers: list[Callable[[], Awaitable[None]]] = []
+    model = _model(parsed, timeout, closers)
+    seen = _Seen()
+    hooks: Hooks[None] = Hooks()
+
+    @hooks.on.model_request
+    async def record_request(ctx: Any, /, *, request_context: Any, handler: Any) -> Any:
+        started = time.monotonic()
+        try:
+            response = await handler(request_context)
+        except asyncio.CancelledError:
+            steps.add(
+                "model_request",
+                duration_ms=_ms(started),
+                error="cancelled (the run timed out or was stopped)",
+            )
+            raise
+        except Exception as exc:
+            steps.add("model_request", duration_ms=_ms(started), error=_short(exc))
+            raise
+        usage = response.usage
+        seen.requests += 1
+        seen.input_tokens += usage.input_tokens
+        seen.output_tokens += usage.output_tokens
+        steps.add(
+            "model_request",
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            duration_ms=_ms(started),
+        )
+        return response
+
+    agent: Agent[None, str] = Agent(
+        model,
+        instructions=parsed.system_prompt,
+        tools=[_tool(tools.TOOLS[name], tool_context, steps) for name in parsed.tools],
+        capabilities=[hooks],
+    )
+    limits = UsageLimits(
+        request_limit=parsed.usage_limits.max_requests or DEFAULT_MAX_REQUESTS,
+        total_tokens_limit=parsed.usage_limits.max_total_tokens,
+    )
+    run_kwargs: dict[str, Any] = {"usage_limits": limits, "timeout": timeout}
+    return LlmAgent(parsed, agent, run_kwargs, seen, closers)
+
+
+def _ms(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)
+
+
+def _model(config: LlmConfig, timeout: float, closers: list[Callable[[], Awaitable[None]]]) -> Model:
+    """The provider's model, importing only that provider's modules."""
+    settings: ModelSettings = {}
+    if config.temperature is not None:
+        settings["temperature"] = config.temperature
+    if config.max_tokens is not None:
+        settings["max_tokens"] = config.max_tokens
+    if config.provider == "bedrock":
+        from pydantic_ai.models.bedrock import BedrockConverseModel
+        from pydantic_ai.providers.bedrock import BedrockProvider
+
+        if config.endpoint_url:
+            _guard(config.endpoint_url)
+        client = _bedrock_client(config.region, config.endpoint_url, config.timeout_seconds)
+        return BedrockConverseModel(
+            config.model, provider=BedrockProvider(bedrock_client=client), settings=settings
+        )
+    # Bedrock's client is configured above; these are the HTTP SDKs' own knobs.
+    settings.update({"max_retries": 0, "timeout": timeout})
+    api_key = _secret(config.api_key_secret) if config.api_key_secret else "unused"
+    http_client = _pinned_client(config.base_url, timeout) if config.base_url else None
+    if config.provider == "openai":
+        from openai import AsyncOpenAI
+        from pydantic_ai.models.openai import OpenAIChatModel
+        from pydantic_ai.providers.openai import OpenAIProvider
+
+        openai_client = AsyncOpenAI(
+            api_key=api_key, base_url=config.base_url, max_retries=0, timeout=timeout, http_client=http_client
+        )
+        closers.append(openai_client.close)
+        return OpenAIChatModel(
+            config.model, provider=OpenAIProvider(openai_client=openai_client), settings=settings
+        )
+    from anthropic import AsyncAnthropic
+    from pydantic_ai.models.anthropic import AnthropicModel
+    from pydantic_ai.providers.anthropic import AnthropicProvider
+
+    anthropic_client = AsyncAnthropic(
+        api_key=api_key, base_url=config.base_url, max_retries=0, timeout=timeout, http_client=http_client
+    )
+    closers.append(anthropic_client.close)
+    return AnthropicModel(
+        config.model, provider=AnthropicProvider(anthropic_client=anthropic_client), settings=settings
+    )
+
+
+def _secret(name: str) -> str:
+    try:
+        return resolve(name)
+    except SecretMissing as exc:
+        raise AgentError(
+            f"{exc}; the agent's api_key_secret must name a stored secret", retryable=False
+        ) from None
+
+
+def _guard(url: str) -> str:
+    """The address a user-supplied endpoint may be reached at; AgentError if it may not."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    allow = outbound.parse_networks(get_settings().outbound_allow_networks)
+    try:
+        return outbound.resolve_public(host, port, allow)
+    except outbound.Refused as exc:
+        raise AgentError(f"model endpoint refused: {exc}", retryable=False) from None
+    except outbound.OutboundError as exc:
+        raise AgentError(f"could not reach the model endpoint: {exc}") from None
+
+
+def _pinned_client(base_url: str, timeout: float) -> httpx2.AsyncClient:
+    """An HTTP client that sends every request to the one address the guard checked for the
+    base_url's host (keeping its name for the Host header and TLS), so DNS cannot swap in
+    another address later, and refuses any other host."""
+    import httpx2
+
+    address = _guard(base_url)
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    tls = parts.scheme == "https"
+
+    class PinnedTransport(httpx2.AsyncHTTPTransport):
+        async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+            if request.url.host != host:
+                raise httpx2.ConnectError(f"{request.url.host} is not the configured base_url host")
+            request.url = request.url.copy_with(host=address)
+            if tls:
+                request.extensions = {**request.extensions, "sni_hostname": host}
+            return await super().handle_async_request(request)
+
+    return httpx2.AsyncClient(transport=PinnedTransport(), timeout=timeout, follow_redirects=False)
+
+
+@lru_cache(maxsize=8)
+def _bedrock_client(region: str | None, endpoint_url: str | None, read_timeout: int) -> BaseClient:
+    """A bedrock-runtime client making one attempt per call (kept: building one costs ~100 ms)."""
+    import boto3
+    from botocore.config import Config
+
+    client: BaseClient = boto3.session.Session().client(
+        "bedrock-runtime",
+        region_name=region,
+        endpoint_url=endpoint_url,
+        config=Config(
+            retries={"total_max_attempts": 1},
+            connect_timeout=min(10, read_timeout),
+            read_timeout=read_timeout,
+        ),
+    )
+    return client
+
+
+def _tool(tool: tools.Tool, context: ToolContext | None, steps: StepLog) -> Any:
+    """A pydantic-ai tool running `tool`: a failure goes back to the model as text, and each call
+    is recorded as a `tool_call` step."""
+    from pydantic_ai import Tool
+
+    def call(**arguments: Any) -> str:
+        started = time.monotonic()
+        try:
+            result = tool.call(arguments, context)
+        except Exception as exc:
+            error = str(exc) if isinstance(exc, tools.ToolError) else _describe(exc)
+            steps.add(
+                "tool_call",
+                tool=tool.name,
+                arguments=arguments,
+                ok=False,
+                duration_ms=_ms(started),
+                error=error,
+            )
+            return f"error: {error}"
+        steps.add("tool_call", tool=tool.name, arguments=arguments, ok=True, duration_ms=_ms(started))
+        return result
+
+    return Tool.from_schema(call, tool.name, tool.description, tool.json_schema())
+
+
+def _short(exc: Exception) -> str:
+    """A failed model request in a line: the status and the provider's words where it gave them."""
+    from pydantic_ai import exceptions as errors
+
+    if isinstance(exc, errors.ModelHTTPError):
+        said = _provider_message(exc.body)
+        return f"{type(exc).__name__}: HTTP {exc.status_code}" + (f": {said}" if said else "")
+    return _describe(exc)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def prompt_for(task: str, context: RunContext) -> str:
+    """The user prompt of a run: the task, then the data that started the run, if any."""
+    if context.payload is None:
+        return task
+    data = json.dumps(context.payload, ensure_ascii=False, indent=1, default=str)
+    if len(data) > MAX_PAYLOAD_CHARS:
+        data = data[:MAX_PAYLOAD_CHARS] + " … [cut]"
+    return f"{task}\n\nThe {context.source_type} that started this run sent this data:\n{data}"
+
+
+class LlmRuntime:
+    """Runs the task on a model, with the tools the config names."""
+
+    name = "llm"
+
+    def validate_config(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        return parse_config(config).model_dump(exclude_none=True)
+
+    def execute(self, agent: Mapping[str, Any], task: str, context: RunContext) -> AgentResult:
+        try:
+            config = parse_config(agent.get("config") or {}, stored=True)
+        except InvalidInput as exc:
+            raise AgentError(f"agent config is invalid: {exc.message}", retryable=False) from None
+        timeout = float(config.timeout_seconds)
+        left = context.seconds_left()
+        if left is not None:
+            if left <= 0:
+                raise AgentError("no time was left in this attempt to call the model")
+            timeout = min(timeout, left)
+        return asyncio.run(self._run(config, prompt_for(task, context), context, timeout))
+
+    async def _run(self, config: LlmConfig, prompt: str, context: RunContext, timeout: float) -> AgentResult:
+        async with build_agent(
+            config, tool_context=context.tools, steps=context.steps, timeout=timeout
+        ) as llm:
+            try:
+                result = await llm.agent.run(prompt, **llm.run_kwargs)
+            except Exception as exc:
+                raise llm.error(exc) from exc
+        usage = result.usage
+        return AgentResult(
+            result.output,
+            Usage(
+                requests=usage.requests,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                tool_calls=usage.tool_calls,
+                cost_usd=float(usage.cost) if usage.cost is not None else None,
+            ),
+        )
+
+
+def _agent_error(exc: BaseException, config: LlmConfig, seen: _Seen, timeout: float | None) -> AgentError:
+    """What a failed run tells the user, and whether another attempt could succeed."""
+    from pydantic_ai import exceptions as errors
+
+    if isinstance(exc, AgentError):
+        return exc
+    where = f"{config.provider} model {config.model!r}"
+    if isinstance(exc, errors.UsageLimitExceeded):
+        return AgentError(_limit_message(str(exc), config, seen), retryable=False)
+    timed_out = errors.ModelRequestTimeout | errors.RunTimedOut | errors.ModelTimeoutError | TimeoutError
+    if isinstance(exc, timed_out):
+        return AgentError(f"the {where} did not finish within {timeout or config.timeout_seconds:g} s")
+    if isinstance(exc, errors.ModelConnectionError):
+        return AgentError(f"could not reach the {where}: {_describe(exc.__cause__ or exc)}")
+    status = exc.status_code if isinstance(exc, errors.ModelHTTPError) else None
+    said = _provider_message(exc.body).rstrip(".") if isinstance(exc, errors.ModelAPIError) else ""
+    detail = f" (HTTP {status})" if status else ""
+    detail += f": {said}" if said else ""
+    if isinstance(exc, errors.ModelAuthenticationError):
+        fix = (
+            "check the function's permission to invoke this model"
+            if config.provider == "bedrock"
+            else f"check the key stored in the secret {config.api_key_secret!r}"
+        )
+        return AgentError(f"the {where} refused the credentials{detail}; {fix}", retryable=False)
+    if isinstance(exc, errors.ModelNotFoundError):
+        return AgentError(f"the {where} was not found{detail}; check the model name", retryable=False)
+    if isinstance(exc, errors.ModelQuotaExceededError):
+        return AgentError(f"the {where} account is out of quota or credit{detail}", retryable=False)
+    transient = errors.ModelRateLimitError | errors.ModelUnavailableError | errors.ModelServerError
+    if isinstance(exc, transient) or (status is not None and (status in (408, 429) or status >= 500)):
+        retry_after = exc.retry_after if isinstance(exc, errors.ModelAPIError) else None
+        return AgentError(f"the {where} is unavailable or rate limited{detail}", retry_after=retry_after)
+    if isinstance(exc, errors.ModelRequestRejectedError | errors.ContentFilterError) or status is not None:
+        return AgentError(f"the {where} rejected the request{detail}", retryable=False)
+    if isinstance(exc, errors.UnexpectedModelBehavior):
+        return AgentError(f"the {where} answered unexpectedly: {exc.message}")
+    return AgentError(f"the {where} failed: {_describe(exc)}")
+
+
+def _limit_message(text: str, config: LlmConfig, seen: _Seen) -> str:
+    if "request_limit" in text:
+        limit = config.usage_limits.max_requests
+        named = f"max_requests={limit}" if limit else f"max_requests={DEFAULT_MAX_REQUESTS}, the default"
+        return f"usage limit reached: {seen.requests} requests ({named})"
+    if "total_tokens_limit" in text:
+        total = seen.input_tokens + seen.output_tokens
+        limit = config.usage_limits.max_total_tokens
+        return f"usage limit reached: {total} tokens (max_total_tokens={limit})"
+    return f"usage limit reached: {text}"
+
+
+def _provider_message(body: object) -> str:
+    """The provider's own words from an error body (`message`, at the top or under `error`)."""
+    if isinstance(body, str):
+        return body[:_DETAIL_CHARS]
+    if not isinstance(body, Mapping):
+        return ""
+    error = body.get("error")
+    for found in (body.get("message"), error.get("message") if isinstance(error, Mapping) else error):
+        if isinstance(found, str) and found:
+            return found[:_DETAIL_CHARS]
+    return ""
