@@ -13,7 +13,9 @@ import sys
 from tests.bench.common import quiet
 
 BENCHES = {
+    "detection": "tests.bench.detection",
     "dispatcher": "tests.bench.dispatcher_cost",
+    "forecasting": "tests.bench.forecasting",
     "ingest": "tests.bench.ingest",
     "lateness": "tests.bench.lateness",
     "monitors": "tests.bench.monitor_checks",
