@@ -13,6 +13,7 @@ import sys
 from tests.bench.common import quiet
 
 BENCHES = {
+    "agents": "tests.bench.agents",
     "detection": "tests.bench.detection",
     "dispatcher": "tests.bench.dispatcher_cost",
     "forecasting": "tests.bench.forecasting",
