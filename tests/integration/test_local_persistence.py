@@ -19,7 +19,8 @@ from tests.mockaws import mocked_aws
 
 
 def test_saved_table_loads_back_and_waiting_work_is_queued_again(tmp_path: Path) -> None:
-    now = datetime.now(UTC)
+    # A fixed clock: the schedule saved 30 s before its fire hands over exactly one occurrence.
+    now = datetime(2026, 6, 1, 12, 0, 30, tzinfo=UTC)
     with mocked_aws("before"):
         # Given a run queued for the next minute, a finished run, and an odd payload value
         store, queue = Store(), RunQueue()
