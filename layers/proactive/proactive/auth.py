@@ -19,7 +19,7 @@ from typing import Any
 import jwt
 
 from proactive.clock import utcnow
-from proactive.errors import Forbidden, Unauthorized
+from proactive.errors import Forbidden, InvalidInput, Unauthorized
 from proactive.settings import Settings, default
 
 LOCAL_SECRET_ENV = "LOCAL_JWT_SECRET"  # noqa: S105 - the variable name, not a secret
@@ -29,6 +29,14 @@ LOCAL_SECRET_ENV = "LOCAL_JWT_SECRET"  # noqa: S105 - the variable name, not a s
 class Principal:
     subject: str
     workspaces: frozenset[str]
+
+    def only_workspace(self) -> str:
+        """The token's one workspace, where a request may leave its workspace out."""
+        if len(self.workspaces) == 1:
+            return next(iter(self.workspaces))
+        raise InvalidInput(
+            "workspace_id is required when the token grants several workspaces", field="workspace_id"
+        )
 
     def require(self, workspace_id: str) -> None:
         """Refuse to create anything in a workspace the token does not grant."""

@@ -211,6 +211,8 @@ def run_check(store: Store, queue: RunQueue, check_id: str, now: datetime) -> di
             now=now,
             check_id=check_id,
             payload=names,
+            source_name=monitor.get("name"),
+            source_notify=monitor.get("notify"),
         )
         enqueue_new(store, queue, run, now)
         run_id = run["id"]

@@ -51,6 +51,8 @@ def process(
         trigger_id=trigger["id"],
         delivery_id=delivery_id,
         payload=delivery.get("payload"),
+        source_name=trigger.get("name"),
+        source_notify=trigger.get("notify"),
     )
     if store.runs.create(run):
         store.triggers.record_fire(trigger["id"], now)

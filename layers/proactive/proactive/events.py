@@ -27,11 +27,12 @@ from proactive.store.entities import Entities
 
 PENDING = "pending_events"
 
+RUN_STARTED = "run.started"  # a run's first attempt started (published only when someone is told)
 RUN_FINISHED = "run.finished"  # a run succeeded or failed, after its last attempt
 OCCURRENCE_MISSED = "occurrence.missed"  # a schedule occurrence was recorded as missed
 MONITOR_FAILING = "monitor.failing"  # a monitor's checks failed `monitor_failure_threshold` times
 MONITOR_RECOVERED = "monitor.recovered"  # a failing monitor's check succeeded again
-EVENT_TYPES = frozenset({RUN_FINISHED, OCCURRENCE_MISSED, MONITOR_FAILING, MONITOR_RECOVERED})
+EVENT_TYPES = frozenset({RUN_STARTED, RUN_FINISHED, OCCURRENCE_MISSED, MONITOR_FAILING, MONITOR_RECOVERED})
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,12 @@ def subscriptions() -> tuple[Subscription, ...]:
     """Every subscriber, by the events it takes. Imported here, on first use, because the
     subscribers depend on the modules that publish."""
     from proactive import triggers
+    from proactive.notifications import outbox
 
-    return (Subscription("trigger chaining", frozenset({RUN_FINISHED}), triggers.chain),)
+    return (
+        Subscription("trigger chaining", frozenset({RUN_FINISHED}), triggers.chain),
+        Subscription("notifications", EVENT_TYPES, outbox.on_event),
+    )
 
 
 def pending(*types: str) -> dict[str, list[str]]:

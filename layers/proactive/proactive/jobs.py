@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from proactive import checks, deliveries, runs, schedules
+from proactive import autonomy, checks, deliveries, runs, schedules
+from proactive.notifications import delivery
 from proactive.queue import RunQueue
 from proactive.store import Store
 
@@ -31,10 +32,15 @@ class DueKind:
     dispatch: Dispatch
 
 
+# (store, queue, item id, now, why) -> None: settle work whose message was set aside for good
+Abandon = Callable[[Store, RunQueue, str, datetime, str], None]
+
+
 @dataclass(frozen=True)
 class WorkKind:
     kind: str
     perform: Perform
+    abandon: Abandon | None = None
 
     @property
     def field(self) -> str:
@@ -60,6 +66,12 @@ def _monitor(
     return {"checks": int(checks.dispatch(store, queue, item, now, wall_now=wall_now))}
 
 
+def _autonomy(
+    store: Store, queue: RunQueue, item: Mapping[str, Any], now: datetime, wall_now: datetime | None
+) -> dict[str, int]:
+    return {"queued": autonomy.dispatch(store, queue, item, now, wall_now=wall_now)}
+
+
 def _run(
     store: Store, queue: RunQueue, run_id: str, now_fn: Callable[[], datetime], extra: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -79,15 +91,17 @@ def _check(
 
 
 DUE_KINDS: dict[str, DueKind] = {
-    k.kind: k for k in (DueKind("schedule", _schedule), DueKind("monitor", _monitor))
+    k.kind: k
+    for k in (DueKind("schedule", _schedule), DueKind("monitor", _monitor), DueKind("autonomy", _autonomy))
 }
 
 WORK_KINDS: dict[str, WorkKind] = {
     k.kind: k
     for k in (
-        WorkKind("run", _run),
+        WorkKind("run", _run, runs.abandon),
         WorkKind("delivery", _delivery),
         WorkKind("check", _check),
+        WorkKind("notification", delivery.perform),
     )
 }
 

@@ -20,6 +20,7 @@ from proactive.ids import new_id
 from proactive.lib.expressions import Expression, ExpressionError
 from proactive.lib.templates import TemplateError, render
 from proactive.models.monitors import MetricValue, MonitorCreate, MonitorUpdate
+from proactive.notifications import targets
 from proactive.observability import logger
 from proactive.store import Store
 from proactive.store.entities import modify
@@ -92,6 +93,7 @@ def create_monitor(store: Store, data: MonitorCreate, now: datetime) -> dict[str
     first = now + timedelta(seconds=data.check_interval) if data.is_active else None
     monitor = {
         **data.model_dump(),
+        "notify": targets.check(store, data.notify, data.workspace_id),
         "source": source,
         "id": new_id("mon"),
         "state": "unknown",
@@ -125,6 +127,8 @@ def update_monitor(
 
     def write(current: dict[str, Any]) -> dict[str, Any]:
         changes = dict(requested)
+        if "notify" in changes:
+            changes["notify"] = targets.check(store, changes["notify"], current["workspace_id"])
         merged = {**current, **changes}
         _validate(merged["source"], merged["condition"], merged["action"])
         if "agent_id" in changes:

@@ -22,6 +22,7 @@ from proactive.ids import new_id, occurrence_run_id
 from proactive.lib.cron import CronError, CronSchedule
 from proactive.models.runs import RunStatus, SourceType
 from proactive.models.schedules import ScheduleCreate, ScheduleUpdate
+from proactive.notifications import targets
 from proactive.observability import logger
 from proactive.queue import Message, QueueError, RunQueue, delay_until, run_message
 from proactive.runs import enqueue_new, new_run
@@ -73,6 +74,7 @@ def create_schedule(store: Store, queue: RunQueue, data: ScheduleCreate, now: da
     next_fire = cron.next_after(now) if data.is_active else None
     schedule = {
         **data.model_dump(),
+        "notify": targets.check(store, data.notify, data.workspace_id),
         "id": new_id("sched"),
         "cron_expression": cron.expression,
         "next_fire_at": iso(next_fire) if next_fire else None,
@@ -102,6 +104,8 @@ def update_schedule(
     def write(current: dict[str, Any]) -> dict[str, Any]:
         nonlocal retimed
         changes = dict(requested)
+        if "notify" in changes:
+            changes["notify"] = targets.check(store, changes["notify"], current["workspace_id"])
         merged = {**current, **changes}
         cron = _cron(merged["cron_expression"], merged["timezone"])
         changes["cron_expression"] = cron.expression
@@ -207,6 +211,8 @@ def run_now(
         source_type=SourceType.SCHEDULE,
         source_id=schedule_id,
         now=now,
+        source_name=schedule.get("name"),
+        source_notify=schedule.get("notify"),
     )
     return enqueue_new(store, queue, run, now)
 
@@ -364,6 +370,8 @@ def _occurrence_run(
         status=status,
         occurrence_key=key,
         overlap=schedule.get("overlap", "skip"),
+        source_name=schedule.get("name"),
+        source_notify=schedule.get("notify"),
     )
     run["reason"] = reason
     if status == RunStatus.MISSED:

@@ -105,6 +105,10 @@ class Settings:
     check_retention_days: int = setting(30, ge=1)
     metric_retention_days: int = setting(30, ge=1)
 
+    # Notifications: how long the log keeps them, and how often one is tried before it fails.
+    notification_retention_days: int = setting(30, ge=1)
+    notification_max_attempts: int = setting(6, ge=1, le=20)
+
     # Named secrets: "ssm" (Parameter Store under secrets_prefix) in AWS, "env" locally.
     secrets_backend: Literal["ssm", "env"] = setting("ssm")
     secrets_prefix: str = setting("/proactive/secrets/")

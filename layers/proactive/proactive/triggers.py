@@ -24,6 +24,7 @@ from proactive.ids import new_id, occurrence_run_id
 from proactive.lib.templates import TemplateError, fields, render
 from proactive.models.runs import SourceType
 from proactive.models.triggers import TriggerCreate, TriggerUpdate
+from proactive.notifications import targets
 from proactive.observability import logger
 from proactive.queue import RunQueue
 from proactive.runs import enqueue_new, new_run
@@ -120,6 +121,7 @@ def create_trigger(store: Store, data: TriggerCreate, now: datetime) -> dict[str
     require_agent_in(store, data.agent_id, data.workspace_id)
     trigger = {
         **data.model_dump(),
+        "notify": targets.check(store, data.notify, data.workspace_id),
         "config": config,
         "id": new_id("trig"),
         "fire_count": 0,
@@ -142,6 +144,8 @@ def update_trigger(
 
     def write(trigger: dict[str, Any]) -> dict[str, Any]:
         changes = dict(requested)
+        if "notify" in changes:
+            changes["notify"] = targets.check(store, changes["notify"], trigger["workspace_id"])
         if "config" in changes:
             changes["config"] = validate_config(trigger["trigger_type"], changes["config"])
             _check_source(store, changes["config"], trigger["workspace_id"])
@@ -228,6 +232,8 @@ def fire(
         trigger_id=trigger["id"],
         chain_depth=chain_depth,
         payload=payload,
+        source_name=trigger.get("name"),
+        source_notify=trigger.get("notify"),
     )
     enqueue_new(store, queue, run, now)
     store.triggers.record_fire(trigger["id"], now)

@@ -11,6 +11,7 @@ from proactive.errors import InvalidInput
 from proactive.ids import new_id
 from proactive.lib.signatures import new_secret
 from proactive.models.agents import AgentCreate, AgentUpdate
+from proactive.notifications import targets
 from proactive.store import Store
 from proactive.store.entities import modify
 
@@ -45,6 +46,7 @@ def create_agent(store: Store, data: AgentCreate, now: datetime) -> dict[str, An
         "runtime": runtime.name,
         "description": data.description,
         "config": runtime.validate_config(data.config),
+        "notify": targets.check(store, data.notify, data.workspace_id),
         "created_at": iso(now),
         "updated_at": iso(now),
     }
@@ -95,6 +97,8 @@ def update_agent(
     def write(agent: dict[str, Any]) -> dict[str, Any]:
         # Runtime and config are checked together, against the agent as it is now.
         changes = dict(requested)
+        if "notify" in changes:
+            changes["notify"] = targets.check(store, changes["notify"], agent["workspace_id"])
         runtime = runtime_for(changes.get("runtime") or agent["runtime"])
         if "runtime" in changes or "config" in changes:
             changes["config"] = runtime.validate_config(changes.get("config", agent.get("config", {})))

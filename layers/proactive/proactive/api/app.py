@@ -18,13 +18,16 @@ from proactive import __version__
 from proactive.api import (
     errors,
     routes_agents,
+    routes_autonomy,
     routes_callbacks,
     routes_hooks,
     routes_monitors,
+    routes_notifications,
     routes_runs,
     routes_schedules,
     routes_triggers,
     routes_webhooks,
+    routes_workspace,
 )
 from proactive.observability import logger
 
@@ -66,6 +69,9 @@ def create_app() -> FastAPI:
         routes_triggers,
         routes_webhooks,
         routes_monitors,
+        routes_workspace,
+        routes_notifications,
+        routes_autonomy,
     ):
         app.include_router(module.router, responses=errors.RESPONSES)
     app.include_router(routes_hooks.router)

@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from proactive.auth import Principal, local_secret, principal_from_apigw_event, verify_local_token
-from proactive.errors import Forbidden, InvalidInput
+from proactive.errors import Forbidden
 from proactive.queue import RunQueue
 from proactive.settings import get_settings
 from proactive.store import Store
@@ -59,11 +59,7 @@ def workspace_scope(
 ) -> str:
     """The workspace a list is for: the one asked for, or the token's only one."""
     if workspace_id is None:
-        if len(principal.workspaces) == 1:
-            return next(iter(principal.workspaces))
-        raise InvalidInput(
-            "workspace_id is required when the token grants several workspaces", field="workspace_id"
-        )
+        return principal.only_workspace()
     if workspace_id not in principal.workspaces:
         raise Forbidden(f"token does not grant access to workspace {workspace_id!r}", field="workspace_id")
     return workspace_id

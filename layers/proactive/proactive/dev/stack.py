@@ -290,9 +290,19 @@ def _run(
         lambda n: load_handler("worker", instance=f"_{n}"),
         concurrency=workers_at_once,
     )
+    dead_letters = EventSourceMapping(
+        boto3.client("sqs"),
+        resources["dlq_url"],
+        resources["dlq_arn"],
+        lambda n: load_handler("deadletters", instance=f"_{n}"),
+        concurrency=1,
+        function_name="DeadLetterFunction",
+        idle_seconds=1.0,
+    )
     threads = [
         _Loop("dispatcher", stop, dispatch_on_ticks),
         _Loop("workers", stop, lambda: workers.poll(stop)),
+        _Loop("dead letters", stop, lambda: dead_letters.poll(stop)),
     ]
     if data_dir is not None:
         threads.append(_Loop("saver", stop, lambda: save_every_minute(data_dir)))

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from proactive.models.common import Input, Name, Patch, WorkspaceId
+from proactive.models.notifications import NotifyConfig
 
 
 class AgentCreate(Input):
@@ -20,15 +21,19 @@ class AgentCreate(Input):
     )
     description: str | None = Field(default=None, max_length=2000)
     config: dict[str, Any] = Field(default_factory=dict, description="Runtime-specific settings.")
+    notify: NotifyConfig | None = Field(
+        default=None, description="Who is told about the runs it starts, and when."
+    )
 
 
 class AgentUpdate(Patch):
-    _nullable = frozenset({"description"})
+    _nullable = frozenset({"description", "notify"})
 
     name: Name | None = None
     runtime: str | None = None
     description: str | None = Field(default=None, max_length=2000)
     config: dict[str, Any] | None = None
+    notify: NotifyConfig | None = None
 
 
 class Agent(BaseModel):
@@ -43,6 +48,7 @@ class Agent(BaseModel):
     )
     created_at: datetime
     updated_at: datetime
+    notify: dict[str, Any] | None = None
 
 
 class AgentWithSecret(Agent):

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 from proactive.models.common import Input, Measure, MeasuredAt, Name, Patch, ResourceId, TaskText, WorkspaceId
+from proactive.models.notifications import NotifyConfig
 
 
 class SecretRef(Input):
@@ -58,10 +59,13 @@ class MonitorCreate(Input):
         "it has been false again.",
     )
     is_active: bool = True
+    notify: NotifyConfig | None = Field(
+        default=None, description="Who is told about the runs it starts, and when."
+    )
 
 
 class MonitorUpdate(Patch):
-    _nullable = frozenset({"cooldown"})
+    _nullable = frozenset({"cooldown", "notify"})
 
     name: Name | None = None
     agent_id: ResourceId | None = None
@@ -71,6 +75,7 @@ class MonitorUpdate(Patch):
     check_interval: int | None = Field(default=None, ge=60, le=7 * 24 * 3600)
     cooldown: int | None = Field(default=None, ge=0, le=30 * 24 * 3600)
     is_active: bool | None = None
+    notify: NotifyConfig | None = None
 
 
 class Monitor(BaseModel):
@@ -99,6 +104,7 @@ class Monitor(BaseModel):
     )
     created_at: datetime
     updated_at: datetime
+    notify: dict[str, Any] | None = None
 
 
 class MetricValue(Input):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from proactive.models.common import Input, Name, Patch, ResourceId, TaskText, WorkspaceId
+from proactive.models.notifications import NotifyConfig
 
 CatchUp = Literal["skip", "latest", "all"]
 Overlap = Literal["allow", "skip"]
@@ -28,9 +29,14 @@ class ScheduleCreate(Input):
     overlap: Overlap = Field(
         default="skip", description="Whether an occurrence may start while the previous run is still going."
     )
+    notify: NotifyConfig | None = Field(
+        default=None, description="Who is told about the runs it starts, and when."
+    )
 
 
 class ScheduleUpdate(Patch):
+    _nullable = frozenset({"notify"})
+
     name: Name | None = None
     agent_id: ResourceId | None = None
     task_description: TaskText | None = None
@@ -39,6 +45,7 @@ class ScheduleUpdate(Patch):
     is_active: bool | None = None
     catch_up: CatchUp | None = None
     overlap: Overlap | None = None
+    notify: NotifyConfig | None = None
 
 
 class Schedule(BaseModel):
@@ -63,6 +70,7 @@ class Schedule(BaseModel):
     )
     created_at: datetime
     updated_at: datetime
+    notify: dict[str, Any] | None = None
 
 
 class NextRuns(BaseModel):

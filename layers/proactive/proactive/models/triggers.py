@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from proactive.models.common import Input, Name, Patch, ResourceId, TaskText, WorkspaceId
+from proactive.models.notifications import NotifyConfig
 from proactive.models.runs import Run
 
 TriggerType = Literal["webhook", "github", "manual", "event"]
@@ -27,10 +28,13 @@ class TriggerCreate(Input):
         default=None, max_length=2000, description="JMESPath over the payload; the event runs only if truthy."
     )
     is_active: bool = True
+    notify: NotifyConfig | None = Field(
+        default=None, description="Who is told about the runs it starts, and when."
+    )
 
 
 class TriggerUpdate(Patch):
-    _nullable = frozenset({"filter"})
+    _nullable = frozenset({"filter", "notify"})
 
     name: Name | None = None
     config: dict[str, Any] | None = None
@@ -38,6 +42,7 @@ class TriggerUpdate(Patch):
     task_template: TaskText | None = None
     filter: str | None = Field(default=None, max_length=2000)
     is_active: bool | None = None
+    notify: NotifyConfig | None = None
 
 
 class Trigger(BaseModel):
@@ -58,6 +63,7 @@ class Trigger(BaseModel):
     )
     created_at: datetime
     updated_at: datetime
+    notify: dict[str, Any] | None = None
 
 
 class FireRequest(Input):

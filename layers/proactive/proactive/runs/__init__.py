@@ -7,6 +7,7 @@ attempt, retries with back-off, waits for callbacks); `callbacks` takes an agent
 from proactive.runs.attempts import ATTEMPT_DEADLINE, RunRetry, execute
 from proactive.runs.callbacks import receive as receive_callback
 from proactive.runs.records import (
+    abandon,
     cancel,
     delegate,
     enqueue_new,
@@ -20,6 +21,7 @@ from proactive.runs.records import (
 __all__ = [
     "ATTEMPT_DEADLINE",
     "RunRetry",
+    "abandon",
     "cancel",
     "delegate",
     "enqueue_new",

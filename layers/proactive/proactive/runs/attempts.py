@@ -26,11 +26,13 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr
 
+from proactive import events
 from proactive.agents import runtime_for
 from proactive.agents.runtimes import AgentResult, RunContext, StepLog, ToolContext
 from proactive.clock import iso, parse_iso, utcnow
 from proactive.errors import AgentError
 from proactive.models.runs import FINAL_STATUSES, RunStatus
+from proactive.notifications import targets
 from proactive.observability import logger
 from proactive.queue import LEAD_SECONDS, MAX_DELAY_SECONDS, RunQueue, run_message
 from proactive.runs.records import MAX_OUTPUT_CHARS, finish
@@ -65,8 +67,6 @@ def execute(
     """Perform the attempt a message asks for. Safe to call more than once for the same message:
     a finished run is left alone (but for events not yet delivered), an attempt that already
     happened is not made again, and only one caller at a time can hold the run."""
-    from proactive import events
-
     message = message or {}
     run = store.runs.get(run_id)
     if run is None:
@@ -111,6 +111,13 @@ def _attempt(
             return _public(_cancel_occurrence(store, queue, run, now))
     steps = StepLog(run.get("steps"), clock=now_fn)
     steps.add("attempt_started", attempt=int(run.get("attempts") or 0) + 1)
+    agent = store.agents.get(run["agent_id"])
+    extra: dict[str, Any] = {}
+    if not run.get("attempts"):
+        # Who is told about this run is settled when it first starts, and kept on it.
+        extra["notify"] = targets.plan(store, run, agent or {})
+        if targets.wants(extra["notify"], "start"):
+            extra.update(events.pending(events.RUN_STARTED))
     try:
         run = store.runs.start(
             run_id,
@@ -119,14 +126,15 @@ def _attempt(
             holds_slot=exclusive,
             steps=steps.steps,
             first=not run.get("attempts"),
+            extra=extra,
         )
     except ConditionFailed:
         # Another delivery holds it, or it finished meanwhile; give back what was taken for it.
         if slot_of is not None and exclusive:
             store.schedules.release_slot(slot_of, run_id)
         return {"run_id": run_id, "status": "taken"}
+    events.flush(store, queue, store.runs, run, now)
 
-    agent = store.agents.get(run["agent_id"])
     if agent is None or agent["workspace_id"] != run["workspace_id"]:
         error = f"agent {run['agent_id']!r} no longer exists"
         steps.add("attempt_failed", error=error)

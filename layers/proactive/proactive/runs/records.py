@@ -133,6 +133,31 @@ def finish(
     return final
 
 
+def abandon(store: Store, queue: RunQueue, run_id: str, now: datetime, reason: str) -> None:
+    """A run whose queue message was set aside after failing every receive: failed, saying why,
+    so it is not left queued or running forever (and whoever hears of failures hears of it)."""
+    for _ in range(5):
+        run = store.runs.get(run_id)
+        if run is None or run["status"] in FINAL_STATUSES:
+            return
+        steps = StepLog(run.get("steps"))
+        steps.add("attempt_failed", error=reason, retry_at=None)
+        try:
+            finish(
+                store,
+                queue,
+                run,
+                RunStatus.FAILED,
+                now,
+                error=run.get("error") or reason,
+                reason=reason,
+                steps=steps.steps,
+            )
+            return
+        except ConditionFailed:
+            continue
+
+
 def cancel(
     store: Store, queue: RunQueue, run_id: str, workspaces: frozenset[str], *, by: str, now: datetime
 ) -> dict[str, Any]:

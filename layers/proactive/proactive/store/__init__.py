@@ -14,14 +14,22 @@ from proactive.store.agents import Agents
 from proactive.store.due import DueIndex
 from proactive.store.keys import idempotency_partition
 from proactive.store.monitors import Checks, MetricValues, Monitors
+from proactive.store.notifications import Channels, Notifications
 from proactive.store.requests import Requests
 from proactive.store.runs import Runs
-from proactive.store.schedules import Schedules
+from proactive.store.schedules import DueEntities, Schedules
 from proactive.store.table import ConditionFailed, Table, UnstorableValue, WriteConflict
 from proactive.store.triggers import Triggers
 from proactive.store.webhooks import Deliveries, Webhooks
+from proactive.store.workspaces import Workspaces
 
 __all__ = ["ConditionFailed", "Store", "UnstorableValue", "WriteConflict"]
+
+
+class Autonomy(DueEntities):
+    """Each workspace's autonomous mode (id: the workspace id), in the due index while enabled."""
+
+    kind = "autonomy"
 
 
 class Store:
@@ -41,6 +49,10 @@ class Store:
         self.checks = Checks(self.table, settings.check_retention_days)
         self.metric_values = MetricValues(self.table, settings.metric_retention_days)
         self.requests = Requests(self.table)
+        self.channels = Channels(self.table)
+        self.notifications = Notifications(self.table, settings.notification_retention_days)
+        self.workspaces = Workspaces(self.table)
+        self.autonomy = Autonomy(self.table, self.due)
 
     def idempotency_layer(self, function_name: str) -> Any:
         """Powertools idempotency records, kept in this table under their own partition."""

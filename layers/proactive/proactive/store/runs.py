@@ -51,6 +51,7 @@ class Runs(Entities):
         holds_slot: bool,
         steps: list[dict[str, Any]],
         first: bool,
+        extra: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Move a queued run (or one whose lease expired) to running, taking one attempt;
         `started_at` is the first attempt's start. ConditionFailed if it is neither."""
@@ -59,6 +60,7 @@ class Runs(Entities):
             "lease_until": iso(lease_until),
             "holds_slot": holds_slot,
             "steps": steps,
+            **(extra or {}),
         }
         if first:
             changes["started_at"] = iso(now)

@@ -1,0 +1,121 @@
+"""Autonomous mode: `/api/autonomous/config`, `/execute` and `/test-webhook` (the goal loop's
+routes share the `/api/autonomous` prefix, without clashing)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, status
+
+from proactive import autonomy
+from proactive.api.deps import CurrentPrincipal, QueueDep, StoreDep, WorkspaceScope
+from proactive.clock import utcnow
+from proactive.errors import InvalidInput
+from proactive.models.autonomy import (
+    AutonomousConfigPayload,
+    AutonomousConfigResponse,
+    ExecutionStarted,
+    SavedAutonomousConfig,
+    SimpleStatus,
+    TestWebhookPayload,
+)
+from proactive.notifications import channels, crud, render, send
+from proactive.notifications.notice import Notice
+
+router = APIRouter(prefix="/api/autonomous", tags=["autonomous mode"])
+
+DISCORD_NAME, NTFY_NAME = "autonomous mode (discord)", "autonomous mode (ntfy)"
+
+
+def _shown(store: StoreDep, config: dict[str, Any]) -> dict[str, Any]:
+    shown = autonomy.present(config, utcnow())
+    by_id = {c["id"]: c for c in store.channels.all_in(config["workspace_id"])}
+    for channel_id in config.get("channels", []):
+        channel = by_id.get(channel_id) or {}
+        if channel.get("name") == DISCORD_NAME:
+            shown["discord_webhook"] = channels.masked_url(channel["config"]["webhook_url"], "discord")
+        elif channel.get("name") == NTFY_NAME:
+            shown["ntfy_topic"] = channel["config"]["topic"]
+    return shown
+
+
+@router.get("/config", response_model=AutonomousConfigResponse)
+def get_config(workspace: WorkspaceScope, store: StoreDep) -> Any:
+    """Autonomous mode: whether it is on, how often, what runs, and when it ran and runs next."""
+    return _shown(store, autonomy.get_config(store, workspace))
+
+
+@router.put("/config", response_model=SavedAutonomousConfig)
+def put_config(body: AutonomousConfigPayload, principal: CurrentPrincipal, store: StoreDep) -> Any:
+    """Turn autonomous mode on or off and set its frequency, agent, task and channels.
+    `discord_webhook` and `ntfy_topic` make (or update) the workspace's channels of those types
+    for it. A new frequency counts from the last execution."""
+    workspace = body.workspace_id or principal.only_workspace()
+    principal.require(workspace)
+    now = utcnow()
+    picked = list(body.channels)
+    current = autonomy.get_config(store, workspace)
+    named = {c["id"]: c["name"] for c in store.channels.all_in(workspace)}
+    # The shorthands replace whichever channels they made before.
+    picked += [c for c in current.get("channels", []) if named.get(c) not in (DISCORD_NAME, NTFY_NAME, None)]
+    if body.discord_webhook:
+        picked.append(
+            crud.shorthand(
+                store, workspace, "discord", {"webhook_url": body.discord_webhook}, DISCORD_NAME, now
+            )
+        )
+    if body.ntfy_topic:
+        picked.append(crud.shorthand(store, workspace, "ntfy", {"topic": body.ntfy_topic}, NTFY_NAME, now))
+    changes = {
+        "enabled": body.enabled,
+        "frequency": body.frequency,
+        "channels": list(dict.fromkeys(picked)),
+        "agent_id": body.agent_id or current.get("agent_id"),
+        "task": body.task or current.get("task"),
+    }
+    return {**_shown(store, autonomy.save_config(store, workspace, changes, now)), "status": "ok"}
+
+
+@router.post("/execute", status_code=status.HTTP_202_ACCEPTED, response_model=ExecutionStarted)
+def execute(workspace: WorkspaceScope, store: StoreDep, queue: QueueDep) -> Any:
+    """Run autonomous mode now (it counts as an execution). 409 with the running run's id while
+    another execution runs."""
+    return {
+        "status": "ok",
+        "message": "Execution started",
+        "run": autonomy.execute_now(store, queue, workspace, utcnow()),
+    }
+
+
+@router.post("/test-webhook", response_model=SimpleStatus)
+def test_webhook(body: TestWebhookPayload, principal: CurrentPrincipal) -> Any:
+    """Send a test notification to a Discord webhook, and answer what Discord said."""
+    del principal  # any caller with a token may test a webhook of their own
+    config = channels.validate("discord", {"webhook_url": body.webhook_url})
+    now = utcnow()
+    notice = Notice(
+        event="test",
+        title="Test Notification",
+        outcome="info",
+        summary="This is a test message from Proactive Autonomous Mode! 🤖",
+        fields=(),
+        body=None,
+        link=None,
+        ref=None,
+        at=now,
+    )
+    outcome = send.deliver(
+        {"id": "test", "type": "discord", "config": config},
+        render.render("discord", notice, config),
+        message_id="test",
+        now=now,
+    )
+    if outcome.status != "sent":
+        raise InvalidInput(
+            f"Failed to send notification: {outcome.reason or outcome.answer}", field="webhook_url"
+        )
+    return {
+        "status": "ok",
+        "message": "Test notification sent",
+        "receiver": {"http_status": outcome.http_status, "answer": outcome.answer},
+    }

@@ -1,0 +1,111 @@
+"""Notification channels, the notification log, and test messages."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response, status
+
+from proactive.api.deps import CurrentPrincipal, Cursor, Limit, StoreDep, WorkspaceScope
+from proactive.clock import utcnow
+from proactive.errors import InvalidInput
+from proactive.models.common import Page
+from proactive.models.notifications import (
+    Channel,
+    ChannelCreate,
+    ChannelUpdate,
+    ChannelWithSecret,
+    Notification,
+    SendOutcome,
+    TestNotification,
+)
+from proactive.notifications import channels, crud, render, send
+from proactive.notifications.notice import Notice
+
+router = APIRouter(prefix="/api/notifications", tags=["notifications"])
+
+
+@router.post("/channels", status_code=status.HTTP_201_CREATED, response_model=ChannelWithSecret)
+def create_channel(body: ChannelCreate, principal: CurrentPrincipal, store: StoreDep) -> Any:
+    """Create a channel: `discord`, `slack`, `ntfy`, `email` or `webhook`. A webhook channel's
+    signing secret is shown in this answer only."""
+    principal.require(body.workspace_id)
+    channel = crud.create_channel(store, body, utcnow())
+    return {**crud.present(channel), "secret": channel.get("secret")}
+
+
+@router.get("/channels", response_model=Page[Channel])
+def list_channels(
+    workspace: WorkspaceScope, store: StoreDep, limit: Limit = 50, cursor: Cursor = None
+) -> Any:
+    items, next_cursor = store.channels.page(workspace, limit=limit, cursor=cursor)
+    return {"items": [crud.present(c) for c in items], "next_cursor": next_cursor}
+
+
+@router.get("/channels/{channel_id}", response_model=Channel)
+def get_channel(channel_id: str, principal: CurrentPrincipal, store: StoreDep) -> Any:
+    return crud.present(crud.get_channel(store, channel_id, principal.workspaces))
+
+
+@router.patch("/channels/{channel_id}", response_model=Channel)
+def update_channel(channel_id: str, body: ChannelUpdate, principal: CurrentPrincipal, store: StoreDep) -> Any:
+    """Rename, reconfigure, or turn on and off (turning on clears `disabled_reason`)."""
+    return crud.present(crud.update_channel(store, channel_id, body, principal.workspaces, utcnow()))
+
+
+@router.delete("/channels/{channel_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_channel(channel_id: str, principal: CurrentPrincipal, store: StoreDep) -> Response:
+    crud.delete_channel(store, channel_id, principal.workspaces)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/log", response_model=Page[Notification])
+def log(
+    workspace: WorkspaceScope,
+    store: StoreDep,
+    channel_id: Annotated[str | None, Query(max_length=128)] = None,
+    run_id: Annotated[str | None, Query(max_length=128)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Any:
+    """Every notification, newest first: `sent`, `retrying`, `failed` or `dropped`, with what the
+    receiver answered."""
+    items, next_cursor = store.notifications.log(
+        workspace, channel_id=channel_id, run_id=run_id, limit=limit, cursor=cursor
+    )
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.post("/test", response_model=SendOutcome)
+def test(body: TestNotification, principal: CurrentPrincipal, store: StoreDep) -> Any:
+    """Send a test message to a channel (`channel_id`) or to one given inline (`channel`), now, and
+    answer what the receiver said."""
+    if body.channel_id is not None and body.channel is not None:
+        raise InvalidInput("give either channel_id or channel, not both", field="channel_id")
+    if body.channel_id is not None:
+        channel = crud.get_channel(store, body.channel_id, principal.workspaces)
+    elif body.channel is None:
+        raise InvalidInput("give channel_id, or a channel {type, config}", field="channel_id")
+    else:
+        workspace = body.workspace_id or principal.only_workspace()
+        principal.require(workspace)
+        channel = {
+            "id": "inline",
+            "type": body.channel.type,
+            "config": channels.validate(body.channel.type, body.channel.config),
+            "secret": channels.new_channel_secret(),
+        }
+    now = utcnow()
+    notice = Notice(
+        event="test",
+        title="Test Notification",
+        outcome="info",
+        summary=body.message,
+        fields=(),
+        body=None,
+        link=None,
+        ref=None,
+        at=now,
+    )
+    rendered = render.render(channel["type"], notice, channel["config"])
+    return send.deliver(channel, rendered, message_id=f"test-{int(now.timestamp() * 1000)}", now=now)

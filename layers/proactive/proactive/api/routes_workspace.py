@@ -1,0 +1,33 @@
+"""A workspace's own settings: its default agent and default notification channels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from proactive.api.deps import CurrentPrincipal, StoreDep, WorkspaceScope
+from proactive.models.notifications import WorkspaceSettings, WorkspaceSettingsUpdate
+
+router = APIRouter(prefix="/api/workspace", tags=["workspace"])
+
+
+@router.get("/settings", response_model=WorkspaceSettings)
+def get_settings(workspace: WorkspaceScope, store: StoreDep) -> Any:
+    return store.workspaces.get(workspace)
+
+
+@router.put("/settings", response_model=WorkspaceSettings)
+def put_settings(body: WorkspaceSettingsUpdate, principal: CurrentPrincipal, store: StoreDep) -> Any:
+    """Set the default agent (conversations and tasks use it when they name none) and the default
+    channels (told of final failures, failing monitors, missed occurrences). Fields left out keep
+    their value."""
+    workspace = body.workspace_id or principal.only_workspace()
+    principal.require(workspace)
+    current = store.workspaces.get(workspace)
+    changes = body.model_dump(exclude_unset=True, exclude={"workspace_id"})
+    if changes.get("default_agent_id"):
+        store.agents.referenced(changes["default_agent_id"], workspace, field="default_agent_id")
+    for channel_id in changes.get("default_channels") or []:
+        store.channels.referenced(channel_id, workspace, field="default_channels")
+    return store.workspaces.put({**current, **changes, "workspace_id": workspace})

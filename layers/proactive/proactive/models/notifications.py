@@ -1,0 +1,130 @@
+"""Notification channels, what a resource notifies, the notification log and workspace settings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, Field
+
+from proactive.models.common import Input, Name, Patch, ResourceId, WorkspaceId
+
+ChannelType = Literal["discord", "slack", "ntfy", "email", "webhook"]
+NotifyOn = Literal["start", "success", "failure"]
+
+
+def _unique(values: list[Any]) -> list[Any]:
+    if len(set(values)) != len(values):
+        raise ValueError("lists the same item more than once")
+    return values
+
+
+class NotifyConfig(Input):
+    """Who hears about the runs a resource starts, and when."""
+
+    channels: Annotated[list[ResourceId], AfterValidator(_unique)] = Field(
+        default_factory=list, max_length=10, description="Notification channel ids of the same workspace."
+    )
+    on: Annotated[list[NotifyOn], AfterValidator(_unique)] = Field(
+        default_factory=lambda: list[NotifyOn](["failure"]),
+        description="start: a run started; success: it succeeded; failure: it failed for good (after its "
+        "last retry, once).",
+    )
+
+
+class ChannelCreate(Input):
+    workspace_id: WorkspaceId
+    name: Name
+    type: ChannelType
+    config: dict[str, Any] = Field(
+        description="discord: {webhook_url}; slack: {webhook_url}; ntfy: {topic, server?, token_secret?}; "
+        "email: {to: [...]}; webhook: {url}."
+    )
+    is_active: bool = True
+
+
+class ChannelUpdate(Patch):
+    name: Name | None = None
+    config: dict[str, Any] | None = None
+    is_active: bool | None = None
+
+
+class Channel(BaseModel):
+    id: str
+    workspace_id: str
+    name: str
+    type: ChannelType
+    config: dict[str, Any] = Field(description="As stored, with webhook URLs' tokens masked.")
+    is_active: bool
+    disabled_reason: str | None = Field(
+        default=None, description="Why the platform turned the channel off (the receiver said it is gone)."
+    )
+    created_at: datetime
+    updated_at: datetime
+
+
+class ChannelWithSecret(Channel):
+    secret: str | None = Field(
+        default=None,
+        description="Shown only now, for a webhook channel: the key its messages are signed with.",
+    )
+
+
+class InlineChannel(Input):
+    type: ChannelType
+    config: dict[str, Any]
+
+
+class TestNotification(Input):
+    workspace_id: WorkspaceId | None = None
+    channel_id: ResourceId | None = None
+    channel: InlineChannel | None = None
+    message: str = Field(default="This is a test message from Proactive.", max_length=2000)
+
+
+class SendOutcome(BaseModel):
+    status: Literal["sent", "retry", "gone", "failed"]
+    http_status: int | None = None
+    answer: str = Field(description="What the receiver said.")
+    retry_after: float | None = None
+    reason: str | None = None
+
+
+NotificationStatus = Literal["queued", "sent", "retrying", "failed", "dropped"]
+
+
+class Notification(BaseModel):
+    id: str
+    workspace_id: str
+    channel_id: str
+    channel_type: ChannelType
+    event: str
+    title: str
+    run_id: str | None = None
+    subject_id: str | None = None
+    status: NotificationStatus
+    attempts: int = 0
+    http_status: int | None = None
+    answer: str | None = Field(default=None, description="The receiver's last answer.")
+    reason: str | None = None
+    next_attempt_at: datetime | None = None
+    sent_at: datetime | None = None
+    created_at: datetime
+
+
+class WorkspaceSettings(BaseModel):
+    workspace_id: str
+    default_agent_id: str | None = Field(default=None, description="The agent conversations and tasks use.")
+    default_channels: list[str] = Field(
+        default_factory=list,
+        description="Told of every run's final failure, monitors failing and recovering, missed "
+        "occurrences, and runs left by a failing queue message.",
+    )
+
+
+class WorkspaceSettingsUpdate(Input):
+    workspace_id: WorkspaceId | None = None
+    default_agent_id: ResourceId | None = None
+    default_channels: Annotated[list[ResourceId], AfterValidator(_unique)] | None = Field(
+        default=None, max_length=10
+    )

@@ -1,0 +1,104 @@
+"""From platform events to notifications: who is told (the run's notify plan, a resource's
+channels, the workspace's default channels), what they are told (`notices`), and one queued
+notification per channel, made once (its id names the event, the subject and the channel).
+
+Sending happens in the worker (`delivery`), never here: a notification never fails or delays the
+run or check it reports on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from proactive import events
+from proactive.clock import iso, parse_iso
+from proactive.ids import derived_id
+from proactive.notifications import notices, targets
+from proactive.notifications.notice import Notice
+from proactive.observability import logger
+from proactive.queue import Message, RunQueue
+from proactive.store import Store
+
+_MOMENT = {"succeeded": "success", "failed": "failure"}
+
+
+def notice_to_dict(notice: Notice) -> dict[str, Any]:
+    return {**dataclasses.asdict(notice), "at": iso(notice.at)}
+
+
+def notice_from_dict(data: Mapping[str, Any]) -> Notice:
+    return Notice(
+        **{
+            **data,
+            "at": parse_iso(data["at"]),
+            "fields": tuple(tuple(f) for f in data.get("fields") or ()),
+            "actions": tuple(tuple(a) for a in data.get("actions") or ()),
+        }
+    )
+
+
+def _defaults(store: Store, workspace_id: str) -> list[str]:
+    return list(store.workspaces.get(workspace_id).get("default_channels") or [])
+
+
+def _recipients(
+    store: Store, event: events.Event, now: datetime
+) -> tuple[Notice | None, list[str], str | None]:
+    """(what to say, to which channels, the run it is about)."""
+    subject = event.subject
+    if event.type in (events.RUN_STARTED, events.RUN_FINISHED):
+        moment = "start" if event.type == events.RUN_STARTED else _MOMENT.get(subject["status"])
+        if moment is None:
+            return None, [], None
+        plan = subject.get("notify")
+        if plan is None:  # the run never started (it could not even be queued): settle it now
+            agent = store.agents.get(subject["agent_id"]) or {}
+            plan = targets.plan(store, subject, agent)
+        label = {"start": "started", "success": "succeeded", "failure": "failed"}[moment]
+        return notices.for_run(subject, label, now), targets.wants(plan, moment), subject["id"]
+    if event.type in (events.MONITOR_FAILING, events.MONITOR_RECOVERED):
+        channels = _defaults(store, subject["workspace_id"]) + list(
+            (subject.get("notify") or {}).get("channels", [])
+        )
+        return notices.for_monitor(subject, event.type == events.MONITOR_FAILING, now), channels, None
+    if event.type == events.OCCURRENCE_MISSED:
+        own = subject.get("source_notify") or {}
+        channels = _defaults(store, subject["workspace_id"])
+        channels += [c for c in own.get("channels", []) if "failure" in (own.get("on") or ["failure"])]
+        return notices.for_missed(subject, now), channels, subject["id"]
+    return None, [], None
+
+
+def on_event(store: Store, queue: RunQueue, event: events.Event, now: datetime) -> None:
+    """Subscriber: make and queue one notification per channel to tell about this event."""
+    notice, channel_ids, run_id = _recipients(store, event, now)
+    if notice is None or not channel_ids:
+        return
+    subject_id = event.subject["id"]
+    messages = []
+    for channel_id in dict.fromkeys(channel_ids):
+        channel = store.channels.get(channel_id)
+        if channel is None:
+            logger.warning("a notify config names a channel that is gone", extra={"channel_id": channel_id})
+            continue
+        notification = {
+            "id": derived_id("ntf", f"{event.type}#{notice.event}#{subject_id}#{channel_id}"),
+            "workspace_id": event.subject["workspace_id"],
+            "channel_id": channel_id,
+            "channel_type": channel["type"],
+            "event": notice.event,
+            "title": notice.title,
+            "run_id": run_id,
+            "subject_id": subject_id,
+            "status": "queued",
+            "attempts": 0,
+            "notice": notice_to_dict(notice),
+            "created_at": iso(now),
+        }
+        made = store.notifications.create(notification)
+        if made or (store.notifications.get(notification["id"]) or {}).get("status") == "queued":
+            messages.append(Message("notification", notification["id"]))
+    queue.send(messages)
