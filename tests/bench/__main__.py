@@ -20,6 +20,7 @@ BENCHES = {
     "ingest": "tests.bench.ingest",
     "lateness": "tests.bench.lateness",
     "monitors": "tests.bench.monitor_checks",
+    "notifications": "tests.bench.notifications",
 }
 
 

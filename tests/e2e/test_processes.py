@@ -111,12 +111,19 @@ def test_data_survives_a_restart_and_reset_starts_empty(tmp_path: Path) -> None:
         hook = c.post(
             "/api/proactive/webhooks", json={"workspace_id": WS, "name": "w", "trigger_id": trigger["id"]}
         ).json()
+        autonomous = c.put(
+            "/api/autonomous/config", json={"enabled": True, "frequency": "6hours", "agent_id": agent["id"]}
+        ).json()
         assert stack.stop() == 0
     assert (data / "table.jsonl").exists()
 
     # When the stack starts again, the agent is there and the webhook's secret still signs deliveries
     with running_stack(log, data_dir=data) as stack, stack.client(WS) as c:
         assert c.get(f"/api/agents/{agent['id']}").json()["name"] == "kept"
+        # Autonomous mode is still on, and its next execution has not moved
+        kept = c.get("/api/autonomous/config").json()
+        assert (kept["enabled"], kept["frequency"], kept["agent_id"]) == (True, "6hours", agent["id"])
+        assert kept["next_execution"] == autonomous["next_execution"]
         body = '{"version": "1.2.3"}'
         sent = datetime.now(UTC)
         signed = {

@@ -146,7 +146,13 @@ def test_sam_build_makes_an_arm64_python313_package(tmp_path: Path) -> None:
     functions = [
         name for name, r in load_template()["Resources"].items() if r["Type"] == "AWS::Serverless::Function"
     ]
-    assert sorted(functions) == ["ApiFunction", "DispatcherFunction", "IngestFunction", "WorkerFunction"]
+    assert sorted(functions) == [
+        "ApiFunction",
+        "DeadLetterFunction",
+        "DispatcherFunction",
+        "IngestFunction",
+        "WorkerFunction",
+    ]
     for fn in functions:
         assert (build / fn / "handler.py").exists(), fn
     built = load_template(build / "template.yaml")

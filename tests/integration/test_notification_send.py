@@ -4,18 +4,13 @@ each check what they get as the real services do), to SES in moto and to an SMTP
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from typing import Any
 
 import boto3
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from botocore.stub import Stubber
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
@@ -34,6 +29,7 @@ from tests.fakes.receivers import (
     slack_channel_is_archived,
     slack_rate_limited,
 )
+from tests.fakes.smtp import MailHandler, smtp_server
 from tests.mockaws import mocked_aws
 
 RUN = "run-0a1b2c3d4e5f60718293a4b5"
@@ -292,65 +288,13 @@ def test_ses_throttling_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (delivery.status, delivery.answer) == ("retry", "Throttling: Maximum sending rate exceeded.")
 
 
-@dataclass
-class MailHandler:
-    """Keeps what the SMTP server received; `refuse` answers RCPT or DATA with an error instead."""
-
-    received: list[tuple[Envelope, EmailMessage]] = field(default_factory=list)
-    refuse_rcpt: str | None = None
-    refuse_data: str | None = None
-
-    async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
-    ) -> str:
-        if self.refuse_rcpt:
-            return self.refuse_rcpt
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        if self.refuse_data:
-            return self.refuse_data
-        parsed = message_from_bytes(bytes(envelope.content or b""), policy=policy.default)
-        self.received.append((envelope, parsed))  # type: ignore[arg-type]
-        return "250 Message accepted for delivery"
-
-
-def _authenticate(
-    server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
-) -> AuthResult:
-    ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"proactive", b"smtp-pass")
-    # Not handled: the server answers the failure itself (535).
-    return AuthResult(success=ok, handled=False)
-
-
 @pytest.fixture
 def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[MailHandler]:
     """An SMTP server on loopback asking for a login, and the settings that point email at it."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    handler = MailHandler()
-    controller = Controller(
-        handler,
-        hostname="127.0.0.1",
-        port=port,
-        authenticator=_authenticate,
-        auth_require_tls=False,
-        auth_required=True,
-    )
-    controller.start()
-    for name, value in {
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(port),
-        "SMTP_USERNAME": "proactive",
-        "SMTP_PASSWORD_SECRET": "smtp-password",
-        "PROACTIVE_SECRET_SMTP_PASSWORD": "smtp-pass",
-        "SMTP_FROM_EMAIL": "Proactive <alerts@example.org>",
-    }.items():
-        monkeypatch.setenv(name, value)
-    yield handler
-    controller.stop()
+    with smtp_server() as (handler, env):
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        yield handler
 
 
 # The server is on loopback: a login without TLS is what the test needs.

@@ -64,8 +64,10 @@ def next_execution(config: Mapping[str, Any], now: datetime) -> datetime:
 
 
 def present(config: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """The config as the API shows it: `next_execution` is when the dispatcher will run it."""
     shown = dict(config)
-    shown["next_execution"] = iso(next_execution(config, now)) if config.get("enabled") else None
+    due = config.get("next_fire_at") or iso(next_execution(config, now))
+    shown["next_execution"] = due if config.get("enabled") else None
     return shown
 
 
@@ -160,7 +162,8 @@ def _run_for(
     store: Store, config: Mapping[str, Any], slot: datetime, now: datetime, *, run_id: str
 ) -> dict[str, Any]:
     since = parse_iso(config["last_execution"]) if config.get("last_execution") else None
-    task = f"{config.get('task') or DEFAULT_TASK}\n\n{digest(store, config['workspace_id'], since, now)}"
+    summary = digest(store, config["workspace_id"], since, now)
+    task = f"{config.get('task') or DEFAULT_TASK}\n\n{summary}"
     return new_run(
         run_id=run_id,
         workspace_id=config["workspace_id"],
@@ -172,6 +175,7 @@ def _run_for(
         now=now,
         source_name="autonomous mode",
         source_notify=config.get("notify"),
+        payload={"digest": summary, "since": iso(since) if since else None},
     )
 
 

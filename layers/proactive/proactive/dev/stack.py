@@ -248,6 +248,10 @@ def _run(
     dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
     resources = create_resources(dynamodb, sqs, table_name=TABLE_NAME, queue_name=QUEUE_NAME)
     os.environ["RUN_QUEUE_URL"] = resources["queue_url"]
+    # Notifications link to runs in this API, and email goes to moto's SES from a verified sender.
+    os.environ.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
+    email_from = os.environ.setdefault("EMAIL_FROM", "notifications@proactive.local")
+    boto3.client("ses").verify_email_identity(EmailAddress=email_from)
     get_settings.cache_clear()
     settings = get_settings()
     restored = requeued = 0
@@ -316,6 +320,12 @@ def _run(
         if data_dir is not None
         else "not kept (--no-data)"
     )
+    email = (
+        f"SMTP {os.environ['SMTP_HOST']}:{os.environ.get('SMTP_PORT') or 587}"
+        if os.environ.get("SMTP_HOST")
+        else f"moto SES from {email_from}; what was sent: "
+        f"http://127.0.0.1:{moto_port}/moto-api/data.json (ses.Message)"
+    )
     print(
         "\nProactive local stack is running\n"
         f"  API:        {base}   (OpenAPI docs: {base}/docs, health: {base}/health)\n"
@@ -323,6 +333,7 @@ def _run(
         f"  Moto:       http://127.0.0.1:{moto_port}   "
         f"(DynamoDB table {TABLE_NAME}, SQS queue {QUEUE_NAME})\n"
         f"  Data:       {data}\n"
+        f"  Email:      {email}\n"
         f"  Dispatcher: every {settings.tick_seconds} s;  worker: up to {workers_at_once} at once\n"
         "  Token:      .venv/bin/proactive token --workspace ws-demo\n"
         f'  Try:        curl -H "Authorization: Bearer $(.venv/bin/proactive token --workspace ws-demo)" '

@@ -18,7 +18,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr
 
-from proactive.clock import iso
+from proactive.clock import iso, parse_iso
 from proactive.notifications import render, send
 from proactive.notifications.outbox import notice_from_dict
 from proactive.observability import logger, metrics
@@ -30,6 +30,8 @@ DONE = frozenset({"sent", "failed", "dropped"})
 # ntfy sends no Retry-After with its 429; wait at least this long before trying it again.
 MIN_WAIT_AFTER_429 = 5.0
 BASE_SECONDS = 5.0
+# How many times a run's end waits for its start to be sent first, before going anyway.
+MAX_WAITS_FOR_FIRST = 30
 
 
 def _record(store: Store, notification: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -52,6 +54,9 @@ def perform(
     if notification["status"] in DONE or attempts >= int(extra.get("attempt") or 1):
         return {"notification_id": notification_id, "status": notification["status"]}
     now = now_fn()
+    waiting = _wait_for_first(store, queue, notification, attempts, now, int(extra.get("wait") or 0))
+    if waiting is not None:
+        return waiting
     channel = store.channels.get(notification["channel_id"])
     if channel is None or not channel.get("is_active"):
         reason = (
@@ -89,6 +94,21 @@ def perform(
         return _public(_record(store, notification, changes))
     except ConditionFailed:
         return {"notification_id": notification_id, "status": "taken"}
+
+
+def _wait_for_first(
+    store: Store, queue: RunQueue, notification: Mapping[str, Any], attempts: int, now: datetime, waits: int
+) -> dict[str, Any] | None:
+    """A run's end is sent to a channel after its start: while the start notification is still
+    on its way, this one comes back when the start's next try is due (a second at least)."""
+    first = store.notifications.get(notification["after"]) if notification.get("after") else None
+    if first is None or first["status"] in DONE or waits >= MAX_WAITS_FOR_FIRST:
+        return None
+    due = parse_iso(first["next_attempt_at"]) if first.get("next_attempt_at") else now
+    delay = min(MAX_DELAY_SECONDS, max(1, math.ceil((due - now).total_seconds()) + 1))
+    extra = (("attempt", attempts + 1), ("wait", waits + 1))
+    queue.send([Message("notification", notification["id"], delay, extra)])
+    return {"notification_id": notification["id"], "status": "waiting"}
 
 
 def _wait(retry_after: float | None, attempt: int, channel_type: str, status: int | None) -> float:

@@ -46,14 +46,17 @@ def source_of(run: Mapping[str, Any]) -> str:
     return f"{kind} {name} ({ident})" if name else f"{kind} {ident}"
 
 
-def for_run(run: Mapping[str, Any], moment: str, now: datetime) -> Notice:
+def for_run(run: Mapping[str, Any], moment: str, now: datetime, *, agent_name: str | None = None) -> Notice:
     """A run that started, succeeded or failed for good."""
     source = source_of(run)
-    label = run.get("source_name") or run["source_type"]
     verb = {"started": "started", "succeeded": "succeeded", "failed": "failed"}[moment]
     autonomous = run["source_type"] == "autonomous"
-    title = f"{'Autonomous agent' if autonomous else 'Run'} {verb}: {label}"
-    fields = [("Source", source), ("Status", run["status"] if moment != "started" else "running")]
+    label = agent_name if autonomous or run["source_type"] == "manual" else run.get("source_name")
+    title = f"{'Autonomous agent' if autonomous else 'Run'} {verb}: {label or run['source_type']}"
+    fields = [("Source", source)]
+    if agent_name:
+        fields.append(("Agent", agent_name))
+    fields.append(("Status", run["status"] if moment != "started" else "running"))
     attempts = int(run.get("attempts") or 0)
     if moment != "started":
         for name, value in (("Duration", _duration(run)), ("Usage", _usage(run.get("usage")))):
@@ -112,11 +115,17 @@ def for_monitor(monitor: Mapping[str, Any], failing: bool, now: datetime) -> Not
 
 
 def for_missed(run: Mapping[str, Any], now: datetime) -> Notice:
+    """The first occurrence of a schedule missed within the hour (the others are not notified
+    again, and are all listed as missed runs)."""
+    listing = f"/api/runs?source_type=schedule&source_id={run.get('source_id')}&status=missed"
     return Notice(
         event="occurrence.missed",
         title=f"Occurrence missed: {run.get('source_name') or run.get('source_id')}",
         outcome="warning",
-        summary=f"{source_of(run)} did not run at {run['scheduled_for']}: {run.get('reason')}",
+        summary=(
+            f"{source_of(run)} did not run at {run['scheduled_for']}: {run.get('reason')}. "
+            f"Other occurrences it missed within the hour are listed at {listing}"
+        ),
         fields=(("Source", source_of(run)), ("Scheduled for", run["scheduled_for"])),
         body=run.get("reason"),
         link=run_link(run["id"]),

@@ -40,6 +40,11 @@ def notice_from_dict(data: Mapping[str, Any]) -> Notice:
     )
 
 
+def notification_id(event_type: str, notice_event: str, key: str, channel_id: str) -> str:
+    """One notification per event, notice, subject and channel: made twice, it is the same."""
+    return derived_id("ntf", f"{event_type}#{notice_event}#{key}#{channel_id}")
+
+
 def _defaults(store: Store, workspace_id: str) -> list[str]:
     return list(store.workspaces.get(workspace_id).get("default_channels") or [])
 
@@ -54,11 +59,18 @@ def _recipients(
         if moment is None:
             return None, [], None
         plan = subject.get("notify")
+        agent: dict[str, Any] | None = None
         if plan is None:  # the run never started (it could not even be queued): settle it now
             agent = store.agents.get(subject["agent_id"]) or {}
             plan = targets.plan(store, subject, agent)
+        channels = targets.wants(plan, moment)
+        if not channels:
+            return None, [], None
+        if agent is None:
+            agent = store.agents.get(subject["agent_id"]) or {}
         label = {"start": "started", "success": "succeeded", "failure": "failed"}[moment]
-        return notices.for_run(subject, label, now), targets.wants(plan, moment), subject["id"]
+        notice = notices.for_run(subject, label, now, agent_name=agent.get("name"))
+        return notice, channels, subject["id"]
     if event.type in (events.MONITOR_FAILING, events.MONITOR_RECOVERED):
         channels = _defaults(store, subject["workspace_id"]) + list(
             (subject.get("notify") or {}).get("channels", [])
@@ -78,14 +90,26 @@ def on_event(store: Store, queue: RunQueue, event: events.Event, now: datetime) 
     if notice is None or not channel_ids:
         return
     subject_id = event.subject["id"]
+    # A schedule that missed many occurrences (a long downtime) is one notification per channel
+    # and hour, not one per occurrence: every one is recorded as a missed run all the same.
+    key = (
+        f"{event.subject.get('source_id')}#{now:%Y-%m-%dT%H}"
+        if event.type == events.OCCURRENCE_MISSED
+        else subject_id
+    )
     messages = []
+    # A channel told of a run's start hears of its end after that, not before.
+    told_of_start: set[str] = set()
+    if event.type == events.RUN_FINISHED:
+        told_of_start = set(targets.wants(event.subject.get("notify"), "start"))
+    start_event = notice.event.rsplit(".", 1)[0] + ".started"
     for channel_id in dict.fromkeys(channel_ids):
         channel = store.channels.get(channel_id)
         if channel is None:
             logger.warning("a notify config names a channel that is gone", extra={"channel_id": channel_id})
             continue
         notification = {
-            "id": derived_id("ntf", f"{event.type}#{notice.event}#{subject_id}#{channel_id}"),
+            "id": notification_id(event.type, notice.event, key, channel_id),
             "workspace_id": event.subject["workspace_id"],
             "channel_id": channel_id,
             "channel_type": channel["type"],
@@ -98,6 +122,8 @@ def on_event(store: Store, queue: RunQueue, event: events.Event, now: datetime) 
             "notice": notice_to_dict(notice),
             "created_at": iso(now),
         }
+        if channel_id in told_of_start:
+            notification["after"] = notification_id(events.RUN_STARTED, start_event, subject_id, channel_id)
         made = store.notifications.create(notification)
         if made or (store.notifications.get(notification["id"]) or {}).get("status") == "queued":
             messages.append(Message("notification", notification["id"]))
