@@ -79,6 +79,20 @@ def http_agent(client: TestClient, service: AgentService, **extra: Any) -> dict[
     return dict(resp.json())
 
 
+def reporter(client: TestClient, channel_id: str) -> dict[str, Any]:
+    """A builtin agent whose successes are told to the channel."""
+    resp = client.post(
+        "/api/agents",
+        json={
+            "workspace_id": "ws-1",
+            "name": "reporter",
+            "notify": {"channels": [channel_id], "on": ["success"]},
+        },
+    )
+    assert resp.status_code == 201, resp.text
+    return dict(resp.json())
+
+
 def defaults(client: TestClient, *channel_ids: str) -> None:
     resp = client.put("/api/workspace/settings", json={"default_channels": list(channel_ids)})
     assert resp.status_code == 200, resp.text
@@ -283,14 +297,7 @@ def test_a_receiver_asking_to_wait_is_tried_again_after_that_long(
     client: TestClient, handlers: Handlers, discord: DiscordWebhook
 ) -> None:
     ops = channel(client, "discord", {"webhook_url": discord.url})
-    agent = client.post(
-        "/api/agents",
-        json={
-            "workspace_id": "ws-1",
-            "name": "reporter",
-            "notify": {"channels": [ops["id"]], "on": ["success"]},
-        },
-    ).json()
+    agent = reporter(client, ops["id"])
     discord.script(discord_rate_limited(retry_after=1.5))
 
     run = start(client, agent)
@@ -310,14 +317,7 @@ def test_a_webhook_that_is_gone_turns_its_channel_off(
     client: TestClient, handlers: Handlers, discord: DiscordWebhook
 ) -> None:
     ops = channel(client, "discord", {"webhook_url": discord.url})
-    agent = client.post(
-        "/api/agents",
-        json={
-            "workspace_id": "ws-1",
-            "name": "reporter",
-            "notify": {"channels": [ops["id"]], "on": ["success"]},
-        },
-    ).json()
+    agent = reporter(client, ops["id"])
     discord.script(discord_unknown_webhook())
 
     first = start(client, agent)
@@ -350,14 +350,7 @@ def test_a_receiver_that_keeps_failing_never_fails_the_run(
     monkeypatch.setenv("NOTIFICATION_MAX_ATTEMPTS", "2")
     get_settings.cache_clear()
     ops = channel(client, "discord", {"webhook_url": discord.url})
-    agent = client.post(
-        "/api/agents",
-        json={
-            "workspace_id": "ws-1",
-            "name": "reporter",
-            "notify": {"channels": [ops["id"]], "on": ["success"]},
-        },
-    ).json()
+    agent = reporter(client, ops["id"])
     discord.default = discord_server_error(502)
 
     run = start(client, agent)
@@ -503,14 +496,7 @@ def test_the_log_is_newest_first_and_expires(
     client: TestClient, handlers: Handlers, discord: DiscordWebhook, aws: Aws
 ) -> None:
     ops = channel(client, "discord", {"webhook_url": discord.url})
-    agent = client.post(
-        "/api/agents",
-        json={
-            "workspace_id": "ws-1",
-            "name": "reporter",
-            "notify": {"channels": [ops["id"]], "on": ["success"]},
-        },
-    ).json()
+    agent = reporter(client, ops["id"])
     runs = []
     for n in range(3):
         runs.append(start(client, agent, task=f"report {n}"))
