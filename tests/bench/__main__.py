@@ -14,6 +14,7 @@ from tests.bench.common import quiet
 
 BENCHES = {
     "agents": "tests.bench.agents",
+    "conversations": "tests.bench.conversations",
     "detection": "tests.bench.detection",
     "dispatcher": "tests.bench.dispatcher_cost",
     "forecasting": "tests.bench.forecasting",
@@ -21,6 +22,7 @@ BENCHES = {
     "lateness": "tests.bench.lateness",
     "monitors": "tests.bench.monitor_checks",
     "notifications": "tests.bench.notifications",
+    "series": "tests.bench.series",
 }
 
 

@@ -5,7 +5,12 @@ from datetime import timedelta
 import jwt
 import pytest
 
-from proactive.auth import issue_local_token, parse_workspaces, principal_from_apigw_event, verify_local_token
+from proactive.auth import (
+    issue_local_token,
+    parse_workspaces,
+    principal_from_apigw_event,
+    verify_local_token,
+)
 from proactive.errors import Unauthorized
 from proactive.settings import get_settings
 

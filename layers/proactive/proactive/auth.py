@@ -1,8 +1,10 @@
 """Who is calling, and which workspaces they may use.
 
 In AWS, API Gateway's JWT authorizer verifies the token (issuer and audience are template
-parameters) and the app reads the verified claims from the request context. Locally, the app
-verifies HS256 tokens itself with a per-machine secret.
+parameters) and the app reads the verified claims from the request context; where no API Gateway
+stands in front (the streaming function's URL), the app verifies the token itself against the
+issuer's published keys (JWKS), with the same issuer and audience. Locally, the app verifies
+HS256 tokens itself with a per-machine secret.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -112,15 +115,57 @@ def issue_local_token(
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
-def verify_local_token(authorization: str | None, *, settings: Settings, secret: str) -> Principal:
+def _bearer(authorization: str | None) -> str:
     if not authorization:
         raise Unauthorized("missing Authorization header; send 'Authorization: Bearer <token>'")
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Authorization header must be 'Bearer <token>'")
+    return token.strip()
+
+
+@lru_cache(maxsize=4)
+def _issuer_keys(url: str) -> jwt.PyJWKClient:
+    """The issuer's signing keys, fetched when first needed and kept for an hour."""
+    return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600, timeout=5)
+
+
+def verify_issuer_token(authorization: str | None, *, settings: Settings) -> Principal:
+    """A token signed by the issuer (RS/ES algorithms, its JWKS), as API Gateway's JWT authorizer
+    checks it: issuer, expiry, and an audience (`aud`, or a Cognito access token's `client_id`)
+    among the configured ones."""
+    token = _bearer(authorization)
+    url = settings.jwks_url or settings.jwt_issuer.rstrip("/") + "/.well-known/jwks.json"
+    audiences = {a.strip() for a in settings.jwt_audience.split(",") if a.strip()}
+    try:
+        key = _issuer_keys(url).get_signing_key_from_jwt(token)
+        claims = jwt.decode(
+            token,
+            key.key,
+            algorithms=["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"],
+            issuer=settings.jwt_issuer,
+            options={"require": ["exp", "sub"], "verify_aud": False},
+        )
+    except jwt.PyJWKClientConnectionError as exc:
+        raise Unauthorized(f"could not fetch the token issuer's keys: {exc}") from exc
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthorized("token has expired") from exc
+    except (jwt.InvalidTokenError, jwt.PyJWKClientError) as exc:
+        raise Unauthorized(f"invalid token: {exc}") from exc
+    given = claims.get("aud")
+    named = {given} if isinstance(given, str) else set(given or [])
+    if claims.get("client_id"):
+        named.add(str(claims["client_id"]))
+    if not named & audiences:
+        raise Unauthorized("invalid token: its audience is not one this API accepts")
+    return principal_from_claims(claims, settings.workspaces_claim)
+
+
+def verify_local_token(authorization: str | None, *, settings: Settings, secret: str) -> Principal:
+    token = _bearer(authorization)
     try:
         claims = jwt.decode(
-            token.strip(),
+            token,
             secret,
             algorithms=["HS256"],
             audience=settings.jwt_audience,

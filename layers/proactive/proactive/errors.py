@@ -43,6 +43,14 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
+class AgentFailed(DomainError):
+    """The agent could not answer a request that waited for it (a conversation's turn); the run
+    that records why is named in the message."""
+
+    status_code = 502
+    code = "agent_failed"
+
+
 class ServiceUnavailable(DomainError):
     """A service the request depends on (the run queue) did not answer; retry later."""
 

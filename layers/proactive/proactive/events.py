@@ -58,10 +58,12 @@ def subscriptions() -> tuple[Subscription, ...]:
     """Every subscriber, by the events it takes. Imported here, on first use, because the
     subscribers depend on the modules that publish."""
     from proactive import triggers
+    from proactive.conversations import turns
     from proactive.notifications import outbox
 
     return (
         Subscription("trigger chaining", frozenset({RUN_FINISHED}), triggers.chain),
+        Subscription("conversation replies", frozenset({RUN_FINISHED}), turns.on_run_finished),
         Subscription("notifications", EVENT_TYPES, outbox.on_event),
     )
 

@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from proactive.clock import iso, parse_iso
 from proactive.ids import derived_id, new_id
-from proactive.lib.signatures import SignatureError, verify
+from proactive.lib.signatures import HOW_TO_SIGN, SignatureError, verify
 from proactive.observability import logger, metrics
 from proactive.queue import Message, QueueError, RunQueue
 from proactive.settings import Settings
@@ -121,7 +121,13 @@ def ingest(
         verified = verify(webhook["signature_scheme"], _current_secrets(webhook, now), headers, body, now)
     except SignatureError as exc:
         log("unauthorized", str(exc))
-        return _error(401, "unauthorized", f"signature check failed: {exc}")
+        how = ""
+        if "missing" in str(exc):
+            sign = HOW_TO_SIGN[webhook["signature_scheme"]]
+            how = "; sign each delivery with the webhook's secret, sending " + ", ".join(
+                f"{name}: {value}" for name, value in sign.items()
+            )
+        return _error(401, "unauthorized", f"signature check failed: {exc}{how}")
     try:
         payload = parse_body(body, headers)
     except BodyError as exc:

@@ -31,7 +31,7 @@ from proactive.store import ConditionFailed, Store
 from proactive.store.entities import modify
 
 
-def _cron(expression: str, timezone: str) -> CronSchedule:
+def timing(expression: str, timezone: str) -> CronSchedule:
     """Validate cron and zone, naming the field at fault."""
     try:
         zone_check = CronSchedule("* * * * *", timezone)
@@ -69,7 +69,7 @@ def get_schedule(store: Store, schedule_id: str, workspaces: frozenset[str]) -> 
 
 
 def create_schedule(store: Store, queue: RunQueue, data: ScheduleCreate, now: datetime) -> dict[str, Any]:
-    cron = _cron(data.cron_expression, data.timezone)
+    cron = timing(data.cron_expression, data.timezone)
     require_agent_in(store, data.agent_id, data.workspace_id)
     next_fire = cron.next_after(now) if data.is_active else None
     schedule = {
@@ -107,7 +107,7 @@ def update_schedule(
         if "notify" in changes:
             changes["notify"] = targets.check(store, changes["notify"], current["workspace_id"])
         merged = {**current, **changes}
-        cron = _cron(merged["cron_expression"], merged["timezone"])
+        cron = timing(merged["cron_expression"], merged["timezone"])
         changes["cron_expression"] = cron.expression
         if "agent_id" in changes:
             require_agent_in(store, changes["agent_id"], current["workspace_id"])

@@ -55,7 +55,10 @@ class Settings:
 
     # "apigw": API Gateway's JWT authorizer verified the token; claims come from the event.
     # "local": the app verifies HS256 tokens itself (local stack and tests).
-    auth_mode: Literal["apigw", "local"] = setting("apigw")
+    # apigw: API Gateway verified the token; jwks: the app verifies it against the issuer's keys
+    # (JWKS_URL, default <issuer>/.well-known/jwks.json); local: HS256 with the local secret.
+    auth_mode: Literal["apigw", "jwks", "local"] = setting("apigw")
+    jwks_url: str | None = setting(None)
     local_jwt_secret: str | None = setting(None)
     jwt_issuer: str = setting("proactive-local")
     jwt_audience: str = setting("proactive")
@@ -104,10 +107,20 @@ class Settings:
     monitor_failure_threshold: int = setting(3, ge=1, le=100)
     check_retention_days: int = setting(30, ge=1)
     metric_retention_days: int = setting(30, ge=1)
+    # The goal loop's inputs: metric points and recorded events expire this long after their
+    # timestamp (a metric's catalogue entry and detector state, this long after its last point).
+    series_retention_days: int = setting(30, ge=1)
 
     # Notifications: how long the log keeps them, and how often one is tried before it fails.
     notification_retention_days: int = setting(30, ge=1)
     notification_max_attempts: int = setting(6, ge=1, le=20)
+
+    # Conversations: how long a turn may take when answered in the request (the HTTP API gives up
+    # at 30 s) and when streamed (the streaming function runs up to 15 min); how many earlier
+    # messages the agent is shown on each turn.
+    conversation_turn_seconds: int = setting(25, ge=1, le=900)
+    conversation_stream_seconds: int = setting(840, ge=1, le=900)
+    conversation_history_messages: int = setting(100, ge=1, le=1000)
 
     # Named secrets: "ssm" (Parameter Store under secrets_prefix) in AWS, "env" locally.
     secrets_backend: Literal["ssm", "env"] = setting("ssm")

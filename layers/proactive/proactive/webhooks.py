@@ -49,15 +49,18 @@ def _require_trigger(store: Store, trigger_id: str, workspace_id: str) -> dict[s
     return trigger
 
 
-def create_webhook(store: Store, data: WebhookCreate, now: datetime) -> dict[str, Any]:
-    """Create a webhook; the returned item includes the secret, which is shown only this once."""
+def create_webhook(
+    store: Store, data: WebhookCreate, now: datetime, *, url_path: str | None = None
+) -> dict[str, Any]:
+    """Create a webhook; the returned item includes the secret, which is shown only this once.
+    `url_path` (default: a new random one) is where it is reached under `/api/hooks/`."""
     trigger = _require_trigger(store, data.trigger_id, data.workspace_id)
     scheme = data.signature_scheme or ("github" if trigger["trigger_type"] == "github" else "standard")
     webhook = {
         **data.model_dump(),
         "id": new_id("webhook"),
         "signature_scheme": scheme,
-        "url_path": str(uuid.uuid4()),
+        "url_path": url_path or str(uuid.uuid4()),
         "secret": new_secret(scheme),
         "previous_secret": None,
         "previous_secret_expires_at": None,

@@ -20,11 +20,14 @@ from proactive.api import (
     routes_agents,
     routes_autonomy,
     routes_callbacks,
+    routes_conversations,
     routes_hooks,
     routes_monitors,
     routes_notifications,
     routes_runs,
     routes_schedules,
+    routes_series,
+    routes_tasks,
     routes_triggers,
     routes_webhooks,
     routes_workspace,
@@ -72,10 +75,14 @@ def create_app() -> FastAPI:
         routes_workspace,
         routes_notifications,
         routes_autonomy,
+        routes_series,
+        routes_conversations,
+        routes_tasks,
     ):
         app.include_router(module.router, responses=errors.RESPONSES)
     app.include_router(routes_hooks.router)
     app.include_router(routes_callbacks.router)
+    app.include_router(routes_tasks.public)
     _only_our_error_body(app)
     return app
 

@@ -10,7 +10,13 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from proactive.auth import Principal, local_secret, principal_from_apigw_event, verify_local_token
+from proactive.auth import (
+    Principal,
+    local_secret,
+    principal_from_apigw_event,
+    verify_issuer_token,
+    verify_local_token,
+)
 from proactive.errors import Forbidden
 from proactive.queue import RunQueue
 from proactive.settings import get_settings
@@ -44,6 +50,8 @@ def current_principal(
     settings = get_settings()
     if settings.auth_mode == "local":
         return verify_local_token(request.headers.get("authorization"), settings=settings, secret=_secret())
+    if settings.auth_mode == "jwks":
+        return verify_issuer_token(request.headers.get("authorization"), settings=settings)
     return principal_from_apigw_event(request.scope.get("aws.event"), settings)
 
 

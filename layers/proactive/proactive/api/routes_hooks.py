@@ -17,7 +17,9 @@ from proactive.api.deps import QueueDep, StoreDep
 from proactive.clock import utcnow
 from proactive.ingest import ingest
 from proactive.models.common import ErrorBody
+from proactive.queue import RunQueue
 from proactive.settings import get_settings
+from proactive.store import Store
 
 router = APIRouter(tags=["webhooks"])
 
@@ -39,12 +41,11 @@ def _answer(description: str, **schema: Any) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-@router.post(
-    "/api/hooks/{url_path}",
-    summary="Deliver an event to a webhook (public, signed; no token)",
-    status_code=202,
-    openapi_extra={"requestBody": _SIGNED, "security": []},
-    responses={
+# How a public webhook route is documented (here and for a triggered task's webhook).
+DOCUMENTED: dict[str, Any] = {
+    "status_code": 202,
+    "openapi_extra": {"requestBody": _SIGNED, "security": []},
+    "responses": {
         202: _answer(
             "Accepted: the delivery is stored and queued.",
             type="object",
@@ -61,7 +62,8 @@ def _answer(description: str, **schema: Any) -> dict[str, Any]:
             status: {"model": ErrorBody, "description": text}
             for status, text in {
                 400: "The body is not JSON.",
-                401: "Not signed, or not by a current secret (logged as unauthorized).",
+                401: "Not signed, or not by a current secret (logged as unauthorized); the message "
+                "names the headers to send.",
                 404: "No webhook at this URL.",
                 409: "The webhook is paused.",
                 413: "The body is larger than the limit.",
@@ -70,8 +72,18 @@ def _answer(description: str, **schema: Any) -> dict[str, Any]:
             }.items()
         },
     },
+}
+
+
+@router.post(
+    "/api/hooks/{url_path}", summary="Deliver an event to a webhook (public, signed; no token)", **DOCUMENTED
 )
 async def deliver(url_path: str, request: Request, store: StoreDep, queue: QueueDep) -> JSONResponse:
+    return await deliver_to(url_path, request, store, queue)
+
+
+async def deliver_to(url_path: str, request: Request, store: Store, queue: RunQueue) -> JSONResponse:
+    """Ingest the request's delivery to the webhook at `url_path`."""
     body = await request.body()
     headers = {k.lower(): v for k, v in request.headers.items()}
     response = await to_thread.run_sync(

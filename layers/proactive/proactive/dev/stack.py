@@ -140,9 +140,13 @@ def _start_moto(port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("moto server did not start within 30 s")
 
 
+_HOOK_PREFIXES = ("/api/hooks/", "/tasks/webhooks/")
+
+
 def _with_ingest(app: Any, ingest: Any) -> Any:
-    """Route POST /api/hooks/{url_path} to the ingest handler as API Gateway would (its own
-    function, no authorizer); everything else goes to the management API."""
+    """Route POST /api/hooks/{url_path} (and a triggered task's /tasks/webhooks/{url_path}) to the
+    ingest handler as API Gateway would (its own function, no authorizer); everything else goes to
+    the management API."""
     import anyio
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
@@ -150,16 +154,17 @@ def _with_ingest(app: Any, ingest: Any) -> Any:
     from proactive.dev.local import LocalContext, http_api_event
 
     async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/api/hooks/"):
+        prefix = next((p for p in _HOOK_PREFIXES if scope.get("path", "").startswith(p)), None)
+        if scope["type"] != "http" or prefix is None:
             await app(scope, receive, send)
             return
         request = Request(scope, receive)
-        url_path = scope["path"].removeprefix("/api/hooks/")
+        url_path = scope["path"].removeprefix(prefix)
         if request.method != "POST" or not url_path or "/" in url_path:
             response: Response = JSONResponse(
                 {
                     "error": "not_found",
-                    "message": "webhooks accept POST /api/hooks/{url_path}",
+                    "message": f"webhooks accept POST {prefix}{{url_path}}",
                     "field": None,
                 },
                 status_code=404,
@@ -329,7 +334,8 @@ def _run(
     print(
         "\nProactive local stack is running\n"
         f"  API:        {base}   (OpenAPI docs: {base}/docs, health: {base}/health)\n"
-        f"  Webhooks:   {base}/api/hooks/<url_path>   (signed; no token)\n"
+        f"  Webhooks:   {base}/api/hooks/<url_path>, {base}/tasks/webhooks/<task id>   (signed; no token)\n"
+        f"  Talk:       {base}/conversations, {base}/tasks   (streamed answers too)\n"
         f"  Moto:       http://127.0.0.1:{moto_port}   "
         f"(DynamoDB table {TABLE_NAME}, SQS queue {QUEUE_NAME})\n"
         f"  Data:       {data}\n"

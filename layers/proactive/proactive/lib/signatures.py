@@ -27,6 +27,22 @@ Scheme = Literal["standard", "github", "hmac-sha256"]
 SCHEMES: tuple[Scheme, ...] = ("standard", "github", "hmac-sha256")
 TOLERANCE = timedelta(minutes=5)
 _STANDARD_PREFIX = "whsec_"
+# What a sender must put in each delivery's headers, by scheme (shown when a webhook is made, and
+# when a delivery comes without them).
+HOW_TO_SIGN: dict[str, dict[str, str]] = {
+    "standard": {
+        "webhook-id": "a unique id per delivery (a retry sends the same one)",
+        "webhook-timestamp": "the time of sending, in Unix seconds",
+        "webhook-signature": "v1,<base64 of HMAC-SHA256 of '<webhook-id>.<webhook-timestamp>.<body>', "
+        "keyed with the base64-decoded part of the secret after 'whsec_'>",
+    },
+    "github": {
+        "x-hub-signature-256": "sha256=<hex HMAC-SHA256 of the body, keyed with the secret>",
+        "x-github-delivery": "a unique id per delivery",
+        "x-github-event": "the event name",
+    },
+    "hmac-sha256": {"x-signature": "sha256=<hex HMAC-SHA256 of the body, keyed with the secret>"},
+}
 
 
 class SignatureError(Exception):

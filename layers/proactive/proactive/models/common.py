@@ -77,7 +77,7 @@ class ErrorBody(BaseModel):
 
     error: str = Field(
         description="A stable code: bad_request, unauthorized, forbidden, not_found, conflict, "
-        "validation_error, payload_too_large, rate_limited, service_unavailable."
+        "validation_error, payload_too_large, rate_limited, agent_failed, service_unavailable."
     )
     message: str = Field(description="What is wrong, for a person.")
     field: str | None = Field(default=None, description="The field at fault, where there is one.")

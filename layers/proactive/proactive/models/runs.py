@@ -32,6 +32,8 @@ class SourceType(StrEnum):
     AUTONOMOUS = "autonomous"
     GOAL = "goal"
     REPLAY = "replay"
+    CONVERSATION = "conversation"
+    TASK = "task"
 
 
 class Step(BaseModel):

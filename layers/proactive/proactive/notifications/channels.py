@@ -49,7 +49,8 @@ _DISCORD_PATH = re.compile(r"^(/api(?:/v\d{1,2})?/webhooks/)(\d{1,25})/[A-Za-z0-
 # A webhook may post into a thread of its channel.
 _DISCORD_QUERY = re.compile(r"^(thread_id=\d{1,25})?$")
 _SLACK_HOSTS = frozenset({"hooks.slack.com"})
-_SLACK_PATH = re.compile(r"^(/services/[A-Za-z0-9_-]{1,40}/[A-Za-z0-9_-]{1,40}/)[A-Za-z0-9_-]{1,100}/?$")
+# /services/<team>/<hook>/<token>, as Slack issues them (and the two-part form of older URLs).
+_SLACK_PATH = re.compile(r"^(/services/[A-Za-z0-9_-]{1,40}/(?:[A-Za-z0-9_-]{1,40}/)?)[A-Za-z0-9_-]{1,100}/?$")
 _NO_QUERY = re.compile(r"^$")
 _NTFY_TOPIC = re.compile(r"^[-_A-Za-z0-9]{1,64}$")
 _EMAIL = re.compile(

@@ -17,6 +17,7 @@ A cancel asked for while the attempt ran wins over its outcome.
 from __future__ import annotations
 
 import contextvars
+import importlib
 import math
 import random
 import time
@@ -28,7 +29,7 @@ from boto3.dynamodb.conditions import Attr
 
 from proactive import events
 from proactive.agents import runtime_for
-from proactive.agents.runtimes import AgentResult, RunContext, StepLog, ToolContext
+from proactive.agents.runtimes import AgentResult, RunContext, StepLog, StreamEvent, ToolContext
 from proactive.clock import iso, parse_iso, utcnow
 from proactive.errors import AgentError
 from proactive.models.runs import FINAL_STATUSES, RunStatus
@@ -46,6 +47,22 @@ MAX_EARLY_WAIT = timedelta(seconds=LEAD_SECONDS + 2)
 ATTEMPT_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "attempt_deadline", default=None
 )
+
+# Told what the agent produces as it produces it, during an attempt made in this context (a
+# streamed conversation turn answered in the request).
+ATTEMPT_STREAM: contextvars.ContextVar[StreamEvent | None] = contextvars.ContextVar(
+    "attempt_stream", default=None
+)
+# What an agent must know about the source of its run, beyond the task (a conversation's
+# history): source type -> "module:function(store, run, context)", imported when first needed.
+CONTEXT_SOURCES = {"conversation": "proactive.conversations.turns:prepare"}
+
+
+def _prepare(store: Store, run: Mapping[str, Any], context: RunContext) -> None:
+    found = CONTEXT_SOURCES.get(run["source_type"])
+    if found is not None:
+        module, _, name = found.partition(":")
+        getattr(importlib.import_module(module), name)(store, run, context)
 
 
 class RunRetry(Exception):
@@ -149,8 +166,10 @@ def _attempt(
         steps=steps,
         tools=ToolContext(store=store, queue=queue, workspace_id=run["workspace_id"], run_id=run_id),
         deadline=ATTEMPT_DEADLINE.get(),
+        on_event=ATTEMPT_STREAM.get(),
     )
     try:
+        _prepare(store, run, context)
         result = runtime_for(agent["runtime"]).execute(agent, run["task"], context)
     except AgentError as exc:
         return _public(after_failure(store, queue, run, agent, steps, exc, now_fn()))

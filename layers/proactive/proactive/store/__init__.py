@@ -11,6 +11,7 @@ from typing import Any
 
 from proactive.settings import get_settings
 from proactive.store.agents import Agents
+from proactive.store.conversations import Conversations, Messages, Tasks
 from proactive.store.due import DueIndex
 from proactive.store.keys import idempotency_partition
 from proactive.store.monitors import Checks, MetricValues, Monitors
@@ -18,6 +19,7 @@ from proactive.store.notifications import Channels, Notifications
 from proactive.store.requests import Requests
 from proactive.store.runs import Runs
 from proactive.store.schedules import DueEntities, Schedules
+from proactive.store.series import EventLog, MetricPoints, MetricStates
 from proactive.store.table import ConditionFailed, Table, UnstorableValue, WriteConflict
 from proactive.store.triggers import Triggers
 from proactive.store.webhooks import Deliveries, Webhooks
@@ -53,6 +55,12 @@ class Store:
         self.notifications = Notifications(self.table, settings.notification_retention_days)
         self.workspaces = Workspaces(self.table)
         self.autonomy = Autonomy(self.table, self.due)
+        self.metrics = MetricPoints(self.table, settings.series_retention_days)
+        self.metric_states = MetricStates(self.table, settings.series_retention_days)
+        self.events_log = EventLog(self.table, settings.series_retention_days)
+        self.conversations = Conversations(self.table)
+        self.messages = Messages(self.table)
+        self.tasks = Tasks(self.table)
 
     def idempotency_layer(self, function_name: str) -> Any:
         """Powertools idempotency records, kept in this table under their own partition."""

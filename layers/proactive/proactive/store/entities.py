@@ -138,9 +138,14 @@ class Entities:
             condition = (
                 version_is(expect_version) if condition is None else condition & version_is(expect_version)
             )
+        values = dict(changes or {})
+        for name in self.json_fields:
+            if name in values:
+                value = values.pop(name)
+                values[f"{name}_json"] = None if value is None else json_text(value, field=name)
         change = Update(
             key=self.key(item_id),
-            set_values=changes,
+            set_values=values,
             add={**(add or {}), keys.VERSION_ATTRIBUTE: 1},
             remove=remove,
             condition=condition,

@@ -12,9 +12,16 @@ Nothing outside this module builds a key string or names an index. Items:
 - webhook by public path (GSI2): `HOOK#<url_path>` / `WEBHOOK`
 - per-minute delivery counter: PK `RATE#<webhook id>#<minute>`, SK `RATE`
 - a metric monitor's posted values: PK `MONVAL#<monitor id>`, SK `<measured at>#<random>`
+- a conversation's messages: PK `CONVMSG#<conversation id>`, SK `<at>#<message id>` (in order,
+  read consistently from the table itself)
 - an API request's Idempotency-Key: PK `REQUEST#<ws>#<sha256 of the key>`, SK `REQUEST`
 - an agent's accepted callback: PK `CALLBACK#<run id>#<webhook-id>`, SK `CALLBACK`
 - Powertools idempotency records: PK `IDEMPOTENCY#<function>`, SK the idempotency key
+- a metric's points: PK `SERIES#<ws>#<metric>`, SK `<timestamp>` (one point per instant, so a
+  window is one query and a re-sent point overwrites itself)
+- a workspace's metrics, each with its anomaly detector's state: PK `METRICS#<ws>`, SK `<metric>`
+- recorded events: PK `EVENTS#<ws>`, SK `<timestamp>#<event id>`; by type (GSI1):
+  `EVENTS#<ws>#<event type>` / `<timestamp>#<event id>`
 
 Items that can come due carry `due_pk` (`DUE#<shard>`) and `due_at` while active: the sparse
 DueIndex the dispatcher queries for `due_at <= window end`, one shard at a time.
@@ -121,6 +128,14 @@ def metric_value(monitor_id: str, measured_at: str, suffix: str) -> dict[str, st
     return {PK: metric_values_partition(monitor_id), SK: f"{measured_at}#{suffix}"}
 
 
+def conversation_messages_partition(conversation_id: str) -> str:
+    return f"CONVMSG#{conversation_id}"
+
+
+def conversation_message(conversation_id: str, at: str, message_id: str) -> dict[str, str]:
+    return {PK: conversation_messages_partition(conversation_id), SK: f"{at}#{message_id}"}
+
+
 def due_shard(item_id: str, shards: int) -> int:
     return zlib.crc32(item_id.encode()) % shards
 
@@ -135,3 +150,46 @@ def due(item_id: str, due_at: str, shards: int) -> dict[str, str]:
 
 def idempotency_partition(function_name: str) -> str:
     return f"IDEMPOTENCY#{function_name}"
+
+
+# Time series: metric points, the metric catalogue (with detector state) and recorded events.
+# Metric names and event types hold no `#`, so a partition names its workspace and metric (or
+# event type) unambiguously: the name is what follows the last `#`.
+
+
+def series_partition(workspace_id: str, metric: str) -> str:
+    return f"SERIES#{workspace_id}#{metric}"
+
+
+def series_point(workspace_id: str, metric: str, at: str) -> dict[str, str]:
+    return {PK: series_partition(workspace_id, metric), SK: at}
+
+
+def metric_catalogue_partition(workspace_id: str) -> str:
+    return f"METRICS#{workspace_id}"
+
+
+def metric_state(workspace_id: str, metric: str) -> dict[str, str]:
+    return {PK: metric_catalogue_partition(workspace_id), SK: metric}
+
+
+def event_log_partition(workspace_id: str) -> str:
+    return f"EVENTS#{workspace_id}"
+
+
+def event_type_partition(workspace_id: str, event_type: str) -> str:
+    return f"EVENTS#{workspace_id}#{event_type}"
+
+
+def event_log_entry(workspace_id: str, event_type: str, at: str, event_id: str) -> dict[str, str]:
+    return {
+        PK: event_log_partition(workspace_id),
+        SK: f"{at}#{event_id}",
+        "GSI1PK": event_type_partition(workspace_id, event_type),
+        "GSI1SK": f"{at}#{event_id}",
+    }
+
+
+def event_log_bounds(since: str | None, until: str | None) -> tuple[str | None, str | None]:
+    """The sort-key bounds of events recorded from `since` to `until` (both included)."""
+    return since, None if until is None else f"{until}#~"

@@ -397,15 +397,17 @@ class Table:
     def query_page(
         self,
         *,
-        index: str,
+        index: str | None,
         partition: str,
         limit: int,
         cursor: str | None,
         filters: ConditionBase | None = None,
         shape: Callable[[Mapping[str, Any]], dict[str, Any]] = body,
+        oldest_first: bool = False,
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """Newest first, each item as `shape` gives it (default: without its key attributes). With a
-        filter, keeps reading until the page is full or the index ends."""
+        """Newest first (or oldest first), each item as `shape` gives it (default: without its key
+        attributes). With a filter, keeps reading until the page is full or the index ends. On the
+        table itself (`index` None) the read is consistent."""
         items: list[dict[str, Any]] = []
         start = decode_cursor(cursor, index=index, partition=partition)
         while True:
@@ -415,7 +417,8 @@ class Table:
                 filters=filters,
                 limit=limit - len(items),
                 start=start,
-                newest_first=True,
+                newest_first=not oldest_first,
+                consistent=index is None,
             )
             items.extend(shape(i) for i in found)
             if not start or len(items) >= limit:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from proactive.clock import iso
 from proactive.errors import AgentError, InvalidInput
+from proactive.observability import logger
 
 if TYPE_CHECKING:
     from proactive.queue import RunQueue
@@ -32,6 +33,7 @@ __all__ = [
     "AgentRuntime",
     "RunContext",
     "StepLog",
+    "StreamEvent",
     "ToolContext",
     "Usage",
     "register_runtime",
@@ -56,12 +58,20 @@ class StepLog:
     ):
         self.steps: list[dict[str, Any]] = list(steps or [])
         self._clock = clock or (lambda: datetime.now(UTC))
+        # Told of each step as it is added (a conversation shows a long run's progress this way);
+        # a listener's failure never stops the run.
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
 
     def add(self, type_: str, **details: Any) -> dict[str, Any]:
         step = {"at": iso(self._clock()), "type": type_, **{k: _bounded(v) for k, v in details.items()}}
         self.steps.append(step)
         if len(self.steps) > MAX_STEPS:
             self._drop_oldest()
+        for listener in self.listeners:
+            try:
+                listener(step)
+            except Exception:
+                logger.exception("a step listener failed", extra={"step": type_})
         return step
 
     def _drop_oldest(self) -> None:
@@ -130,9 +140,16 @@ class ToolContext:
     run_id: str
 
 
+# (event, data): `delta` {"text"} as the model writes, `tool_call` {"tool", "arguments", "id"}.
+StreamEvent = Callable[[str, dict[str, Any]], None]
+
+
 @dataclass
 class RunContext:
-    """What an agent knows about the run it is executing."""
+    """What an agent knows about the run it is executing. A conversation's turn also carries the
+    conversation so far (`history`: `{"role": "user" | "assistant", "content"}`, oldest first),
+    `instructions` to add to the agent's own (a sidekick's application state), and `on_event`,
+    to which a runtime that can stream hands what the model produces as it produces it."""
 
     run_id: str
     source_type: str
@@ -143,6 +160,9 @@ class RunContext:
     steps: StepLog = field(default_factory=StepLog)
     tools: ToolContext | None = None
     deadline: float | None = None  # time.monotonic() by which the attempt must return
+    history: list[dict[str, str]] = field(default_factory=list)
+    instructions: str | None = None
+    on_event: StreamEvent | None = None
 
     def seconds_left(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()

@@ -1,10 +1,11 @@
 """The http runtime: the agent is the user's own HTTP service.
 
 Each attempt is one POST of the run (`run_id`, `task`, `source_type`, `source_id`, `attempt`,
-`payload`) as JSON, signed with Standard Webhooks headers and the agent's secret, so the service
-can tell the request came from this platform. The service answers at once (`sync`: a 2xx whose
-JSON `output`, or whose text, is the run's output), or, in `callback` mode, with 202 and later
-POSTs the result back, signed the same way with the same secret (`verify_callback`).
+`payload`, and for a conversation's turn the `messages` so far and any `instructions`) as JSON,
+signed with Standard Webhooks headers and the agent's secret, so the service can tell the
+request came from this platform. The service answers at once (`sync`: a 2xx whose JSON
+`output`, or whose text, is the run's output), or, in `callback` mode, with 202 and later POSTs
+the result back, signed the same way with the same secret (`verify_callback`).
 
 The request goes through the outbound guard: the URL is user-supplied, so it must resolve to a
 public address (or one the allow-list names), redirects are not followed, and the answer is
@@ -246,6 +247,8 @@ class HttpRuntime:
                 "source_id": context.source_id,
                 "attempt": context.attempt,
                 "payload": context.payload,
+                **({"messages": context.history} if context.history else {}),
+                **({"instructions": context.instructions} if context.instructions else {}),
             },
             separators=(",", ":"),
             ensure_ascii=False,

@@ -33,7 +33,7 @@ from pydantic import (
 
 from proactive import outbound
 from proactive.agents import tools
-from proactive.agents.runtimes import AgentResult, RunContext, StepLog, ToolContext, Usage
+from proactive.agents.runtimes import AgentResult, RunContext, StepLog, ToolContext, Usage, conversing
 from proactive.agents.runtimes.http import STORED, SecretName, check_url, invalid_config
 from proactive.errors import AgentError, InvalidInput
 from proactive.secret_store import SecretMissing, resolve
@@ -423,11 +423,18 @@ class LlmRuntime:
         return asyncio.run(self._run(config, prompt_for(task, context), context, timeout))
 
     async def _run(self, config: LlmConfig, prompt: str, context: RunContext, timeout: float) -> AgentResult:
+        extra: dict[str, Any] = {}
+        if context.history:
+            extra["message_history"] = conversing.model_messages(context.history)
+        if context.instructions:
+            extra["instructions"] = context.instructions
+        if context.on_event is not None:
+            extra["event_stream_handler"] = conversing.streamer(context.on_event)
         async with build_agent(
             config, tool_context=context.tools, steps=context.steps, timeout=timeout
         ) as llm:
             try:
-                result = await llm.agent.run(prompt, **llm.run_kwargs)
+                result = await llm.agent.run(prompt, **llm.run_kwargs, **extra)
             except Exception as exc:
                 raise llm.error(exc) from exc
         usage = result.usage
