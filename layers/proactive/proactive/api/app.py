@@ -17,11 +17,13 @@ from fastapi_offline import FastAPIOffline
 from proactive import __version__
 from proactive.api import (
     errors,
+    routes_actions,
     routes_agents,
     routes_autonomy,
     routes_callbacks,
     routes_conversations,
     routes_hooks,
+    routes_loop,
     routes_monitors,
     routes_notifications,
     routes_runs,
@@ -76,8 +78,10 @@ def create_app() -> FastAPI:
         routes_notifications,
         routes_autonomy,
         routes_series,
+        routes_loop,
         routes_conversations,
         routes_tasks,
+        routes_actions,
     ):
         app.include_router(module.router, responses=errors.RESPONSES)
     app.include_router(routes_hooks.router)

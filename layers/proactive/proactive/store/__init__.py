@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from proactive.settings import get_settings
+from proactive.store.actions import Actions
 from proactive.store.agents import Agents
 from proactive.store.conversations import Conversations, Messages, Tasks
 from proactive.store.due import DueIndex
 from proactive.store.keys import idempotency_partition
+from proactive.store.loop import LoopSettings, MetricHistory
 from proactive.store.monitors import Checks, MetricValues, Monitors
 from proactive.store.notifications import Channels, Notifications
 from proactive.store.requests import Requests
@@ -61,6 +63,9 @@ class Store:
         self.conversations = Conversations(self.table)
         self.messages = Messages(self.table)
         self.tasks = Tasks(self.table)
+        self.loop_settings = LoopSettings(self.table)
+        self.metric_history = MetricHistory(self.table)
+        self.actions = Actions(self.table)
 
     def idempotency_layer(self, function_name: str) -> Any:
         """Powertools idempotency records, kept in this table under their own partition."""

@@ -22,6 +22,8 @@ Nothing outside this module builds a key string or names an index. Items:
 - a workspace's metrics, each with its anomaly detector's state: PK `METRICS#<ws>`, SK `<metric>`
 - recorded events: PK `EVENTS#<ws>`, SK `<timestamp>#<event id>`; by type (GSI1):
   `EVENTS#<ws>#<event type>` / `<timestamp>#<event id>`
+- a goal-loop action's name, unique in its workspace: PK `ACTIONNAME#<ws>#<normalised name>`,
+  SK `ACTIONNAME`
 
 Items that can come due carry `due_pk` (`DUE#<shard>`) and `due_at` while active: the sparse
 DueIndex the dispatcher queries for `due_at <= window end`, one shard at a time.
@@ -193,3 +195,12 @@ def event_log_entry(workspace_id: str, event_type: str, at: str, event_id: str) 
 def event_log_bounds(since: str | None, until: str | None) -> tuple[str | None, str | None]:
     """The sort-key bounds of events recorded from `since` to `until` (both included)."""
     return since, None if until is None else f"{until}#~"
+
+
+# Goal loop actions: each action name in a workspace is held by one item naming the action that
+# holds it, written in the same transaction as the action, so two actions cannot share a name.
+# Workspace ids hold no `#`, so whatever the name holds, the partition is unambiguous.
+
+
+def action_name(workspace_id: str, name: str) -> dict[str, str]:
+    return {PK: f"ACTIONNAME#{workspace_id}#{name}", SK: "ACTIONNAME"}
