@@ -563,3 +563,23 @@ def test_statistics_and_insights_reflect_the_outcomes(client: TestClient, aws: A
     # And another workspace's executor has learnt nothing
     other = client.get("/api/autonomous/executor/insights", headers=as_workspace(client, "ws-2")).json()
     assert other == {"workspace_id": "ws-2", "actions": [], "action_success_rates": {}, "common_failures": []}
+
+
+def test_deleting_the_agent_of_an_action_is_refused_and_force_pauses_the_action(
+    client: TestClient, aws: Aws
+) -> None:
+    agent_id = make_agent(aws.store)
+    action = create(client, agent_action(agent_id))
+    refused = client.delete(f"/api/agents/{agent_id}")
+    assert refused.status_code == 409
+    assert action["id"] in refused.json()["message"]
+    assert client.get(f"{ACTIONS}/{action['id']}").json()["is_active"] is True
+
+    assert client.delete(f"/api/agents/{agent_id}?force=true").status_code == 204
+    paused = client.get(f"{ACTIONS}/{action['id']}").json()
+    assert paused["is_active"] is False
+    assert agent_id in paused["paused_reason"]
+    other = make_agent(aws.store, name="other")
+    resumed = client.patch(f"{ACTIONS}/{action['id']}", json={"agent_id": other, "is_active": True})
+    assert resumed.status_code == 200, resumed.text
+    assert resumed.json()["paused_reason"] is None

@@ -1,9 +1,10 @@
 """What refers to what, and deleting something others still use.
 
-An agent is used by the schedules, triggers and monitors that start it; a trigger by the webhooks
-that deliver to it. Deleting one of those while it is used would leave its users failing on every
-run, so it answers 409 naming them. With `force`, each user is paused first, with the reason
-recorded on it (`paused_reason`), and then the item is deleted.
+An agent is used by the schedules, triggers and monitors that start it, and by the goal loop's
+actions that give it tasks; a trigger by the webhooks that deliver to it. Deleting one of those
+while it is used would leave its users failing on every run, so it answers 409 naming them. With
+`force`, each user is paused first, with the reason recorded on it (`paused_reason`), and then
+the item is deleted.
 """
 
 from __future__ import annotations
@@ -47,13 +48,15 @@ def _refuse(what: str, users: dict[str, list[dict[str, Any]]]) -> Conflict:
 
 
 def agent_users(store: Store, agent: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """The schedules, triggers and monitors of the agent's workspace that start it."""
+    """The schedules, triggers, monitors and goal-loop actions of the agent's workspace that
+    start it."""
     uses = Attr("agent_id").eq(agent["id"])
     ws = agent["workspace_id"]
     return {
         "schedules": store.schedules.all_in(ws, filters=uses),
         "triggers": store.triggers.all_in(ws, filters=uses),
         "monitors": store.monitors.all_in(ws, filters=uses),
+        "actions": store.actions.all_in(ws, filters=uses),
     }
 
 
@@ -77,6 +80,12 @@ def delete_agent(
         )
     for monitor in users["monitors"]:
         monitors.set_active(store, monitor["id"], False, workspaces, now, reason=reason)
+    for action in users["actions"]:
+        modify(
+            partial(store.actions.owned, action["id"], workspaces),
+            lambda current: store.actions.change(current, _paused(reason, now)),
+            what=f"action {action['id']!r}",
+        )
     store.agents.delete(agent_id)
     return {kind: [i["id"] for i in items] for kind, items in users.items()}
 

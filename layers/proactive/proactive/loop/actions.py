@@ -246,6 +246,8 @@ def update_action(
         changes |= _KINDS[action["kind"]].check(store, changes, {**action, **changes}, action["workspace_id"])
         if "goal_types" in changes:
             changes["goal_types"] = [str(t) for t in changes["goal_types"]]
+        if changes.get("is_active"):
+            changes["paused_reason"] = None
         changes["updated_at"] = iso(now)
         return store.actions.change(action, changes)
 

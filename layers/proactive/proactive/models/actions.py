@@ -172,6 +172,10 @@ class Action(BaseModel):
     approval_timeout_minutes: int
     parameters: dict[str, Any] = Field(default_factory=dict)
     is_active: bool
+    paused_reason: str | None = Field(
+        default=None,
+        description="Why the platform paused it (e.g. its agent was deleted); none when a person did.",
+    )
     statistics: ActionStatistics
     created_at: datetime
     updated_at: datetime
