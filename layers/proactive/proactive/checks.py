@@ -89,14 +89,24 @@ def read_source(store: Store, monitor: Mapping[str, Any], now: datetime) -> tupl
     SourceError with a reason a user can act on."""
     settings = get_settings()
     source = monitor["source"]
-    if source["type"] == "metric":
+    if source["type"] in ("metric", "series"):
         window = int(source["window"])
-        values = store.metric_values.between(monitor["id"], now - timedelta(seconds=window), now)
+        since = now - timedelta(seconds=window)
+        named: dict[str, Any] = {}
+        if source["type"] == "metric":
+            values = store.metric_values.between(monitor["id"], since, now)
+        else:
+            points = _series_points(store, monitor["workspace_id"], source["metric_name"], since, now)
+            values = [float(p["value"]) for p in points]
+            named["anomaly_score"] = max((float(p["anomaly_score"]) for p in points), default=0.0)
         aggregation = source["aggregation"]
         if aggregation == "count":
-            return len(values), {}
+            return len(values), named
         if not values:
-            raise SourceError(f"no values were posted in the last {window} s")
+            what = (
+                "values were posted" if source["type"] == "metric" else f"{source['metric_name']} points came"
+            )
+            raise SourceError(f"no {what} in the last {window} s")
         pick: dict[str, Callable[[list[float]], float]] = {
             "last": lambda v: v[-1],
             "avg": statistics.fmean,
@@ -104,7 +114,7 @@ def read_source(store: Store, monitor: Mapping[str, Any], now: datetime) -> tupl
             "min": min,
             "sum": math.fsum,
         }
-        return pick[aggregation](values), {}
+        return pick[aggregation](values), named
     headers = {}
     for name, header in source.get("headers", {}).items():
         headers[name] = (
@@ -126,6 +136,33 @@ def read_source(store: Store, monitor: Mapping[str, Any], now: datetime) -> tupl
     if selected is None:
         raise SourceError(f"select {source['select']!r} found nothing in the response")
     return selected, {}
+
+
+# A series source reads at most this many points of its window (the newest are the ones kept
+# when a window holds more: a check looks at what just happened).
+MAX_SERIES_POINTS = 5000
+
+
+def _series_points(
+    store: Store, workspace_id: str, metric: str, since: datetime, until: datetime
+) -> list[dict[str, Any]]:
+    """The metric's newest points in the window (at most MAX_SERIES_POINTS), oldest first."""
+    points: list[dict[str, Any]] = []
+    cursor = None
+    while len(points) < MAX_SERIES_POINTS:
+        page, cursor = store.metrics.window(
+            workspace_id,
+            metric,
+            iso(since),
+            iso(until),
+            limit=min(1000, MAX_SERIES_POINTS - len(points)),
+            cursor=cursor,
+            newest_first=True,
+        )
+        points.extend(page)
+        if not cursor:
+            break
+    return points[::-1]
 
 
 def _change_pct(value: Any, previous: Any) -> float | None:

@@ -38,6 +38,8 @@ def _select_names(select: str) -> list[str]:
 
 def _validate(source: Mapping[str, Any], condition: str, action: str) -> None:
     names = set(BUILTIN_NAMES)
+    if source["type"] == "series":
+        names.add("anomaly_score")
     if source["type"] == "http":
         try:
             names |= set(_select_names(source["select"]))
@@ -124,6 +126,9 @@ def update_monitor(
 ) -> dict[str, Any]:
     """Change a monitor; `reason` says why the platform paused it (none when a person did)."""
     requested = data.model_dump(exclude_unset=True)
+    if data.source is not None:
+        # A new source is whole, with its defaults (a window, an aggregation), as at creation.
+        requested["source"] = data.source.model_dump()
 
     def write(current: dict[str, Any]) -> dict[str, Any]:
         changes = dict(requested)
@@ -170,6 +175,8 @@ def delete_monitor(store: Store, monitor_id: str, workspaces: frozenset[str]) ->
 def add_value(store: Store, monitor: Mapping[str, Any], data: MetricValue, now: datetime) -> None:
     if monitor["source"]["type"] != "metric":
         raise InvalidInput(
-            "this monitor reads an HTTP source; values can be posted only to a metric monitor", field="source"
+            f"this monitor reads a {monitor['source']['type']} source; values can be posted only to a "
+            "metric monitor",
+            field="source",
         )
     store.metric_values.put(monitor["id"], data.timestamp or now, data.value)

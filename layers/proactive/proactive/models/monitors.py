@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from proactive.models.common import Input, Measure, MeasuredAt, Name, Patch, ResourceId, TaskText, WorkspaceId
 from proactive.models.notifications import NotifyConfig
+from proactive.models.series import SeriesName
 
 
 class SecretRef(Input):
@@ -36,7 +37,17 @@ class MetricSource(Input):
     window: int = Field(default=300, ge=60, le=30 * 24 * 3600, description="Seconds of values to aggregate.")
 
 
-MonitorSource = Annotated[HttpSource | MetricSource, Field(discriminator="type")]
+class SeriesSource(Input):
+    """A goal-loop metric (`POST /api/autonomous/metrics`): its points in the window, aggregated,
+    and `anomaly_score`, the highest score among them, for conditions like `anomaly_score > 0.9`."""
+
+    type: Literal["series"]
+    metric_name: SeriesName = Field(examples=["cpu_usage"])
+    aggregation: Aggregation = "last"
+    window: int = Field(default=300, ge=60, le=30 * 24 * 3600, description="Seconds of points to read.")
+
+
+MonitorSource = Annotated[HttpSource | MetricSource | SeriesSource, Field(discriminator="type")]
 
 
 class MonitorCreate(Input):
@@ -45,8 +56,8 @@ class MonitorCreate(Input):
     workspace_id: WorkspaceId
     source: MonitorSource | None = Field(
         default=None,
-        description="Where the value comes from (required): an HTTP JSON endpoint, or values posted "
-        "to the monitor.",
+        description="Where the value comes from (required): an HTTP JSON endpoint, values posted "
+        "to the monitor, or a goal-loop metric (with its anomaly scores).",
     )
     condition: str = Field(max_length=500, examples=["value > 150 and change_pct > 5"])
     action: TaskText = Field(examples=["Price is {value}: send alert and analyze"])

@@ -100,9 +100,18 @@ class MetricPoints:
         return {i[keys.SK]: self._shown(i) for i in found}
 
     def window(
-        self, workspace_id: str, metric: str, since: str, until: str, *, limit: int, cursor: str | None
+        self,
+        workspace_id: str,
+        metric: str,
+        since: str,
+        until: str,
+        *,
+        limit: int,
+        cursor: str | None,
+        newest_first: bool = False,
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """One page of the points from `since` to `until` (both included), oldest first."""
+        """One page of the points from `since` to `until` (both included), oldest first (or
+        newest first)."""
         return _window(
             self.table,
             index=None,
@@ -111,7 +120,7 @@ class MetricPoints:
             hi=until,
             limit=limit,
             cursor=cursor,
-            newest_first=False,
+            newest_first=newest_first,
             shape=self._shown,
         )
 
