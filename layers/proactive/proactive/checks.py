@@ -96,7 +96,9 @@ def read_source(store: Store, monitor: Mapping[str, Any], now: datetime) -> tupl
         if source["type"] == "metric":
             values = store.metric_values.between(monitor["id"], since, now)
         else:
-            points = _series_points(store, monitor["workspace_id"], source["metric_name"], since, now)
+            points = store.metrics.newest(
+                monitor["workspace_id"], source["metric_name"], iso(since), iso(now), limit=MAX_SERIES_POINTS
+            )
             values = [float(p["value"]) for p in points]
             named["anomaly_score"] = max((float(p["anomaly_score"]) for p in points), default=0.0)
         aggregation = source["aggregation"]
@@ -141,28 +143,6 @@ def read_source(store: Store, monitor: Mapping[str, Any], now: datetime) -> tupl
 # A series source reads at most this many points of its window (the newest are the ones kept
 # when a window holds more: a check looks at what just happened).
 MAX_SERIES_POINTS = 5000
-
-
-def _series_points(
-    store: Store, workspace_id: str, metric: str, since: datetime, until: datetime
-) -> list[dict[str, Any]]:
-    """The metric's newest points in the window (at most MAX_SERIES_POINTS), oldest first."""
-    points: list[dict[str, Any]] = []
-    cursor = None
-    while len(points) < MAX_SERIES_POINTS:
-        page, cursor = store.metrics.window(
-            workspace_id,
-            metric,
-            iso(since),
-            iso(until),
-            limit=min(1000, MAX_SERIES_POINTS - len(points)),
-            cursor=cursor,
-            newest_first=True,
-        )
-        points.extend(page)
-        if not cursor:
-            break
-    return points[::-1]
 
 
 def _change_pct(value: Any, previous: Any) -> float | None:

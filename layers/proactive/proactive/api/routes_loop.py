@@ -1,16 +1,19 @@
-"""The goal loop's settings, mode, status and predictions: `/api/autonomous/settings`, `/mode`,
-`/status` and `/predictions` (autonomous mode's routes and the metrics and events share the
-prefix, without clashing)."""
+"""The goal loop's settings, mode, status, predictions, goals and analyses:
+`/api/autonomous/settings`, `/mode`, `/status`, `/predictions`, `/goals` and `/analysis/trigger`
+(autonomous mode's routes and the metrics and events share the prefix, without clashing)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
+from boto3.dynamodb.conditions import Attr
 from fastapi import APIRouter, Query
 
-from proactive.api.deps import CurrentPrincipal, Cursor, StoreDep, WorkspaceScope
+from proactive.api.deps import CurrentPrincipal, Cursor, Limit, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
-from proactive.loop import predictions, settings
+from proactive.loop import analysis, predictions, settings
+from proactive.models.common import Page
+from proactive.models.goals import Analysis, AnalysisRequest, Goal, GoalStatus
 from proactive.models.loop import (
     MAX_HORIZON_HOURS,
     LoopSettings,
@@ -83,3 +86,34 @@ def get_predictions(
         cursor=cursor,
         now=utcnow(),
     )
+
+
+@router.post("/analysis/trigger", response_model=Analysis)
+def trigger_analysis(
+    principal: CurrentPrincipal, store: StoreDep, body: AnalysisRequest | None = None
+) -> Any:
+    """Analyse now: forecast the metrics the rules read, read their anomaly scores, find the
+    recurring patterns, and set (or refresh) goals. Answers what it decided."""
+    workspace = (body.workspace_id if body else None) or principal.only_workspace()
+    principal.require(workspace)
+    return analysis.analyse(store, workspace, utcnow())
+
+
+@router.get("/goals", response_model=Page[Goal])
+def list_goals(
+    workspace: WorkspaceScope,
+    store: StoreDep,
+    status: GoalStatus | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Any:
+    """The goals the loop has set, newest first, each with why it was set."""
+    items, next_cursor = store.goals.page(
+        workspace, limit=limit, cursor=cursor, filters=Attr("status").eq(status) if status else None
+    )
+    return {"items": [analysis.present(i) for i in items], "next_cursor": next_cursor}
+
+
+@router.get("/goals/{goal_id}", response_model=Goal)
+def get_goal(goal_id: str, principal: CurrentPrincipal, store: StoreDep) -> Any:
+    return analysis.present(store.goals.owned(goal_id, principal.workspaces))

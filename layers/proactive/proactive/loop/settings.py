@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from boto3.dynamodb.conditions import Attr
 from pydantic import ValidationError
 
 from proactive.clock import iso, parse_iso
@@ -88,6 +89,27 @@ def update(store: Store, workspace_id: str, changes: Mapping[str, Any], now: dat
     return modify(lambda: current(store, workspace_id), write, what="the goal loop's settings")
 
 
+def record_analysis(store: Store, workspace_id: str, now: datetime) -> dict[str, Any]:
+    """Note that an analysis ran now: the next is due an interval later (while the loop runs on
+    its own with auto analysis)."""
+
+    def write(stored: dict[str, Any]) -> dict[str, Any]:
+        config = _config({k: stored[k] for k in _CONFIG_FIELDS})
+        due = config.agent.autonomous_mode and config.forecasting.auto_analysis_enabled
+        settings = {
+            **config.model_dump(mode="json"),
+            "created_at": stored.get("created_at") or iso(now),
+            "last_analysis_at": iso(now),
+            "next_analysis_at": (
+                iso(now + timedelta(minutes=config.agent.analysis_interval_minutes)) if due else None
+            ),
+            "updated_at": iso(now),
+        }
+        return store.loop_settings.save(workspace_id, settings, expect_version=int(stored["version"]))
+
+    return modify(lambda: current(store, workspace_id), write, what="the goal loop's settings")
+
+
 def set_mode(store: Store, workspace_id: str, autonomous: bool, now: datetime) -> dict[str, Any]:
     """Turn autonomous mode on or off (`agent.autonomous_mode`); the settings as stored."""
     return update(store, workspace_id, {"agent": {"autonomous_mode": autonomous}}, now)
@@ -102,8 +124,7 @@ def status(store: Store, workspace_id: str) -> dict[str, Any]:
         "metrics_tracked": _count_metrics(store, workspace_id),
         "last_analysis_at": settings.get("last_analysis_at"),
         "next_analysis_at": settings.get("next_analysis_at"),
-        # The loop has set no goals yet: nothing stores any.
-        "active_goals": 0,
+        "active_goals": len(store.goals.all_in(workspace_id, filters=Attr("status").eq("active"))),
         "settings_version": settings["version"],
     }
 

@@ -14,6 +14,7 @@ from proactive.store.actions import Actions
 from proactive.store.agents import Agents
 from proactive.store.conversations import Conversations, Messages, Tasks
 from proactive.store.due import DueIndex
+from proactive.store.goals import Goals
 from proactive.store.keys import idempotency_partition
 from proactive.store.loop import LoopSettings, MetricHistory
 from proactive.store.monitors import Checks, MetricValues, Monitors
@@ -63,6 +64,7 @@ class Store:
         self.conversations = Conversations(self.table)
         self.messages = Messages(self.table)
         self.tasks = Tasks(self.table)
+        self.goals = Goals(self.table)
         self.loop_settings = LoopSettings(self.table)
         self.metric_history = MetricHistory(self.table)
         self.actions = Actions(self.table)

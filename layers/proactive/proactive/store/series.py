@@ -124,6 +124,27 @@ class MetricPoints:
             shape=self._shown,
         )
 
+    def newest(
+        self, workspace_id: str, metric: str, since: str, until: str, *, limit: int
+    ) -> list[dict[str, Any]]:
+        """The newest `limit` points from `since` to `until`, oldest first."""
+        points: list[dict[str, Any]] = []
+        cursor = None
+        while len(points) < limit:
+            page, cursor = self.window(
+                workspace_id,
+                metric,
+                since,
+                until,
+                limit=min(1000, limit - len(points)),
+                cursor=cursor,
+                newest_first=True,
+            )
+            points.extend(page)
+            if not cursor:
+                break
+        return points[::-1]
+
     @staticmethod
     def _shown(item: Mapping[str, Any]) -> dict[str, Any]:
         return {"timestamp": item[keys.SK], "value": item["value"], "anomaly_score": item["anomaly_score"]}

@@ -1,0 +1,77 @@
+"""An analysis through the API: CPU rising towards its limit sets a BOTTLENECK_PREVENTION goal
+with the predicted breach and the forecast behind it; the next analysis refreshes that goal
+rather than adding another."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from proactive.clock import iso, parse_iso
+from tests.integration.conftest import token
+
+METRICS = "/api/autonomous/metrics"
+
+
+def post_rising_cpu(client: TestClient, now: datetime) -> None:
+    """Two days of five-minute CPU points climbing from 40% to 78%, with a little noise."""
+    steps = 2 * 24 * 12
+    points = [
+        {
+            "metric_name": "cpu_usage",
+            "value": round(40 + 38 * i / steps + (1.5 if i % 3 == 0 else -1.0), 2),
+            "timestamp": iso(now - timedelta(minutes=5 * (steps - i))),
+        }
+        for i in range(steps + 1)
+    ]
+    for offset in range(0, len(points), 1000):
+        resp = client.post(METRICS, json={"metrics": points[offset : offset + 1000]})
+        assert resp.status_code == 200, resp.text
+
+
+def test_a_forecast_breach_sets_one_goal_with_its_evidence(client: TestClient) -> None:
+    now = datetime.now(UTC)
+    post_rising_cpu(client, now)
+    resp = client.put("/api/autonomous/settings", json={"rules": ["cpu_usage <= 80 horizon_hours=12"]})
+    assert resp.status_code == 200, resp.text
+
+    first = client.post("/api/autonomous/analysis/trigger")
+    assert first.status_code == 200, first.text
+    decided = first.json()
+    assert decided["metrics"] == ["cpu_usage"]
+    [goal_id] = decided["created"]
+
+    goal = client.get(f"/api/autonomous/goals/{goal_id}").json()
+    assert goal["goal_type"] == "BOTTLENECK_PREVENTION"
+    assert goal["status"] == "active"
+    assert goal["target"] == "cpu_usage <= 80"
+    evidence = goal["evidence"]
+    assert evidence["trigger"] == "predicted_breach"
+    breach = parse_iso(evidence["breach_at"])
+    assert now < breach < now + timedelta(hours=12)
+    assert evidence["breach_value"] > 80
+    assert evidence["forecast_method"]
+    assert goal["due_at"] is not None
+
+    second = client.post("/api/autonomous/analysis/trigger").json()
+    assert second["created"] == []
+    assert second["updated"] == [goal_id]
+    listed = client.get("/api/autonomous/goals?status=active").json()["items"]
+    assert [g["id"] for g in listed] == [goal_id]
+    status = client.get("/api/autonomous/status").json()
+    assert status["active_goals"] == 1
+    assert status["last_analysis_at"] is not None
+
+
+def test_without_rules_an_analysis_sets_nothing_and_goals_are_private(client: TestClient) -> None:
+    now = datetime.now(UTC)
+    post_rising_cpu(client, now)
+    decided: dict[str, Any] = client.post("/api/autonomous/analysis/trigger").json()
+    assert (decided["created"], decided["metrics"]) == ([], [])
+    client.put("/api/autonomous/settings", json={"rules": ["cpu_usage <= 80 horizon_hours=12"]})
+    [goal_id] = client.post("/api/autonomous/analysis/trigger").json()["created"]
+    other = {"Authorization": f"Bearer {token('ws-2')}"}
+    assert client.get(f"/api/autonomous/goals/{goal_id}", headers=other).status_code == 404
+    assert client.get("/api/autonomous/goals?workspace_id=ws-2", headers=other).json()["items"] == []
