@@ -10,7 +10,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from proactive.clock import iso, parse_iso
-from tests.integration.conftest import token
+from tests.integration.conftest import Handlers, token
 
 METRICS = "/api/autonomous/metrics"
 
@@ -75,3 +75,34 @@ def test_without_rules_an_analysis_sets_nothing_and_goals_are_private(client: Te
     other = {"Authorization": f"Bearer {token('ws-2')}"}
     assert client.get(f"/api/autonomous/goals/{goal_id}", headers=other).status_code == 404
     assert client.get("/api/autonomous/goals?workspace_id=ws-2", headers=other).json()["items"] == []
+
+
+def test_with_the_loop_on_the_dispatcher_starts_one_analysis_per_interval(
+    client: TestClient, handlers: Handlers
+) -> None:
+    now = datetime.now(UTC)
+    post_rising_cpu(client, now)
+    client.put(
+        "/api/autonomous/settings",
+        json={"rules": ["cpu_usage <= 80 horizon_hours=12"], "agent": {"analysis_interval_minutes": 30}},
+    )
+    on = client.post("/api/autonomous/mode", json={"autonomous": True}).json()
+    assert on["next_analysis_at"] is not None
+
+    tick = datetime.now(UTC)
+    assert handlers.tick(tick)["errors"] == []
+    handlers.drain()
+    [goal] = client.get("/api/autonomous/goals").json()["items"]
+    assert goal["goal_type"] == "BOTTLENECK_PREVENTION"
+    status = client.get("/api/autonomous/status").json()
+    assert status["active_goals"] == 1
+    following = parse_iso(status["next_analysis_at"])
+    assert timedelta(minutes=29) < following - parse_iso(on["next_analysis_at"]) <= timedelta(minutes=30)
+
+    # The same tick again (a retried invocation) claims nothing more.
+    handlers.tick(tick)
+    assert handlers.aws.receive() == []
+    # Turned off, the loop leaves the index: a tick at the next slot starts nothing.
+    client.post("/api/autonomous/mode", json={"autonomous": False})
+    handlers.tick(following + timedelta(seconds=1))
+    assert handlers.aws.receive() == []

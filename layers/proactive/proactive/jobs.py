@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from proactive import autonomy, checks, deliveries, runs, schedules
+from proactive.loop import cycle
 from proactive.notifications import delivery
 from proactive.queue import RunQueue
 from proactive.store import Store
@@ -72,6 +73,12 @@ def _autonomy(
     return {"queued": autonomy.dispatch(store, queue, item, now, wall_now=wall_now)}
 
 
+def _goal_loop(
+    store: Store, queue: RunQueue, item: Mapping[str, Any], now: datetime, wall_now: datetime | None
+) -> dict[str, int]:
+    return {"queued": cycle.dispatch(store, queue, item, now, wall_now=wall_now)}
+
+
 def _run(
     store: Store, queue: RunQueue, run_id: str, now_fn: Callable[[], datetime], extra: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -92,7 +99,12 @@ def _check(
 
 DUE_KINDS: dict[str, DueKind] = {
     k.kind: k
-    for k in (DueKind("schedule", _schedule), DueKind("monitor", _monitor), DueKind("autonomy", _autonomy))
+    for k in (
+        DueKind("schedule", _schedule),
+        DueKind("monitor", _monitor),
+        DueKind("autonomy", _autonomy),
+        DueKind("loop_settings", _goal_loop),
+    )
 }
 
 WORK_KINDS: dict[str, WorkKind] = {
@@ -102,6 +114,7 @@ WORK_KINDS: dict[str, WorkKind] = {
         WorkKind("delivery", _delivery),
         WorkKind("check", _check),
         WorkKind("notification", delivery.perform),
+        WorkKind("analysis", cycle.perform),
     )
 }
 

@@ -90,8 +90,8 @@ def update(store: Store, workspace_id: str, changes: Mapping[str, Any], now: dat
 
 
 def record_analysis(store: Store, workspace_id: str, now: datetime) -> dict[str, Any]:
-    """Note that an analysis ran now: the next is due an interval later (while the loop runs on
-    its own with auto analysis)."""
+    """Note that an analysis ran now (the next one stays when it was due: the dispatcher sets
+    it, an interval after the slot it started)."""
 
     def write(stored: dict[str, Any]) -> dict[str, Any]:
         config = _config({k: stored[k] for k in _CONFIG_FIELDS})
@@ -100,9 +100,9 @@ def record_analysis(store: Store, workspace_id: str, now: datetime) -> dict[str,
             **config.model_dump(mode="json"),
             "created_at": stored.get("created_at") or iso(now),
             "last_analysis_at": iso(now),
-            "next_analysis_at": (
-                iso(now + timedelta(minutes=config.agent.analysis_interval_minutes)) if due else None
-            ),
+            # The dispatcher moved it on when it started this analysis; an analysis asked for
+            # by hand leaves the schedule as it was.
+            "next_analysis_at": (stored.get("next_analysis_at") or iso(now)) if due else None,
             "updated_at": iso(now),
         }
         return store.loop_settings.save(workspace_id, settings, expect_version=int(stored["version"]))

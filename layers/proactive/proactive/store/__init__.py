@@ -65,7 +65,7 @@ class Store:
         self.messages = Messages(self.table)
         self.tasks = Tasks(self.table)
         self.goals = Goals(self.table)
-        self.loop_settings = LoopSettings(self.table)
+        self.loop_settings = LoopSettings(self.table, self.due)
         self.metric_history = MetricHistory(self.table)
         self.actions = Actions(self.table)
 

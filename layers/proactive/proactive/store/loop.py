@@ -16,12 +16,14 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
+from proactive.clock import parse_iso
 from proactive.store import keys
-from proactive.store.entities import Entities, version_is
+from proactive.store.entities import version_is
+from proactive.store.schedules import DueEntities
 from proactive.store.table import Table
 
 
-class LoopSettings(Entities):
+class LoopSettings(DueEntities):
     kind = "loop_settings"
 
     def save(self, workspace_id: str, settings: Mapping[str, Any], *, expect_version: int) -> dict[str, Any]:
@@ -34,8 +36,16 @@ class LoopSettings(Entities):
             "workspace_id": workspace_id,
             keys.VERSION_ATTRIBUTE: expect_version + 1,
         }
+        due_at = saved.get("next_analysis_at")
         self.table.put(
-            {**self.key(workspace_id), "kind": self.kind, **saved}, condition=version_is(expect_version)
+            {
+                **self.key(workspace_id),
+                "kind": self.kind,
+                **saved,
+                # In the due index while an analysis is due: the dispatcher starts it.
+                **self.due.attributes(workspace_id, parse_iso(due_at) if due_at else None),
+            },
+            condition=version_is(expect_version),
         )
         return saved
 
