@@ -106,3 +106,19 @@ def test_with_the_loop_on_the_dispatcher_starts_one_analysis_per_interval(
     client.post("/api/autonomous/mode", json={"autonomous": False})
     handlers.tick(following + timedelta(seconds=1))
     assert handlers.aws.receive() == []
+
+
+def test_the_report_shows_the_loops_activity(client: TestClient) -> None:
+    empty = client.get("/api/autonomous/report").json()
+    assert (empty["goals_by_status"], empty["active_goals"], empty["rules"]) == ({}, [], [])
+    assert empty["executor"]["totals"]["attempts"] == 0
+    post_rising_cpu(client, datetime.now(UTC))
+    client.put("/api/autonomous/settings", json={"rules": ["cpu_usage <= 80 horizon_hours=12"]})
+    [goal_id] = client.post("/api/autonomous/analysis/trigger").json()["created"]
+    report = client.get("/api/autonomous/report").json()
+    assert report["rules"] == ["threshold cpu_usage <= 80 horizon_hours=12"]
+    assert report["goals_by_status"] == {"active": 1}
+    assert report["goals_by_type"] == {"BOTTLENECK_PREVENTION": 1}
+    assert [g["id"] for g in report["active_goals"]] == [goal_id]
+    assert report["metrics_tracked"] == 1
+    assert report["last_analysis_at"] is not None

@@ -13,7 +13,7 @@ from proactive.api.deps import CurrentPrincipal, Cursor, Limit, StoreDep, Worksp
 from proactive.clock import utcnow
 from proactive.loop import analysis, predictions, settings
 from proactive.models.common import Page
-from proactive.models.goals import Analysis, AnalysisRequest, Goal, GoalStatus
+from proactive.models.goals import Analysis, AnalysisRequest, Goal, GoalStatus, Report
 from proactive.models.loop import (
     MAX_HORIZON_HOURS,
     LoopSettings,
@@ -117,3 +117,10 @@ def list_goals(
 @router.get("/goals/{goal_id}", response_model=Goal)
 def get_goal(goal_id: str, principal: CurrentPrincipal, store: StoreDep) -> Any:
     return analysis.present(store.goals.owned(goal_id, principal.workspaces))
+
+
+@router.get("/report", response_model=Report)
+def get_report(workspace: WorkspaceScope, store: StoreDep) -> Any:
+    """The goal loop's activity: its mode and analyses, the rules it watches, its goals (by status
+    and type, the active ones in full) and how its actions have done."""
+    return analysis.report(store, workspace, utcnow())

@@ -172,3 +172,31 @@ def present(item: Mapping[str, Any]) -> dict[str, Any]:
         "created_at": item["created_at"],
         "updated_at": item["updated_at"],
     }
+
+
+def report(store: Store, workspace_id: str, now: datetime) -> dict[str, Any]:
+    """The loop's activity in the workspace: its settings' state, its goals by status and type
+    (the active ones in full, most pressing first), and how its actions have done."""
+    from collections import Counter
+
+    from proactive.loop import insights
+
+    status = loop_settings.status(store, workspace_id)
+    settings = loop_settings.current(store, workspace_id)
+    goals = store.goals.all_in(workspace_id)
+    active = sorted(
+        (g for g in goals if g["status"] == "active"), key=lambda g: (-float(g["priority"]), g["id"])
+    )
+    return {
+        "workspace_id": workspace_id,
+        "generated_at": iso(now),
+        "autonomous_mode": status["autonomous_mode"],
+        "last_analysis_at": status["last_analysis_at"],
+        "next_analysis_at": status["next_analysis_at"],
+        "rules": list(settings["rules"]),
+        "metrics_tracked": status["metrics_tracked"],
+        "goals_by_status": dict(Counter(str(g["status"]) for g in goals)),
+        "goals_by_type": dict(Counter(str(g["goal_type"]) for g in goals)),
+        "active_goals": [present(g) for g in active],
+        "executor": insights.statistics(workspace_id, store.actions.all_in(workspace_id)),
+    }

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from proactive.models.actions import ExecutorStatistics
 from proactive.models.common import Input, WorkspaceId
 
 GoalStatus = Literal["active", "achieved", "failed", "expired"]
@@ -53,3 +54,21 @@ class Analysis(BaseModel):
     created: list[str] = Field(description="Goals set by this analysis.")
     updated: list[str] = Field(description="Active goals refreshed with this analysis's evidence.")
     dropped: list[Dropped] = Field(description="Goals not set, and why (max_active_goals, a duplicate).")
+
+
+class Report(BaseModel):
+    """Everything the goal loop has done in a workspace, in one answer."""
+
+    workspace_id: str
+    generated_at: datetime
+    autonomous_mode: bool
+    last_analysis_at: datetime | None = None
+    next_analysis_at: datetime | None = None
+    rules: list[str] = Field(description="What the loop watches.")
+    metrics_tracked: int
+    goals_by_status: dict[str, int] = Field(
+        description="How many goals are active, achieved, failed, expired."
+    )
+    goals_by_type: dict[str, int] = Field(description="Goals of each type, whatever their status.")
+    active_goals: list[Goal] = Field(description="The goals being pursued, most pressing first.")
+    executor: ExecutorStatistics
