@@ -22,13 +22,11 @@ from proactive.lib.forecast import forecast
 from proactive.lib.patterns import Pattern, metric_peaks, recurring_events
 from proactive.loop import settings as loop_settings
 from proactive.loop.goals import AnomalyScore, Evidence, Goal, MetricView, set_goals
+from proactive.loop.predictions import HISTORY, LEVEL, MAX_POINTS
 from proactive.loop.rules import GoalType, Target, forecast_horizons, parse_rule
 from proactive.store import Store
 
-HISTORY = timedelta(days=14)
-MAX_POINTS = 20_160
 MAX_EVENTS = 10_000
-LEVEL = 0.9
 
 
 def analyse(store: Store, workspace_id: str, now: datetime) -> dict[str, Any]:
@@ -40,11 +38,11 @@ def analyse(store: Store, workspace_id: str, now: datetime) -> dict[str, Any]:
     zone = str(settings["timezone"])
     recognizer = settings["forecasting"]["pattern_recognizer"]
     at = now.timestamp()
-    since, until = iso(now - HISTORY), iso(now)
+    since = iso(now - HISTORY)
     views: dict[str, MetricView] = {}
     patterns: list[Pattern] = []
     for metric in sorted({rule.metric for rule in rules}):
-        points = store.metrics.newest(workspace_id, metric, since, until, limit=MAX_POINTS)
+        points = store.metrics.newest(workspace_id, metric, since, None, limit=MAX_POINTS)
         times = [parse_iso(p["timestamp"]).timestamp() for p in points]
         values = [float(p["value"]) for p in points]
         predicted = None

@@ -60,7 +60,10 @@ def predictions(
         "predictions": [
             predict(
                 name,
-                store.metric_history.latest(workspace_id, name, since=since, limit=MAX_POINTS),
+                [
+                    (p["timestamp"], float(p["value"]))
+                    for p in store.metrics.newest(workspace_id, name, since, None, limit=MAX_POINTS)
+                ],
                 horizon_hours=hours,
                 method=method,
             )

@@ -16,7 +16,7 @@ from proactive.store.conversations import Conversations, Messages, Tasks
 from proactive.store.due import DueIndex
 from proactive.store.goals import Goals
 from proactive.store.keys import idempotency_partition
-from proactive.store.loop import LoopSettings, MetricHistory
+from proactive.store.loop import LoopSettings
 from proactive.store.monitors import Checks, MetricValues, Monitors
 from proactive.store.notifications import Channels, Notifications
 from proactive.store.requests import Requests
@@ -66,7 +66,6 @@ class Store:
         self.tasks = Tasks(self.table)
         self.goals = Goals(self.table)
         self.loop_settings = LoopSettings(self.table, self.due)
-        self.metric_history = MetricHistory(self.table)
         self.actions = Actions(self.table)
 
     def idempotency_layer(self, function_name: str) -> Any:

@@ -104,7 +104,7 @@ class MetricPoints:
         workspace_id: str,
         metric: str,
         since: str,
-        until: str,
+        until: str | None,
         *,
         limit: int,
         cursor: str | None,
@@ -125,9 +125,9 @@ class MetricPoints:
         )
 
     def newest(
-        self, workspace_id: str, metric: str, since: str, until: str, *, limit: int
+        self, workspace_id: str, metric: str, since: str, until: str | None, *, limit: int
     ) -> list[dict[str, Any]]:
-        """The newest `limit` points from `since` to `until`, oldest first."""
+        """The newest `limit` points from `since` to `until` (None: the latest), oldest first."""
         points: list[dict[str, Any]] = []
         cursor = None
         while len(points) < limit:
