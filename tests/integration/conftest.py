@@ -159,3 +159,23 @@ def make_agent(
     return str(
         create_agent(store, AgentCreate(workspace_id=workspace, name=name, runtime=runtime), utcnow())["id"]
     )
+
+
+def run_analysis(client: TestClient, *, timeout: float = 30, **body: Any) -> dict[str, Any]:
+    """Trigger an analysis and wait for its execution to end; the analysis as the API shows it."""
+    resp = client.post("/api/autonomous/analysis/trigger", json=body or None)
+    assert resp.status_code == 202, resp.text
+    return wait_for_analysis(client, resp.json()["id"], timeout=timeout)
+
+
+def wait_for_analysis(
+    client: TestClient, analysis_id: str, *, timeout: float = 30, until: str = "finished"
+) -> dict[str, Any]:
+    """Poll the analysis until it finished (or, with `until="set_goals"`, until that step did)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        shown = client.get(f"/api/autonomous/analyses/{analysis_id}").json()
+        if (until == "finished" and shown["status"] != "running") or until in shown.get("steps", {}):
+            return dict(shown)
+        assert time.monotonic() < deadline, f"analysis still {shown}"
+        time.sleep(0.05)

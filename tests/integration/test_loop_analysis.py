@@ -10,7 +10,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from proactive.clock import iso, parse_iso
-from tests.integration.conftest import Handlers, token
+from tests.integration.conftest import Handlers, run_analysis, token, wait_for_analysis
 
 METRICS = "/api/autonomous/metrics"
 
@@ -37,11 +37,11 @@ def test_a_forecast_breach_sets_one_goal_with_its_evidence(client: TestClient) -
     resp = client.put("/api/autonomous/settings", json={"rules": ["cpu_usage <= 80 horizon_hours=12"]})
     assert resp.status_code == 200, resp.text
 
-    first = client.post("/api/autonomous/analysis/trigger")
-    assert first.status_code == 200, first.text
-    decided = first.json()
-    assert decided["metrics"] == ["cpu_usage"]
-    [goal_id] = decided["created"]
+    first = run_analysis(client)
+    assert first["status"] == "succeeded", first
+    assert set(first["steps"]) == {"forecast", "detect", "patterns", "set_goals", "plan"}
+    assert list(first["steps"]["forecast"]["forecasts"]) == ["cpu_usage"]
+    [goal_id] = first["steps"]["set_goals"]["created"]
 
     goal = client.get(f"/api/autonomous/goals/{goal_id}").json()
     assert goal["goal_type"] == "BOTTLENECK_PREVENTION"
@@ -55,7 +55,7 @@ def test_a_forecast_breach_sets_one_goal_with_its_evidence(client: TestClient) -
     assert evidence["forecast_method"]
     assert goal["due_at"] is not None
 
-    second = client.post("/api/autonomous/analysis/trigger").json()
+    second = run_analysis(client)["steps"]["set_goals"]
     assert second["created"] == []
     assert second["updated"] == [goal_id]
     listed = client.get("/api/autonomous/goals?status=active").json()["items"]
@@ -68,10 +68,10 @@ def test_a_forecast_breach_sets_one_goal_with_its_evidence(client: TestClient) -
 def test_without_rules_an_analysis_sets_nothing_and_goals_are_private(client: TestClient) -> None:
     now = datetime.now(UTC)
     post_rising_cpu(client, now)
-    decided: dict[str, Any] = client.post("/api/autonomous/analysis/trigger").json()
-    assert (decided["created"], decided["metrics"]) == ([], [])
+    decided: dict[str, Any] = run_analysis(client)["steps"]
+    assert (decided["set_goals"]["created"], decided["forecast"]["forecasts"]) == ([], {})
     client.put("/api/autonomous/settings", json={"rules": ["cpu_usage <= 80 horizon_hours=12"]})
-    [goal_id] = client.post("/api/autonomous/analysis/trigger").json()["created"]
+    [goal_id] = run_analysis(client)["steps"]["set_goals"]["created"]
     other = {"Authorization": f"Bearer {token('ws-2')}"}
     assert client.get(f"/api/autonomous/goals/{goal_id}", headers=other).status_code == 404
     assert client.get("/api/autonomous/goals?workspace_id=ws-2", headers=other).json()["items"] == []
@@ -91,7 +91,9 @@ def test_with_the_loop_on_the_dispatcher_starts_one_analysis_per_interval(
 
     tick = datetime.now(UTC)
     assert handlers.tick(tick)["errors"] == []
-    handlers.drain()
+    [started] = client.get("/api/autonomous/analyses").json()["items"]
+    assert started["trigger"] == "schedule"
+    assert wait_for_analysis(client, started["id"])["status"] == "succeeded"
     [goal] = client.get("/api/autonomous/goals").json()["items"]
     assert goal["goal_type"] == "BOTTLENECK_PREVENTION"
     status = client.get("/api/autonomous/status").json()
@@ -99,13 +101,13 @@ def test_with_the_loop_on_the_dispatcher_starts_one_analysis_per_interval(
     following = parse_iso(status["next_analysis_at"])
     assert timedelta(minutes=29) < following - parse_iso(on["next_analysis_at"]) <= timedelta(minutes=30)
 
-    # The same tick again (a retried invocation) claims nothing more.
+    # The same tick again (a retried invocation) starts nothing more.
     handlers.tick(tick)
-    assert handlers.aws.receive() == []
+    assert len(client.get("/api/autonomous/analyses").json()["items"]) == 1
     # Turned off, the loop leaves the index: a tick at the next slot starts nothing.
     client.post("/api/autonomous/mode", json={"autonomous": False})
     handlers.tick(following + timedelta(seconds=1))
-    assert handlers.aws.receive() == []
+    assert len(client.get("/api/autonomous/analyses").json()["items"]) == 1
 
 
 def test_the_report_shows_the_loops_activity(client: TestClient) -> None:
@@ -114,7 +116,7 @@ def test_the_report_shows_the_loops_activity(client: TestClient) -> None:
     assert empty["executor"]["totals"]["attempts"] == 0
     post_rising_cpu(client, datetime.now(UTC))
     client.put("/api/autonomous/settings", json={"rules": ["cpu_usage <= 80 horizon_hours=12"]})
-    [goal_id] = client.post("/api/autonomous/analysis/trigger").json()["created"]
+    [goal_id] = run_analysis(client)["steps"]["set_goals"]["created"]
     report = client.get("/api/autonomous/report").json()
     assert report["rules"] == ["threshold cpu_usage <= 80 horizon_hours=12"]
     assert report["goals_by_status"] == {"active": 1}

@@ -76,7 +76,7 @@ def _autonomy(
 def _goal_loop(
     store: Store, queue: RunQueue, item: Mapping[str, Any], now: datetime, wall_now: datetime | None
 ) -> dict[str, int]:
-    return {"queued": cycle.dispatch(store, queue, item, now, wall_now=wall_now)}
+    return {"started": cycle.dispatch(store, queue, item, now, wall_now=wall_now)}
 
 
 def _run(
@@ -114,7 +114,6 @@ WORK_KINDS: dict[str, WorkKind] = {
         WorkKind("delivery", _delivery),
         WorkKind("check", _check),
         WorkKind("notification", delivery.perform),
-        WorkKind("analysis", cycle.perform),
     )
 }
 

@@ -19,6 +19,7 @@ from proactive.api import (
     errors,
     routes_actions,
     routes_agents,
+    routes_approvals,
     routes_autonomy,
     routes_callbacks,
     routes_conversations,
@@ -82,11 +83,13 @@ def create_app() -> FastAPI:
         routes_conversations,
         routes_tasks,
         routes_actions,
+        routes_approvals,
     ):
         app.include_router(module.router, responses=errors.RESPONSES)
     app.include_router(routes_hooks.router)
     app.include_router(routes_callbacks.router)
     app.include_router(routes_tasks.public)
+    app.include_router(routes_approvals.public)
     _only_our_error_body(app)
     return app
 

@@ -8,12 +8,13 @@ from typing import Annotated, Any
 
 from boto3.dynamodb.conditions import Attr
 from fastapi import APIRouter, Query
+from fastapi import status as http_status
 
 from proactive.api.deps import CurrentPrincipal, Cursor, Limit, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
-from proactive.loop import analysis, predictions, settings
+from proactive.loop import analysis, predictions, runs_view, settings
 from proactive.models.common import Page
-from proactive.models.goals import Analysis, AnalysisRequest, Goal, GoalStatus, Report
+from proactive.models.goals import AnalysisRequest, AnalysisRun, Goal, GoalDetail, GoalStatus, Report
 from proactive.models.loop import (
     MAX_HORIZON_HOURS,
     LoopSettings,
@@ -88,15 +89,32 @@ def get_predictions(
     )
 
 
-@router.post("/analysis/trigger", response_model=Analysis)
+@router.post("/analysis/trigger", response_model=AnalysisRun, status_code=http_status.HTTP_202_ACCEPTED)
 def trigger_analysis(
     principal: CurrentPrincipal, store: StoreDep, body: AnalysisRequest | None = None
 ) -> Any:
-    """Analyse now: forecast the metrics the rules read, read their anomaly scores, find the
-    recurring patterns, and set (or refresh) goals. Answers what it decided."""
+    """Analyse now: starts the goal loop's state machine, which forecasts the metrics the rules
+    read, reads their anomaly scores, finds the recurring patterns, sets (or refreshes) goals, then
+    plans and takes actions for them. Answers the analysis at once (202); `GET /analyses/{id}`
+    shows each step as it finishes."""
     workspace = (body.workspace_id if body else None) or principal.only_workspace()
     principal.require(workspace)
-    return analysis.analyse(store, workspace, utcnow())
+    settings.current(store, workspace)  # an unknown workspace is refused before anything starts
+    return runs_view.start(store, workspace, utcnow())
+
+
+@router.get("/analyses", response_model=Page[AnalysisRun])
+def list_analyses(
+    workspace: WorkspaceScope, store: StoreDep, limit: Limit = 20, cursor: Cursor = None
+) -> Any:
+    """The workspace's analyses, newest first."""
+    items, next_cursor = store.analyses.page(workspace, limit=limit, cursor=cursor)
+    return {"items": [runs_view.present(i) for i in items], "next_cursor": next_cursor}
+
+
+@router.get("/analyses/{analysis_id}", response_model=AnalysisRun)
+def get_analysis(analysis_id: str, principal: CurrentPrincipal, store: StoreDep) -> Any:
+    return runs_view.present(store.analyses.owned(analysis_id, principal.workspaces))
 
 
 @router.get("/goals", response_model=Page[Goal])
@@ -114,9 +132,12 @@ def list_goals(
     return {"items": [analysis.present(i) for i in items], "next_cursor": next_cursor}
 
 
-@router.get("/goals/{goal_id}", response_model=Goal)
+@router.get("/goals/{goal_id}", response_model=GoalDetail)
 def get_goal(goal_id: str, principal: CurrentPrincipal, store: StoreDep) -> Any:
-    return analysis.present(store.goals.owned(goal_id, principal.workspaces))
+    """The goal, why it was set, and what the loop did for it (plans, approvals, executions,
+    impacts), oldest first."""
+    goal = analysis.present(store.goals.owned(goal_id, principal.workspaces))
+    return {**goal, "actions": [runs_view.present_action(a) for a in store.goal_actions.of_goal(goal_id)]}
 
 
 @router.get("/report", response_model=Report)

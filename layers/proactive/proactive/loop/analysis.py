@@ -9,58 +9,127 @@ shows why it was set with the numbers.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 from boto3.dynamodb.conditions import Attr
 
 from proactive.clock import iso, parse_iso
-from proactive.ids import derived_id
-from proactive.lib.forecast import forecast
+from proactive.ids import derived_id, new_id
+from proactive.lib.forecast import Forecast, ForecastPoint, forecast
 from proactive.lib.patterns import Pattern, metric_peaks, recurring_events
+from proactive.loop import runs_view
 from proactive.loop import settings as loop_settings
-from proactive.loop.goals import AnomalyScore, Evidence, Goal, MetricView, set_goals
+from proactive.loop.goals import HOUR, AnomalyScore, Evidence, Goal, MetricView, set_goals
 from proactive.loop.predictions import HISTORY, LEVEL, MAX_POINTS
-from proactive.loop.rules import GoalType, Target, forecast_horizons, parse_rule
+from proactive.loop.rules import GoalType, Rule, Target, forecast_horizons, parse_rule
 from proactive.store import Store
 
 MAX_EVENTS = 10_000
 
 
-def analyse(store: Store, workspace_id: str, now: datetime) -> dict[str, Any]:
-    """Analyse the workspace now; what it decided: goals created, refreshed and not set (why)."""
+@dataclasses.dataclass(frozen=True)
+class Context:
+    """What every step of one analysis shares: whose, which, and the instant it analyses."""
+
+    workspace_id: str
+    analysis_id: str
+    now: datetime
+
+    @property
+    def at(self) -> float:
+        return self.now.timestamp()
+
+
+def analyse(store: Store, workspace_id: str, now: datetime, *, trigger: str = "manual") -> dict[str, Any]:
+    """Analyse the workspace now, every step in this process; what it decided: goals created,
+    refreshed and not set (why). The state machine runs the same steps one Task each."""
+    context = begin(store, workspace_id, new_id("analysis"), now, trigger=trigger)
+    forecast_metrics(store, context)
+    detect_anomalies(store, context)
+    find_patterns(store, context)
+    return decide_goals(store, context)
+
+
+def begin(store: Store, workspace_id: str, analysis_id: str, now: datetime, *, trigger: str) -> Context:
+    """Record the analysis as started (once: a retried step finds it there)."""
+    runs_view.begin(store, workspace_id, analysis_id, now, trigger=trigger)
+    return Context(workspace_id, analysis_id, now)
+
+
+def _rules(store: Store, workspace_id: str) -> tuple[dict[str, Any], list[Rule]]:
     settings = loop_settings.current(store, workspace_id)
-    rules = [parse_rule(text) for text in settings["rules"]]
-    horizons = forecast_horizons(rules)
+    return settings, [parse_rule(text) for text in settings["rules"]]
+
+
+def _points(store: Store, context: Context, metric: str) -> list[dict[str, Any]]:
+    since = iso(context.now - HISTORY)
+    return store.metrics.newest(context.workspace_id, metric, since, iso(context.now), limit=MAX_POINTS)
+
+
+def _series(points: list[dict[str, Any]]) -> tuple[list[float], list[float]]:
+    return [parse_iso(p["timestamp"]).timestamp() for p in points], [float(p["value"]) for p in points]
+
+
+def forecast_metrics(store: Store, context: Context) -> dict[str, Any]:
+    """Forecast each metric a rule looks ahead on, as far as its rules look; each forecast is
+    kept for the goal setter (and for measuring impact against it)."""
+    settings, rules = _rules(store, context.workspace_id)
     method = str(settings["forecasting"]["forecaster"]["default_method"])
+    made: dict[str, Any] = {}
+    for metric, horizon in sorted(forecast_horizons(rules).items()):
+        times, values = _series(_points(store, context, metric))
+        if not times:
+            continue
+        predicted = forecast(times, values, horizon_seconds=horizon, level=LEVEL, method=method)
+        store.analysis_parts.put(
+            context.analysis_id, f"forecast#{metric}", forecast_to(predicted), context.now
+        )
+        made[metric] = {"method": predicted.method, "points": len(predicted.points)}
+    return runs_view.record_step(store, context.analysis_id, "forecast", {"forecasts": made})
+
+
+def detect_anomalies(store: Store, context: Context) -> dict[str, Any]:
+    """The anomaly scores of each rule's metric since the last analysis (the detector scored
+    each point as it arrived, from the points before it)."""
+    settings, rules = _rules(store, context.workspace_id)
+    last = settings.get("last_analysis_at")
+    lookback = (context.at - parse_iso(last).timestamp()) if last else HOUR
+    since = context.at - max(lookback, 0.0)
+    scores: dict[str, list[list[float]]] = {}
+    for metric in sorted({rule.metric for rule in rules}):
+        scores[metric] = [
+            [parse_iso(p["timestamp"]).timestamp(), float(p["value"]), float(p["anomaly_score"])]
+            for p in _points(store, context, metric)
+            if parse_iso(p["timestamp"]).timestamp() >= since
+        ]
+    store.analysis_parts.put(
+        context.analysis_id, "anomalies", {"lookback": lookback, "scores": scores}, context.now
+    )
+    highest = {m: max((s for _, _, s in v), default=None) for m, v in scores.items()}
+    return runs_view.record_step(
+        store, context.analysis_id, "detect", {"lookback_seconds": lookback, "highest_scores": highest}
+    )
+
+
+def find_patterns(store: Store, context: Context) -> dict[str, Any]:
+    """Recurring metric peaks and events, by hour of day and day of week."""
+    settings, rules = _rules(store, context.workspace_id)
     zone = str(settings["timezone"])
     recognizer = settings["forecasting"]["pattern_recognizer"]
-    at = now.timestamp()
-    since = iso(now - HISTORY)
-    views: dict[str, MetricView] = {}
-    patterns: list[Pattern] = []
+    found: list[Pattern] = []
     for metric in sorted({rule.metric for rule in rules}):
-        points = store.metrics.newest(workspace_id, metric, since, None, limit=MAX_POINTS)
-        times = [parse_iso(p["timestamp"]).timestamp() for p in points]
-        values = [float(p["value"]) for p in points]
-        predicted = None
-        if metric in horizons and points:
-            predicted = forecast(times, values, horizon_seconds=horizons[metric], level=LEVEL, method=method)
-        views[metric] = MetricView(
-            points=list(zip(times, values, strict=True)),
-            forecast=predicted,
-            anomalies=[
-                AnomalyScore(t, v, float(p["anomaly_score"]))
-                for t, v, p in zip(times, values, points, strict=True)
-            ],
-        )
-        if points:
-            patterns += metric_peaks(
+        times, values = _series(_points(store, context, metric))
+        if times:
+            found += metric_peaks(
                 times,
                 values,
-                now=at,
+                now=context.at,
                 subject=metric,
                 min_occurrences=int(recognizer["min_occurrences"]),
                 time_window_hours=float(recognizer["time_window_hours"]),
@@ -68,42 +137,120 @@ def analyse(store: Store, workspace_id: str, now: datetime) -> dict[str, Any]:
             )
     window = timedelta(hours=float(recognizer["time_window_hours"]))
     events, _ = store.events_log.page(
-        workspace_id, event_type=None, since=now - window, until=now, limit=MAX_EVENTS, cursor=None
+        context.workspace_id,
+        event_type=None,
+        since=context.now - window,
+        until=context.now,
+        limit=MAX_EVENTS,
+        cursor=None,
     )
-    patterns += recurring_events(
+    found += recurring_events(
         [(parse_iso(e["timestamp"]).timestamp(), str(e["event_type"])) for e in events],
-        now=at,
+        now=context.at,
         min_occurrences=int(recognizer["min_occurrences"]),
         time_window_hours=float(recognizer["time_window_hours"]),
         timezone=zone,
     )
-    stored = store.goals.all_in(workspace_id, filters=Attr("status").eq("active"))
-    last = settings.get("last_analysis_at")
+    store.analysis_parts.put(
+        context.analysis_id, "patterns", [dataclasses.asdict(p) for p in found], context.now
+    )
+    return runs_view.record_step(
+        store, context.analysis_id, "patterns", {"patterns": [p.description for p in found]}
+    )
+
+
+def decide_goals(store: Store, context: Context) -> dict[str, Any]:
+    """Set goals from what the steps before found, and store them."""
+    settings, rules = _rules(store, context.workspace_id)
+    zone = str(settings["timezone"])
+    anomalies = store.analysis_parts.get(context.analysis_id, "anomalies") or {"lookback": HOUR, "scores": {}}
+    views: dict[str, MetricView] = {}
+    for metric in sorted({rule.metric for rule in rules}):
+        times, values = _series(_points(store, context, metric))
+        stored_forecast = store.analysis_parts.get(context.analysis_id, f"forecast#{metric}")
+        views[metric] = MetricView(
+            points=list(zip(times, values, strict=True)),
+            forecast=None if stored_forecast is None else forecast_from(stored_forecast),
+            anomalies=[AnomalyScore(t, v, s) for t, v, s in anomalies["scores"].get(metric, [])],
+        )
+    patterns = [Pattern(**p) for p in store.analysis_parts.get(context.analysis_id, "patterns") or []]
+    stored = store.goals.all_in(context.workspace_id, filters=Attr("status").eq("active"))
     decisions = set_goals(
         rules,
         views,
         patterns,
         [from_stored(g) for g in stored],
-        at,
+        context.at,
         max_active_goals=int(settings["forecasting"]["goal_setter"]["max_active_goals"]),
         timezone=zone,
-        anomaly_lookback_seconds=(at - parse_iso(last).timestamp()) if last else 3600.0,
+        anomaly_lookback_seconds=float(anomalies["lookback"]),
     )
+    created = []
     for goal in decisions.created:
-        goal = dataclasses.replace(goal, id=derived_id("goal", f"{workspace_id}|{goal.id}"))
-        store.goals.save(to_stored(workspace_id, goal))
+        goal = dataclasses.replace(goal, id=derived_id("goal", f"{context.workspace_id}|{goal.id}"))
+        store.goals.save(to_stored(context.workspace_id, goal))
+        created.append(goal.id)
     for goal in decisions.updated:
-        store.goals.save(to_stored(workspace_id, goal))
-    loop_settings.record_analysis(store, workspace_id, now)
-    return {
-        "workspace_id": workspace_id,
-        "analysed_at": iso(now),
+        store.goals.save(to_stored(context.workspace_id, goal))
+    loop_settings.record_analysis(store, context.workspace_id, context.now)
+    decided = {
+        "workspace_id": context.workspace_id,
+        "analysis_id": context.analysis_id,
+        "analysed_at": iso(context.now),
         "metrics": sorted(views),
         "patterns": len(patterns),
-        "created": [derived_id("goal", f"{workspace_id}|{g.id}") for g in decisions.created],
+        "created": created,
         "updated": [g.id for g in decisions.updated],
         "dropped": [{"title": d.goal.title, "reason": d.reason} for d in decisions.dropped],
     }
+    runs_view.record_step(
+        store, context.analysis_id, "set_goals", {k: decided[k] for k in ("created", "updated", "dropped")}
+    )
+    return decided
+
+
+def forecast_to(predicted: Forecast) -> dict[str, Any]:
+    """A forecast in a form that fits an item: its points as float32 columns, compressed. A week
+    at one-minute steps (10,000 points) is about 160 KB of text, not the 1.2 MB of its JSON."""
+    start = predicted.points[0].timestamp if predicted.points else 0.0
+    columns = np.array(
+        [
+            [p.timestamp - start for p in predicted.points],
+            [p.value for p in predicted.points],
+            [p.lower for p in predicted.points],
+            [p.upper for p in predicted.points],
+        ],
+        dtype="<f4",
+    )
+    return {
+        "method": predicted.method,
+        "step_seconds": predicted.step_seconds,
+        "season_steps": predicted.season_steps,
+        "backtest_mase": predicted.backtest_mase,
+        "weights": predicted.weights,
+        "start": start,
+        "count": len(predicted.points),
+        "columns": base64.b64encode(zlib.compress(columns.tobytes(), 6)).decode(),
+    }
+
+
+def forecast_from(data: Mapping[str, Any]) -> Forecast:
+    """A forecast as `forecast_to` kept it."""
+    count = int(data["count"])
+    columns = np.frombuffer(zlib.decompress(base64.b64decode(data["columns"])), dtype="<f4").reshape(4, count)
+    start = float(data["start"])
+    points = [
+        ForecastPoint(start + float(offset), float(value), float(lower), float(upper))
+        for offset, value, lower, upper in columns.T
+    ]
+    return Forecast(
+        method=str(data["method"]),
+        step_seconds=float(data["step_seconds"]),
+        season_steps=data["season_steps"],
+        backtest_mase={k: float(v) for k, v in data["backtest_mase"].items()},
+        weights={k: float(v) for k, v in data["weights"].items()},
+        points=points,
+    )
 
 
 def _instant(seconds: float | None) -> str | None:

@@ -1,34 +1,52 @@
-"""The goal loop on its own: while a workspace's loop runs autonomously (with auto analysis), its
-settings item sits in the due index at `next_analysis_at`, and each tick that finds it due
-claims that slot (moving the item to the next one, conditional on nobody having moved it) and
-queues one analysis for it. The worker runs the analysis; the message's id names the workspace
-and the slot, so a redelivered message does not analyse twice.
+"""The goal loop on its own: while a workspace's loop runs autonomously, its settings item sits in
+the due index at `next_analysis_at`, and the tick that finds that slot reached starts the state
+machine's execution for it, then moves the item to the next slot (conditional on nobody having
+moved it).
+
+The execution's name is derived from the workspace and the slot, so starting it again (a second
+tick, a retried one, two dispatchers racing) starts nothing new. It is started before the slot
+moves: if Step Functions refuses, the slot stays, and the next tick tries again; nothing is lost.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr
 
 from proactive.clock import iso, parse_iso
+from proactive.errors import ServiceUnavailable
+from proactive.ids import derived_id
+from proactive.loop import machine, runs_view
 from proactive.observability import logger
-from proactive.queue import Message, RunQueue, delay_until
-from proactive.schedules import window_end
+from proactive.queue import RunQueue
 from proactive.store import ConditionFailed, Store
+
+
+def slot_analysis_id(workspace_id: str, slot: str) -> str:
+    """The analysis (and execution name) of a workspace's slot: the same for every tick."""
+    return derived_id("analysis", f"{workspace_id}|{slot}")
 
 
 def dispatch(
     store: Store, queue: RunQueue, item: Mapping[str, Any], now: datetime, *, wall_now: datetime | None = None
 ) -> int:
-    """Claim the workspace's due analysis and queue it (exactly once per slot)."""
+    """Start the workspace's analysis once its slot is reached; how many were started (0 or 1)."""
     current = item.get("next_analysis_at")
     if not current:
         return 0
     slot = parse_iso(current)
-    if slot > window_end(now):
+    if slot > (wall_now or now):
+        return 0  # the tick after the slot starts it: an analysis reads the points up to its time
+    workspace_id = item["workspace_id"]
+    analysis_id = slot_analysis_id(workspace_id, current)
+    runs_view.begin(store, workspace_id, analysis_id, slot, trigger="schedule")
+    try:
+        machine.start(analysis_id, workspace_id, "schedule", current)
+    except ServiceUnavailable as exc:
+        logger.error("goal loop analysis not started; the next tick tries again", extra={"error": str(exc)})
         return 0
     interval = timedelta(minutes=int(item["agent"]["analysis_interval_minutes"]))
     following = slot + interval
@@ -36,30 +54,10 @@ def dispatch(
         following += interval  # after downtime: one analysis now, not one per slot missed
     try:
         store.loop_settings.update(
-            item["workspace_id"],
-            {"next_analysis_at": iso(following), **store.due.attributes(item["workspace_id"], following)},
+            workspace_id,
+            {"next_analysis_at": iso(following), **store.due.attributes(workspace_id, following)},
             condition=Attr("next_analysis_at").eq(current),
         )
     except ConditionFailed:
-        logger.info(
-            "goal loop settings changed during dispatch", extra={"workspace_id": item["workspace_id"]}
-        )
-        return 0
-    queue.send([Message("analysis", f"{item['workspace_id']}#{current}", delay_until(slot, wall_now or now))])
+        logger.info("goal loop settings changed during dispatch", extra={"workspace_id": workspace_id})
     return 1
-
-
-def perform(
-    store: Store, queue: RunQueue, analysis_id: str, now_fn: Callable[[], datetime], extra: Mapping[str, Any]
-) -> dict[str, Any]:
-    """Run the analysis a message asks for, unless the loop was turned off meanwhile."""
-    workspace_id, _, slot = analysis_id.rpartition("#")
-    settings = store.loop_settings.get(workspace_id)
-    if not settings or not settings["agent"]["autonomous_mode"]:
-        return {"analysis_id": analysis_id, "status": "skipped", "reason": "the goal loop is not on"}
-    if settings.get("last_analysis_at") and settings["last_analysis_at"] >= slot:
-        return {"analysis_id": analysis_id, "status": "done"}  # this slot's analysis already ran
-    from proactive.loop import analysis  # numpy and the forecaster: only where an analysis runs
-
-    decided = analysis.analyse(store, workspace_id, now_fn())
-    return {"analysis_id": analysis_id, "status": "analysed", "created": len(decided["created"])}

@@ -72,3 +72,62 @@ class Report(BaseModel):
     goals_by_type: dict[str, int] = Field(description="Goals of each type, whatever their status.")
     active_goals: list[Goal] = Field(description="The goals being pursued, most pressing first.")
     executor: ExecutorStatistics
+
+
+AnalysisStatus = Literal["running", "succeeded", "failed"]
+
+
+class AnalysisRun(BaseModel):
+    """One analysis: an execution of the goal loop's state machine, and what each step did."""
+
+    id: str
+    workspace_id: str
+    trigger: str = Field(description="schedule (the loop on its own) or manual (POST /analysis/trigger).")
+    status: AnalysisStatus = Field(
+        description="running until the execution ends: after its goals are set, while it acts on them."
+    )
+    analysed_at: datetime = Field(description="The instant analysed: metrics up to it are read.")
+    finished_at: datetime | None = None
+    steps: dict[str, dict[str, Any]] = Field(
+        description="Each finished step's summary: forecast, detect, patterns, set_goals (goals created, "
+        "refreshed, dropped with the reason) and plan."
+    )
+    result: dict[str, Any] | None = None
+    error: str | None = None
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    event: str
+    detail: str
+
+
+class GoalAction(BaseModel):
+    """What the loop did for a goal in one analysis: the plan, the approval (who decided, when, how),
+    the execution (its run or response), the impact measured and the outcome learnt."""
+
+    id: str
+    workspace_id: str
+    goal_id: str
+    analysis_id: str
+    action_id: str | None
+    action_name: str | None
+    action_kind: str | None
+    status: str = Field(
+        description="planned, waiting, awaiting_approval, approved, rejected, expired, executing, executed, "
+        "measured, done, failed, cancelled, no_action or error."
+    )
+    plan: dict[str, Any] = Field(description="Strategy, when, why (the draw among the candidates).")
+    approval: dict[str, Any] | None = None
+    run_id: str | None = None
+    acted_at: datetime | None = None
+    result: dict[str, Any] | None = None
+    impact: dict[str, Any] | None = None
+    outcome: dict[str, Any] | None = None
+    error: str | None = None
+    timeline: list[TimelineEntry]
+    created_at: datetime
+
+
+class GoalDetail(Goal):
+    actions: list[GoalAction] = Field(description="What the loop did for this goal, oldest first.")

@@ -95,7 +95,7 @@ ApprovalMinutes = Annotated[
 ]
 ImpactMinutes = Annotated[
     int,
-    Field(strict=True, ge=5, le=1440, description="How long after an action its impact is measured."),
+    Field(strict=True, ge=1, le=1440, description="How long after an action its impact is measured."),
 ]
 Timezone = Annotated[
     str,

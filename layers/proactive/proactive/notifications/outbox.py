@@ -97,11 +97,42 @@ def on_event(store: Store, queue: RunQueue, event: events.Event, now: datetime) 
         if event.type == events.OCCURRENCE_MISSED
         else subject_id
     )
-    messages = []
-    # A channel told of a run's start hears of its end after that, not before.
     told_of_start: set[str] = set()
     if event.type == events.RUN_FINISHED:
         told_of_start = set(targets.wants(event.subject.get("notify"), "start"))
+    queue_notice(
+        store,
+        queue,
+        event.subject["workspace_id"],
+        notice,
+        channel_ids,
+        event_type=event.type,
+        key=key,
+        subject_id=subject_id,
+        run_id=run_id,
+        now=now,
+        told_of_start=told_of_start,
+    )
+
+
+def queue_notice(
+    store: Store,
+    queue: RunQueue,
+    workspace_id: str,
+    notice: Notice,
+    channel_ids: list[str],
+    *,
+    event_type: str,
+    key: str,
+    subject_id: str,
+    run_id: str | None,
+    now: datetime,
+    told_of_start: set[str] | frozenset[str] = frozenset(),
+) -> int:
+    """Make one notification of `notice` per channel (once: its id names the event, the key and the
+    channel) and queue it; how many were queued."""
+    messages = []
+    # A channel told of a run's start hears of its end after that, not before.
     start_event = notice.event.rsplit(".", 1)[0] + ".started"
     for channel_id in dict.fromkeys(channel_ids):
         channel = store.channels.get(channel_id)
@@ -109,8 +140,8 @@ def on_event(store: Store, queue: RunQueue, event: events.Event, now: datetime) 
             logger.warning("a notify config names a channel that is gone", extra={"channel_id": channel_id})
             continue
         notification = {
-            "id": notification_id(event.type, notice.event, key, channel_id),
-            "workspace_id": event.subject["workspace_id"],
+            "id": notification_id(event_type, notice.event, key, channel_id),
+            "workspace_id": workspace_id,
             "channel_id": channel_id,
             "channel_type": channel["type"],
             "event": notice.event,
@@ -128,3 +159,4 @@ def on_event(store: Store, queue: RunQueue, event: events.Event, now: datetime) 
         if made or (store.notifications.get(notification["id"]) or {}).get("status") == "queued":
             messages.append(Message("notification", notification["id"]))
     queue.send(messages)
+    return len(messages)

@@ -17,6 +17,7 @@ from proactive.store.due import DueIndex
 from proactive.store.goals import Goals
 from proactive.store.keys import idempotency_partition
 from proactive.store.loop import LoopSettings
+from proactive.store.loop_runs import Analyses, AnalysisParts, GoalActions, PlatformKeys, TaskTokens
 from proactive.store.monitors import Checks, MetricValues, Monitors
 from proactive.store.notifications import Channels, Notifications
 from proactive.store.requests import Requests
@@ -67,6 +68,11 @@ class Store:
         self.goals = Goals(self.table)
         self.loop_settings = LoopSettings(self.table, self.due)
         self.actions = Actions(self.table)
+        self.analyses = Analyses(self.table)
+        self.analysis_parts = AnalysisParts(self.table)
+        self.goal_actions = GoalActions(self.table)
+        self.task_tokens = TaskTokens(self.table)
+        self.platform_keys = PlatformKeys(self.table)
 
     def idempotency_layer(self, function_name: str) -> Any:
         """Powertools idempotency records, kept in this table under their own partition."""

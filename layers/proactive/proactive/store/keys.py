@@ -24,6 +24,13 @@ Nothing outside this module builds a key string or names an index. Items:
   `EVENTS#<ws>#<event type>` / `<timestamp>#<event id>`
 - a goal-loop action's name, unique in its workspace: PK `ACTIONNAME#<ws>#<normalised name>`,
   SK `ACTIONNAME`
+- a goal's actions (GSI2): `GOALACT#<goal id>` / `<created_at>#<id>`
+- what one goal-loop analysis computed for its later steps: PK `ANALYSIS#<analysis id>`,
+  SK `PART#<name>`
+- a Step Functions task token a goal action waits on: PK `TASKTOKEN#<goal action id>`,
+  SK `<purpose>` (never listed, never returned by the API)
+- a key the platform made for itself (e.g. the approval links' signing key): PK `PLATFORMKEY#<name>`,
+  SK `PLATFORMKEY`
 
 Items that can come due carry `due_pk` (`DUE#<shard>`) and `due_at` while active: the sparse
 DueIndex the dispatcher queries for `due_at <= window end`, one shard at a time.
@@ -204,3 +211,23 @@ def event_log_bounds(since: str | None, until: str | None) -> tuple[str | None, 
 
 def action_name(workspace_id: str, name: str) -> dict[str, str]:
     return {PK: f"ACTIONNAME#{workspace_id}#{name}", SK: "ACTIONNAME"}
+
+
+def goal_actions_partition(goal_id: str) -> str:
+    return f"GOALACT#{goal_id}"
+
+
+def goal_action_listing(goal_id: str, created_at: str, item_id: str) -> dict[str, str]:
+    return {"GSI2PK": goal_actions_partition(goal_id), "GSI2SK": f"{created_at}#{item_id}"}
+
+
+def analysis_part(analysis_id: str, name: str) -> dict[str, str]:
+    return {PK: f"ANALYSIS#{analysis_id}", SK: f"PART#{name}"}
+
+
+def task_token(goal_action_id: str, purpose: str) -> dict[str, str]:
+    return {PK: f"TASKTOKEN#{goal_action_id}", SK: purpose}
+
+
+def platform_key(name: str) -> dict[str, str]:
+    return entity("platformkey", name)

@@ -1,0 +1,101 @@
+"""Approving and rejecting what the goal loop plans to do.
+
+- `/approvals/{link}` (public, no login): the one-click links sent to the workspace's channels.
+  GET shows what would be decided and one button; POST decides. The link is signed, expires with
+  the approval and decides one action one way.
+- `/api/autonomous/approvals` (signed in): the actions awaiting a decision, and
+  `POST /api/autonomous/approvals/{goal_action_id}/approve` or `/reject`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from anyio import to_thread
+from boto3.dynamodb.conditions import Attr
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+from proactive.api.deps import CurrentPrincipal, Cursor, Limit, StoreDep, WorkspaceScope
+from proactive.clock import utcnow
+from proactive.errors import DomainError
+from proactive.loop import approvals, runs_view
+from proactive.models.common import Page
+from proactive.models.goals import GoalAction
+
+router = APIRouter(prefix="/api/autonomous", tags=["goal loop"])
+public = APIRouter(tags=["goal loop"])
+
+
+@router.get("/approvals", response_model=Page[GoalAction])
+def list_awaiting(
+    workspace: WorkspaceScope, store: StoreDep, limit: Limit = 50, cursor: Cursor = None
+) -> Any:
+    """The actions waiting for a decision, newest first."""
+    items, next_cursor = store.goal_actions.page(
+        workspace, limit=limit, cursor=cursor, filters=Attr("status").eq(approvals.AWAITING)
+    )
+    return {"items": [runs_view.present_action(i) for i in items], "next_cursor": next_cursor}
+
+
+@router.post("/approvals/{goal_action_id}/{decision}", response_model=GoalAction)
+def decide(
+    goal_action_id: str, decision: Literal["approve", "reject"], principal: CurrentPrincipal, store: StoreDep
+) -> Any:
+    """Approve or reject an action waiting for a decision; 409 (saying who decided, and when) once
+    it is decided or has lapsed."""
+    store.goal_actions.owned(goal_action_id, principal.workspaces)
+    decided = approvals.decide(store, goal_action_id, decision, by=principal.subject, via="api", now=utcnow())
+    return runs_view.present_action(decided)
+
+
+def _page(title: str, text: str, status_code: int) -> HTMLResponse:
+    from html import escape
+
+    body = f"<!doctype html><html><head><meta charset=utf-8><title>{escape(title)}</title></head>"
+    body += f"<body><h1>{escape(title)}</h1><p>{escape(text)}</p></body></html>"
+    return HTMLResponse(body, status_code=status_code, headers={"Cache-Control": "no-store"})
+
+
+@public.get("/approvals/{link}", response_class=HTMLResponse, summary="An approval link (public; signed)")
+async def open_link(link: str, store: StoreDep) -> HTMLResponse:
+    """What the link would decide, with one button that decides it. Opening it decides nothing."""
+
+    def show() -> HTMLResponse:
+        try:
+            goal_action, decision = approvals.read_link(store, link, utcnow())
+        except DomainError as exc:
+            return _page("This link cannot be used", exc.message, exc.status_code)
+        goal = store.goals.get(goal_action["goal_id"])
+        page = approvals.page(goal_action, None if goal is None else _presented(goal), decision, link)
+        return HTMLResponse(page, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+
+    return await to_thread.run_sync(show)
+
+
+@public.post("/approvals/{link}", response_class=HTMLResponse, summary="Decide through an approval link")
+async def use_link(link: str, store: StoreDep) -> HTMLResponse:
+    """Take the link's decision (once; a second use is told what was decided, by whom and when)."""
+
+    def take() -> HTMLResponse:
+        try:
+            goal_action, decision = approvals.read_link(store, link, utcnow())
+            decided = approvals.decide(
+                store, goal_action["id"], decision, by="approval link", via="link", now=utcnow()
+            )
+        except DomainError as exc:
+            return _page("Not decided", exc.message, exc.status_code)
+        if decided["status"] == "expired":
+            return _page("Too late", approvals.describe(decided), 409)
+        verb = "Approved" if decided["status"] == "approved" else "Rejected"
+        return _page(
+            f"{verb}: {decided['action_name']}", f"Recorded at {decided['approval']['decided_at']}.", 200
+        )
+
+    return await to_thread.run_sync(take)
+
+
+def _presented(goal: dict[str, Any]) -> dict[str, Any]:
+    from proactive.loop import analysis
+
+    return analysis.present(goal)

@@ -1,0 +1,592 @@
+"""Acting on one goal, a step at a time, as the state machine's Map runs them: is it time (and
+still worth it), ask for approval, execute, measure the impact, learn.
+
+Each step reads the goal action (`store.goal_actions`) it works on and records what it did on it,
+with the time, in its `timeline`; a step run twice (a retried Task) finds its work done and does
+not do it again. The state carried between steps is the Map item `plan.plan_item` made.
+
+Executing an `agent` action starts a run (`source_type: goal`, its id derived from the goal
+action) and leaves the task waiting on its token; `on_run_finished` ends the wait when the run
+does. `http` and `notify` actions finish within the step. Success is the measured impact, when
+it could be measured: the action improved the metric (`loop.impact`); otherwise the execution's
+own success.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from boto3.dynamodb.conditions import Attr
+
+from proactive import events, outbound
+from proactive.agents.runtimes.http import sign
+from proactive.clock import iso, parse_iso
+from proactive.ids import derived_id
+from proactive.lib.forecast import forecast
+from proactive.loop import actions as loop_actions
+from proactive.loop import analysis, approvals, impact, machine
+from proactive.loop import settings as loop_settings
+from proactive.loop.analysis import forecast_from, forecast_to, from_stored, to_stored
+from proactive.loop.goals import Goal
+from proactive.loop.planner import Action, ActionStats, Plan, Strategy, choose_action, should_replan
+from proactive.loop.predictions import LEVEL
+from proactive.models.runs import SourceType
+from proactive.notifications.notice import Notice
+from proactive.notifications.outbox import queue_notice
+from proactive.observability import logger
+from proactive.queue import RunQueue
+from proactive.runs.records import enqueue_new, new_run
+from proactive.secret_store import SecretMissing, resolve
+from proactive.settings import get_settings
+from proactive.store import Store
+
+EXECUTION = "execution"
+# Statuses after which a goal action does nothing more.
+FINAL = frozenset({"done", "rejected", "expired", "failed", "cancelled", "no_action", "error"})
+# How often a goal waiting for another goal on its resource looks again.
+POLL_SECONDS = 60
+# The longest an agent's run is waited for (its own retries included).
+EXECUTE_TIMEOUT_SECONDS = 24 * 3600
+_EXCERPT = 2_000
+
+
+class ActionFailed(Exception):
+    """The action could not be executed; the state machine records it as a failed outcome."""
+
+
+class ActionRetryable(Exception):
+    """The action failed in a way that may pass (a 5xx, a timeout): the state machine retries."""
+
+
+def entry(now: datetime, event: str, detail: str) -> dict[str, str]:
+    return {"at": iso(now), "event": event, "detail": detail}
+
+
+def _record(
+    store: Store, ga_id: str, changes: Mapping[str, Any], now: datetime, event: str, detail: str
+) -> dict[str, Any]:
+    return store.goal_actions.update(ga_id, dict(changes), append={"timeline": [entry(now, event, detail)]})
+
+
+def _goal(store: Store, goal_id: str) -> Goal | None:
+    item = store.goals.get(goal_id)
+    return None if item is None else from_stored(item)
+
+
+def stats_of(action: Mapping[str, Any]) -> ActionStats:
+    return ActionStats(
+        successes=int(action.get("successes", 0)),
+        failures=int(action.get("failures", 0)),
+        impact_sum=float(action.get("impact_sum", 0)),
+        impact_count=int(action.get("impact_count", 0)),
+    )
+
+
+def candidate(action: Mapping[str, Any]) -> Action:
+    from proactive.loop.rules import GoalType
+
+    return Action(
+        id=action["id"],
+        name=action["name"],
+        goal_types=frozenset(GoalType(t) for t in action["goal_types"]),
+        requires_approval=bool(action.get("requires_approval")),
+        stats=stats_of(action),
+    )
+
+
+def _latest_value(store: Store, workspace_id: str, metric: str, now: datetime) -> float | None:
+    points = store.metrics.newest(workspace_id, metric, iso(now - timedelta(days=1)), iso(now), limit=1)
+    return float(points[0]["value"]) if points else None
+
+
+def ready(store: Store, item: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Whether to act now: `go` is "act", "wait" (for the goal before it on its resource; look
+    again in `poll_seconds`) or "stop" (the goal ended meanwhile, or the action is gone)."""
+    ga = store.goal_actions.get(item["goal_action_id"])
+    if ga is None or ga["status"] in FINAL:
+        return {**item, "go": "stop"}
+    goal = _goal(store, ga["goal_id"])
+    if goal is None or goal.status != "active":
+        why = "the goal is gone" if goal is None else f"the goal is {goal.status}"
+        _record(
+            store, ga["id"], {"status": "cancelled"}, now, "cancelled", f"{why}, so the action is not needed"
+        )
+        return {**item, "go": "stop"}
+    plan = ga["plan"]
+    if plan.get("after"):
+        before = store.goal_actions.get(derived_id("goalaction", f"{ga['analysis_id']}|{plan['after']}"))
+        if before is not None and before["status"] not in FINAL:
+            if now.timestamp() >= goal.expires_at:
+                _record(
+                    store,
+                    ga["id"],
+                    {"status": "cancelled"},
+                    now,
+                    "cancelled",
+                    "the goal expired while waiting",
+                )
+                return {**item, "go": "stop"}
+            if ga["status"] != "waiting":
+                _record(
+                    store,
+                    ga["id"],
+                    {"status": "waiting"},
+                    now,
+                    "waiting",
+                    f"waits for goal {plan['after']} to finish",
+                )
+            return {**item, "go": "wait", "poll_seconds": POLL_SECONDS}
+    latest = _latest_value(store, ga["workspace_id"], goal.metric, now)
+    as_planned = Plan(
+        goal_id=goal.id,
+        action_id=ga["action_id"],
+        strategy=Strategy(plan["strategy"]),
+        wait_until=0.0,
+        after=plan.get("after"),
+        sample=None,
+        requires_approval=bool(item["requires_approval"]),
+        planned_value=plan.get("planned_value"),
+        reason=plan["reason"],
+    )
+    if latest is not None and should_replan(as_planned, latest):
+        actions = [candidate(a) for a in store.actions.all_in(ga["workspace_id"]) if a.get("is_active", True)]
+        rng = np.random.default_rng(int(derived_id("rng", ga["id"] + "replan")[-12:], 36) % 2**32)
+        choice = choose_action(goal.type, actions, rng)
+        if choice is None:
+            _record(
+                store,
+                ga["id"],
+                {"status": "cancelled"},
+                now,
+                "cancelled",
+                "re-planned: no action serves the goal now",
+            )
+            return {**item, "go": "stop"}
+        chosen = next(a for a in store.actions.all_in(ga["workspace_id"]) if a["id"] == choice.action.id)
+        detail = (
+            f"{goal.metric} moved from {plan.get('planned_value')} to {latest} since planning; "
+            f"'{chosen['name']}' drew {choice.sample:.2f}"
+        )
+        _record(
+            store,
+            ga["id"],
+            {
+                "action_id": chosen["id"],
+                "action_name": chosen["name"],
+                "action_kind": chosen["kind"],
+                "plan": {**plan, "planned_value": latest, "replanned_at": iso(now)},
+            },
+            now,
+            "replanned",
+            detail,
+        )
+        item = {
+            **item,
+            "action_kind": chosen["kind"],
+            "requires_approval": bool(chosen.get("requires_approval")),
+            "approval_timeout_seconds": int(chosen.get("approval_timeout_minutes", 60)) * 60,
+        }
+    return {**item, "go": "act"}
+
+
+def request_approval(
+    store: Store, queue: RunQueue, item: Mapping[str, Any], token: str, now: datetime
+) -> dict[str, Any]:
+    ga = _require(store, item)
+    goal = store.goals.get(ga["goal_id"])
+    if goal is None:
+        raise ActionFailed("the goal is gone")
+    return approvals.request(
+        store, queue, ga, analysis.present(goal), token, int(item["approval_timeout_seconds"]), now
+    )
+
+
+def declined(
+    store: Store, item: Mapping[str, Any], error: Mapping[str, Any] | None, now: datetime
+) -> dict[str, Any]:
+    """The approval was rejected (recorded when decided) or lapsed: record the lapse."""
+    ga = _require(store, item)
+    store.task_tokens.take(ga["id"], approvals.PURPOSE)
+    if ga["status"] == approvals.AWAITING:
+        approval = {
+            **(ga.get("approval") or {}),
+            "decision": "expired",
+            "decided_at": iso(now),
+            "decided_by": "timeout",
+        }
+        try:
+            ga = store.goal_actions.update(
+                ga["id"],
+                {"status": "expired", "approval": approval},
+                condition=Attr("status").eq(approvals.AWAITING),
+                append={
+                    "timeline": [entry(now, "expired", "no decision before the approval timeout: not run")]
+                },
+            )
+        except Exception:  # decided at the last moment: the record says how
+            ga = store.goal_actions.get(ga["id"]) or ga
+    return {"goal_action_id": ga["id"], "status": ga["status"]}
+
+
+def execute(
+    store: Store, queue: RunQueue, item: Mapping[str, Any], token: str | None, now: datetime
+) -> dict[str, Any]:
+    """Execute the goal action's action. An agent's run is waited for through `token`."""
+    ga = _require(store, item)
+    action = store.actions.get(ga["action_id"])
+    goal = _goal(store, ga["goal_id"])
+    if action is None or goal is None:
+        raise ActionFailed("the action was deleted" if action is None else "the goal is gone")
+    if not action.get("is_active", True):
+        raise ActionFailed(
+            f"the action '{action['name']}' is paused: {action.get('paused_reason') or 'by its owner'}"
+        )
+    acted_at = parse_iso(ga["acted_at"]) if ga.get("acted_at") else now
+    if not ga.get("acted_at"):
+        _baseline(store, ga, goal, int(item["impact_seconds"]), now)
+        ga = _record(
+            store,
+            ga["id"],
+            {"status": "executing", "acted_at": iso(now)},
+            now,
+            "executing",
+            f"{action['kind']} action '{action['name']}'",
+        )
+    parameters = action.get("parameters") or {}
+    if action["kind"] == "agent":
+        if token is None:
+            raise ActionFailed("an agent action's step needs its task token")
+        return _start_run(store, queue, ga, goal, action, token, parameters, acted_at)
+    if action["kind"] == "http":
+        result = _call(ga, goal, action, parameters)
+    else:
+        result = _notify(store, queue, ga, goal, action, parameters, now)
+    _record(store, ga["id"], {"status": "executed", "result": result}, now, "executed", result["summary"])
+    return {"goal_action_id": ga["id"], "status": "executed", **result}
+
+
+def _baseline(store: Store, ga: Mapping[str, Any], goal: Goal, impact_seconds: int, now: datetime) -> None:
+    """What the metric was expected to do without the action: a forecast made just before it."""
+    points = store.metrics.newest(
+        ga["workspace_id"], goal.metric, iso(now - timedelta(days=14)), iso(now), limit=20_160
+    )
+    if len(points) < 2:
+        return
+    times = [parse_iso(p["timestamp"]).timestamp() for p in points]
+    values = [float(p["value"]) for p in points]
+    predicted = forecast(times, values, horizon_seconds=impact_seconds + 60, level=LEVEL)
+    store.analysis_parts.put(ga["analysis_id"], f"baseline#{ga['id']}", forecast_to(predicted), now)
+
+
+def _start_run(
+    store: Store,
+    queue: RunQueue,
+    ga: Mapping[str, Any],
+    goal: Goal,
+    action: Mapping[str, Any],
+    token: str,
+    parameters: Mapping[str, Any],
+    now: datetime,
+) -> dict[str, Any]:
+    run_id = derived_id("run", ga["id"])
+    store.task_tokens.put(ga["id"], EXECUTION, token, now + timedelta(seconds=EXECUTE_TIMEOUT_SECONDS))
+    existing = store.runs.get(run_id)
+    if existing is None:
+        run = new_run(
+            run_id=run_id,
+            workspace_id=ga["workspace_id"],
+            agent_id=action["agent_id"],
+            task=loop_actions.fill(action["task_template"], goal, parameters),
+            source_type=SourceType.GOAL,
+            source_id=goal.id,
+            now=now,
+            payload={"goal_action_id": ga["id"], "goal_id": goal.id, "action_id": action["id"]},
+            goal_action_id=ga["id"],
+        )
+        enqueue_new(store, queue, run, now)
+        store.goal_actions.update(ga["id"], {"run_id": run_id})
+    elif existing["status"] in ("succeeded", "failed", "cancelled"):
+        _run_done(store, existing, now)  # it finished before this retry: end the wait now
+    return {"goal_action_id": ga["id"], "status": "executing", "run_id": run_id}
+
+
+def on_run_finished(store: Store, queue: RunQueue, event: events.Event, now: datetime) -> None:
+    """Subscriber: a goal action's run finished, so the execution waiting on it goes on."""
+    run = event.subject
+    if run.get("source_type") != SourceType.GOAL.value or not run.get("goal_action_id"):
+        return
+    _run_done(store, run, now)
+
+
+def _run_done(store: Store, run: Mapping[str, Any], now: datetime) -> None:
+    ga_id = run["goal_action_id"]
+    ga = store.goal_actions.get(ga_id)
+    token = store.task_tokens.peek(ga_id, EXECUTION)
+    if ga is None or token is None:
+        return  # told already (a repeated event), or the wait is over
+    output = str(run.get("output") or "")[:_EXCERPT]
+    if run["status"] == "succeeded":
+        result = {
+            "run_id": run["id"],
+            "run_status": "succeeded",
+            "summary": f"run {run['id']} succeeded",
+            "output": output,
+        }
+        if ga["status"] == "executing":
+            _record(
+                store, ga_id, {"status": "executed", "result": result}, now, "executed", result["summary"]
+            )
+        machine.succeed(token, result)
+    else:
+        error = str(run.get("error") or run.get("reason") or run["status"])[:_EXCERPT]
+        cause = f"run {run['id']} {run['status']}: {error}"
+        if ga["status"] == "executing":
+            _record(store, ga_id, {"error": cause}, now, "run_failed", cause)
+        machine.fail(token, machine.ACTION_FAILED, cause)
+    store.task_tokens.take(ga_id, EXECUTION)
+
+
+def _call(
+    ga: Mapping[str, Any], goal: Goal, action: Mapping[str, Any], parameters: Mapping[str, Any]
+) -> dict[str, Any]:
+    """POST the goal to the action's endpoint, signed with the action's secret (Standard Webhooks)."""
+    body = json.dumps(
+        {
+            "goal_action_id": ga["id"],
+            "action": {"id": action["id"], "name": action["name"]},
+            "goal": {k: v for k, v in dataclasses.asdict(goal).items() if k != "evidence"}
+            | {"evidence": goal.evidence.summary, "target": str(goal.target)},
+            "parameters": dict(parameters),
+        },
+        separators=(",", ":"),
+        default=str,
+    ).encode()
+    try:
+        headers = {
+            name: value
+            if isinstance(value, str)
+            else str(value.get("prefix") or "") + resolve(value["secret"])
+            for name, value in (action.get("headers") or {}).items()
+        }
+    except SecretMissing as exc:
+        raise ActionFailed(str(exc)) from None
+    timestamp = int(time.time())
+    headers |= {
+        "Content-Type": "application/json",
+        "webhook-id": ga["id"],
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(action["secret"], ga["id"], timestamp, body),
+    }
+    settings = get_settings()
+    try:
+        response = outbound.request(
+            "POST",
+            action["url"],
+            headers=headers,
+            body=body,
+            timeout=float(action.get("timeout_seconds") or 30),
+            max_bytes=settings.outbound_max_response_bytes,
+            allow=outbound.parse_networks(settings.outbound_allow_networks),
+        )
+    except outbound.Refused as exc:
+        raise ActionFailed(f"{action['url']} refused: {exc}") from None
+    except outbound.OutboundError as exc:
+        raise ActionRetryable(f"{action['url']}: {exc}") from None
+    excerpt = response.body[:_EXCERPT].decode("utf-8", "replace")
+    if response.status >= 500 or response.status == 429:
+        raise ActionRetryable(f"{action['url']} answered {response.status}: {excerpt}")
+    if response.status >= 300:
+        raise ActionFailed(f"{action['url']} answered {response.status}: {excerpt}")
+    return {
+        "status_code": response.status,
+        "output": excerpt,
+        "summary": f"{action['url']} answered {response.status}",
+    }
+
+
+def _notify(
+    store: Store,
+    queue: RunQueue,
+    ga: Mapping[str, Any],
+    goal: Goal,
+    action: Mapping[str, Any],
+    parameters: Mapping[str, Any],
+    now: datetime,
+) -> dict[str, Any]:
+    template = action.get("message_template")
+    message = loop_actions.fill(template, goal, parameters) if template else goal.description
+    notice = Notice(
+        event="goal.action",
+        title=f"{action['name']}: {goal.title}",
+        outcome="info",
+        summary=message,
+        fields=(("Goal", goal.title), ("Target", str(goal.target)), ("Priority", goal.priority_label)),
+        body=goal.evidence.summary,
+        link=None,
+        ref=ga["id"],
+        at=now,
+    )
+    told = queue_notice(
+        store,
+        queue,
+        ga["workspace_id"],
+        notice,
+        list(action.get("channels") or []),
+        event_type="goal.action",
+        key=ga["id"],
+        subject_id=ga["id"],
+        run_id=None,
+        now=now,
+    )
+    if told == 0:
+        raise ActionFailed("none of the action's channels exists any more")
+    return {"notified": told, "output": message[:_EXCERPT], "summary": f"{told} channel(s) told"}
+
+
+def measure(store: Store, item: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """Compare the metric since the action with the forecast made just before it."""
+    ga = _require(store, item)
+    goal = _goal(store, ga["goal_id"])
+    if goal is None or not ga.get("acted_at"):
+        raise ActionFailed("nothing was executed to measure")
+    acted = parse_iso(ga["acted_at"])
+    after = _points(store, ga["workspace_id"], goal.metric, acted, now)
+    baseline = store.analysis_parts.get(ga["analysis_id"], f"baseline#{ga['id']}")
+    before: Any = (
+        forecast_from(baseline)
+        if baseline
+        else _points(store, ga["workspace_id"], goal.metric, acted - timedelta(hours=1), acted)
+    )
+    try:
+        measured = impact.measure(before, after, goal.target)
+    except ValueError as exc:
+        detail = f"impact not measured: {exc}"
+        _record(
+            store,
+            ga["id"],
+            {"status": "measured", "impact": {"measured": False, "reason": str(exc)}},
+            now,
+            "measured",
+            detail,
+        )
+        return {"measured": False, "reason": str(exc)}
+    shown = {"measured": True, **dataclasses.asdict(measured)}
+    _record(store, ga["id"], {"status": "measured", "impact": shown}, now, "measured", measured.description)
+    return shown
+
+
+def learn(store: Store, item: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """Add the outcome to the action's record and settle the goal if its rule says it ended."""
+    ga = _require(store, item)
+    if ga["status"] == "done":
+        return {"goal_action_id": ga["id"], "outcome": ga.get("outcome")}
+    measured = ga.get("impact") or {}
+    success = (
+        bool(measured["improved"]) if measured.get("measured") else ga["status"] in ("measured", "executed")
+    )
+    gain = float(measured["gain"]) if measured.get("measured") else None
+    settings = loop_settings.current(store, ga["workspace_id"])
+    learnt = bool(settings["executor"]["enable_learning"])
+    if learnt:
+        store.actions.record_outcome(ga["action_id"], success, gain, now)
+    goal_status = _settle_goal(store, ga, now, int(item["impact_seconds"]))
+    outcome = {"success": success, "impact_gain": gain, "learnt": learnt, "goal_status": goal_status}
+    detail = (
+        f"{'success' if success else 'failure'}"
+        + (f", gain {gain:+.1%}" if gain is not None else ", impact not measured")
+        + ("; added to the action's record" if learnt else "; learning is off")
+        + f"; the goal is {goal_status}"
+    )
+    _record(store, ga["id"], {"status": "done", "outcome": outcome}, now, "learned", detail)
+    return {"goal_action_id": ga["id"], "outcome": outcome}
+
+
+def execution_failed(
+    store: Store, item: Mapping[str, Any], error: Mapping[str, Any] | None, now: datetime
+) -> dict[str, Any]:
+    """The action failed for good: a failure on its record; the goal stays open for another try."""
+    ga = _require(store, item)
+    if ga["status"] in FINAL:
+        return {"goal_action_id": ga["id"], "status": ga["status"]}
+    cause = ga.get("error") or _cause(error)
+    store.task_tokens.take(ga["id"], EXECUTION)
+    if bool(loop_settings.current(store, ga["workspace_id"])["executor"]["enable_learning"]):
+        store.actions.record_outcome(ga["action_id"], False, None, now)
+    _record(
+        store,
+        ga["id"],
+        {"status": "failed", "error": cause, "outcome": {"success": False}},
+        now,
+        "failed",
+        cause,
+    )
+    return {"goal_action_id": ga["id"], "status": "failed", "error": cause}
+
+
+def goal_error(
+    store: Store, item: Mapping[str, Any], error: Mapping[str, Any] | None, now: datetime
+) -> dict[str, Any]:
+    """Something unexpected stopped work on this goal: recorded, so it is seen and not lost."""
+    ga = store.goal_actions.get(item["goal_action_id"])
+    cause = _cause(error)
+    if ga is not None and ga["status"] not in FINAL:
+        _record(store, ga["id"], {"status": "error", "error": cause}, now, "error", cause)
+    logger.error("goal loop step failed", extra={"goal_action_id": item["goal_action_id"], "error": cause})
+    return {"goal_action_id": item["goal_action_id"], "status": "error", "error": cause}
+
+
+def _cause(error: Mapping[str, Any] | None) -> str:
+    """The error the state machine caught, readable: a Lambda error's message, else its cause."""
+    if not error:
+        return "unknown error"
+    cause = error.get("Cause")
+    try:
+        parsed = json.loads(cause) if isinstance(cause, str) else None
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and parsed.get("errorMessage"):
+        return f"{parsed.get('errorType', error.get('Error'))}: {parsed['errorMessage']}"[:_EXCERPT]
+    return f"{error.get('Error')}: {cause}"[:_EXCERPT]
+
+
+def _settle_goal(store: Store, ga: Mapping[str, Any], now: datetime, hold_seconds: int) -> str:
+    item = store.goals.get(ga["goal_id"])
+    if item is None:
+        return "gone"
+    goal = from_stored(item)
+    acted = parse_iso(ga["acted_at"]) if ga.get("acted_at") else now
+    points = _points(store, ga["workspace_id"], goal.metric, acted, now)
+    status = impact.goal_outcome(
+        goal, points, now.timestamp(), acted_at=acted.timestamp(), hold_seconds=hold_seconds, settle_seconds=0
+    )
+    if status != goal.status:
+        store.goals.save(
+            to_stored(
+                ga["workspace_id"], dataclasses.replace(goal, status=status, updated_at=now.timestamp())
+            )
+        )
+    return status
+
+
+def _points(
+    store: Store, workspace_id: str, metric: str, since: datetime, until: datetime
+) -> list[tuple[float, float]]:
+    found = store.metrics.newest(workspace_id, metric, iso(since), iso(until), limit=20_160)
+    return sorted((parse_iso(p["timestamp"]).timestamp(), float(p["value"])) for p in found)
+
+
+def _require(store: Store, item: Mapping[str, Any]) -> dict[str, Any]:
+    ga = store.goal_actions.get(item["goal_action_id"])
+    if ga is None:
+        raise ActionFailed(f"goal action {item['goal_action_id']!r} is gone")
+    return ga
+
+
+def instant(epoch: float) -> str:
+    return iso(datetime.fromtimestamp(epoch, UTC))

@@ -1,0 +1,278 @@
+"""The goal loop acting, run by its state machine on moto with its Tasks in the real handler: a goal
+is planned an action that needs approval; the channels get one-click links; a link decides once;
+the approved agent action runs as a run of the goal; a rejection or a lapse runs nothing; the
+impact is measured against the forecast and learnt by the action's record."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from proactive.clock import iso, utcnow
+from proactive.loop import steps
+from proactive.settings import get_settings
+from tests.integration.conftest import Aws, Handlers, make_agent, wait_for_analysis
+
+GOAL_TYPE = "BOTTLENECK_PREVENTION"
+
+
+@pytest.fixture(autouse=True)
+def public_url() -> Iterator[None]:
+    os.environ["PUBLIC_BASE_URL"] = "https://proactive.example"
+    get_settings.cache_clear()
+    yield
+    os.environ.pop("PUBLIC_BASE_URL", None)
+    get_settings.cache_clear()
+
+
+def post_climbing_cpu(client: TestClient, now: datetime) -> None:
+    """Three hours of one-minute CPU points climbing from 50% to 79%: the forecast crosses 80
+    within minutes, so the goal is due within the hour and its action is planned at once."""
+    minutes = 180
+    points = [
+        {
+            "metric_name": "cpu_usage",
+            "value": round(50 + 29 * i / minutes + (0.4 if i % 2 else -0.4), 2),
+            "timestamp": iso(now - timedelta(minutes=minutes - i)),
+        }
+        for i in range(minutes + 1)
+    ]
+    assert client.post("/api/autonomous/metrics", json={"metrics": points}).status_code == 200
+
+
+def set_up(
+    client: TestClient, aws: Aws, *, kind: str = "agent", requires_approval: bool = True
+) -> dict[str, Any]:
+    """CPU climbing to its limit, a rule on it, a channel the workspace is told on, and one action."""
+    post_climbing_cpu(client, utcnow())
+    made_channel = client.post(
+        "/api/notifications/channels",
+        json={
+            "workspace_id": "ws-1",
+            "name": "ops",
+            "type": "webhook",
+            "config": {"url": "http://127.0.0.1:9/hook"},
+        },
+    )
+    assert made_channel.status_code == 201, made_channel.text
+    channel = made_channel.json()
+    resp = client.put(
+        "/api/workspace/settings", json={"workspace_id": "ws-1", "default_channels": [channel["id"]]}
+    )
+    assert resp.status_code == 200, resp.text
+    resp = client.put(
+        "/api/autonomous/settings",
+        json={"rules": ["cpu_usage <= 80 horizon_hours=2"], "impact_window_minutes": 1},
+    )
+    assert resp.status_code == 200, resp.text
+    body: dict[str, Any] = {
+        "name": "scale out",
+        "goal_types": [GOAL_TYPE],
+        "kind": kind,
+        "requires_approval": requires_approval,
+    }
+    if kind == "agent":
+        body |= {
+            "agent_id": make_agent(aws.store),
+            "task_template": "Add capacity for {resource}: {evidence}",
+        }
+    else:
+        body |= {"channels": [channel["id"]], "message_template": "{title}: {evidence}"}
+    made = client.post("/api/autonomous/actions", json=body)
+    assert made.status_code == 201, made.text
+    return dict(made.json())
+
+
+def start_analysis(client: TestClient) -> str:
+    resp = client.post("/api/autonomous/analysis/trigger")
+    assert resp.status_code == 202, resp.text
+    return str(resp.json()["id"])
+
+
+def wait_for(check: Any, timeout: float = 20) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+    return found
+
+
+def awaiting(client: TestClient) -> dict[str, Any]:
+    items = wait_for(lambda: client.get("/api/autonomous/approvals").json()["items"])
+    return dict(items[0])
+
+
+def links_sent(aws: Aws, goal_action_id: str) -> dict[str, str]:
+    """The approve and reject links the notification to the workspace's channel carries."""
+    [note] = [n for n in aws.store.notifications.all_in("ws-1") if n["subject_id"] == goal_action_id]
+    actions = dict(note["notice"]["actions"])
+    return {"approve": actions["Approve"], "reject": actions["Reject"]}
+
+
+def path_of(link: str) -> str:
+    return re.sub(r"^https://proactive\.example", "", link)
+
+
+def test_an_approved_action_runs_its_agent_for_the_goal_and_a_link_decides_once(
+    client: TestClient, aws: Aws, handlers: Handlers
+) -> None:
+    action = set_up(client, aws)
+    analysis_id = start_analysis(client)
+    pending = awaiting(client)
+    assert pending["action_id"] == action["id"]
+    assert pending["plan"]["strategy"] == "IMMEDIATE"
+    assert "drew" in pending["plan"]["reason"]
+    links = links_sent(aws, pending["id"])
+
+    page = client.get(path_of(links["approve"]), headers={"Authorization": ""})
+    assert page.status_code == 200
+    assert '<form method="post"' in page.text
+    assert "Approve scale out" in page.text
+    # Opening the page decided nothing.
+    assert client.get("/api/autonomous/approvals").json()["items"][0]["status"] == "awaiting_approval"
+
+    decided = client.post(path_of(links["approve"]), headers={"Authorization": ""})
+    assert decided.status_code == 200, decided.text
+    again = client.post(path_of(links["reject"]), headers={"Authorization": ""})
+    assert again.status_code == 409
+    assert "already approved by approval link" in again.text
+
+    # The execution goes on: the agent's run is queued, as a run of the goal.
+    def run_of_goal() -> dict[str, Any] | None:
+        resp = client.get(f"/api/autonomous/goals/{pending['goal_id']}")
+        assert resp.status_code == 200, resp.text
+        goal = resp.json()
+        return goal["actions"][0] if goal["actions"][0].get("run_id") else None
+
+    record = wait_for(run_of_goal)
+    handlers.drain()
+    run = client.get(f"/api/runs/{record['run_id']}").json()
+    assert (run["source_type"], run["source_id"], run["status"]) == ("goal", pending["goal_id"], "succeeded")
+    assert run["task"].startswith("Add capacity for cpu_usage: ")
+
+    def executed() -> dict[str, Any] | None:
+        ga = client.get(f"/api/autonomous/goals/{pending['goal_id']}").json()["actions"][0]
+        return ga if ga["status"] == "executed" else None
+
+    ga = wait_for(executed)
+    assert ga["approval"]["decided_by"] == "approval link"
+    assert [e["event"] for e in ga["timeline"]] == [
+        "planned",
+        "approval_requested",
+        "approved",
+        "executing",
+        "executed",
+    ]
+    analysis = client.get(f"/api/autonomous/analyses/{analysis_id}").json()
+    assert analysis["status"] == "running"  # it waits for the impact window now
+    assert analysis["steps"]["plan"]["acting_on"] == [pending["goal_id"]]
+
+
+def test_a_rejected_action_does_not_run_and_the_decision_is_recorded(
+    client: TestClient, aws: Aws, handlers: Handlers
+) -> None:
+    set_up(client, aws)
+    analysis_id = start_analysis(client)
+    pending = awaiting(client)
+    resp = client.post(f"/api/autonomous/approvals/{pending['id']}/reject")
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["approval"]["decided_by"] == "tester"
+    finished = wait_for_analysis(client, analysis_id)
+    assert finished["status"] == "succeeded"
+    assert finished["result"]["actions"] == 1
+    goal = client.get(f"/api/autonomous/goals/{pending['goal_id']}").json()
+    [ga] = goal["actions"]
+    assert ga["status"] == "rejected"
+    assert ga["run_id"] is None
+    assert client.post(f"/api/autonomous/approvals/{pending['id']}/approve").status_code == 409
+    assert handlers.drain() >= 0
+    assert not [r for r in aws.store.runs.all_in("ws-1") if r["source_type"] == "goal"]
+
+
+def test_an_action_without_approval_runs_at_once_and_a_failed_run_is_a_failure_on_its_record(
+    client: TestClient, aws: Aws, handlers: Handlers
+) -> None:
+    action = set_up(client, aws, requires_approval=False)
+    # An agent whose runs fail for good: nothing listens where it is.
+    agent = client.post(
+        "/api/agents",
+        json={
+            "workspace_id": "ws-1",
+            "name": "gone",
+            "runtime": "http",
+            "config": {"url": "http://127.0.0.1:9/a"},
+        },
+    ).json()
+    client.patch(f"/api/autonomous/actions/{action['id']}", json={"agent_id": agent["id"]})
+    analysis_id = start_analysis(client)
+
+    def finished() -> bool:
+        handlers.drain()
+        handlers.retry_now()
+        return bool(client.get(f"/api/autonomous/analyses/{analysis_id}").json()["status"] != "running")
+
+    wait_for(finished, timeout=30)
+    stats = client.get(f"/api/autonomous/actions/{action['id']}").json()["statistics"]
+    assert (stats["attempts"], stats["failures"], stats["successes"]) == (1, 1, 0)
+    [goal] = client.get("/api/autonomous/goals").json()["items"]
+    [ga] = client.get(f"/api/autonomous/goals/{goal['id']}").json()["actions"]
+    assert ga["status"] == "failed"
+    assert "run" in ga["error"]
+
+
+def test_measure_and_learn_compare_with_the_forecast_and_update_the_record(
+    client: TestClient, aws: Aws
+) -> None:
+    """After the impact window: the steps the state machine calls then, called with that time."""
+    action = set_up(client, aws, kind="notify", requires_approval=False)
+    start_analysis(client)
+
+    def executed() -> dict[str, Any] | None:
+        found = [g for g in aws.store.goal_actions.all_in("ws-1") if g["status"] == "executed"]
+        return found[0] if found else None
+
+    ga = wait_for(executed)
+    assert ga["result"]["notified"] == 1
+    acted = datetime.fromisoformat(ga["acted_at"].replace("Z", "+00:00"))
+    # The action worked: CPU drops to about 60% where the forecast expected 80% and more.
+    after = [
+        {
+            "metric_name": "cpu_usage",
+            "value": 60 + (i % 3) * 0.5,
+            "timestamp": iso(acted + timedelta(seconds=5 * i)),
+        }
+        for i in range(1, 13)
+    ]
+    assert client.post("/api/autonomous/metrics", json={"metrics": after}).status_code == 200
+    item = {"goal_action_id": ga["id"], "impact_seconds": 60}
+    later = acted + timedelta(seconds=61)
+    measured = steps.handle(aws.store, aws.queue, {"step": "measure", "state": item}, later)
+    assert measured["measured"]
+    assert measured["improved"]
+    assert measured["observed"] < 61
+    assert measured["expected"] > 75
+    learned = steps.handle(aws.store, aws.queue, {"step": "learn", "state": item}, later)
+    assert learned["outcome"]["success"] is True
+    assert learned["outcome"]["goal_status"] == "achieved"
+    stats = client.get(f"/api/autonomous/actions/{action['id']}").json()["statistics"]
+    assert (stats["attempts"], stats["successes"], stats["failures"]) == (1, 1, 0)
+    assert stats["impact_count"] == 1
+    assert stats["impact_sum"] > 0.2
+    goal = client.get(f"/api/autonomous/goals/{ga['goal_id']}").json()
+    assert goal["status"] == "achieved"
+    assert [e["event"] for e in goal["actions"][0]["timeline"]][-2:] == ["measured", "learned"]
+    insights = client.get("/api/autonomous/executor/insights").json()
+    [learnt] = insights["actions"]
+    assert (learnt["success_rate"], learnt["impact_count"]) == (1.0, 1)
+    assert learnt["mean_impact"] == pytest.approx(stats["impact_sum"])
+    # Learnt once: the state machine's own call after the window finds it done.
+    again = steps.handle(aws.store, aws.queue, {"step": "learn", "state": item}, later)
+    assert again["outcome"] == learned["outcome"]
+    assert client.get(f"/api/autonomous/actions/{action['id']}").json()["statistics"]["attempts"] == 1
