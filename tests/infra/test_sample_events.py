@@ -45,6 +45,10 @@ def test_sample_event_invokes_its_handler(path: Path, deployed_env: None) -> Non
     elif function == "dispatcher":
         assert result["now"].startswith("2026-11-21T09:00:00")
         assert result["errors"] == []
+    elif function == "goalloop":
+        # The state machine's first step: the analysis recorded, what the later steps read.
+        assert result["analysis_id"] == "analysis-sample"
+        assert result["max_concurrent_goals"] == 3
     elif function in ("worker", "deadletters"):
         assert result == {"batchItemFailures": []}
     else:

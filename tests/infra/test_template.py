@@ -152,6 +152,7 @@ def test_sam_build_makes_an_arm64_python313_package(tmp_path: Path) -> None:
         "ApiFunction",
         "DeadLetterFunction",
         "DispatcherFunction",
+        "GoalLoopFunction",
         "IngestFunction",
         "StreamFunction",
         "WorkerFunction",

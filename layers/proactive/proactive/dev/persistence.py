@@ -114,3 +114,24 @@ def requeue_unfinished(client: Any, table_name: str, queue: RunQueue, now: datet
             messages.append(Message(kind, item_id))
     queue.send(messages)
     return len(messages)
+
+
+def settle_goal_actions(client: Any, table_name: str, now: datetime) -> int:
+    """Record as ended the goal actions whose execution was under way when the stack stopped
+    (moto keeps executions in memory), so their goals are planned again; how many."""
+    from proactive.loop.acting import FINAL, entry
+    from proactive.store import Store
+
+    store = Store(table_name, client=client)
+    settled = 0
+    for raw in _items(client, table_name):
+        if raw.get("kind", {}).get("S") != "goalaction" or raw.get("status", {}).get("S") in FINAL:
+            continue
+        reason = "the local stack stopped while this action was under way; its execution is gone"
+        store.goal_actions.update(
+            raw["id"]["S"],
+            {"status": "error", "error": reason},
+            append={"timeline": [entry(now, "error", reason)]},
+        )
+        settled += 1
+    return settled

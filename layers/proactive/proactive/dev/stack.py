@@ -116,17 +116,22 @@ def _die_with_parent() -> None:
 PR_SET_PDEATHSIG = 1
 
 
-def _start_moto(port: int) -> subprocess.Popen[bytes]:
+def _start_moto(port: int, bridge_url: str) -> subprocess.Popen[bytes]:
     """moto in server mode, in its own process (as AWS is to a Lambda function: another
     machine), so the platform's threads and moto's do not share one interpreter lock. It runs in
     a session of its own, so a Ctrl-C at the terminal reaches the stack, which stops moto last,
-    rather than moto first."""
+    rather than moto first. It executes the goal loop's state machine, and invokes the goal
+    loop's function through the bridge at `bridge_url` (this process)."""
+    from proactive.dev import state_machine
+
+    env = {**os.environ, "MOTO_PORT": str(port), state_machine.BRIDGE_VARIABLE: bridge_url}
     process = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "proactive.dev.state_machine", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
         preexec_fn=_die_with_parent,  # only prctl, before exec
+        env=env,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -216,11 +221,17 @@ def main(
 ) -> int:
     # Under `make`, or any other parent, the stack stops (in order) when that parent goes.
     _die_with_parent()
+    from proactive.dev.state_machine import BridgeServer
+
     moto_port = free_port()
-    moto = _start_moto(moto_port)
+    # The goal loop's function, as moto's executions invoke it: answered here, once loaded.
+    goal_loop: dict[str, Any] = {}
+    bridge = BridgeServer(lambda event: goal_loop["invoke"](event)).start()
+    moto = _start_moto(moto_port, bridge.url)
     try:
-        return _run(moto_port, host, port, workers_at_once, data_dir, reset)
+        return _run(moto_port, host, port, workers_at_once, data_dir, reset, goal_loop)
     finally:
+        bridge.stop()
         moto.terminate()
         try:
             moto.wait(10)
@@ -231,7 +242,13 @@ def main(
 
 
 def _run(
-    moto_port: int, host: str, port: int, workers_at_once: int, data_dir: Path | None, reset: bool
+    moto_port: int,
+    host: str,
+    port: int,
+    workers_at_once: int,
+    data_dir: Path | None,
+    reset: bool,
+    goal_loop: dict[str, Any],
 ) -> int:
     _environment(moto_port)
 
@@ -266,7 +283,17 @@ def _run(
         restored = persistence.load(dynamodb, TABLE_NAME, data_dir)
         requeued = persistence.requeue_unfinished(dynamodb, TABLE_NAME, RunQueue(), utcnow())
 
+    from proactive.dev import state_machine
+    from proactive.loop import machine
+
+    os.environ[machine.ARN_VARIABLE] = state_machine.create(boto3.client("stepfunctions"))
+    if data_dir is not None:
+        # Executions live in moto's memory: those under way when the stack stopped are gone.
+        persistence.settle_goal_actions(dynamodb, TABLE_NAME, utcnow())
+
     _readable_logs()
+    handler = load_handler("goalloop")
+    goal_loop["invoke"] = lambda event: handler.handler(event, LocalContext(state_machine.FUNCTION_NAME, 900))
     api = load_handler("api")
     ingest = load_handler("ingest")
     dispatcher = load_handler("dispatcher")
