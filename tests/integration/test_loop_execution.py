@@ -16,9 +16,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from proactive.clock import iso, utcnow
-from proactive.loop import steps
+from proactive.loop import machine, steps
 from proactive.settings import get_settings
 from tests.integration.conftest import Aws, Handlers, make_agent, wait_for_analysis
+from tests.integration.conftest import token as token_for
 
 GOAL_TYPE = "BOTTLENECK_PREVENTION"
 
@@ -276,3 +277,60 @@ def test_measure_and_learn_compare_with_the_forecast_and_update_the_record(
     again = steps.handle(aws.store, aws.queue, {"step": "learn", "state": item}, later)
     assert again["outcome"] == learned["outcome"]
     assert client.get(f"/api/autonomous/actions/{action['id']}").json()["statistics"]["attempts"] == 1
+
+
+def test_an_approval_that_lapses_runs_nothing_and_a_late_or_forged_link_is_refused(
+    client: TestClient, aws: Aws
+) -> None:
+    set_up(client, aws)
+    start_analysis(client)
+    pending = awaiting(client)
+    links = links_sent(aws, pending["id"])
+    # The state machine's timeout ends the wait: its Catch leads to this step.
+    lapse = {
+        "step": "declined",
+        "state": {"goal_action_id": pending["id"]},
+        "error": {"Error": "States.Timeout"},
+    }
+    assert steps.handle(aws.store, aws.queue, lapse, utcnow())["status"] == "expired"
+    late = client.post(path_of(links["approve"]), headers={"Authorization": ""})
+    assert late.status_code == 409
+    assert "lapsed" in late.text
+    assert client.post(f"/api/autonomous/approvals/{pending['id']}/approve").status_code == 409
+    [ga] = client.get(f"/api/autonomous/goals/{pending['goal_id']}").json()["actions"]
+    assert (ga["status"], ga["approval"]["decided_by"], ga["run_id"]) == ("expired", "timeout", None)
+
+    token = path_of(links["approve"]).rsplit("/", 1)[1]
+    payload, signature = token.split(".")
+    forged = f"{payload[:-2]}{'A' if payload[-2] != 'A' else 'B'}{payload[-1]}.{signature}"
+    for bad in (forged, "not-a-token", token + "x"):
+        page = client.get(f"/approvals/{bad}", headers={"Authorization": ""})
+        assert page.status_code in (400, 422), page.text
+        assert "cannot be used" in page.text
+    # Another workspace's member cannot decide it through the API.
+    other = {"Authorization": f"Bearer {token_for('ws-2')}"}
+    assert client.post(f"/api/autonomous/approvals/{pending['id']}/approve", headers=other).status_code == 404
+
+
+def test_without_its_state_machine_the_dispatcher_keeps_the_slot_for_the_next_tick(
+    client: TestClient, aws: Aws, handlers: Handlers
+) -> None:
+    post_climbing_cpu(client, utcnow())
+    client.put("/api/autonomous/settings", json={"rules": ["cpu_usage <= 80 horizon_hours=2"]})
+    slot = client.post("/api/autonomous/mode", json={"autonomous": True}).json()["next_analysis_at"]
+    arn = os.environ.pop(machine.ARN_VARIABLE)
+    try:
+        assert handlers.tick(utcnow())["errors"] == []
+        assert client.get("/api/autonomous/status").json()["next_analysis_at"] == slot
+        [unstarted] = client.get("/api/autonomous/analyses").json()["items"]
+        assert unstarted["status"] == "failed"
+        assert "the next tick tries again" in unstarted["error"]
+    finally:
+        os.environ[machine.ARN_VARIABLE] = arn
+    handlers.tick(utcnow())
+    [started] = client.get("/api/autonomous/analyses").json()["items"]
+    assert started["trigger"] == "schedule"
+    # The same analysis, started this time: it runs, and ends well.
+    wait_for(lambda: client.get(f"/api/autonomous/analyses/{started['id']}").json()["status"] == "succeeded")
+    assert client.get(f"/api/autonomous/analyses/{started['id']}").json()["error"] is None
+    assert client.get("/api/autonomous/status").json()["next_analysis_at"] > slot

@@ -47,6 +47,9 @@ def dispatch(
         machine.start(analysis_id, workspace_id, "schedule", current)
     except ServiceUnavailable as exc:
         logger.error("goal loop analysis not started; the next tick tries again", extra={"error": str(exc)})
+        store.analyses.update(
+            analysis_id, {"status": "failed", "error": f"not started ({exc}); the next tick tries again"}
+        )
         return 0
     interval = timedelta(minutes=int(item["agent"]["analysis_interval_minutes"]))
     following = slot + interval

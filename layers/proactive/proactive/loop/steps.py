@@ -53,6 +53,8 @@ def load(store: Store, queue: RunQueue, event: Mapping[str, Any], now: datetime)
         parse_iso(state["analysed_at"]),
         trigger=str(state.get("trigger") or "manual"),
     )
+    # Started after all (a dispatcher's earlier attempt may have recorded a failure to start).
+    store.analyses.update(state["analysis_id"], {"status": "running"}, remove=["error"])
     return {
         "workspace_id": state["workspace_id"],
         "analysis_id": state["analysis_id"],
