@@ -79,7 +79,8 @@ def servers_on(port: int) -> list[int]:
             args = (proc / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"moto.server" in args and str(port).encode() in args:
+        # moto runs through the launcher that bridges the goal loop's function to the stack.
+        if b"proactive.dev.state_machine" in args and str(port).encode() in args:
             pids.append(int(proc.name))
     return pids
 

@@ -27,8 +27,11 @@ def _forget_settings() -> None:
 
 
 @contextmanager
-def mocked_aws(queue_name: str = "proactive-runs", **env: str) -> Iterator[dict[str, str]]:
-    """Yields the queue URLs and ARNs; RUN_QUEUE_URL and `env` are set while it lasts."""
+def mocked_aws(
+    queue_name: str = "proactive-runs", *, goal_loop: bool = False, **env: str
+) -> Iterator[dict[str, str]]:
+    """Yields the queue URLs and ARNs; RUN_QUEUE_URL and `env` are set while it lasts. With
+    `goal_loop`, the goal loop's state machine too (it costs a few tenths of a second)."""
     saved = {k: os.environ.get(k) for k in ("RUN_QUEUE_URL", machine.ARN_VARIABLE, *env)}
     with mock_aws(config=state_machine.CONFIG):
         resources = create_resources(
@@ -39,19 +42,23 @@ def mocked_aws(queue_name: str = "proactive-runs", **env: str) -> Iterator[dict[
         )
         os.environ.update({"RUN_QUEUE_URL": resources["queue_url"], **env})
         _forget_settings()
-        # The goal loop's state machine, executed by moto, its Tasks run by the real handler.
-        sfn = boto3.client("stepfunctions")
-        os.environ[machine.ARN_VARIABLE] = state_machine.create(sfn)
+        sfn = boto3.client("stepfunctions") if goal_loop else None
+        if sfn is not None:
+            # The goal loop's state machine, executed by moto, its Tasks run by the real handler.
+            os.environ[machine.ARN_VARIABLE] = state_machine.create(sfn)
+            handler = load_handler("goalloop")
+            state_machine.install(
+                lambda event: handler.handler(event, LocalContext(state_machine.FUNCTION_NAME, 900))
+            )
+            resources["state_machine_arn"] = os.environ[machine.ARN_VARIABLE]
+        else:
+            os.environ.pop(machine.ARN_VARIABLE, None)
         machine.reset_client()
-        goal_loop = load_handler("goalloop")
-        state_machine.install(
-            lambda event: goal_loop.handler(event, LocalContext(state_machine.FUNCTION_NAME, 900))
-        )
-        resources["state_machine_arn"] = os.environ[machine.ARN_VARIABLE]
         try:
             yield resources
         finally:
-            state_machine.stop_all(sfn)
+            if sfn is not None:
+                state_machine.stop_all(sfn)
             machine.reset_client()
             for key, value in saved.items():
                 if value is None:

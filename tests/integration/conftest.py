@@ -48,8 +48,9 @@ class Aws:
 
 
 @pytest.fixture
-def aws() -> Iterator[Aws]:
-    with mocked_aws("runs") as resources:
+def aws(request: pytest.FixtureRequest) -> Iterator[Aws]:
+    # Tests of the goal loop (marked `goal_loop`) get its state machine, executed by moto.
+    with mocked_aws("runs", goal_loop=request.node.get_closest_marker("goal_loop") is not None) as resources:
         yield Aws(
             store=Store(),
             queue=RunQueue(),

@@ -25,7 +25,7 @@ OPERATIONS = [(op.path, op.method.upper()) for op in (r.ok() for r in SCHEMA.get
 
 @pytest.fixture(scope="module", autouse=True)
 def _aws() -> Iterator[None]:
-    with mocked_aws("contract"):
+    with mocked_aws("contract", goal_loop=True):
         yield
 
 

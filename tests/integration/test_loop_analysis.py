@@ -7,10 +7,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from proactive.clock import iso, parse_iso
 from tests.integration.conftest import Handlers, run_analysis, token, wait_for_analysis
+
+pytestmark = pytest.mark.goal_loop
 
 METRICS = "/api/autonomous/metrics"
 

@@ -16,10 +16,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from proactive.clock import iso, utcnow
+from proactive.ids import derived_id
 from proactive.loop import machine, steps
 from proactive.settings import get_settings
 from tests.integration.conftest import Aws, Handlers, make_agent, wait_for_analysis
 from tests.integration.conftest import token as token_for
+
+pytestmark = pytest.mark.goal_loop
 
 GOAL_TYPE = "BOTTLENECK_PREVENTION"
 
@@ -334,3 +337,62 @@ def test_without_its_state_machine_the_dispatcher_keeps_the_slot_for_the_next_ti
     wait_for(lambda: client.get(f"/api/autonomous/analyses/{started['id']}").json()["status"] == "succeeded")
     assert client.get(f"/api/autonomous/analyses/{started['id']}").json()["error"] is None
     assert client.get("/api/autonomous/status").json()["next_analysis_at"] > slot
+
+
+def test_a_goal_waits_for_the_one_before_it_and_an_adaptive_plan_is_made_again_on_fresh_numbers(
+    client: TestClient, aws: Aws
+) -> None:
+    """The Map's `ready` step, as the state machine calls it before acting."""
+    set_up(client, aws, kind="notify", requires_approval=False)
+    analysis_id = start_analysis(client)
+    wait_for(lambda: [g for g in aws.store.goal_actions.all_in("ws-1") if g["status"] == "executed"])
+    [goal_id] = [g["id"] for g in aws.store.goals.all_in("ws-1")]
+    now = utcnow()
+
+    def goal_action(name: str, plan: dict[str, Any], ga_id: str | None = None) -> str:
+        ga_id = ga_id or f"goalaction-{name}"
+        aws.store.goal_actions.create(
+            {
+                "id": ga_id,
+                "workspace_id": "ws-1",
+                "goal_id": goal_id,
+                "analysis_id": analysis_id,
+                "action_id": aws.store.actions.all_in("ws-1")[0]["id"],
+                "action_name": "scale out",
+                "action_kind": "notify",
+                "status": "planned",
+                "plan": {"reason": "test", "wait_until": iso(now), "sample": 0.5, **plan},
+                "created_at": iso(now),
+                "timeline": [],
+            }
+        )
+        return ga_id
+
+    def ready(ga_id: str) -> dict[str, Any]:
+        item = {"goal_action_id": ga_id, "requires_approval": False, "action_kind": "notify"}
+        return dict(steps.handle(aws.store, aws.queue, {"step": "ready", "state": item}, utcnow()))
+
+    # ADAPTIVE, planned when CPU was at 50%: it is at 79% now, so the action is drawn again.
+    adaptive = goal_action("adaptive", {"strategy": "ADAPTIVE", "planned_value": 50.0, "after": None})
+    assert ready(adaptive)["go"] == "act"
+    record = aws.store.goal_actions.get(adaptive)
+    assert record is not None
+    assert record["timeline"][-1]["event"] == "replanned"
+    assert "moved from 50.0 to" in record["timeline"][-1]["detail"]
+    assert record["plan"]["planned_value"] > 78
+    # SCHEDULED: acted on as planned, whatever the metric did.
+    scheduled = goal_action("scheduled", {"strategy": "SCHEDULED", "planned_value": 50.0, "after": None})
+    assert ready(scheduled)["go"] == "act"
+    assert aws.store.goal_actions.get(scheduled)["timeline"] == []  # type: ignore[index]
+
+    # COLLABORATIVE, after another goal on the same resource: it waits while that one is under way.
+    earlier = derived_id("goalaction", f"{analysis_id}|goal-earlier")
+    goal_action("earlier", {"strategy": "IMMEDIATE", "after": None}, ga_id=earlier)
+    later = goal_action(
+        "later", {"strategy": "COLLABORATIVE", "planned_value": 79.0, "after": "goal-earlier"}
+    )
+    waiting = ready(later)
+    assert (waiting["go"], waiting["poll_seconds"]) == ("wait", 60)
+    assert aws.store.goal_actions.get(later)["status"] == "waiting"  # type: ignore[index]
+    aws.store.goal_actions.update(earlier, {"status": "done"})
+    assert ready(later)["go"] == "act"

@@ -105,6 +105,16 @@ def _latest_value(store: Store, workspace_id: str, metric: str, now: datetime) -
     return float(points[0]["value"]) if points else None
 
 
+def seeded_rng(key: str) -> np.random.Generator:
+    """Draws that repeat for the same key: a retried step plans as the first try did."""
+    return np.random.default_rng(int(derived_id("rng", key)[-12:], 36) % 2**32)
+
+
+def _cancel(store: Store, item: Mapping[str, Any], now: datetime, why: str) -> dict[str, Any]:
+    _record(store, item["goal_action_id"], {"status": "cancelled"}, now, "cancelled", why)
+    return {**item, "go": "stop"}
+
+
 def ready(store: Store, item: dict[str, Any], now: datetime) -> dict[str, Any]:
     """Whether to act now: `go` is "act", "wait" (for the goal before it on its resource; look
     again in `poll_seconds`) or "stop" (the goal ended meanwhile, or the action is gone)."""
@@ -114,33 +124,16 @@ def ready(store: Store, item: dict[str, Any], now: datetime) -> dict[str, Any]:
     goal = _goal(store, ga["goal_id"])
     if goal is None or goal.status != "active":
         why = "the goal is gone" if goal is None else f"the goal is {goal.status}"
-        _record(
-            store, ga["id"], {"status": "cancelled"}, now, "cancelled", f"{why}, so the action is not needed"
-        )
-        return {**item, "go": "stop"}
+        return _cancel(store, item, now, f"{why}, so the action is not needed")
     plan = ga["plan"]
     if plan.get("after"):
         before = store.goal_actions.get(derived_id("goalaction", f"{ga['analysis_id']}|{plan['after']}"))
         if before is not None and before["status"] not in FINAL:
             if now.timestamp() >= goal.expires_at:
-                _record(
-                    store,
-                    ga["id"],
-                    {"status": "cancelled"},
-                    now,
-                    "cancelled",
-                    "the goal expired while waiting",
-                )
-                return {**item, "go": "stop"}
+                return _cancel(store, item, now, "the goal expired while waiting")
             if ga["status"] != "waiting":
-                _record(
-                    store,
-                    ga["id"],
-                    {"status": "waiting"},
-                    now,
-                    "waiting",
-                    f"waits for goal {plan['after']} to finish",
-                )
+                detail = f"waits for goal {plan['after']} to finish"
+                _record(store, ga["id"], {"status": "waiting"}, now, "waiting", detail)
             return {**item, "go": "wait", "poll_seconds": POLL_SECONDS}
     latest = _latest_value(store, ga["workspace_id"], goal.metric, now)
     as_planned = Plan(
@@ -156,18 +149,10 @@ def ready(store: Store, item: dict[str, Any], now: datetime) -> dict[str, Any]:
     )
     if latest is not None and should_replan(as_planned, latest):
         actions = [candidate(a) for a in store.actions.all_in(ga["workspace_id"]) if a.get("is_active", True)]
-        rng = np.random.default_rng(int(derived_id("rng", ga["id"] + "replan")[-12:], 36) % 2**32)
+        rng = seeded_rng(ga["id"] + "|replan")
         choice = choose_action(goal.type, actions, rng)
         if choice is None:
-            _record(
-                store,
-                ga["id"],
-                {"status": "cancelled"},
-                now,
-                "cancelled",
-                "re-planned: no action serves the goal now",
-            )
-            return {**item, "go": "stop"}
+            return _cancel(store, item, now, "re-planned: no action serves the goal now")
         chosen = next(a for a in store.actions.all_in(ga["workspace_id"]) if a["id"] == choice.action.id)
         detail = (
             f"{goal.metric} moved from {plan.get('planned_value')} to {latest} since planning; "

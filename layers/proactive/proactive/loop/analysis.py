@@ -174,12 +174,18 @@ def decide_goals(store: Store, context: Context) -> dict[str, Any]:
             anomalies=[AnomalyScore(t, v, s) for t, v, s in anomalies["scores"].get(metric, [])],
         )
     patterns = [Pattern(**p) for p in store.analysis_parts.get(context.analysis_id, "patterns") or []]
-    stored = store.goals.all_in(context.workspace_id, filters=Attr("status").eq("active"))
+    active = []
+    for item in store.goals.all_in(context.workspace_id, filters=Attr("status").eq("active")):
+        goal = from_stored(item)
+        if context.at >= goal.expires_at:  # past its expiry with its target never shown to hold
+            store.goals.save(to_stored(context.workspace_id, dataclasses.replace(goal, status="expired")))
+        else:
+            active.append(goal)
     decisions = set_goals(
         rules,
         views,
         patterns,
-        [from_stored(g) for g in stored],
+        active,
         context.at,
         max_active_goals=int(settings["forecasting"]["goal_setter"]["max_active_goals"]),
         timezone=zone,

@@ -72,19 +72,27 @@ def request(
     ga_id = goal_action["id"]
     expires_at = now + timedelta(seconds=timeout_seconds)
     store.task_tokens.put(ga_id, PURPOSE, token, expires_at)
+    found = links(store, ga_id, expires_at)
+    workspace = store.workspaces.get(goal_action["workspace_id"]) or {}
+    channels = list(workspace.get("default_channels") or [])
+    api = f"POST /api/autonomous/approvals/{ga_id}/approve (or /reject)"
+    # Waiting first, asking second: a decision made the moment the message arrives is taken.
     if goal_action["status"] != AWAITING:
+        asked = (
+            f"asks {len(channels)} channel(s)"
+            if channels
+            else f"no default channel to ask: decide through {api}"
+        )
         store.goal_actions.update(
             ga_id,
             {
                 "status": AWAITING,
                 "approval": {"requested_at": iso(now), "expires_at": iso(expires_at), "decision": None},
             },
-            append={"timeline": [_entry(now, "approval_requested", f"waits until {iso(expires_at)}")]},
+            append={
+                "timeline": [_entry(now, "approval_requested", f"{asked}; waits until {iso(expires_at)}")]
+            },
         )
-    found = links(store, ga_id, expires_at)
-    workspace = store.workspaces.get(goal_action["workspace_id"]) or {}
-    channels = list(workspace.get("default_channels") or [])
-    api = f"POST /api/autonomous/approvals/{ga_id}/approve (or /reject)"
     notice = Notice(
         event="goal.approval_requested",
         title=f"Approval needed: {goal_action['action_name']} for {goal['title']}",

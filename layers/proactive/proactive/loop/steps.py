@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-import numpy as np
 from boto3.dynamodb.conditions import Attr
 
 from proactive.clock import iso, parse_iso
@@ -33,6 +32,7 @@ from proactive.queue import RunQueue
 from proactive.store import Store
 
 # Goal actions in these statuses are under way: their goals are not planned again meanwhile.
+_ABANDONED_AFTER = timedelta(days=8)
 _UNDER_WAY = frozenset(
     {"planned", "waiting", "awaiting_approval", "approved", "executing", "executed", "measured"}
 )
@@ -85,7 +85,7 @@ def plan(store: Store, queue: RunQueue, event: Mapping[str, Any], now: datetime)
         metric: MetricView(points=_points(store, context, metric))
         for metric in sorted({g.metric for g in goals})
     }
-    rng = np.random.default_rng(int(derived_id("rng", context.analysis_id)[-12:], 36) % 2**32)
+    rng = acting.seeded_rng(context.analysis_id)
     plans = plan_goals(
         [g for g in goals if g.id not in under_way],
         [acting.candidate(a) for a in actions],
