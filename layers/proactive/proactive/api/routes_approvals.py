@@ -57,7 +57,25 @@ def _page(title: str, text: str, status_code: int) -> HTMLResponse:
     return HTMLResponse(body, status_code=status_code, headers={"Cache-Control": "no-store"})
 
 
-@public.get("/approvals/{link}", response_class=HTMLResponse, summary="An approval link (public; signed)")
+def _html(text: str) -> dict[str, Any]:
+    return {"description": text, "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
+_LINK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: _html("The page: what the link decides, and its button (GET); the decision taken (POST)."),
+    404: _html("The action the link decides no longer exists."),
+    409: _html("Already decided (who, when), or the approval lapsed."),
+    422: _html("Not a link this platform issued, altered, or expired."),
+}
+
+
+@public.get(
+    "/approvals/{link}",
+    response_class=HTMLResponse,
+    summary="An approval link (public; signed)",
+    responses=_LINK_RESPONSES,
+    openapi_extra={"security": []},
+)
 async def open_link(link: str, store: StoreDep) -> HTMLResponse:
     """What the link would decide, with one button that decides it. Opening it decides nothing."""
 
@@ -73,7 +91,13 @@ async def open_link(link: str, store: StoreDep) -> HTMLResponse:
     return await to_thread.run_sync(show)
 
 
-@public.post("/approvals/{link}", response_class=HTMLResponse, summary="Decide through an approval link")
+@public.post(
+    "/approvals/{link}",
+    response_class=HTMLResponse,
+    summary="Decide through an approval link",
+    responses=_LINK_RESPONSES,
+    openapi_extra={"security": []},
+)
 async def use_link(link: str, store: StoreDep) -> HTMLResponse:
     """Take the link's decision (once; a second use is told what was decided, by whom and when)."""
 
