@@ -18,6 +18,7 @@ BENCHES = {
     "detection": "tests.bench.detection",
     "dispatcher": "tests.bench.dispatcher_cost",
     "forecasting": "tests.bench.forecasting",
+    "goal_loop": "tests.bench.goal_loop",
     "ingest": "tests.bench.ingest",
     "lateness": "tests.bench.lateness",
     "monitors": "tests.bench.monitor_checks",
