@@ -67,9 +67,12 @@ def _rules(store: Store, workspace_id: str) -> tuple[dict[str, Any], list[Rule]]
     return settings, [parse_rule(text) for text in settings["rules"]]
 
 
-def _points(store: Store, context: Context, metric: str) -> list[dict[str, Any]]:
-    since = iso(context.now - HISTORY)
-    return store.metrics.newest(context.workspace_id, metric, since, iso(context.now), limit=MAX_POINTS)
+def _points(
+    store: Store, context: Context, metric: str, since: datetime | None = None
+) -> list[dict[str, Any]]:
+    """The metric's points up to the analysed instant: its history, or those `since`."""
+    start = iso(max(since, context.now - HISTORY) if since else context.now - HISTORY)
+    return store.metrics.newest(context.workspace_id, metric, start, iso(context.now), limit=MAX_POINTS)
 
 
 def _series(points: list[dict[str, Any]]) -> tuple[list[float], list[float]]:
@@ -99,14 +102,14 @@ def detect_anomalies(store: Store, context: Context) -> dict[str, Any]:
     each point as it arrived, from the points before it)."""
     settings, rules = _rules(store, context.workspace_id)
     last = settings.get("last_analysis_at")
-    lookback = (context.at - parse_iso(last).timestamp()) if last else HOUR
-    since = context.at - max(lookback, 0.0)
+    lookback = max((context.at - parse_iso(last).timestamp()) if last else HOUR, 0.0)
+    since = context.now - timedelta(seconds=lookback)
     scores: dict[str, list[list[float]]] = {}
     for metric in sorted({rule.metric for rule in rules}):
+        # Only the points since the last analysis are read: the earlier ones were its to judge.
         scores[metric] = [
             [parse_iso(p["timestamp"]).timestamp(), float(p["value"]), float(p["anomaly_score"])]
-            for p in _points(store, context, metric)
-            if parse_iso(p["timestamp"]).timestamp() >= since
+            for p in _points(store, context, metric, since)
         ]
     store.analysis_parts.put(
         context.analysis_id, "anomalies", {"lookback": lookback, "scores": scores}, context.now
