@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import overload
 
 _FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -16,6 +17,15 @@ def iso(instant: datetime) -> str:
     if instant.tzinfo is None:
         raise ValueError("naive datetimes are ambiguous; pass an aware one")
     return instant.astimezone(UTC).strftime(_FORMAT)
+
+
+@overload
+def epoch_iso(seconds: float) -> str: ...
+@overload
+def epoch_iso(seconds: float | None) -> str | None: ...
+def epoch_iso(seconds: float | None) -> str | None:
+    """Epoch seconds as a stored instant; None stays None."""
+    return None if seconds is None else iso(datetime.fromtimestamp(seconds, UTC))
 
 
 def parse_iso(text: str) -> datetime:

@@ -119,7 +119,8 @@ def requeue_unfinished(client: Any, table_name: str, queue: RunQueue, now: datet
 def settle_goal_actions(client: Any, table_name: str, now: datetime) -> int:
     """Record as ended the goal actions whose execution was under way when the stack stopped
     (moto keeps executions in memory), so their goals are planned again; how many."""
-    from proactive.loop.acting import FINAL, entry
+    from proactive.loop.acting import FINAL
+    from proactive.loop.runs_view import timeline_entry
     from proactive.store import Store
 
     store = Store(table_name, client=client)
@@ -131,7 +132,7 @@ def settle_goal_actions(client: Any, table_name: str, now: datetime) -> int:
         store.goal_actions.update(
             raw["id"]["S"],
             {"status": "error", "error": reason},
-            append={"timeline": [entry(now, "error", reason)]},
+            append={"timeline": [timeline_entry(now, "error", reason)]},
         )
         settled += 1
     return settled

@@ -18,14 +18,14 @@ import dataclasses
 import json
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 from boto3.dynamodb.conditions import Attr
 
 from proactive import events, outbound
-from proactive.agents.runtimes.http import sign
+from proactive.agents.runtimes.http import resolved_headers, signed_headers
 from proactive.clock import iso, parse_iso
 from proactive.ids import derived_id
 from proactive.lib.forecast import forecast
@@ -34,15 +34,17 @@ from proactive.loop import analysis, approvals, impact, machine
 from proactive.loop import settings as loop_settings
 from proactive.loop.analysis import forecast_from, forecast_to, from_stored, to_stored
 from proactive.loop.goals import Goal
-from proactive.loop.planner import Action, ActionStats, Plan, Strategy, choose_action, should_replan
-from proactive.loop.predictions import LEVEL
+from proactive.loop.insights import record_of
+from proactive.loop.planner import Action, Plan, Strategy, choose_action, should_replan
+from proactive.loop.predictions import HISTORY, LEVEL, MAX_POINTS
+from proactive.loop.runs_view import timeline_entry
 from proactive.models.runs import SourceType
 from proactive.notifications.notice import Notice
 from proactive.notifications.outbox import queue_notice
 from proactive.observability import logger
 from proactive.queue import RunQueue
 from proactive.runs.records import enqueue_new, new_run
-from proactive.secret_store import SecretMissing, resolve
+from proactive.secret_store import SecretMissing
 from proactive.settings import get_settings
 from proactive.store import Store
 
@@ -64,28 +66,17 @@ class ActionRetryable(Exception):
     """The action failed in a way that may pass (a 5xx, a timeout): the state machine retries."""
 
 
-def entry(now: datetime, event: str, detail: str) -> dict[str, str]:
-    return {"at": iso(now), "event": event, "detail": detail}
-
-
 def _record(
     store: Store, ga_id: str, changes: Mapping[str, Any], now: datetime, event: str, detail: str
 ) -> dict[str, Any]:
-    return store.goal_actions.update(ga_id, dict(changes), append={"timeline": [entry(now, event, detail)]})
+    return store.goal_actions.update(
+        ga_id, dict(changes), append={"timeline": [timeline_entry(now, event, detail)]}
+    )
 
 
 def _goal(store: Store, goal_id: str) -> Goal | None:
     item = store.goals.get(goal_id)
     return None if item is None else from_stored(item)
-
-
-def stats_of(action: Mapping[str, Any]) -> ActionStats:
-    return ActionStats(
-        successes=int(action.get("successes", 0)),
-        failures=int(action.get("failures", 0)),
-        impact_sum=float(action.get("impact_sum", 0)),
-        impact_count=int(action.get("impact_count", 0)),
-    )
 
 
 def candidate(action: Mapping[str, Any]) -> Action:
@@ -96,7 +87,7 @@ def candidate(action: Mapping[str, Any]) -> Action:
         name=action["name"],
         goal_types=frozenset(GoalType(t) for t in action["goal_types"]),
         requires_approval=bool(action.get("requires_approval")),
-        stats=stats_of(action),
+        stats=record_of(action),
     )
 
 
@@ -148,12 +139,12 @@ def ready(store: Store, item: dict[str, Any], now: datetime) -> dict[str, Any]:
         reason=plan["reason"],
     )
     if latest is not None and should_replan(as_planned, latest):
-        actions = [candidate(a) for a in store.actions.all_in(ga["workspace_id"]) if a.get("is_active", True)]
+        active = {a["id"]: a for a in store.actions.all_in(ga["workspace_id"]) if a.get("is_active", True)}
         rng = seeded_rng(ga["id"] + "|replan")
-        choice = choose_action(goal.type, actions, rng)
+        choice = choose_action(goal.type, [candidate(a) for a in active.values()], rng)
         if choice is None:
             return _cancel(store, item, now, "re-planned: no action serves the goal now")
-        chosen = next(a for a in store.actions.all_in(ga["workspace_id"]) if a["id"] == choice.action.id)
+        chosen = active[choice.action.id]
         detail = (
             f"{goal.metric} moved from {plan.get('planned_value')} to {latest} since planning; "
             f"'{chosen['name']}' drew {choice.sample:.2f}"
@@ -211,7 +202,9 @@ def declined(
                 {"status": "expired", "approval": approval},
                 condition=Attr("status").eq(approvals.AWAITING),
                 append={
-                    "timeline": [entry(now, "expired", "no decision before the approval timeout: not run")]
+                    "timeline": [
+                        timeline_entry(now, "expired", "no decision before the approval timeout: not run")
+                    ]
                 },
             )
         except Exception:  # decided at the last moment: the record says how
@@ -258,14 +251,11 @@ def execute(
 
 def _baseline(store: Store, ga: Mapping[str, Any], goal: Goal, impact_seconds: int, now: datetime) -> None:
     """What the metric was expected to do without the action: a forecast made just before it."""
-    points = store.metrics.newest(
-        ga["workspace_id"], goal.metric, iso(now - timedelta(days=14)), iso(now), limit=20_160
-    )
+    points = metric_points(store, ga["workspace_id"], goal.metric, now - HISTORY, now)
     if len(points) < 2:
         return
-    times = [parse_iso(p["timestamp"]).timestamp() for p in points]
-    values = [float(p["value"]) for p in points]
-    predicted = forecast(times, values, horizon_seconds=impact_seconds + 60, level=LEVEL)
+    times, values = zip(*points, strict=True)
+    predicted = forecast(list(times), list(values), horizon_seconds=impact_seconds + 60, level=LEVEL)
     store.analysis_parts.put(ga["analysis_id"], f"baseline#{ga['id']}", forecast_to(predicted), now)
 
 
@@ -353,20 +343,12 @@ def _call(
         default=str,
     ).encode()
     try:
-        headers = {
-            name: value
-            if isinstance(value, str)
-            else str(value.get("prefix") or "") + resolve(value["secret"])
-            for name, value in (action.get("headers") or {}).items()
-        }
+        headers = resolved_headers(action.get("headers") or {})
     except SecretMissing as exc:
         raise ActionFailed(str(exc)) from None
-    timestamp = int(time.time())
     headers |= {
         "Content-Type": "application/json",
-        "webhook-id": ga["id"],
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(action["secret"], ga["id"], timestamp, body),
+        **signed_headers(action["secret"], ga["id"], int(time.time()), body),
     }
     settings = get_settings()
     try:
@@ -441,12 +423,12 @@ def measure(store: Store, item: Mapping[str, Any], now: datetime) -> dict[str, A
     if goal is None or not ga.get("acted_at"):
         raise ActionFailed("nothing was executed to measure")
     acted = parse_iso(ga["acted_at"])
-    after = _points(store, ga["workspace_id"], goal.metric, acted, now)
+    after = metric_points(store, ga["workspace_id"], goal.metric, acted, now)
     baseline = store.analysis_parts.get(ga["analysis_id"], f"baseline#{ga['id']}")
     before: Any = (
         forecast_from(baseline)
         if baseline
-        else _points(store, ga["workspace_id"], goal.metric, acted - timedelta(hours=1), acted)
+        else metric_points(store, ga["workspace_id"], goal.metric, acted - timedelta(hours=1), acted)
     )
     try:
         measured = impact.measure(before, after, goal.target)
@@ -499,7 +481,7 @@ def execution_failed(
     ga = _require(store, item)
     if ga["status"] in FINAL:
         return {"goal_action_id": ga["id"], "status": ga["status"]}
-    cause = ga.get("error") or _cause(error)
+    cause = ga.get("error") or cause_of(error)
     store.task_tokens.take(ga["id"], EXECUTION)
     if bool(loop_settings.current(store, ga["workspace_id"])["executor"]["enable_learning"]):
         store.actions.record_outcome(ga["action_id"], False, None, now)
@@ -519,14 +501,14 @@ def goal_error(
 ) -> dict[str, Any]:
     """Something unexpected stopped work on this goal: recorded, so it is seen and not lost."""
     ga = store.goal_actions.get(item["goal_action_id"])
-    cause = _cause(error)
+    cause = cause_of(error)
     if ga is not None and ga["status"] not in FINAL:
         _record(store, ga["id"], {"status": "error", "error": cause}, now, "error", cause)
     logger.error("goal loop step failed", extra={"goal_action_id": item["goal_action_id"], "error": cause})
     return {"goal_action_id": item["goal_action_id"], "status": "error", "error": cause}
 
 
-def _cause(error: Mapping[str, Any] | None) -> str:
+def cause_of(error: Mapping[str, Any] | None) -> str:
     """The error the state machine caught, readable: a Lambda error's message, else its cause."""
     if not error:
         return "unknown error"
@@ -546,7 +528,7 @@ def _settle_goal(store: Store, ga: Mapping[str, Any], now: datetime, hold_second
         return "gone"
     goal = from_stored(item)
     acted = parse_iso(ga["acted_at"]) if ga.get("acted_at") else now
-    points = _points(store, ga["workspace_id"], goal.metric, acted, now)
+    points = metric_points(store, ga["workspace_id"], goal.metric, acted, now)
     status = impact.goal_outcome(
         goal, points, now.timestamp(), acted_at=acted.timestamp(), hold_seconds=hold_seconds, settle_seconds=0
     )
@@ -559,10 +541,11 @@ def _settle_goal(store: Store, ga: Mapping[str, Any], now: datetime, hold_second
     return status
 
 
-def _points(
+def metric_points(
     store: Store, workspace_id: str, metric: str, since: datetime, until: datetime
 ) -> list[tuple[float, float]]:
-    found = store.metrics.newest(workspace_id, metric, iso(since), iso(until), limit=20_160)
+    """The metric's points from `since` to `until` (the newest `MAX_POINTS`), oldest first."""
+    found = store.metrics.newest(workspace_id, metric, iso(since), iso(until), limit=MAX_POINTS)
     return sorted((parse_iso(p["timestamp"]).timestamp(), float(p["value"])) for p in found)
 
 
@@ -571,7 +554,3 @@ def _require(store: Store, item: Mapping[str, Any]) -> dict[str, Any]:
     if ga is None:
         raise ActionFailed(f"goal action {item['goal_action_id']!r} is gone")
     return ga
-
-
-def instant(epoch: float) -> str:
-    return iso(datetime.fromtimestamp(epoch, UTC))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from proactive.agents import require_agent_in
 from proactive.agents.runtimes.http import HttpConfig
-from proactive.clock import iso
+from proactive.clock import epoch_iso, iso
 from proactive.errors import InvalidInput, NotFound
 from proactive.ids import new_id
 from proactive.lib.signatures import new_secret
@@ -55,10 +55,6 @@ GOAL_FIELDS: dict[str, str] = {
 }
 
 
-def _instant(epoch: float | None) -> str | None:
-    return None if epoch is None else iso(datetime.fromtimestamp(epoch, UTC))
-
-
 def fill(template: str, goal: Goal, parameters: Mapping[str, Any]) -> str:
     """The template with each placeholder filled from the goal (`GOAL_FIELDS`) and parameters."""
     evidence = goal.evidence
@@ -72,11 +68,11 @@ def fill(template: str, goal: Goal, parameters: Mapping[str, Any]) -> str:
         "target": str(goal.target),
         "target_value": goal.target.value,
         "current_value": evidence.observed,
-        "predicted_breach_at": _instant(evidence.breach_at),
+        "predicted_breach_at": epoch_iso(evidence.breach_at),
         "predicted_value": evidence.breach_value,
         "priority": goal.priority,
         "priority_label": goal.priority_label,
-        "due_at": _instant(goal.due_at),
+        "due_at": epoch_iso(goal.due_at),
         "evidence": evidence.summary,
         "parameters": dict(parameters),
     }

@@ -13,13 +13,13 @@ import base64
 import dataclasses
 import zlib
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 from boto3.dynamodb.conditions import Attr
 
-from proactive.clock import iso, parse_iso
+from proactive.clock import epoch_iso, iso, parse_iso
 from proactive.ids import derived_id, new_id
 from proactive.lib.forecast import Forecast, ForecastPoint, forecast
 from proactive.lib.patterns import Pattern, metric_peaks, recurring_events
@@ -262,10 +262,6 @@ def forecast_from(data: Mapping[str, Any]) -> Forecast:
     )
 
 
-def _instant(seconds: float | None) -> str | None:
-    return None if seconds is None else iso(datetime.fromtimestamp(seconds, UTC))
-
-
 def to_stored(workspace_id: str, goal: Goal) -> dict[str, Any]:
     """A goal as the store keeps it: whole as `goal`, with what lists filter and sort on."""
     return {
@@ -277,9 +273,9 @@ def to_stored(workspace_id: str, goal: Goal) -> dict[str, Any]:
         "title": goal.title,
         "priority": goal.priority,
         # Not `due_at`: that name is the due index's key, and a goal is not dispatched.
-        "due_by": _instant(goal.due_at),
-        "created_at": _instant(goal.created_at),
-        "updated_at": _instant(goal.updated_at),
+        "due_by": epoch_iso(goal.due_at),
+        "created_at": epoch_iso(goal.created_at),
+        "updated_at": epoch_iso(goal.updated_at),
         "goal": dataclasses.asdict(goal),
     }
 
@@ -305,7 +301,7 @@ def present(item: Mapping[str, Any]) -> dict[str, Any]:
     goal = item["goal"]
     evidence = dict(goal["evidence"])
     for name in ("breach_at", "worst_at", "anomaly_at"):
-        evidence[name] = _instant(evidence.get(name))
+        evidence[name] = epoch_iso(evidence.get(name))
     return {
         "id": item["id"],
         "workspace_id": item["workspace_id"],
@@ -321,7 +317,7 @@ def present(item: Mapping[str, Any]) -> dict[str, Any]:
         "priority": goal["priority"],
         "priority_label": goal["priority_label"],
         "due_at": item.get("due_by"),
-        "expires_at": _instant(goal.get("expires_at")),
+        "expires_at": epoch_iso(goal.get("expires_at")),
         "evidence": evidence,
         "created_at": item["created_at"],
         "updated_at": item["updated_at"],

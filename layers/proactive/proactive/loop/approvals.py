@@ -27,6 +27,7 @@ from proactive.errors import Conflict, InvalidInput, NotFound
 from proactive.lib import approval_links
 from proactive.lib.approval_links import Decision
 from proactive.loop import machine
+from proactive.loop.runs_view import timeline_entry
 from proactive.notifications.notice import Notice
 from proactive.notifications.outbox import queue_notice
 from proactive.queue import RunQueue
@@ -90,7 +91,9 @@ def request(
                 "approval": {"requested_at": iso(now), "expires_at": iso(expires_at), "decision": None},
             },
             append={
-                "timeline": [_entry(now, "approval_requested", f"{asked}; waits until {iso(expires_at)}")]
+                "timeline": [
+                    timeline_entry(now, "approval_requested", f"{asked}; waits until {iso(expires_at)}")
+                ]
             },
         )
     notice = Notice(
@@ -156,7 +159,7 @@ def decide(
             goal_action_id,
             {"status": status, "approval": approval},
             condition=Attr("status").eq(AWAITING),
-            append={"timeline": [_entry(now, status, f"by {by} via {via}")]},
+            append={"timeline": [timeline_entry(now, status, f"by {by} via {via}")]},
         )
     except ConditionFailed:
         found = store.goal_actions.get(goal_action_id)
@@ -175,7 +178,11 @@ def decide(
         updated = store.goal_actions.update(
             goal_action_id,
             {"status": "expired", "approval": {**approval, "decision": "expired", "late_decision": status}},
-            append={"timeline": [_entry(now, "expired", f"the {status} decision came after the wait ended")]},
+            append={
+                "timeline": [
+                    timeline_entry(now, "expired", f"the {status} decision came after the wait ended")
+                ]
+            },
         )
     return updated
 
@@ -191,10 +198,6 @@ def describe(goal_action: Mapping[str, Any]) -> str:
         lapsed = approval.get("expires_at")
         return f"this approval lapsed at {lapsed} with no decision, so the action did not run"
     return f"this action is not waiting for approval (it is {goal_action.get('status')})"
-
-
-def _entry(now: datetime, event: str, detail: str) -> dict[str, str]:
-    return {"at": iso(now), "event": event, "detail": detail}
 
 
 def page(

@@ -42,6 +42,11 @@ def read_step(item: Mapping[str, Any], step: str) -> dict[str, Any]:
     return dict(json.loads(text)) if text else {}
 
 
+def timeline_entry(now: datetime, event: str, detail: str) -> dict[str, str]:
+    """One line of a goal action's timeline: when, what, and the detail."""
+    return {"at": iso(now), "event": event, "detail": detail}
+
+
 def summary_text(summary: Mapping[str, Any]) -> str:
     return json.dumps(summary, separators=(",", ":"), default=str)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr
 
-from proactive.clock import iso, parse_iso
+from proactive.clock import epoch_iso, iso, parse_iso
 from proactive.errors import InvalidInput
 from proactive.ids import derived_id
 from proactive.loop import acting, analysis, runs_view
@@ -26,6 +26,7 @@ from proactive.loop import settings as loop_settings
 from proactive.loop.analysis import Context, from_stored
 from proactive.loop.goals import MetricView
 from proactive.loop.planner import plan_goals
+from proactive.loop.predictions import HISTORY
 from proactive.notifications.notice import Notice
 from proactive.notifications.outbox import queue_notice
 from proactive.queue import RunQueue
@@ -82,7 +83,11 @@ def plan(store: Store, queue: RunQueue, event: Mapping[str, Any], now: datetime)
     running = [g for g in goals if g.id in under_way]
     actions = [a for a in store.actions.all_in(context.workspace_id) if a.get("is_active", True)]
     views = {
-        metric: MetricView(points=_points(store, context, metric))
+        metric: MetricView(
+            points=acting.metric_points(
+                store, context.workspace_id, metric, context.now - HISTORY, context.now
+            )
+        )
         for metric in sorted({g.metric for g in goals})
     }
     rng = acting.seeded_rng(context.analysis_id)
@@ -104,7 +109,7 @@ def plan(store: Store, queue: RunQueue, event: Mapping[str, Any], now: datetime)
         plan_doc = {
             "strategy": str(made.strategy),
             "reason": made.reason,
-            "wait_until": acting.instant(made.wait_until),
+            "wait_until": epoch_iso(made.wait_until),
             "after": made.after,
             "sample": made.sample,
             "planned_value": made.planned_value,
@@ -121,7 +126,7 @@ def plan(store: Store, queue: RunQueue, event: Mapping[str, Any], now: datetime)
                 "status": "planned" if action else "no_action",
                 "plan": plan_doc,
                 "created_at": iso(now),
-                "timeline": [acting.entry(now, "planned", made.reason)],
+                "timeline": [runs_view.timeline_entry(now, "planned", made.reason)],
             }
         )
         if action is None:
@@ -146,13 +151,6 @@ def plan(store: Store, queue: RunQueue, event: Mapping[str, Any], now: datetime)
         store, context.analysis_id, "plan", {"plans": len(plans), "acting_on": [i["goal_id"] for i in items]}
     )
     return {**state, "plans": items}
-
-
-def _points(store: Store, context: Context, metric: str) -> list[tuple[float, float]]:
-    found = store.metrics.newest(
-        context.workspace_id, metric, iso(context.now - timedelta(days=14)), iso(context.now), limit=20_160
-    )
-    return sorted((parse_iso(p["timestamp"]).timestamp(), float(p["value"])) for p in found)
 
 
 def report(store: Store, queue: RunQueue, event: Mapping[str, Any], now: datetime) -> dict[str, Any]:
@@ -211,7 +209,7 @@ def _goals(store: Store, ids: list[str]) -> list[dict[str, Any]]:
 def fail(store: Store, queue: RunQueue, event: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     """The analysis failed: recorded with the error, so it is seen rather than lost."""
     state = event["state"]
-    cause = acting._cause(event.get("error"))
+    cause = acting.cause_of(event.get("error"))
     if state.get("analysis_id") and store.analyses.get(state["analysis_id"]) is not None:
         store.analyses.update(
             state["analysis_id"], {"status": "failed", "finished_at": iso(now), "error": cause}

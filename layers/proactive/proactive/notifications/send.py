@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from proactive import aws, outbound
-from proactive.agents.runtimes.http import retry_after, sign
+from proactive.agents.runtimes.http import retry_after, signed_headers
 from proactive.notifications.channels import DEFAULT_NTFY_SERVER, MASK
 from proactive.notifications.render import Rendered
 from proactive.secret_store import SecretMissing, resolve
@@ -229,11 +229,7 @@ def _webhook(channel: Mapping[str, Any], rendered: Rendered, message_id: str, no
     if not secret:
         return Delivery("failed", None, "not sent", reason="This webhook channel has no signing secret.")
     body, timestamp = rendered.body, int(now.timestamp())
-    headers = {
-        "webhook-id": message_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, message_id, timestamp, body),
-    }
+    headers = signed_headers(secret, message_id, timestamp, body)
 
     def classify(response: outbound.Response, said: str) -> Delivery:
         status = response.status

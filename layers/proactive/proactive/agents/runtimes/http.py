@@ -190,6 +190,28 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
+def signed_headers(secret: str, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The Standard Webhooks headers of a message: its id, its time and its signature."""
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(secret, msg_id, timestamp, body),
+    }
+
+
+def resolved_headers(headers: Mapping[str, str | SecretHeader | Mapping[str, str]]) -> dict[str, str]:
+    """Configured header values, each one naming a secret read now (stored configs hold a
+    secret header as its mapping). SecretMissing when a secret is not set."""
+    out = {}
+    for name, value in headers.items():
+        if isinstance(value, str):
+            out[name] = value
+        else:
+            secret = value if isinstance(value, SecretHeader) else SecretHeader.model_validate(value)
+            out[name] = secret.prefix + resolve(secret.secret)
+    return out
+
+
 def verify_callback(agent: Mapping[str, Any], headers: Mapping[str, str], body: bytes, now: datetime) -> str:
     """Check a callback the agent POSTed to the platform: signed with the agent's current secret, or
     its previous one while that is in its grace period, at most 5 minutes from `now`. Returns the
@@ -226,10 +248,7 @@ class HttpRuntime:
         if not secret:
             raise AgentError("agent has no signing secret; generate one for it", retryable=False)
         try:
-            headers = {
-                name: value if isinstance(value, str) else value.prefix + resolve(value.secret)
-                for name, value in config.headers.items()
-            }
+            headers = resolved_headers(config.headers)
         except SecretMissing as exc:
             raise AgentError(str(exc), retryable=False) from None
         timeout = float(config.timeout_seconds)
@@ -257,12 +276,7 @@ class HttpRuntime:
         msg_id = f"{context.run_id}-{context.attempt}"
         timestamp = int(time.time())
         headers.update(
-            {
-                "Content-Type": "application/json",
-                "webhook-id": msg_id,
-                "webhook-timestamp": str(timestamp),
-                "webhook-signature": sign(secret, msg_id, timestamp, body),
-            }
+            {"Content-Type": "application/json", **signed_headers(secret, msg_id, timestamp, body)}
         )
         settings = get_settings()
         host = urlsplit(config.url).netloc.rsplit("@", 1)[-1]
