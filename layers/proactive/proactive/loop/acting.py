@@ -188,7 +188,7 @@ def declined(
 ) -> dict[str, Any]:
     """The approval was rejected (recorded when decided) or lapsed: record the lapse."""
     ga = _require(store, item)
-    store.task_tokens.take(ga["id"], approvals.PURPOSE)
+    store.task_tokens.discard(ga["id"], approvals.PURPOSE)
     if ga["status"] == approvals.AWAITING:
         approval = {
             **(ga.get("approval") or {}),
@@ -324,7 +324,7 @@ def _run_done(store: Store, run: Mapping[str, Any], now: datetime) -> None:
         if ga["status"] == "executing":
             _record(store, ga_id, {"error": cause}, now, "run_failed", cause)
         machine.fail(token, machine.ACTION_FAILED, cause)
-    store.task_tokens.take(ga_id, EXECUTION)
+    store.task_tokens.discard(ga_id, EXECUTION)
 
 
 def _call(
@@ -482,7 +482,7 @@ def execution_failed(
     if ga["status"] in FINAL:
         return {"goal_action_id": ga["id"], "status": ga["status"]}
     cause = ga.get("error") or cause_of(error)
-    store.task_tokens.take(ga["id"], EXECUTION)
+    store.task_tokens.discard(ga["id"], EXECUTION)
     if bool(loop_settings.current(store, ga["workspace_id"])["executor"]["enable_learning"]):
         store.actions.record_outcome(ga["action_id"], False, None, now)
     _record(

@@ -1,8 +1,9 @@
 """One analysis of a workspace: load its rules and metrics, forecast, read the anomaly scores,
 find the recurring patterns, set goals, and store them.
 
-Each step is the pure module that does it (`lib.forecast`, `lib.patterns`, `loop.goals`); this
-module reads what they need from the store and writes what they decide. A goal is stored whole,
+Each of the state machine's analysis steps (forecast, detect, patterns, set goals) is a function
+here; the pure module that does the work is `lib.forecast`, `lib.patterns` or `loop.goals`, and
+this module reads what it needs from the store and writes what it decides. A goal is stored whole,
 so the next analysis refreshes it with new evidence rather than adding another, and the API
 shows why it was set with the numbers.
 """
@@ -20,7 +21,7 @@ import numpy as np
 from boto3.dynamodb.conditions import Attr
 
 from proactive.clock import epoch_iso, iso, parse_iso
-from proactive.ids import derived_id, new_id
+from proactive.ids import derived_id
 from proactive.lib.forecast import Forecast, ForecastPoint, forecast
 from proactive.lib.patterns import Pattern, metric_peaks, recurring_events
 from proactive.loop import runs_view
@@ -44,16 +45,6 @@ class Context:
     @property
     def at(self) -> float:
         return self.now.timestamp()
-
-
-def analyse(store: Store, workspace_id: str, now: datetime, *, trigger: str = "manual") -> dict[str, Any]:
-    """Analyse the workspace now, every step in this process; what it decided: goals created,
-    refreshed and not set (why). The state machine runs the same steps one Task each."""
-    context = begin(store, workspace_id, new_id("analysis"), now, trigger=trigger)
-    forecast_metrics(store, context)
-    detect_anomalies(store, context)
-    find_patterns(store, context)
-    return decide_goals(store, context)
 
 
 def begin(store: Store, workspace_id: str, analysis_id: str, now: datetime, *, trigger: str) -> Context:

@@ -172,7 +172,7 @@ def decide(
         if decision == "approve"
         else machine.fail(token, machine.REJECTED, f"rejected by {by} via {via}")
     )
-    store.task_tokens.take(goal_action_id, PURPOSE)
+    store.task_tokens.discard(goal_action_id, PURPOSE)
     if not told:
         # The wait had ended (it lapsed meanwhile): the execution has moved on without this.
         updated = store.goal_actions.update(

@@ -110,15 +110,9 @@ class TaskTokens:
             }
         )
 
-    def take(self, goal_action_id: str, purpose: str) -> str | None:
-        """The token, removed as it is read; None if there is none (already used, or never set)."""
-        key = keys.task_token(goal_action_id, purpose)
-        item = self.table.get(key)
-        if item is None:
-            return None
-        if not self.table.delete(key):
-            return None  # taken meanwhile by someone else
-        return str(item["token"])
+    def discard(self, goal_action_id: str, purpose: str) -> None:
+        """Remove the token once its wait is over (used, timed out, or decided)."""
+        self.table.delete(keys.task_token(goal_action_id, purpose))
 
     def peek(self, goal_action_id: str, purpose: str) -> str | None:
         item = self.table.get(keys.task_token(goal_action_id, purpose))
