@@ -22,7 +22,7 @@ from tests.bench.common import CallCounter, quiet, spread
 
 TOTAL = int(os.environ.get("BENCH_SCHEDULES", "100000"))
 DUE = 100
-REPEATS = 3
+REPEATS = int(os.environ.get("BENCH_RUNS", "3"))
 SHARD_DUE = int(os.environ.get("BENCH_SHARD_DUE", "1000"))
 # Per-call latency in AWS, from inside the region (DynamoDB: single-digit milliseconds for
 # single-item reads and writes; SQS: a SendMessageBatch takes longer). Assumptions of the model,

@@ -104,10 +104,10 @@ def _cold_first_delivery() -> None:
     import boto3
 
     from proactive.dev.local import create_resources
-    from proactive.dev.stack import _start_moto, free_port
+    from proactive.dev.stack import free_port, start_moto
 
     port = free_port()
-    moto = _start_moto(port)
+    moto = start_moto(port)
     env = {**os.environ, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
     try:
         os.environ["AWS_ENDPOINT_URL"] = env["AWS_ENDPOINT_URL"]

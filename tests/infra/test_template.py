@@ -143,7 +143,10 @@ def test_sam_build_makes_an_arm64_python313_package(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     layer = build / "SharedLayer" / "python"
     assert (layer / "proactive" / "schedules.py").exists()
-    assert not (layer / "proactive" / "devstack.py").exists(), "the local stack must not ship"
+    assert (layer / "proactive" / "store" / "keys.py").exists()
+    shipped = {path.relative_to(layer).parts[1] for path in (layer / "proactive").rglob("*.py")}
+    assert "dev" not in shipped, "the local stack and the command line must not ship"
+    assert (REPO_ROOT / "layers" / "proactive" / "proactive" / "dev" / "stack.py").exists()
     assert list(layer.glob("pydantic_core/_pydantic_core.cpython-313-aarch64-linux-gnu.so"))
     functions = [
         name for name, r in load_template()["Resources"].items() if r["Type"] == "AWS::Serverless::Function"

@@ -61,3 +61,58 @@ def test_saved_table_loads_back_and_waiting_work_is_queued_again(tmp_path: Path)
             QueueUrl=res["queue_url"], MaxNumberOfMessages=10, WaitTimeSeconds=0
         )["Messages"]
         assert [json.loads(m["Body"]) for m in messages] == [{"run_id": waiting[0]["id"], "attempt": 1}]
+
+
+def test_notifications_waiting_when_the_stack_stopped_are_sent_after_it_starts(tmp_path: Path) -> None:
+    now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    with mocked_aws("before"):
+        # Given one notification not yet tried, one waiting 30 s for its second try, one sent
+        store = Store()
+        store.channels.put(
+            {
+                "id": "chan-1",
+                "workspace_id": "ws-1",
+                "type": "webhook",
+                "is_active": True,
+                "created_at": "2026-06-01T11:00:00Z",
+            }
+        )
+        base = {"workspace_id": "ws-1", "channel_id": "chan-1", "channel_type": "webhook", "notice": {}}
+        for item in (
+            {"id": "notif-new", "status": "queued", "attempts": 0},
+            {
+                "id": "notif-retry",
+                "status": "retrying",
+                "attempts": 1,
+                "next_attempt_at": "2026-06-01T12:00:30Z",
+            },
+            {"id": "notif-sent", "status": "sent", "attempts": 1},
+        ):
+            assert store.notifications.create({**base, **item, "created_at": "2026-06-01T11:59:00Z"})
+        # When the stack saves its table, stops, and starts again 10 s later with an empty queue
+        persistence.save(boto3.client("dynamodb"), store.table.name, tmp_path)
+
+    with mocked_aws("after") as res:
+        store, queue = Store(), RunQueue()
+        client = boto3.client("dynamodb")
+        persistence.load(client, store.table.name, tmp_path)
+        requeued = persistence.requeue_unfinished(
+            client, store.table.name, queue, now + timedelta(seconds=10)
+        )
+
+        # Then the two unsent ones are queued again, each for the attempt it was waiting for and
+        # the retry when it was due (20 s on); the sent one is not sent twice
+        sqs = boto3.client("sqs")
+        sqs_messages = sqs.receive_message(
+            QueueUrl=res["queue_url"], MaxNumberOfMessages=10, WaitTimeSeconds=0
+        ).get("Messages", [])
+        assert requeued == 2
+        assert [json.loads(m["Body"]) for m in sqs_messages] == [
+            {"notification_id": "notif-new", "attempt": 1}
+        ]
+        delayed = int(
+            sqs.get_queue_attributes(
+                QueueUrl=res["queue_url"], AttributeNames=["ApproximateNumberOfMessagesDelayed"]
+            )["Attributes"]["ApproximateNumberOfMessagesDelayed"]
+        )
+        assert delayed == 1

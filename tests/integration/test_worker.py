@@ -213,6 +213,38 @@ def test_overlap_skip_cancels_an_occurrence_while_the_previous_run_is_still_goin
     assert schedule["last_run_id"] == first["id"]
 
 
+class RendezvousRuntime:
+    """Two runs that each finish only once the other has started: possible only when the worker
+    performs a batch's records side by side (one record waiting must not hold up another)."""
+
+    name = "rendezvous"
+
+    def __init__(self) -> None:
+        self.barrier = threading.Barrier(2, timeout=10)
+
+    def validate_config(self, config: Any) -> dict[str, Any]:
+        return dict(config)
+
+    def execute(self, agent: Any, task: str, context: RunContext) -> AgentResult:
+        try:
+            self.barrier.wait()
+        except threading.BrokenBarrierError:
+            raise AgentError("the other run of the batch never started") from None
+        return AgentResult(f"met: {task}")
+
+
+def test_a_batchs_records_are_performed_side_by_side(aws: Aws, handlers: Handlers) -> None:
+    register_runtime(RendezvousRuntime())
+    agent = make_agent(aws.store, runtime="rendezvous")
+    first, second = delegate_run(aws, agent, "first"), delegate_run(aws, agent, "second")
+    messages = aws.receive()
+    assert len(messages) == 2
+    assert handlers.deliver(messages)["batchItemFailures"] == []
+    for run in (first, second):
+        done = aws.store.runs.get(run["id"])
+        assert (done["status"], done["attempts"]) == ("succeeded", 1), done.get("error")
+
+
 def test_message_that_keeps_failing_lands_in_the_dead_letter_queue(aws: Aws, handlers: Handlers) -> None:
     # A message the worker can never process is not retried forever, nor dropped: after the
     # queue's receive limit SQS moves it to the DLQ, where it can be inspected and redriven.

@@ -327,3 +327,8 @@ def check_now(store: Store, queue: RunQueue, monitor: Mapping[str, Any], now: da
     }
     store.checks.create(check)
     return run_check(store, queue, check["id"], now)
+
+
+def requeue(check: Mapping[str, Any], now: datetime) -> Message | None:
+    """A check still queued when its queue was lost (the local stack's restart) is queued again."""
+    return Message("check", str(check["id"])) if check.get("status") == "queued" else None

@@ -3,7 +3,7 @@ passes, runs the agent. Idempotent: the run's id is derived from the delivery's.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +11,7 @@ from proactive import runs, triggers
 from proactive.ids import occurrence_run_id
 from proactive.models.runs import SourceType
 from proactive.observability import logger
-from proactive.queue import RunQueue
+from proactive.queue import Message, RunQueue
 from proactive.store import Store
 
 
@@ -58,3 +58,11 @@ def process(
         store.triggers.record_fire(trigger["id"], now)
     store.deliveries.update(delivery_id, {"run_id": run["id"]}, only_if_status="accepted")
     return runs.execute(store, queue, run["id"], now_fn=now_fn)
+
+
+def requeue(delivery: Mapping[str, Any], now: datetime) -> Message | None:
+    """A delivery accepted but not yet run when its queue was lost (the local stack's restart)
+    is queued again."""
+    if delivery.get("status") == "accepted" and not delivery.get("run_id"):
+        return Message("delivery", str(delivery["id"]))
+    return None

@@ -59,13 +59,13 @@ def subscriptions() -> tuple[Subscription, ...]:
     subscribers depend on the modules that publish."""
     from proactive import triggers
     from proactive.conversations import turns
-    from proactive.loop import acting
+    from proactive.loop import executing
     from proactive.notifications import outbox
 
     return (
         Subscription("trigger chaining", frozenset({RUN_FINISHED}), triggers.chain),
         Subscription("conversation replies", frozenset({RUN_FINISHED}), turns.on_run_finished),
-        Subscription("goal loop actions", frozenset({RUN_FINISHED}), acting.on_run_finished),
+        Subscription("goal loop actions", frozenset({RUN_FINISHED}), executing.on_run_finished),
         Subscription("notifications", EVENT_TYPES, outbox.on_event),
     )
 

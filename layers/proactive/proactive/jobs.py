@@ -19,7 +19,7 @@ from typing import Any
 from proactive import autonomy, checks, deliveries, runs, schedules
 from proactive.loop import cycle
 from proactive.notifications import delivery
-from proactive.queue import RunQueue
+from proactive.queue import Message, RunQueue
 from proactive.store import Store
 
 Dispatch = Callable[[Store, RunQueue, Mapping[str, Any], datetime, datetime | None], Mapping[str, int]]
@@ -35,6 +35,9 @@ class DueKind:
 
 # (store, queue, item id, now, why) -> None: settle work whose message was set aside for good
 Abandon = Callable[[Store, RunQueue, str, datetime, str], None]
+# (the stored item, now) -> the message that takes it up again, or None if it waits for nothing;
+# used where a queue can be lost with the work in it (the local stack's restart)
+Requeue = Callable[[Mapping[str, Any], datetime], Message | None]
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class WorkKind:
     kind: str
     perform: Perform
     abandon: Abandon | None = None
+    requeue: Requeue | None = None
 
     @property
     def field(self) -> str:
@@ -110,10 +114,10 @@ DUE_KINDS: dict[str, DueKind] = {
 WORK_KINDS: dict[str, WorkKind] = {
     k.kind: k
     for k in (
-        WorkKind("run", _run, runs.abandon),
-        WorkKind("delivery", _delivery),
-        WorkKind("check", _check),
-        WorkKind("notification", delivery.perform),
+        WorkKind("run", _run, runs.abandon, runs.requeue),
+        WorkKind("delivery", _delivery, requeue=deliveries.requeue),
+        WorkKind("check", _check, requeue=checks.requeue),
+        WorkKind("notification", delivery.perform, requeue=delivery.requeue),
     )
 }
 

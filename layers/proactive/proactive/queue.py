@@ -16,7 +16,7 @@ from proactive.settings import get_settings
 # SQS caps DelaySeconds at 15 minutes.
 MAX_DELAY_SECONDS = 900
 
-# Kept equal to template.yaml (a test compares them): the worker times out at 60 s and SQS
+# Kept equal to template.yaml (a test compares them): the worker times out at 300 s and SQS
 # hides a received message for six times that; after five receives a message goes to the DLQ.
 WORKER_TIMEOUT_SECONDS = 300
 VISIBILITY_TIMEOUT_SECONDS = 6 * WORKER_TIMEOUT_SECONDS

@@ -16,8 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from proactive.clock import iso, parse_iso
-from proactive.queue import MAX_DELAY_SECONDS, Message, RunQueue, delay_until, run_message
+from proactive.queue import RunQueue
 
 DATA_FILE = "table.jsonl"
 
@@ -68,52 +67,41 @@ def _write(client: Any, table_name: str, batch: list[dict[str, Any]]) -> None:
 
 
 def requeue_unfinished(client: Any, table_name: str, queue: RunQueue, now: datetime) -> int:
-    """Queue again the work the table says is waiting: runs queued or running, checks queued,
-    deliveries accepted but not yet run. Each is idempotent, so one that did finish is left alone."""
+    """Queue again the work the table says is waiting (each work kind says what of its own is
+    waiting, and for when). Work is idempotent, so a piece that did finish is left alone."""
     from boto3.dynamodb.types import TypeDeserializer
+
+    from proactive.jobs import WORK_KINDS
 
     plain = TypeDeserializer()
     messages = []
     for raw in _items(client, table_name):
-        item = {
-            k: plain.deserialize(v)
-            for k, v in raw.items()
-            if k
-            in (
-                "kind",
-                "status",
-                "id",
-                "scheduled_for",
-                "run_id",
-                "attempts",
-                "retry_at",
-                "waiting_for",
-                "lease_until",
-            )
-        }
-        kind, status, item_id = item.get("kind"), item.get("status"), str(item.get("id"))
-        attempts = int(item.get("attempts") or 0)
-        if kind == "run" and status == "queued":
-            due = parse_iso(item.get("retry_at") or item["scheduled_for"])
-            messages.append(run_message(item_id, delay_until(due, now), attempt=attempts + 1))
-        elif kind == "run" and status == "running" and item.get("waiting_for"):
-            # Waiting for an agent's callback: the timer that ends the wait was in the queue.
-            lease = parse_iso(item["lease_until"])
-            wake = min(MAX_DELAY_SECONDS, delay_until(lease, now))
-            messages.append(
-                run_message(item_id, wake, attempt=attempts, wake="callback", until=iso(now) + f"+{wake}")
-            )
-        elif kind == "run" and status == "running":
-            # Its attempt was cut off: the run is taken over once its lease lapses.
-            messages.append(
-                run_message(item_id, min(MAX_DELAY_SECONDS, delay_until(parse_iso(item["lease_until"]), now)))
-            )
-        elif (kind == "check" and status == "queued") or (
-            kind == "delivery" and status == "accepted" and not item.get("run_id")
-        ):
-            messages.append(Message(kind, item_id))
+        kind = WORK_KINDS.get(raw.get("kind", {}).get("S", ""))
+        if kind is None or kind.requeue is None:
+            continue
+        item = {k: plain.deserialize(v) for k, v in raw.items() if k in _WAITING_FIELDS}
+        message = kind.requeue(item, now)
+        if message is not None:
+            messages.append(message)
     queue.send(messages)
     return len(messages)
+
+
+# What says whether a piece of work is waiting and for when (the rest of an item is not read).
+_WAITING_FIELDS = frozenset(
+    {
+        "kind",
+        "status",
+        "id",
+        "scheduled_for",
+        "run_id",
+        "attempts",
+        "retry_at",
+        "waiting_for",
+        "lease_until",
+        "next_attempt_at",
+    }
+)
 
 
 def settle_goal_actions(client: Any, table_name: str, now: datetime) -> int:

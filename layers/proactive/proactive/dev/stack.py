@@ -116,15 +116,17 @@ def _die_with_parent() -> None:
 PR_SET_PDEATHSIG = 1
 
 
-def _start_moto(port: int, bridge_url: str) -> subprocess.Popen[bytes]:
+def start_moto(port: int, bridge_url: str | None = None) -> subprocess.Popen[bytes]:
     """moto in server mode, in its own process (as AWS is to a Lambda function: another
     machine), so the platform's threads and moto's do not share one interpreter lock. It runs in
     a session of its own, so a Ctrl-C at the terminal reaches the stack, which stops moto last,
     rather than moto first. It executes the goal loop's state machine, and invokes the goal
-    loop's function through the bridge at `bridge_url` (this process)."""
+    loop's function through the bridge at `bridge_url` (this process), when there is one."""
     from proactive.dev import state_machine
 
-    env = {**os.environ, "MOTO_PORT": str(port), state_machine.BRIDGE_VARIABLE: bridge_url}
+    env = {**os.environ, "MOTO_PORT": str(port)}
+    if bridge_url:
+        env[state_machine.BRIDGE_VARIABLE] = bridge_url
     process = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
         [sys.executable, "-m", "proactive.dev.state_machine", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
@@ -227,7 +229,7 @@ def main(
     # The goal loop's function, as moto's executions invoke it: answered here, once loaded.
     goal_loop: dict[str, Any] = {}
     bridge = BridgeServer(lambda event: goal_loop["invoke"](event)).start()
-    moto = _start_moto(moto_port, bridge.url)
+    moto = start_moto(moto_port, bridge.url)
     try:
         return _run(moto_port, host, port, workers_at_once, data_dir, reset, goal_loop)
     finally:

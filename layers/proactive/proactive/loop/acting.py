@@ -5,9 +5,9 @@ Each step reads the goal action (`store.goal_actions`) it works on and records w
 with the time, in its `timeline`; a step run twice (a retried Task) finds its work done and does
 not do it again. The state carried between steps is the Map item `plan.plan_item` made.
 
-Executing an `agent` action starts a run (`source_type: goal`, its id derived from the goal
-action) and leaves the task waiting on its token; `on_run_finished` ends the wait when the run
-does. `http` and `notify` actions finish within the step. Success is the measured impact, when
+Executing (`executing`) an `agent` action starts a run (`source_type: goal`, its id derived from
+the goal action) and leaves the task waiting on its token until the run ends; `http` and
+`notify` actions finish within the step. Success is the measured impact, when
 it could be measured: the action improved the metric (`loop.impact`); otherwise the execution's
 own success.
 """
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,54 +23,28 @@ from typing import Any
 import numpy as np
 from boto3.dynamodb.conditions import Attr
 
-from proactive import events, outbound
-from proactive.agents.runtimes.http import resolved_headers, signed_headers
 from proactive.clock import iso, parse_iso
 from proactive.ids import derived_id
 from proactive.lib.forecast import forecast
-from proactive.loop import actions as loop_actions
-from proactive.loop import analysis, approvals, impact, machine
+from proactive.loop import analysis, approvals, executing, impact
 from proactive.loop import settings as loop_settings
 from proactive.loop.analysis import forecast_from, forecast_to, from_stored, to_stored
+from proactive.loop.executing import EXCERPT as _EXCERPT
+from proactive.loop.executing import EXECUTION, ActionFailed
+from proactive.loop.executing import record as _record
 from proactive.loop.goals import Goal
 from proactive.loop.insights import record_of
 from proactive.loop.planner import Action, Plan, Strategy, choose_action, should_replan
 from proactive.loop.predictions import HISTORY, LEVEL, MAX_POINTS
 from proactive.loop.runs_view import timeline_entry
-from proactive.models.runs import SourceType
-from proactive.notifications.notice import Notice
-from proactive.notifications.outbox import queue_notice
 from proactive.observability import logger
 from proactive.queue import RunQueue
-from proactive.runs.records import enqueue_new, new_run
-from proactive.secret_store import SecretMissing
-from proactive.settings import get_settings
 from proactive.store import Store
 
-EXECUTION = "execution"
 # Statuses after which a goal action does nothing more.
 FINAL = frozenset({"done", "rejected", "expired", "failed", "cancelled", "no_action", "error"})
 # How often a goal waiting for another goal on its resource looks again.
 POLL_SECONDS = 60
-# The longest an agent's run is waited for (its own retries included).
-EXECUTE_TIMEOUT_SECONDS = 24 * 3600
-_EXCERPT = 2_000
-
-
-class ActionFailed(Exception):
-    """The action could not be executed; the state machine records it as a failed outcome."""
-
-
-class ActionRetryable(Exception):
-    """The action failed in a way that may pass (a 5xx, a timeout): the state machine retries."""
-
-
-def _record(
-    store: Store, ga_id: str, changes: Mapping[str, Any], now: datetime, event: str, detail: str
-) -> dict[str, Any]:
-    return store.goal_actions.update(
-        ga_id, dict(changes), append={"timeline": [timeline_entry(now, event, detail)]}
-    )
 
 
 def _goal(store: Store, goal_id: str) -> Goal | None:
@@ -240,11 +213,11 @@ def execute(
     if action["kind"] == "agent":
         if token is None:
             raise ActionFailed("an agent action's step needs its task token")
-        return _start_run(store, queue, ga, goal, action, token, parameters, acted_at)
+        return executing.start_run(store, queue, ga, goal, action, token, parameters, acted_at)
     if action["kind"] == "http":
-        result = _call(ga, goal, action, parameters)
+        result = executing.call(ga, goal, action, parameters)
     else:
-        result = _notify(store, queue, ga, goal, action, parameters, now)
+        result = executing.notify(store, queue, ga, goal, action, parameters, now)
     _record(store, ga["id"], {"status": "executed", "result": result}, now, "executed", result["summary"])
     return {"goal_action_id": ga["id"], "status": "executed", **result}
 
@@ -257,163 +230,6 @@ def _baseline(store: Store, ga: Mapping[str, Any], goal: Goal, impact_seconds: i
     times, values = zip(*points, strict=True)
     predicted = forecast(list(times), list(values), horizon_seconds=impact_seconds + 60, level=LEVEL)
     store.analysis_parts.put(ga["analysis_id"], f"baseline#{ga['id']}", forecast_to(predicted), now)
-
-
-def _start_run(
-    store: Store,
-    queue: RunQueue,
-    ga: Mapping[str, Any],
-    goal: Goal,
-    action: Mapping[str, Any],
-    token: str,
-    parameters: Mapping[str, Any],
-    now: datetime,
-) -> dict[str, Any]:
-    run_id = derived_id("run", ga["id"])
-    store.task_tokens.put(ga["id"], EXECUTION, token, now + timedelta(seconds=EXECUTE_TIMEOUT_SECONDS))
-    existing = store.runs.get(run_id)
-    if existing is None:
-        run = new_run(
-            run_id=run_id,
-            workspace_id=ga["workspace_id"],
-            agent_id=action["agent_id"],
-            task=loop_actions.fill(action["task_template"], goal, parameters),
-            source_type=SourceType.GOAL,
-            source_id=goal.id,
-            now=now,
-            payload={"goal_action_id": ga["id"], "goal_id": goal.id, "action_id": action["id"]},
-            goal_action_id=ga["id"],
-        )
-        enqueue_new(store, queue, run, now)
-        store.goal_actions.update(ga["id"], {"run_id": run_id})
-    elif existing["status"] in ("succeeded", "failed", "cancelled"):
-        _run_done(store, existing, now)  # it finished before this retry: end the wait now
-    return {"goal_action_id": ga["id"], "status": "executing", "run_id": run_id}
-
-
-def on_run_finished(store: Store, queue: RunQueue, event: events.Event, now: datetime) -> None:
-    """Subscriber: a goal action's run finished, so the execution waiting on it goes on."""
-    run = event.subject
-    if run.get("source_type") != SourceType.GOAL.value or not run.get("goal_action_id"):
-        return
-    _run_done(store, run, now)
-
-
-def _run_done(store: Store, run: Mapping[str, Any], now: datetime) -> None:
-    ga_id = run["goal_action_id"]
-    ga = store.goal_actions.get(ga_id)
-    token = store.task_tokens.peek(ga_id, EXECUTION)
-    if ga is None or token is None:
-        return  # told already (a repeated event), or the wait is over
-    output = str(run.get("output") or "")[:_EXCERPT]
-    if run["status"] == "succeeded":
-        result = {
-            "run_id": run["id"],
-            "run_status": "succeeded",
-            "summary": f"run {run['id']} succeeded",
-            "output": output,
-        }
-        if ga["status"] == "executing":
-            _record(
-                store, ga_id, {"status": "executed", "result": result}, now, "executed", result["summary"]
-            )
-        machine.succeed(token, result)
-    else:
-        error = str(run.get("error") or run.get("reason") or run["status"])[:_EXCERPT]
-        cause = f"run {run['id']} {run['status']}: {error}"
-        if ga["status"] == "executing":
-            _record(store, ga_id, {"error": cause}, now, "run_failed", cause)
-        machine.fail(token, machine.ACTION_FAILED, cause)
-    store.task_tokens.discard(ga_id, EXECUTION)
-
-
-def _call(
-    ga: Mapping[str, Any], goal: Goal, action: Mapping[str, Any], parameters: Mapping[str, Any]
-) -> dict[str, Any]:
-    """POST the goal to the action's endpoint, signed with the action's secret (Standard Webhooks)."""
-    body = json.dumps(
-        {
-            "goal_action_id": ga["id"],
-            "action": {"id": action["id"], "name": action["name"]},
-            "goal": {k: v for k, v in dataclasses.asdict(goal).items() if k != "evidence"}
-            | {"evidence": goal.evidence.summary, "target": str(goal.target)},
-            "parameters": dict(parameters),
-        },
-        separators=(",", ":"),
-        default=str,
-    ).encode()
-    try:
-        headers = resolved_headers(action.get("headers") or {})
-    except SecretMissing as exc:
-        raise ActionFailed(str(exc)) from None
-    headers |= {
-        "Content-Type": "application/json",
-        **signed_headers(action["secret"], ga["id"], int(time.time()), body),
-    }
-    settings = get_settings()
-    try:
-        response = outbound.request(
-            "POST",
-            action["url"],
-            headers=headers,
-            body=body,
-            timeout=float(action.get("timeout_seconds") or 30),
-            max_bytes=settings.outbound_max_response_bytes,
-            allow=outbound.parse_networks(settings.outbound_allow_networks),
-        )
-    except outbound.Refused as exc:
-        raise ActionFailed(f"{action['url']} refused: {exc}") from None
-    except outbound.OutboundError as exc:
-        raise ActionRetryable(f"{action['url']}: {exc}") from None
-    excerpt = response.body[:_EXCERPT].decode("utf-8", "replace")
-    if response.status >= 500 or response.status == 429:
-        raise ActionRetryable(f"{action['url']} answered {response.status}: {excerpt}")
-    if response.status >= 300:
-        raise ActionFailed(f"{action['url']} answered {response.status}: {excerpt}")
-    return {
-        "status_code": response.status,
-        "output": excerpt,
-        "summary": f"{action['url']} answered {response.status}",
-    }
-
-
-def _notify(
-    store: Store,
-    queue: RunQueue,
-    ga: Mapping[str, Any],
-    goal: Goal,
-    action: Mapping[str, Any],
-    parameters: Mapping[str, Any],
-    now: datetime,
-) -> dict[str, Any]:
-    template = action.get("message_template")
-    message = loop_actions.fill(template, goal, parameters) if template else goal.description
-    notice = Notice(
-        event="goal.action",
-        title=f"{action['name']}: {goal.title}",
-        outcome="info",
-        summary=message,
-        fields=(("Goal", goal.title), ("Target", str(goal.target)), ("Priority", goal.priority_label)),
-        body=goal.evidence.summary,
-        link=None,
-        ref=ga["id"],
-        at=now,
-    )
-    told = queue_notice(
-        store,
-        queue,
-        ga["workspace_id"],
-        notice,
-        list(action.get("channels") or []),
-        event_type="goal.action",
-        key=ga["id"],
-        subject_id=ga["id"],
-        run_id=None,
-        now=now,
-    )
-    if told == 0:
-        raise ActionFailed("none of the action's channels exists any more")
-    return {"notified": told, "output": message[:_EXCERPT], "summary": f"{told} channel(s) told"}
 
 
 def measure(store: Store, item: Mapping[str, Any], now: datetime) -> dict[str, Any]:

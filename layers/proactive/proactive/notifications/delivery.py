@@ -135,3 +135,14 @@ def _turn_off(store: Store, channel: Mapping[str, Any], reason: str, now: dateti
 
 def _public(notification: Mapping[str, Any]) -> dict[str, Any]:
     return {"notification_id": notification["id"], "status": notification["status"]}
+
+
+def requeue(notification: Mapping[str, Any], now: datetime) -> Message | None:
+    """A notification not yet sent when its queue was lost (the local stack's restart) is queued
+    again for its next attempt, at the time that attempt was due."""
+    if notification.get("status") not in ("queued", "retrying"):
+        return None
+    attempt = int(notification.get("attempts") or 0) + 1
+    due = notification.get("next_attempt_at")
+    delay = min(MAX_DELAY_SECONDS, max(0, math.ceil((parse_iso(due) - now).total_seconds()))) if due else 0
+    return Message("notification", str(notification["id"]), delay, (("attempt", attempt),))

@@ -15,6 +15,7 @@ from proactive.runs.records import (
     get_run,
     new_run,
     replay,
+    requeue,
     with_idempotency,
 )
 
@@ -31,5 +32,6 @@ __all__ = [
     "new_run",
     "receive_callback",
     "replay",
+    "requeue",
     "with_idempotency",
 ]

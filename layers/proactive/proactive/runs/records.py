@@ -16,12 +16,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from proactive import events
 from proactive.agents import require_agent_in
 from proactive.agents.runtimes import StepLog
-from proactive.clock import iso
+from proactive.clock import iso, parse_iso
 from proactive.errors import Conflict, ServiceUnavailable
 from proactive.ids import new_id
 from proactive.models.runs import FINAL_STATUSES, RunCreate, RunStatus, SourceType
 from proactive.observability import logger, metrics
-from proactive.queue import QueueError, RunQueue, run_message
+from proactive.queue import MAX_DELAY_SECONDS, Message, QueueError, RunQueue, delay_until, run_message
 from proactive.store import ConditionFailed, Store
 
 # DynamoDB items are limited to 400 KB; keep agent output well inside that.
@@ -255,3 +255,20 @@ def with_idempotency(
     if made is None:
         store.requests.release(workspace_id, idempotency_key, run_id)
     return made
+
+
+def requeue(run: Mapping[str, Any], now: datetime) -> Message | None:
+    """The message that takes up a run again after its queue was lost (the local stack's
+    restart): the attempt it waits for, the callback timer it waits on, or the take-over of an
+    attempt that was cut off once its lease lapses. None for a run that waits for nothing."""
+    attempts = int(run.get("attempts") or 0)
+    if run.get("status") == "queued":
+        due = parse_iso(run.get("retry_at") or run["scheduled_for"])
+        return run_message(str(run["id"]), delay_until(due, now), attempt=attempts + 1)
+    if run.get("status") != "running":
+        return None
+    wake = min(MAX_DELAY_SECONDS, delay_until(parse_iso(run["lease_until"]), now))
+    if run.get("waiting_for"):
+        until = iso(now) + f"+{wake}"
+        return run_message(str(run["id"]), wake, attempt=attempts, wake="callback", until=until)
+    return run_message(str(run["id"]), wake)

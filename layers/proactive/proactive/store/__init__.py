@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from proactive.settings import get_settings
+from proactive.store import keys
 from proactive.store.actions import Actions
 from proactive.store.agents import Agents
+from proactive.store.autonomy import Autonomy
 from proactive.store.conversations import Conversations, Messages, Tasks
 from proactive.store.due import DueIndex
 from proactive.store.goals import Goals
@@ -22,7 +24,7 @@ from proactive.store.monitors import Checks, MetricValues, Monitors
 from proactive.store.notifications import Channels, Notifications
 from proactive.store.requests import Requests
 from proactive.store.runs import Runs
-from proactive.store.schedules import DueEntities, Schedules
+from proactive.store.schedules import Schedules
 from proactive.store.series import EventLog, MetricPoints, MetricStates
 from proactive.store.table import ConditionFailed, Table, UnstorableValue, WriteConflict
 from proactive.store.triggers import Triggers
@@ -30,12 +32,6 @@ from proactive.store.webhooks import Deliveries, Webhooks
 from proactive.store.workspaces import Workspaces
 
 __all__ = ["ConditionFailed", "Store", "UnstorableValue", "WriteConflict"]
-
-
-class Autonomy(DueEntities):
-    """Each workspace's autonomous mode (id: the workspace id), in the due index while enabled."""
-
-    kind = "autonomy"
 
 
 class Store:
@@ -82,8 +78,8 @@ class Store:
 
         return DynamoDBPersistenceLayer(
             table_name=self.table.name,
-            key_attr="PK",
-            sort_key_attr="SK",
+            key_attr=keys.PK,
+            sort_key_attr=keys.SK,
             static_pk_value=idempotency_partition(function_name),
             expiry_attr=TTL_ATTRIBUTE,
             boto3_client=self.table.client,

@@ -24,7 +24,7 @@ class DueIndex:
 
     def due(self, shard: int, until: datetime) -> Iterator[tuple[str, str]]:
         """(kind, id) of every item in `shard` due by `until`. Reads only those items."""
-        condition = Key("due_pk").eq(keys.due_partition(shard)) & Key("due_at").lte(iso(until))
+        condition = Key(keys.DUE_PK).eq(keys.due_partition(shard)) & Key(keys.DUE_AT).lte(iso(until))
         for item in self.table.query_all(index=keys.DUE_INDEX, key=condition):
             yield str(item["kind"]), str(item["id"])
 

@@ -116,7 +116,7 @@ class Entities:
             self.shown(i)
             for i in self.table.query_all(
                 index=keys.GSI1,
-                key=Key("GSI1PK").eq(keys.workspace_partition(self.kind, workspace_id)),
+                key=Key(keys.GSI1PK).eq(keys.workspace_partition(self.kind, workspace_id)),
                 filters=filters,
             )
         ]

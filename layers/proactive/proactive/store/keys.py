@@ -43,15 +43,18 @@ from typing import Any
 
 PK, SK = "PK", "SK"
 GSI1, GSI2, DUE_INDEX = "GSI1", "GSI2", "DueIndex"
+GSI1PK, GSI1SK = "GSI1PK", "GSI1SK"
+GSI2PK, GSI2SK = "GSI2PK", "GSI2SK"
+DUE_PK, DUE_AT = "due_pk", "due_at"
 TTL_ATTRIBUTE = "ttl"
 VERSION_ATTRIBUTE = "version"
 
 # The key attributes of the table and of each index, partition key first.
 INDEX_KEYS: dict[str | None, tuple[str, str]] = {
     None: (PK, SK),
-    GSI1: ("GSI1PK", "GSI1SK"),
-    GSI2: ("GSI2PK", "GSI2SK"),
-    DUE_INDEX: ("due_pk", "due_at"),
+    GSI1: (GSI1PK, GSI1SK),
+    GSI2: (GSI2PK, GSI2SK),
+    DUE_INDEX: (DUE_PK, DUE_AT),
 }
 # Attributes that only serve the table's keys and indexes: never part of an item's body.
 KEY_ATTRIBUTES = frozenset({name for pair in INDEX_KEYS.values() for name in pair} | {TTL_ATTRIBUTE, "kind"})
@@ -127,6 +130,14 @@ def hook_path(url_path: str) -> dict[str, str]:
 
 def rate_counter(webhook_id: str, minute: int) -> dict[str, str]:
     return entity("rate", f"{webhook_id}#{minute}")
+
+
+def request(workspace_id: str, key_digest: str) -> dict[str, str]:
+    return entity("request", f"{workspace_id}#{key_digest}")
+
+
+def callback(run_id: str, message_id: str) -> dict[str, str]:
+    return entity("callback", f"{run_id}#{message_id[:200]}")
 
 
 def metric_values_partition(monitor_id: str) -> str:

@@ -60,7 +60,7 @@ class GoalActions(Entities):
         return [
             self.shown(i)
             for i in self.table.query_all(
-                index=keys.GSI2, key=Key("GSI2PK").eq(keys.goal_actions_partition(goal_id))
+                index=keys.GSI2, key=Key(keys.GSI2PK).eq(keys.goal_actions_partition(goal_id))
             )
         ]
 

@@ -25,7 +25,7 @@ class Requests:
     @staticmethod
     def _key(workspace_id: str, idempotency_key: str) -> dict[str, str]:
         digest = hashlib.sha256(idempotency_key.encode()).hexdigest()
-        return keys.entity("request", f"{workspace_id}#{digest}")
+        return keys.request(workspace_id, digest)
 
     def claim(
         self, workspace_id: str, idempotency_key: str, fingerprint: str, run_id: str, now: datetime
@@ -60,7 +60,7 @@ class Requests:
         try:
             self.table.put_new(
                 {
-                    **keys.entity("callback", f"{run_id}#{message_id[:200]}"),
+                    **keys.callback(run_id, message_id),
                     "kind": "callback",
                     "run_id": run_id,
                     keys.TTL_ATTRIBUTE: int(expires.timestamp()),

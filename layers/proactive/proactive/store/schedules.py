@@ -10,6 +10,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, ConditionBase
 
 from proactive.clock import iso
+from proactive.store import keys
 from proactive.store.due import DueIndex
 from proactive.store.entities import Entities
 from proactive.store.table import ConditionFailed, Table
@@ -41,7 +42,7 @@ class DueEntities(Entities):
         return self.update(
             item_id,
             {**changes, **self.due.attributes(item_id, due_at)},
-            remove=() if due_at is not None else ("due_pk", "due_at"),
+            remove=() if due_at is not None else (keys.DUE_PK, keys.DUE_AT),
             condition=condition,
             expect_version=expect_version,
         )

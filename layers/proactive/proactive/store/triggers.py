@@ -35,7 +35,7 @@ class Triggers(Entities):
         return self.update(
             trigger["id"],
             {**changes, **listing},
-            remove=() if listing else ("GSI2PK", "GSI2SK"),
+            remove=() if listing else (keys.GSI2PK, keys.GSI2SK),
             expect_version=int(trigger.get("version") or 0),
         )
 
@@ -46,7 +46,7 @@ class Triggers(Entities):
     def listening(self, workspace_id: str, prefix: str) -> list[dict[str, Any]]:
         """Active event triggers in a workspace listening for events that start with `prefix`
         (e.g. "run."): one query for every event a finished run emits."""
-        condition = Key("GSI2PK").eq(keys.event_listeners_partition(workspace_id)) & Key(
-            "GSI2SK"
+        condition = Key(keys.GSI2PK).eq(keys.event_listeners_partition(workspace_id)) & Key(
+            keys.GSI2SK
         ).begins_with(prefix)
         return [body(i) for i in self.table.query_all(index=keys.GSI2, key=condition)]

@@ -27,7 +27,7 @@ class Webhooks(Entities):
 
     def by_path(self, url_path: str) -> dict[str, Any] | None:
         items, _ = self.table.query(
-            index=keys.GSI2, key=Key("GSI2PK").eq(keys.hook_partition(url_path)), limit=1
+            index=keys.GSI2, key=Key(keys.GSI2PK).eq(keys.hook_partition(url_path)), limit=1
         )
         return body(items[0]) if items else None
 

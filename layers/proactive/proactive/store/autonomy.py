@@ -1,0 +1,9 @@
+"""Each workspace's autonomous mode (id: the workspace id), in the due index while enabled."""
+
+from __future__ import annotations
+
+from proactive.store.schedules import DueEntities
+
+
+class Autonomy(DueEntities):
+    kind = "autonomy"
