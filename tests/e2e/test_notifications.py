@@ -111,7 +111,7 @@ def test_a_run_that_fails_twice_then_succeeds_tells_each_receiver_once_within_it
         ("ntfy", "sent", "run.succeeded"),
         ("slack", "sent", "run.succeeded"),
     ]
-    marker = f"… [truncated; full text in run {run_id}]"
+    marker = f"… [truncated] full text in run {run_id}"
     # Discord: one embed, within 4,096 characters of description and 6,000 in all
     [message] = discord.messages
     [embed] = message["embeds"]

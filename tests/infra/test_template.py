@@ -166,3 +166,15 @@ def test_sam_build_makes_an_arm64_python313_package(tmp_path: Path) -> None:
     assert list(layer.glob("uvicorn/__init__.py")), "the streaming function serves the app with uvicorn"
     built = load_template(build / "template.yaml")
     assert built["Resources"]["WorkerFunction"]["Properties"]["CodeUri"] == "WorkerFunction"
+
+
+def test_functions_that_send_notifications_or_approval_links_know_the_apis_address(
+    resources: dict[str, Any],
+) -> None:
+    # Their links point at the API: PublicBaseUrl when set, else the HTTP API's own domain. (The
+    # API function cannot name the HTTP API that invokes it; it answers with the request's own.)
+    for name in ("WorkerFunction", "DispatcherFunction", "DeadLetterFunction", "GoalLoopFunction"):
+        base = resources[name]["Properties"]["Environment"]["Variables"]["PUBLIC_BASE_URL"]
+        condition, given, own = base["If"]
+        assert (condition, given) == ("HasPublicBaseUrl", {"Ref": "PublicBaseUrl"}), name
+        assert own["Sub"].startswith("https://${HttpApi}.execute-api."), name

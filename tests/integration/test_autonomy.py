@@ -122,6 +122,64 @@ def test_discord_and_ntfy_shorthands_make_one_channel_each(
     assert again["ntfy_topic"] == "ops-2"
 
 
+def test_what_get_shows_can_be_put_back_and_channels_can_be_removed(
+    client: TestClient, discord: DiscordWebhook
+) -> None:
+    agent = builtin(client)
+    other = client.post(
+        "/api/notifications/channels",
+        json={"workspace_id": "ws-1", "name": "ops", "type": "ntfy", "config": {"topic": "ops-other"}},
+    ).json()
+    configure(
+        client,
+        enabled=True,
+        agent_id=agent["id"],
+        discord_webhook=discord.url,
+        ntfy_topic="ops",
+        channels=[other["id"]],
+    )
+    shown = client.get("/api/autonomous/config").json()
+    assert len(shown["channels"]) == 3
+
+    # What GET shows (the Discord URL masked) goes back unchanged: nothing moves
+    put_back = {
+        k: shown[k] for k in ("enabled", "frequency", "discord_webhook", "ntfy_topic", "agent_id", "task")
+    }
+    again = configure(client, **put_back, channels=shown["channels"])
+    assert sorted(again["channels"]) == sorted(shown["channels"])
+    assert again["discord_webhook"] == shown["discord_webhook"]
+    # ... and leaving the shorthands and the list out keeps them too
+    kept = configure(client, enabled=True, frequency="30min")
+    assert sorted(kept["channels"]) == sorted(shown["channels"])
+
+    # An empty list removes the other channels; null detaches a shorthand
+    fewer = configure(client, enabled=True, channels=[], ntfy_topic=None)
+    assert fewer["ntfy_topic"] is None
+    assert fewer["discord_webhook"] == shown["discord_webhook"]
+    assert len(fewer["channels"]) == 1
+
+
+def test_a_refused_config_makes_no_channel(client: TestClient, discord: DiscordWebhook) -> None:
+    resp = client.put(
+        "/api/autonomous/config",
+        json={"enabled": True, "agent_id": "agent-nope", "discord_webhook": discord.url, "ntfy_topic": "ops"},
+    )
+    assert resp.status_code == 422
+    assert resp.json()["field"] == "agent_id"
+    assert client.get("/api/notifications/channels").json()["items"] == []
+    resp = client.put(
+        "/api/autonomous/config",
+        json={
+            "enabled": False,
+            "discord_webhook": "https://example.com/api/webhooks/1/abc",
+            "ntfy_topic": "ok",
+        },
+    )
+    assert resp.status_code == 422
+    assert resp.json()["field"] == "discord_webhook"
+    assert client.get("/api/notifications/channels").json()["items"] == []
+
+
 def test_the_dispatcher_fires_each_slot_once_under_concurrent_ticks(aws: Aws, handlers: Handlers) -> None:
     from tests.integration.conftest import make_agent
 
@@ -182,6 +240,7 @@ def test_execute_tells_discord_what_the_agent_actually_did(
     assert busy.status_code == 409
     assert busy.json()["error"] == "conflict"
     assert run["id"] in busy.json()["message"]
+    assert busy.json()["details"] == [{"field": "run_id", "message": run["id"]}]
 
     handlers.drain_until(lambda: len(discord.messages) >= 2, timeout=30)
 
@@ -278,3 +337,26 @@ def test_ntfy_shorthand_publishes_start_and_completion(client: TestClient, handl
     assert (start["topic"], start["title"]) == ("ops", "Autonomous agent started: ops-reviewer")
     assert done["title"] == "Autonomous agent succeeded: ops-reviewer"
     assert "nothing needs attention" in done["message"]
+
+
+def test_the_digest_names_the_goals_being_worked_on(aws: Aws) -> None:
+    now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    for goal_id, status, priority in (("goal-a", "active", 0.9), ("goal-b", "achieved", 0.5)):
+        aws.store.goals.put(
+            {
+                "id": goal_id,
+                "workspace_id": "ws-1",
+                "status": status,
+                "title": f"Keep p95 latency under 300 ms ({goal_id})",
+                "metric": "api.latency_p95",
+                "priority": priority,
+                "due_by": "2026-06-01T18:00:00Z",
+                "created_at": iso(now),
+            }
+        )
+    summary = autonomy.digest(aws.store, "ws-1", None, now)
+    assert (
+        "- Active goal: Keep p95 latency under 300 ms (goal-a) (on api.latency_p95, due by 2026-06-01T18:00:00Z)"
+        in summary
+    )
+    assert "goal-b" not in summary

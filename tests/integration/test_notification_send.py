@@ -33,7 +33,7 @@ from tests.fakes.smtp import MailHandler, smtp_server
 from tests.mockaws import mocked_aws
 
 RUN = "run-0a1b2c3d4e5f60718293a4b5"
-MARKER = f"… [truncated; full text in run {RUN}]"
+MARKER = f"… [truncated] full text in run {RUN}"
 
 NOTICE = Notice(
     event="run.failed",

@@ -171,6 +171,43 @@ def test_channels_are_checked_and_never_show_their_tokens(
     assert resp.status_code == 422
 
 
+def test_a_webhooks_token_is_never_logged(
+    client: TestClient,
+    handlers: Handlers,
+    discord: DiscordWebhook,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    import logging
+
+    from proactive.observability import logger
+
+    # Everything the platform logs, and what the libraries it uses log at INFO (at DEBUG, botocore
+    # logs whole requests, the table's items included, as it would any secret)
+    level, root = logger.log_level, logging.getLogger()
+    root_level = root.level
+    everything = logging.StreamHandler()
+    root.addHandler(everything)
+    root.setLevel(logging.INFO)
+    logger.setLevel("DEBUG")
+    try:
+        ops = channel(client, "discord", {"webhook_url": discord.url})
+        assert client.post("/api/notifications/test", json={"channel_id": ops["id"]}).status_code == 200
+        run = start(client, reporter(client, ops["id"]))
+        handlers.drain_until(lambda: settled(client, run["id"]), timeout=30)
+        discord.script(discord_unknown_webhook())
+        run = start(client, reporter(client, ops["id"]))
+        handlers.drain_until(lambda: settled(client, run["id"]), timeout=30)
+    finally:
+        root.removeHandler(everything)
+        root.setLevel(root_level)
+        logger.setLevel(level)
+
+    assert client.get(f"/api/notifications/channels/{ops['id']}").json()["is_active"] is False
+    out, err = capfd.readouterr()
+    assert "notification channel turned off" in out + err  # the logs were captured
+    assert discord.token not in out + err
+
+
 def test_a_webhook_channels_secret_is_shown_once(client: TestClient) -> None:
     made = channel(client, "webhook", {"url": "http://127.0.0.1:9/events"})
     assert made["secret"].startswith("whsec_")
@@ -363,6 +400,45 @@ def test_a_receiver_that_keeps_failing_never_fails_the_run(
     assert client.get(f"/api/notifications/channels/{ops['id']}").json()["is_active"] is True
 
 
+def test_a_start_that_cannot_be_told_neither_holds_the_run_up_nor_is_lost(
+    client: TestClient,
+    handlers: Handlers,
+    discord: DiscordWebhook,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from proactive.notifications import outbox
+
+    ops = channel(client, "discord", {"webhook_url": discord.url})
+    agent = client.post(
+        "/api/agents",
+        json={
+            "workspace_id": "ws-1",
+            "name": "reporter",
+            "notify": {"channels": [ops["id"]], "on": ["start", "success"]},
+        },
+    ).json()
+    # The first time the run's start is to be told, the table or the queue is out of reach
+    real, failures = outbox.queue_notice, []
+
+    def flaky(*args: Any, **kwargs: Any) -> int:
+        if kwargs["event_type"] == "run.started" and not failures:
+            failures.append(1)
+            raise ConnectionError("the queue could not be reached")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(outbox, "queue_notice", flaky)
+
+    run = start(client, agent)
+    handlers.drain_until(lambda: settled(client, run["id"]) and len(discord.messages) >= 2, timeout=30)
+
+    done = client.get(f"/api/runs/{run['id']}").json()
+    assert (done["status"], done["attempts"]) == ("succeeded", 1)
+    assert failures == [1]
+    # Told with the run's end, start first
+    titles = [m["embeds"][0]["title"] for m in discord.messages]
+    assert titles == ["Run started: reporter", "Run succeeded: reporter"]
+
+
 def test_test_messages_answer_what_the_receiver_said(
     client: TestClient, discord: DiscordWebhook, slack: SlackWebhook
 ) -> None:
@@ -490,6 +566,26 @@ def test_a_dead_letter_fails_its_run_and_tells_the_default_channels_by_email(
     [entry] = log(client, run_id=run["id"])
     assert entry["status"] == "sent"
     assert entry["answer"].startswith("accepted by Amazon SES as message")
+
+
+def test_a_notification_whose_message_is_set_aside_is_logged_failed(
+    client: TestClient, handlers: Handlers, aws: Aws, discord: DiscordWebhook
+) -> None:
+    ops = channel(client, "discord", {"webhook_url": discord.url})
+    run = start(client, reporter(client, ops["id"]))
+    # The run goes; its success notification's message then fails every receive
+    [run_message] = aws.receive()
+    handlers.deliver([run_message])
+    [message] = [m for m in aws.receive() if "notification_id" in m["Body"]]
+
+    deadletters = load_handler("deadletters", instance="_t")
+    result = deadletters.handler(sqs_event([message], aws.queue_arn), LocalContext("DeadLetterFunction"))
+
+    assert result == {"batchItemFailures": []}
+    [entry] = log(client, run_id=run["id"])
+    assert entry["status"] == "failed"
+    assert "failed 5 times and was set aside" in entry["reason"]
+    assert discord.messages == []
 
 
 def test_the_log_is_newest_first_and_expires(

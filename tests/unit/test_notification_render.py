@@ -15,7 +15,7 @@ from proactive.notifications.render import render
 from tests.fakes.receivers import discord_errors, slack_block_problem
 
 RUN = "run-0a1b2c3d4e5f60718293a4b5"
-MARKER = f"… [truncated; full text in run {RUN}]"
+MARKER = f"… [truncated] full text in run {RUN}"
 LINK = f"https://api.example.com/api/runs/{RUN}"
 AT = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
 
@@ -317,7 +317,7 @@ def test_the_marker_names_a_check_or_says_only_that_text_was_cut() -> None:
     assert (
         render("ntfy", check, {"topic": "ops"})
         .payload["message"]
-        .endswith("… [truncated; full text in check chk-123]")
+        .endswith("… [truncated] full text in check chk-123")
     )
     anonymous = replace(NOTICE, body="e" * 5000, ref=None)
     assert render("ntfy", anonymous, {"topic": "ops"}).payload["message"].endswith("… [truncated]")

@@ -71,12 +71,10 @@ def present(config: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     return shown
 
 
-def save_config(store: Store, workspace_id: str, changes: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    """Store the config (`enabled`, `frequency`, `agent_id`, `task`, `channels`) and put it in (or
-    take it out of) the due index. A new frequency reschedules from the last execution."""
-    current = get_config(store, workspace_id)
-    config = {**current, **{k: v for k, v in changes.items() if v is not None or k in ("agent_id",)}}
-    config["task"] = config.get("task") or DEFAULT_TASK
+def check_config(store: Store, workspace_id: str, config: Mapping[str, Any]) -> None:
+    """Raise InvalidInput (naming the field) if `config` cannot be saved: an enabled config needs
+    an agent of the workspace (its own or the workspace's default), and every channel must be one
+    of the workspace's."""
     if config.get("enabled"):
         agent_id = config.get("agent_id") or store.workspaces.get(workspace_id).get("default_agent_id")
         if not agent_id:
@@ -86,9 +84,21 @@ def save_config(store: Store, workspace_id: str, changes: Mapping[str, Any], now
                 field="agent_id",
             )
         require_agent_in(store, agent_id, workspace_id)
-        config["agent_id"] = agent_id
     for channel_id in config.get("channels", []):
         store.channels.referenced(channel_id, workspace_id, field="channels")
+
+
+def save_config(store: Store, workspace_id: str, changes: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """Store the config (`enabled`, `frequency`, `agent_id`, `task`, `channels`) and put it in (or
+    take it out of) the due index. A new frequency reschedules from the last execution."""
+    current = get_config(store, workspace_id)
+    config = {**current, **{k: v for k, v in changes.items() if v is not None or k in ("agent_id",)}}
+    config["task"] = config.get("task") or DEFAULT_TASK
+    check_config(store, workspace_id, config)
+    if config.get("enabled"):
+        config["agent_id"] = config.get("agent_id") or store.workspaces.get(workspace_id).get(
+            "default_agent_id"
+        )
     config["notify"] = {"channels": list(config.get("channels", [])), "on": NOTIFY_ON}
     due = next_execution(config, now) if config.get("enabled") else None
     config["next_fire_at"] = iso(due) if due else None
@@ -108,7 +118,8 @@ def save_config(store: Store, workspace_id: str, changes: Mapping[str, Any], now
 
 def digest(store: Store, workspace_id: str, since: datetime | None, now: datetime) -> str:
     """What happened in the workspace since `since` (the last 24 hours when it never ran): runs by
-    status and source, failures, failing monitors, missed occurrences, what is coming up."""
+    status and source, failures, failing monitors, missed occurrences, what is coming up, and the
+    goals the goal loop is working on."""
     start = since or now - timedelta(hours=24)
     recent: list[dict[str, Any]] = []
     cursor = None
@@ -153,6 +164,10 @@ def digest(store: Store, workspace_id: str, since: datetime | None, now: datetim
     )
     for schedule in upcoming[:10]:
         lines.append(f"- Coming up: {schedule['name']} at {schedule['next_fire_at']}")
+    goals = store.goals.all_in(workspace_id, filters=Attr("status").eq("active"))
+    for goal in sorted(goals, key=lambda g: -float(g.get("priority") or 0))[:10]:
+        by = f", due by {goal['due_by']}" if goal.get("due_by") else ""
+        lines.append(f"- Active goal: {goal['title']} (on {goal['metric']}{by})")
     if not failing and not missed and not statuses.get(RunStatus.FAILED):
         lines.append("- Nothing failed and nothing was missed.")
     return "\n".join(lines)
@@ -246,7 +261,11 @@ def execute_now(store: Store, queue: RunQueue, workspace_id: str, now: datetime)
         )
     busy = _running(store, config)
     if busy:
-        raise Conflict(f"an autonomous execution is still running: run {busy}", field="run_id")
+        raise Conflict(
+            f"an autonomous execution is still running: run {busy}",
+            field="run_id",
+            details=[{"field": "run_id", "message": busy}],
+        )
     run_id = derived_id("run", f"autonomy#{workspace_id}#manual#{iso(now)}")
     changes = {"active_run_id": run_id, "last_execution": iso(now)}
     if config.get("enabled"):

@@ -117,7 +117,7 @@ WORK_KINDS: dict[str, WorkKind] = {
         WorkKind("run", _run, runs.abandon, runs.requeue),
         WorkKind("delivery", _delivery, requeue=deliveries.requeue),
         WorkKind("check", _check, requeue=checks.requeue),
-        WorkKind("notification", delivery.perform, requeue=delivery.requeue),
+        WorkKind("notification", delivery.perform, delivery.abandon, delivery.requeue),
     )
 }
 

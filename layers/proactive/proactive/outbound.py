@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import socket
 import time
 from collections.abc import Mapping, Sequence
@@ -22,6 +23,11 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# httpx logs every request's whole URL at INFO, and a URL can be a secret (Discord's and Slack's
+# webhook URLs hold their tokens; users put API keys in query strings): a function whose log level
+# is INFO (Lambda's advanced logging controls) must not print them.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 _client: httpx.Client | None = None

@@ -49,31 +49,55 @@ def get_config(workspace: WorkspaceScope, store: StoreDep) -> Any:
 def put_config(body: AutonomousConfigPayload, principal: CurrentPrincipal, store: StoreDep) -> Any:
     """Turn autonomous mode on or off and set its frequency, agent, task and channels.
     `discord_webhook` and `ntfy_topic` make (or update) the workspace's channels of those types
-    for it. A new frequency counts from the last execution."""
+    for it; left out (or sent back as GET shows them), they stay as they are; `null` or `""`
+    detaches them. `channels`, when given, is the whole list of other channels. A new frequency
+    counts from the last execution. Nothing is saved, and no channel made, unless all of it can be."""
     workspace = body.workspace_id or principal.only_workspace()
     principal.require(workspace)
     now = utcnow()
-    picked = list(body.channels)
     current = autonomy.get_config(store, workspace)
-    named = {c["id"]: c["name"] for c in store.channels.all_in(workspace)}
-    # The shorthands replace whichever channels they made before.
-    picked += [c for c in current.get("channels", []) if named.get(c) not in (DISCORD_NAME, NTFY_NAME, None)]
-    if body.discord_webhook:
-        picked.append(
-            crud.shorthand(
-                store, workspace, "discord", {"webhook_url": body.discord_webhook}, DISCORD_NAME, now
-            )
-        )
-    if body.ntfy_topic:
-        picked.append(crud.shorthand(store, workspace, "ntfy", {"topic": body.ntfy_topic}, NTFY_NAME, now))
+    by_id = {c["id"]: c for c in store.channels.all_in(workspace)}
+    attached = {by_id[c]["name"]: c for c in current.get("channels", []) if c in by_id}
+    given = body.model_fields_set
+    if "channels" in given:
+        picked = list(body.channels)
+    else:
+        picked = [c for name, c in attached.items() if name not in (DISCORD_NAME, NTFY_NAME)]
+    # The shorthands: (channel name, type, the config to make or update it with, or the channel to keep)
+    wanted: list[tuple[str, str, dict[str, Any] | None, str | None]] = []
+    for name, type_, value, key, field in (
+        (DISCORD_NAME, "discord", body.discord_webhook, "webhook_url", "discord_webhook"),
+        (NTFY_NAME, "ntfy", body.ntfy_topic, "topic", "ntfy_topic"),
+    ):
+        kept = attached.get(name)
+        if field not in given or (kept and value == _shown_value(by_id[kept], type_)):
+            if kept:
+                wanted.append((name, type_, None, kept))
+        elif value:
+            try:
+                config = channels.validate(type_, {key: value})
+            except InvalidInput as exc:
+                raise InvalidInput(f"{field}: {exc.message}", field=field) from None
+            wanted.append((name, type_, config, None))
     changes = {
         "enabled": body.enabled,
         "frequency": body.frequency,
-        "channels": list(dict.fromkeys(picked)),
         "agent_id": body.agent_id or current.get("agent_id"),
         "task": body.task or current.get("task"),
     }
+    autonomy.check_config(store, workspace, {**current, **changes, "channels": picked})
+    for name, type_, settings, kept in wanted:
+        picked.append(kept or crud.shorthand(store, workspace, type_, settings or {}, name, now))
+    changes["channels"] = list(dict.fromkeys(picked))
     return {**_shown(store, autonomy.save_config(store, workspace, changes, now)), "status": "ok"}
+
+
+def _shown_value(channel: dict[str, Any], type_: str) -> str:
+    """A shorthand channel's value as GET shows it."""
+    config = channel.get("config") or {}
+    if type_ == "discord":
+        return channels.masked_url(config.get("webhook_url", ""), "discord")
+    return str(config.get("topic", ""))
 
 
 @router.post("/execute", status_code=status.HTTP_202_ACCEPTED, response_model=ExecutionStarted)

@@ -2,7 +2,7 @@
 
 - `notice`: `Notice`, what one notification says whatever the channel, and its `Outcome`.
 - `channels`: `CHANNEL_TYPES`, `validate(type, config)` (InvalidInput naming `config.<key>`),
-  `mask(type, config)` (what the API shows), `SECRET_KEYS` (never logged or shown in full),
+  `mask(type, config)` (what the API shows: never a token, which is never logged either),
   `new_channel_secret()` (a webhook channel's signing secret).
 - `render`: `render(type, notice, config) -> Rendered`, each receiver's exact message within its
   limits, long text cut with a visible marker naming where the full text is.

@@ -33,10 +33,6 @@ from proactive.settings import get_settings
 
 CHANNEL_TYPES = ("discord", "slack", "ntfy", "email", "webhook")
 
-# Values never to log or show in full: a channel's signing `secret` (webhook channels) and a
-# config's `webhook_url` (Discord and Slack, whose URL holds the token).
-SECRET_KEYS = frozenset({"secret", "webhook_url"})
-
 DEFAULT_NTFY_SERVER = "https://ntfy.sh"
 MASK = "••••"
 MAX_URL_LENGTH = 2000

@@ -146,3 +146,15 @@ def requeue(notification: Mapping[str, Any], now: datetime) -> Message | None:
     due = notification.get("next_attempt_at")
     delay = min(MAX_DELAY_SECONDS, max(0, math.ceil((parse_iso(due) - now).total_seconds()))) if due else 0
     return Message("notification", str(notification["id"]), delay, (("attempt", attempt),))
+
+
+def abandon(store: Store, queue: RunQueue, notification_id: str, now: datetime, reason: str) -> None:
+    """A notification whose queue message was set aside after failing every receive: `failed`,
+    saying why, rather than `queued` or `retrying` forever."""
+    notification = store.notifications.get(notification_id)
+    if notification is None or notification["status"] in DONE:
+        return
+    try:
+        _record(store, notification, {"status": "failed", "reason": reason, "next_attempt_at": None})
+    except ConditionFailed:
+        return  # an attempt was recorded meanwhile; what it recorded stands

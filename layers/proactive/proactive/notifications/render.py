@@ -3,7 +3,7 @@ publish, an email (subject, text and HTML) and the webhook channel's JSON event.
 
 Every receiver has hard limits (Discord's 4,096-character description and 6,000 characters per
 embed, Slack's 3,000-character sections, ntfy's 4,096 bytes...). A message is never refused for
-its size: what does not fit is cut, visibly, with `… [truncated; full text in run run-…]` naming
+its size: what does not fit is cut, visibly, with `… [truncated] full text in run run-…` naming
 where the whole text is. The body (the output or error) is what gets cut first.
 """
 
@@ -72,7 +72,7 @@ def marker(ref: str | None) -> str:
     if not ref:
         return "… [truncated]"
     kind = _REF_KINDS.get(ref.split("-", 1)[0])
-    return f"… [truncated; full text in {kind + ' ' if kind else ''}{ref}]"
+    return f"… [truncated] full text in {kind + ' ' if kind else ''}{ref}"
 
 
 def _utf8(text: str) -> int:

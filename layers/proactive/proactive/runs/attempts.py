@@ -150,7 +150,13 @@ def _attempt(
         if slot_of is not None and exclusive:
             store.schedules.release_slot(slot_of, run_id)
         return {"run_id": run_id, "status": "taken"}
-    events.flush(store, queue, store.runs, run, now)
+    try:
+        events.flush(store, queue, store.runs, run, now)
+        run = {k: v for k, v in run.items() if k != events.PENDING}
+    except Exception:
+        # Telling of the start must never hold the run up: the event stays pending on the run
+        # and goes out with its end (`finish` keeps it).
+        logger.exception("the run's start could not be told; the run goes on", extra={"run_id": run_id})
 
     if agent is None or agent["workspace_id"] != run["workspace_id"]:
         error = f"agent {run['agent_id']!r} no longer exists"

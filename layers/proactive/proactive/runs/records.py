@@ -119,7 +119,9 @@ def finish(
     publish `run.finished` for a success or a final failure. ConditionFailed otherwise."""
     changes = {"status": status.value, "finished_at": iso(now), "lease_until": None, **fields}
     if status in (RunStatus.SUCCEEDED, RunStatus.FAILED):
-        changes.update(events.pending(events.RUN_FINISHED))
+        # An event not yet delivered (a start that could not be told) goes first.
+        earlier = [t for t in run.get(events.PENDING) or [] if t != events.RUN_FINISHED]
+        changes.update(events.pending(*earlier, events.RUN_FINISHED))
     guard = Attr("status").eq(run["status"])
     final = store.runs.update(run["id"], changes, condition=guard if condition is None else guard & condition)
     if run.get("occurrence_key") and run.get("holds_slot"):
