@@ -2,34 +2,39 @@
 
 `keys` is the only module that builds a key or names an index; `table` holds the shared
 mechanics (what can be stored, conditional writes, transactions, pages, cursors). `Store` gathers
-one accessor per entity for the rest of the package: `store.runs.get(run_id)`.
+one accessor per entity for the rest of the package: `store.runs.get(run_id)`. Each accessor's
+module is imported when it is first used, so a function pays only for the entities it touches
+(webhook ingest's cold start reads two).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-from proactive.settings import get_settings
+from proactive.settings import Settings, get_settings
 from proactive.store import keys
-from proactive.store.actions import Actions
-from proactive.store.agents import Agents
-from proactive.store.autonomy import Autonomy
-from proactive.store.conversations import Conversations, Messages, Tasks
-from proactive.store.due import DueIndex
-from proactive.store.goals import Goals
 from proactive.store.keys import idempotency_partition
-from proactive.store.loop import LoopSettings
-from proactive.store.loop_runs import Analyses, AnalysisParts, GoalActions, PlatformKeys, TaskTokens
-from proactive.store.monitors import Checks, MetricValues, Monitors
-from proactive.store.notifications import Channels, Notifications
-from proactive.store.requests import Requests
-from proactive.store.runs import Runs
-from proactive.store.schedules import Schedules
-from proactive.store.series import EventLog, MetricPoints, MetricStates
 from proactive.store.table import ConditionFailed, Table, UnstorableValue, WriteConflict
-from proactive.store.triggers import Triggers
-from proactive.store.webhooks import Deliveries, Webhooks
-from proactive.store.workspaces import Workspaces
+
+if TYPE_CHECKING:
+    from proactive.store.actions import Actions
+    from proactive.store.agents import Agents
+    from proactive.store.autonomy import Autonomy
+    from proactive.store.conversations import Conversations, Messages, Tasks
+    from proactive.store.due import DueIndex
+    from proactive.store.goals import Goals
+    from proactive.store.loop import LoopSettings
+    from proactive.store.loop_runs import Analyses, AnalysisParts, GoalActions, PlatformKeys, TaskTokens
+    from proactive.store.monitors import Checks, MetricValues, Monitors
+    from proactive.store.notifications import Channels, Notifications
+    from proactive.store.requests import Requests
+    from proactive.store.runs import Runs
+    from proactive.store.schedules import Schedules
+    from proactive.store.series import EventLog, MetricPoints, MetricStates
+    from proactive.store.triggers import Triggers
+    from proactive.store.webhooks import Deliveries, Webhooks
+    from proactive.store.workspaces import Workspaces
 
 __all__ = ["ConditionFailed", "Store", "UnstorableValue", "WriteConflict"]
 
@@ -38,37 +43,182 @@ class Store:
     """The table, with one accessor per entity."""
 
     def __init__(self, table_name: str | None = None, *, client: Any = None) -> None:
-        settings = get_settings()
-        self.table = Table(table_name or settings.table_name, client)
-        self.due = DueIndex(self.table, settings.due_shards)
-        self.agents = Agents(self.table)
-        self.schedules = Schedules(self.table, self.due)
-        self.runs = Runs(self.table, settings.run_retention_days)
-        self.triggers = Triggers(self.table)
-        self.webhooks = Webhooks(self.table)
-        self.deliveries = Deliveries(self.table, settings.delivery_retention_days)
-        self.monitors = Monitors(self.table, self.due)
-        self.checks = Checks(self.table, settings.check_retention_days)
-        self.metric_values = MetricValues(self.table, settings.metric_retention_days)
-        self.requests = Requests(self.table)
-        self.channels = Channels(self.table)
-        self.notifications = Notifications(self.table, settings.notification_retention_days)
-        self.workspaces = Workspaces(self.table)
-        self.autonomy = Autonomy(self.table, self.due)
-        self.metrics = MetricPoints(self.table, settings.series_retention_days)
-        self.metric_states = MetricStates(self.table, settings.series_retention_days)
-        self.events_log = EventLog(self.table, settings.series_retention_days)
-        self.conversations = Conversations(self.table)
-        self.messages = Messages(self.table)
-        self.tasks = Tasks(self.table)
-        self.goals = Goals(self.table)
-        self.loop_settings = LoopSettings(self.table, self.due)
-        self.actions = Actions(self.table)
-        self.analyses = Analyses(self.table)
-        self.analysis_parts = AnalysisParts(self.table)
-        self.goal_actions = GoalActions(self.table)
-        self.task_tokens = TaskTokens(self.table)
-        self.platform_keys = PlatformKeys(self.table)
+        self.settings: Settings = get_settings()
+        self.table = Table(table_name or self.settings.table_name, client)
+
+    @cached_property
+    def due(self) -> DueIndex:
+        from proactive.store.due import DueIndex
+
+        return DueIndex(self.table, self.settings.due_shards)
+
+    @cached_property
+    def agents(self) -> Agents:
+        from proactive.store.agents import Agents
+
+        return Agents(self.table)
+
+    @cached_property
+    def schedules(self) -> Schedules:
+        from proactive.store.schedules import Schedules
+
+        return Schedules(self.table, self.due)
+
+    @cached_property
+    def runs(self) -> Runs:
+        from proactive.store.runs import Runs
+
+        return Runs(self.table, self.settings.run_retention_days)
+
+    @cached_property
+    def triggers(self) -> Triggers:
+        from proactive.store.triggers import Triggers
+
+        return Triggers(self.table)
+
+    @cached_property
+    def webhooks(self) -> Webhooks:
+        from proactive.store.webhooks import Webhooks
+
+        return Webhooks(self.table)
+
+    @cached_property
+    def deliveries(self) -> Deliveries:
+        from proactive.store.webhooks import Deliveries
+
+        return Deliveries(self.table, self.settings.delivery_retention_days)
+
+    @cached_property
+    def monitors(self) -> Monitors:
+        from proactive.store.monitors import Monitors
+
+        return Monitors(self.table, self.due)
+
+    @cached_property
+    def checks(self) -> Checks:
+        from proactive.store.monitors import Checks
+
+        return Checks(self.table, self.settings.check_retention_days)
+
+    @cached_property
+    def metric_values(self) -> MetricValues:
+        from proactive.store.monitors import MetricValues
+
+        return MetricValues(self.table, self.settings.metric_retention_days)
+
+    @cached_property
+    def requests(self) -> Requests:
+        from proactive.store.requests import Requests
+
+        return Requests(self.table)
+
+    @cached_property
+    def channels(self) -> Channels:
+        from proactive.store.notifications import Channels
+
+        return Channels(self.table)
+
+    @cached_property
+    def notifications(self) -> Notifications:
+        from proactive.store.notifications import Notifications
+
+        return Notifications(self.table, self.settings.notification_retention_days)
+
+    @cached_property
+    def workspaces(self) -> Workspaces:
+        from proactive.store.workspaces import Workspaces
+
+        return Workspaces(self.table)
+
+    @cached_property
+    def autonomy(self) -> Autonomy:
+        from proactive.store.autonomy import Autonomy
+
+        return Autonomy(self.table, self.due)
+
+    @cached_property
+    def metrics(self) -> MetricPoints:
+        from proactive.store.series import MetricPoints
+
+        return MetricPoints(self.table, self.settings.series_retention_days)
+
+    @cached_property
+    def metric_states(self) -> MetricStates:
+        from proactive.store.series import MetricStates
+
+        return MetricStates(self.table, self.settings.series_retention_days)
+
+    @cached_property
+    def events_log(self) -> EventLog:
+        from proactive.store.series import EventLog
+
+        return EventLog(self.table, self.settings.series_retention_days)
+
+    @cached_property
+    def conversations(self) -> Conversations:
+        from proactive.store.conversations import Conversations
+
+        return Conversations(self.table)
+
+    @cached_property
+    def messages(self) -> Messages:
+        from proactive.store.conversations import Messages
+
+        return Messages(self.table)
+
+    @cached_property
+    def tasks(self) -> Tasks:
+        from proactive.store.conversations import Tasks
+
+        return Tasks(self.table)
+
+    @cached_property
+    def goals(self) -> Goals:
+        from proactive.store.goals import Goals
+
+        return Goals(self.table)
+
+    @cached_property
+    def loop_settings(self) -> LoopSettings:
+        from proactive.store.loop import LoopSettings
+
+        return LoopSettings(self.table, self.due)
+
+    @cached_property
+    def actions(self) -> Actions:
+        from proactive.store.actions import Actions
+
+        return Actions(self.table)
+
+    @cached_property
+    def analyses(self) -> Analyses:
+        from proactive.store.loop_runs import Analyses
+
+        return Analyses(self.table)
+
+    @cached_property
+    def analysis_parts(self) -> AnalysisParts:
+        from proactive.store.loop_runs import AnalysisParts
+
+        return AnalysisParts(self.table)
+
+    @cached_property
+    def goal_actions(self) -> GoalActions:
+        from proactive.store.loop_runs import GoalActions
+
+        return GoalActions(self.table)
+
+    @cached_property
+    def task_tokens(self) -> TaskTokens:
+        from proactive.store.loop_runs import TaskTokens
+
+        return TaskTokens(self.table)
+
+    @cached_property
+    def platform_keys(self) -> PlatformKeys:
+        from proactive.store.loop_runs import PlatformKeys
+
+        return PlatformKeys(self.table)
 
     def idempotency_layer(self, function_name: str) -> Any:
         """Powertools idempotency records, kept in this table under their own partition."""
