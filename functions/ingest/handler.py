@@ -11,8 +11,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from proactive.clock import utcnow
-from proactive.ingest import ingest
-from proactive.observability import instrumented
+from proactive.ingest import ingest, unavailable
+from proactive.observability import instrumented, logger
 from proactive.queue import RunQueue
 from proactive.settings import get_settings
 from proactive.store import Store
@@ -30,7 +30,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     raw = event.get("body") or ""
     body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode("utf-8")
-    response = ingest(store, queue, url_path, headers, body, utcnow(), settings)
+    try:
+        response = ingest(store, queue, url_path, headers, body, utcnow(), settings)
+    except Exception:
+        # Whatever failed (DynamoDB throttled, a bug), the sender gets the API's error shape and
+        # a status that makes it retry; nothing was accepted, so nothing is lost.
+        logger.exception("webhook delivery could not be handled", extra={"url_path": url_path})
+        response = unavailable("the delivery could not be handled; retry later")
     return {
         "statusCode": response.status,
         "headers": {"content-type": "application/json", **response.headers},

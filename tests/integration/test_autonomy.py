@@ -356,7 +356,7 @@ def test_the_digest_names_the_goals_being_worked_on(aws: Aws) -> None:
         )
     summary = autonomy.digest(aws.store, "ws-1", None, now)
     assert (
-        "- Active goal: Keep p95 latency under 300 ms (goal-a) (on api.latency_p95, due by 2026-06-01T18:00:00Z)"
-        in summary
+        "- Active goal: Keep p95 latency under 300 ms (goal-a) "
+        "(on api.latency_p95, due by 2026-06-01T18:00:00Z)" in summary
     )
     assert "goal-b" not in summary

@@ -68,6 +68,65 @@ def test_a_source_value_the_store_cannot_hold_is_a_recorded_error_that_fires_not
     assert check(client, monitor)["status"] == "ok"
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        # 10**44: 45 digits, 1 of them significant
+        b'{"data": {"price": 100000000000000000000000000000000000000000000}}',
+        b'{"data": {"price": 1e44}}',
+        b'{"data": {"price": 9.99e125}}',
+    ],
+)
+def test_big_round_numbers_are_stored_exactly_check_after_check(
+    client: TestClient, quote: Quote, body: bytes
+) -> None:
+    # Given a monitor whose source answers with a big round number (valid for DynamoDB)
+    monitor = create(client, quote, condition="value > 150")
+    quote.body = body
+    # When it is checked twice (the second check also writes the first value, as `previous`)
+    first, second = check(client, monitor), check(client, monitor)
+    # Then both are recorded, the first fires once, and the value reads back as it was sent
+    assert [first["status"], second["status"]] == ["ok", "ok"]
+    assert (first["fired"], second["fired"]) == (True, False)
+    sent = json.loads(body)["data"]["price"]
+    assert second["value"] == second["previous"]
+    assert float(second["value"]) == float(sent)  # (1e44 in JSON is exactly 10**44, shown whole)
+    assert len(client.get("/api/runs", params={"source_type": "monitor"}).json()["items"]) == 1
+
+
+def test_a_posted_big_round_number_is_checked_like_any_other(client: TestClient) -> None:
+    monitor = client.post(
+        "/api/proactive/monitors",
+        json={
+            "name": "m",
+            "workspace_id": "ws-1",
+            "agent_id": agent(client),
+            "source": {"type": "metric", "aggregation": "last"},
+            "condition": "value > 150",
+            "action": "Look at {value}",
+        },
+    )
+    assert monitor.status_code == 201, monitor.text
+    posted = client.post(f"/api/proactive/monitors/{monitor.json()['id']}/values", json={"value": 10**44})
+    assert posted.status_code == 202, posted.text
+    checked = client.post(f"/api/proactive/monitors/{monitor.json()['id']}/check").json()
+    assert (checked["status"], checked["value"], checked["fired"]) == ("ok", 10**44, True)
+
+
+def test_a_source_value_too_big_to_keep_is_a_recorded_error_and_the_next_check_runs(
+    client: TestClient, quote: Quote
+) -> None:
+    monitor = create(client, quote, condition="value != 0")
+    quote.body = json.dumps({"data": {"price": "x" * 500_000}}).encode()
+    failed = check(client, monitor)
+    assert failed["status"] == "error"
+    assert "a check keeps at most 65,536" in failed["error"]
+    assert client.get("/api/runs", params={"source_type": "monitor"}).json()["items"] == []
+    quote.body = None
+    quote.price = 151
+    assert check(client, monitor)["status"] == "ok"
+
+
 def github_signed(secret: str, body: bytes, delivery: str) -> dict[str, str]:
     return {
         "x-hub-signature-256": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
@@ -158,6 +217,25 @@ def test_a_write_conflict_on_the_shared_counter_is_retried_then_answered_503(
         d["status"] for d in client.get(f"/api/proactive/webhooks/{hook['id']}/deliveries").json()["items"]
     ]
     assert sorted(statuses) == ["accepted", "accepted"]
+
+
+def test_a_table_out_of_reach_is_a_json_503_the_sender_retries(
+    handlers: Handlers, hook: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = handlers.ingest.store.table
+
+    def throttled(**kwargs: Any) -> Any:
+        error = {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}
+        raise ClientError(error, "Query")
+
+    monkeypatch.setattr(table.client, "query", throttled)
+    body = b'{"n": 1}'
+    code, answer, headers = handlers.post_hook(
+        hook["url_path"], body, github_signed(hook["secret"], body, "d-1")
+    )
+    assert (code, answer["error"]) == (503, "service_unavailable")
+    assert answer["message"] == "the delivery could not be handled; retry later"
+    assert headers["content-type"] == "application/json"
 
 
 @pytest.mark.parametrize(
@@ -329,10 +407,19 @@ def test_a_huge_webhook_timestamp_is_401(handlers: Handlers, client: TestClient)
     ],
 )
 def test_a_hand_made_cursor_is_a_422(client: TestClient, cursor: str) -> None:
-    resp = client.get("/api/agents", params={"cursor": cursor})
-    assert resp.status_code == 422
-    assert resp.json()["message"] == "cursor is not one this API returned"
-    assert resp.json()["field"] == "cursor"
+    # Every list the API has (those under an item are read the same way)
+    lists = [
+        path
+        for path, operations in client.get("/openapi.json").json()["paths"].items()
+        if "{" not in path
+        and any(p["name"] == "cursor" for p in operations.get("get", {}).get("parameters", []))
+    ]
+    assert len(lists) >= 12
+    for path in lists:
+        resp = client.get(path, params={"cursor": cursor})
+        assert resp.status_code == 422, (path, resp.text)
+        assert resp.json()["message"] == "cursor is not one this API returned", path
+        assert resp.json()["field"] == "cursor", path
 
 
 def test_invalid_settings_fail_at_start_up_naming_each_variable() -> None:
@@ -409,6 +496,24 @@ def test_deleting_an_agent_in_use_is_409_naming_users_and_force_pauses_them(clie
     # Resuming clears the reason
     resumed = client.post(f"/api/proactive/monitors/{mon['id']}/resume").json()
     assert (resumed["is_active"], resumed["paused_reason"]) == (True, None)
+
+
+def test_deleting_the_agent_of_autonomous_mode_or_the_default_agent_is_409_and_force_unsets_them(
+    client: TestClient,
+) -> None:
+    used = agent(client, "executor")
+    assert client.put("/api/workspace/settings", json={"default_agent_id": used}).status_code == 200
+    assert client.put("/api/autonomous/config", json={"enabled": True, "agent_id": used}).status_code == 200
+
+    resp = client.delete(f"/api/agents/{used}")
+    assert resp.status_code == 409
+    assert {d["field"] for d in resp.json()["details"]} == {"autonomy", "workspace_settings"}
+    assert "autonomous mode" in resp.json()["message"]
+
+    assert client.delete(f"/api/agents/{used}", params={"force": "true"}).status_code == 204
+    config = client.get("/api/autonomous/config").json()
+    assert (config["enabled"], config["agent_id"], config["next_execution"]) == (False, None, None)
+    assert client.get("/api/workspace/settings").json()["default_agent_id"] is None
 
 
 def test_deleting_a_trigger_webhooks_deliver_to_is_409_and_force_pauses_them(

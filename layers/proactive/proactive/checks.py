@@ -11,6 +11,7 @@ publishes `monitor.recovered`.
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from collections.abc import Callable, Mapping
@@ -156,6 +157,11 @@ def _change_pct(value: Any, previous: Any) -> float | None:
     return float(change) if math.isfinite(change) else None
 
 
+# The most a check keeps of what it read (the value and the named values, as JSON). The check,
+# the monitor (`last_value`) and a fired run's payload each hold a copy, and an item holds 400 KB.
+MAX_VALUE_BYTES = 64 * 1024
+
+
 def _storable_values(value: Any, named: Mapping[str, Any]) -> None:
     """Refuse, before anything fires, a value the check's record could not hold."""
     try:
@@ -163,6 +169,12 @@ def _storable_values(value: Any, named: Mapping[str, Any]) -> None:
         storable(dict(named), "values")
     except UnstorableValue as exc:
         raise SourceError(f"the source's {exc.message}") from None
+    size = len(json.dumps({"value": value, "values": dict(named)}, default=str).encode())
+    if size > MAX_VALUE_BYTES:
+        raise SourceError(
+            f"the source's value is {size:,} bytes as JSON; a check keeps at most {MAX_VALUE_BYTES:,}: "
+            "make the source's `select` pick only what the condition needs"
+        )
 
 
 def run_check(store: Store, queue: RunQueue, check_id: str, now: datetime) -> dict[str, Any]:

@@ -41,6 +41,11 @@ def _error(status: int, code: str, message: str, **headers: str) -> Response:
     return Response(status, {"error": code, "message": message, "field": None}, dict(headers))
 
 
+def unavailable(message: str) -> Response:
+    """503 in the API's error shape: the sender should try again later."""
+    return _error(503, "service_unavailable", message)
+
+
 class BodyError(ValueError):
     """The body cannot be read as an event payload; the message says why."""
 

@@ -1,10 +1,11 @@
 """What refers to what, and deleting something others still use.
 
-An agent is used by the schedules, triggers and monitors that start it, and by the goal loop's
-actions that give it tasks; a trigger by the webhooks that deliver to it. Deleting one of those
+An agent is used by the schedules, triggers and monitors that start it, by the goal loop's
+actions that give it tasks, by autonomous mode and as the workspace's default agent; a trigger by
+the webhooks that deliver to it. Deleting one of those
 while it is used would leave its users failing on every run, so it answers 409 naming them. With
-`force`, each user is paused first, with the reason recorded on it (`paused_reason`), and then
-the item is deleted.
+`force`, each user is paused first, with the reason recorded on it (`paused_reason`; autonomous
+mode is turned off and the default agent unset), and then the item is deleted.
 """
 
 from __future__ import annotations
@@ -49,14 +50,23 @@ def _refuse(what: str, users: dict[str, list[dict[str, Any]]]) -> Conflict:
 
 def agent_users(store: Store, agent: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """The schedules, triggers, monitors and goal-loop actions of the agent's workspace that
-    start it."""
+    start it, its autonomous mode if that runs it, and its settings if it is the default agent."""
     uses = Attr("agent_id").eq(agent["id"])
     ws = agent["workspace_id"]
+    autonomy = store.autonomy.get(ws) or {}
     return {
         "schedules": store.schedules.all_in(ws, filters=uses),
         "triggers": store.triggers.all_in(ws, filters=uses),
         "monitors": store.monitors.all_in(ws, filters=uses),
         "actions": store.actions.all_in(ws, filters=uses),
+        "autonomy": [{"id": ws, "name": "autonomous mode"}]
+        if autonomy.get("agent_id") == agent["id"]
+        else [],
+        "workspace_settings": (
+            [{"id": ws, "name": "default_agent_id"}]
+            if store.workspaces.get(ws).get("default_agent_id") == agent["id"]
+            else []
+        ),
     }
 
 
@@ -86,6 +96,14 @@ def delete_agent(
             lambda current: store.actions.change(current, _paused(reason, now)),
             what=f"action {action['id']!r}",
         )
+    if users["autonomy"]:
+        from proactive import autonomy
+
+        # Turned off, and without an agent until one is given again.
+        autonomy.save_config(store, agent["workspace_id"], {"enabled": False, "agent_id": None}, now)
+    if users["workspace_settings"]:
+        settings = store.workspaces.get(agent["workspace_id"])
+        store.workspaces.put({**settings, "default_agent_id": None})
     store.agents.delete(agent_id)
     return {kind: [i["id"] for i in items] for kind, items in users.items()}
 

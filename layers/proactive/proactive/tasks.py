@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from proactive import conversations, schedules, triggers, webhooks
 from proactive.auth import Principal
-from proactive.clock import iso
+from proactive.clock import iso, parse_iso
 from proactive.errors import Conflict, InvalidInput
 from proactive.ids import new_id
 from proactive.lib.signatures import HOW_TO_SIGN
@@ -305,12 +305,14 @@ def _encode(task: Mapping[str, Any]) -> str:
 def _decode(cursor: str | None) -> tuple[str, str] | None:
     if not cursor:
         return None
+    refused = InvalidInput("cursor is not one this API returned", field="cursor")
     try:
         created_at, _, task_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("#")
+        parse_iso(created_at)
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise InvalidInput("cursor is not one this API returned", field="cursor") from None
-    if not created_at or not task_id:
-        raise InvalidInput("cursor is not one this API returned", field="cursor")
+        raise refused from None
+    if not task_id.startswith("task-"):
+        raise refused
     return created_at, task_id
 
 

@@ -14,7 +14,7 @@ import json
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, ConditionExpressionBuilder, Key
@@ -70,6 +70,10 @@ def _number(value: Decimal, path: str) -> Decimal:
             f"1e{MIN_EXPONENT} to 1e{MAX_EXPONENT}",
             field=path or None,
         )
+    if len(value.as_tuple().digits) > MAX_DIGITS:
+        # e.g. 10**44: one significant digit, but 45 in its coefficient, which boto3's
+        # 38-digit context refuses to write. Exact: at most MAX_DIGITS of them are significant.
+        return value.normalize(Context(prec=MAX_DIGITS))
     return value
 
 
