@@ -139,3 +139,33 @@ def test_data_survives_a_restart_and_reset_starts_empty(tmp_path: Path) -> None:
     # And with --reset (make dev RESET=1) it starts empty
     with running_stack(log, "--reset", data_dir=data) as stack, stack.client(WS) as c:
         assert c.get(f"/api/agents/{agent['id']}").status_code == 404
+
+
+def _moto_servers() -> set[int]:
+    found = set()
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and b"proactive.dev.state_machine" in (proc / "cmdline").read_bytes():
+                found.add(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_invalid_settings_stop_the_stack_with_one_line_naming_each(tmp_path: Path) -> None:
+    before = _moto_servers()
+    result = subprocess.run(
+        [PROACTIVE, "dev", "--no-data", "--port", str(free_port())],
+        env={**stack_env(), "OUTBOUND_ALLOW_NETWORKS": "banana", "TICK_SECONDS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stdout + result.stderr
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("proactive dev:")]
+    assert "OUTBOUND_ALLOW_NETWORKS='banana'" in line
+    assert "TICK_SECONDS" in line
+    time.sleep(1)
+    assert _moto_servers() <= before  # nothing left running

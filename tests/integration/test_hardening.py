@@ -355,6 +355,80 @@ def test_concurrent_patches_of_one_schedule_lose_nothing(
             assert final["next_run"] is None
 
 
+def test_concurrent_patches_of_one_monitor_lose_nothing(
+    client: TestClient, aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Staged as for schedules: the first PATCH reads, the second runs to the end, then the first
+    # writes. The next check is derived from the interval and the state, so neither may be stale.
+    from proactive import monitors
+
+    read = monitors.get_monitor
+    first_read, second_done, armed = threading.Event(), threading.Event(), threading.Event()
+
+    def staged(store: Any, monitor_id: str, workspaces: frozenset[str]) -> dict[str, Any]:
+        current = read(store, monitor_id, workspaces)
+        if armed.is_set():
+            armed.clear()
+            first_read.set()
+            assert second_done.wait(10)
+        return current
+
+    monkeypatch.setattr(monitors, "get_monitor", staged)
+    for edits in (
+        ({"check_interval": 3600}, {"is_active": False}),
+        ({"is_active": False}, {"check_interval": 3600}),
+        ({"check_interval": 3600}, {"condition": "value > 200"}),
+    ):
+        first_read.clear()
+        second_done.clear()
+        mon = client.post(
+            "/api/proactive/monitors",
+            json={
+                "name": "m",
+                "workspace_id": "ws-1",
+                "agent_id": agent(client),
+                "source": {"type": "metric"},
+                "condition": "value > 1",
+                "action": "look",
+                "check_interval": 60,
+            },
+        ).json()
+        answers: dict[str, int] = {}
+        armed.set()
+
+        def patch(body: dict[str, Any], mid: str = mon["id"], answers: dict[str, int] = answers) -> None:
+            name = threading.current_thread().name
+            if name == "second":
+                assert first_read.wait(10)
+            answers[name] = client.patch(f"/api/proactive/monitors/{mid}", json=body).status_code
+            if name == "second":
+                second_done.set()
+
+        threads = [
+            threading.Thread(target=patch, args=(body,), name=n)
+            for n, body in zip(("first", "second"), edits, strict=True)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+        assert answers == {"first": 200, "second": 200}
+        final = client.get(f"/api/proactive/monitors/{mon['id']}").json()
+        for body in edits:
+            for key, value in body.items():
+                assert final[key] == value, (edits, final)
+        # The next check (what the dispatcher reads) follows the interval and state it has now
+        stored = aws.store.monitors.get(mon["id"])
+        if final["is_active"]:
+            wait = datetime.fromisoformat(stored["next_fire_at"]) - datetime.fromisoformat(
+                final["updated_at"]
+            )
+            assert wait.total_seconds() == 3600, (edits, stored)
+        else:
+            assert stored.get("next_fire_at") is None, (edits, stored)
+
+
 # Bad input that once gave 500
 
 

@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     from proactive.dev import stack
+    from proactive.settings import SettingsError
 
     try:
         return stack.main(
@@ -60,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     except KeyboardInterrupt:
         return 0
+    except SettingsError as exc:
+        print(f"proactive dev: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
