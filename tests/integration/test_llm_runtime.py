@@ -34,7 +34,8 @@ from tests.fakes import (
 from tests.fakes import anthropic_messages as anthropic_fake
 from tests.fakes import bedrock_converse as bedrock_fake
 from tests.fakes import openai_chat as openai_fake
-from tests.integration.conftest import Aws
+from tests.fakes.receivers import DiscordWebhook
+from tests.integration.conftest import Aws, Handlers
 from tests.quotes import Quote, running_quote
 
 MODEL = "house-model-1"  # a name the price table does not know
@@ -113,6 +114,58 @@ def add_run(aws: Aws, run_id: str, minute: int, status: str, **fields: Any) -> N
             **fields,
         }
     )
+
+
+def test_the_notify_tool_tells_a_channel_of_the_workspace(aws: Aws, handlers: Handlers) -> None:
+    with DiscordWebhook() as discord:
+        aws.store.channels.put(
+            {
+                "id": "chan-ops",
+                "workspace_id": "ws-1",
+                "name": "ops",
+                "type": "discord",
+                "config": {"webhook_url": discord.url},
+                "is_active": True,
+                "created_at": "2026-11-21T09:00:00Z",
+            }
+        )
+
+        def respond(request: RecordedRequest) -> ModelReply:
+            if tool_results(request):
+                return say("I told the ops channel.")
+            return call_tools(
+                ToolCall("notify", {"channel_id": "chan-nope", "message": "x"}, id="call_wrong"),
+                ToolCall(
+                    "notify",
+                    {"channel_id": "chan-ops", "title": "Disk almost full", "message": "db-1 is at 93%."},
+                    id="call_ops",
+                ),
+            )
+
+        with OpenAIChatServer(api_key=KEY, default=respond) as fake:
+            item = agent("openai", fake, tools=["notify"])
+            tools = ToolContext(store=aws.store, queue=aws.queue, workspace_id="ws-1", run_id="run_now")
+            result = LlmRuntime().execute(item, "Check the disks", context(tools))
+            results = tool_results(fake.requests[1])
+
+        assert result.output == "I told the ops channel."
+        # A channel that is not the workspace's is refused, naming the ones there are
+        assert (
+            "no channel 'chan-nope' in this workspace; its channels: chan-ops (ops, discord)"
+            in (results["call_wrong"])
+        )
+        assert results["call_ops"].startswith("queued for channel ops (discord)")
+        # The worker sends it, as any notification, and logs it under the run
+        handlers.drain_until(lambda: len(discord.messages) == 1, timeout=15)
+        [embed] = discord.messages[0]["embeds"]
+        assert (embed["title"], embed["description"].split("\n")[0]) == (
+            "Disk almost full",
+            "db-1 is at 93%.",
+        )
+        [logged] = aws.store.notifications.log(
+            "ws-1", channel_id=None, run_id="run_now", limit=5, cursor=None
+        )[0]
+        assert logged["status"] == "sent"
 
 
 def test_openai_compatible_model_uses_both_tools_then_answers(aws: Aws, quote: Quote) -> None:

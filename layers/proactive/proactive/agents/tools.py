@@ -8,6 +8,7 @@ the LLM libraries: agent configs are checked against `TOOLS` by the API.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -120,6 +121,65 @@ def _summary(text: Any) -> str | None:
     return flat if len(flat) <= SUMMARY_CHARS else flat[: SUMMARY_CHARS - 1] + "…"
 
 
+class NotifyArguments(Arguments):
+    channel_id: str = Field(
+        description="The id of one of the workspace's notification channels.", max_length=100
+    )
+    message: str = Field(
+        description="What to tell the people on that channel.", min_length=1, max_length=4000
+    )
+    title: str | None = Field(default=None, max_length=200, description="A short headline for the message.")
+
+
+def notify(arguments: NotifyArguments, context: ToolContext | None) -> str:
+    """Queue a message to one of the workspace's channels (the worker sends it, with retries, and
+    it is in the notification log like any other). The same message twice in a run is sent once."""
+    from proactive.clock import utcnow
+    from proactive.notifications.notice import Notice
+    from proactive.notifications.notices import run_link
+    from proactive.notifications.outbox import queue_notice
+
+    if context is None:
+        raise ToolError("notifications are not available to this run")
+    store = context.store
+    channel = store.channels.get(arguments.channel_id)
+    if channel is None or channel.get("workspace_id") != context.workspace_id:
+        known = [f"{c['id']} ({c['name']}, {c['type']})" for c in store.channels.all_in(context.workspace_id)]
+        raise ToolError(
+            f"there is no channel {arguments.channel_id!r} in this workspace; its channels: "
+            + (", ".join(known) or "none")
+        )
+    if not channel.get("is_active"):
+        raise ToolError(f"channel {channel['name']} is off: {channel.get('disabled_reason') or 'turned off'}")
+    now = utcnow()
+    notice = Notice(
+        event="agent.notify",
+        title=arguments.title or "A message from an agent",
+        outcome="info",
+        summary=arguments.message,
+        fields=(("Run", context.run_id),),
+        body=None,
+        link=run_link(context.run_id),
+        ref=context.run_id,
+        at=now,
+    )
+    digest = hashlib.sha256(f"{arguments.title}\n{arguments.message}".encode()).hexdigest()[:16]
+    queue_notice(
+        store,
+        context.queue,
+        context.workspace_id,
+        notice,
+        [channel["id"]],
+        event_type="agent.notify",
+        key=f"{context.run_id}#{digest}",
+        subject_id=context.run_id,
+        run_id=context.run_id,
+        now=now,
+    )
+    where = f"{channel['name']} ({channel['type']})"
+    return f"queued for channel {where}; the notification log shows when it is sent"
+
+
 TOOLS: dict[str, Tool] = {
     tool.name: tool
     for tool in (
@@ -135,6 +195,13 @@ TOOLS: dict[str, Tool] = {
             "and a short summary of its task and of its output or error.",
             RecentRunsArguments,
             recent_runs,
+        ),
+        Tool(
+            "notify",
+            "Send a message to one of this workspace's notification channels (Discord, Slack, ntfy, "
+            "email or a webhook), by the channel's id.",
+            NotifyArguments,
+            notify,
         ),
     )
 }
