@@ -159,8 +159,14 @@ def test_a_callback_agent_completes_its_run_later(
     assert json.loads(done["output"]) == {"report": "markets are up"}
     assert [s["type"] for s in done["steps"]][-2:] == ["waiting_for_callback", "callback_received"]
 
-    # And a replay of that callback is refused
-    assert callback(client, agent["secret"], run["id"], {"output": "again"}).status_code in (401, 409)
+    # And a replay of that callback is refused as unauthenticated; a new callback for a finished
+    # run is a conflict
+    replay = callback(client, agent["secret"], run["id"], {"output": "again"})
+    assert replay.status_code == 401, replay.text
+    assert "already accepted" in replay.json()["message"]
+    late = callback(client, agent["secret"], run["id"], {"output": "again"}, message_id="cb-2")
+    assert late.status_code == 409
+    assert run_of(client, run["id"])["output"] == done["output"]
 
 
 def test_a_callback_that_never_comes_fails_the_attempt_and_it_is_retried(
@@ -269,7 +275,7 @@ def test_idempotency_key_gives_back_the_first_run(
     assert start(client, agent, **{"Idempotency-Key": "deploy-43"}).json()["id"] != first["id"]
 
 
-def test_a_regenerated_secret_keeps_the_old_one_valid_for_callbacks_during_the_grace(
+def test_a_regenerated_secret_keeps_the_old_one_valid_during_the_grace(
     client: TestClient, handlers: Handlers, service: AgentService
 ) -> None:
     agent = http_agent(client, service, mode="callback")
@@ -284,6 +290,12 @@ def test_a_regenerated_secret_keeps_the_old_one_valid_for_callbacks_during_the_g
     handlers.drain()
     assert [v.ok for v in service.verifications] == [True]  # signed with the new secret
     assert callback(client, old, run["id"], {"output": "signed with the old one"}).status_code == 200
+    # A service not yet given the new secret still takes the platform's requests meanwhile
+    service.secret = old
+    service.script(Accepted())
+    start(client, agent)
+    handlers.drain()
+    assert [v.ok for v in service.verifications] == [True, True]
 
 
 def test_an_llm_agent_runs_a_tool_round_and_records_usage_and_steps(

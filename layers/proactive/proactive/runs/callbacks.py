@@ -48,6 +48,8 @@ def receive(
         message_id = verify_callback(agent, headers, body, now)
     except SignatureError as exc:
         raise Unauthorized(f"callback signature check failed: {exc}") from None
+    if store.requests.callback_accepted(run_id, message_id):
+        raise Unauthorized(f"callback {message_id!r} was already accepted; a replay is refused")
     output, error, retryable = _outcome(body)
     if run["status"] in FINAL_STATUSES:
         raise Conflict(f"run {run_id} has already finished ({run['status']})")

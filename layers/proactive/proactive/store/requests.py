@@ -54,6 +54,10 @@ class Requests:
         """Give the key back: the request it was taken for made nothing."""
         self.table.delete(self._key(workspace_id, idempotency_key), condition=Attr("run_id").eq(run_id))
 
+    def callback_accepted(self, run_id: str, message_id: str) -> bool:
+        """Whether an agent's callback with this `webhook-id` was accepted before."""
+        return self.table.get(keys.callback(run_id, message_id)) is not None
+
     def accept_callback(self, run_id: str, message_id: str, now: datetime) -> bool:
         """Remember an agent's callback by its `webhook-id`; False if it was accepted before."""
         expires = now + CALLBACK_MEMORY

@@ -212,14 +212,20 @@ def resolved_headers(headers: Mapping[str, str | SecretHeader | Mapping[str, str
     return out
 
 
-def verify_callback(agent: Mapping[str, Any], headers: Mapping[str, str], body: bytes, now: datetime) -> str:
-    """Check a callback the agent POSTed to the platform: signed with the agent's current secret, or
-    its previous one while that is in its grace period, at most 5 minutes from `now`. Returns the
-    `webhook-id` (for replay protection); raises signatures.SignatureError otherwise."""
+def signing_secrets(agent: Mapping[str, Any], now: datetime) -> list[str]:
+    """The agent's current secret, and its previous one while that is in its grace period."""
     secrets = [agent["secret"]] if agent.get("secret") else []
     expires = agent.get("previous_secret_expires_at")
     if agent.get("previous_secret") and expires and parse_iso(expires) > now:
         secrets.append(agent["previous_secret"])
+    return secrets
+
+
+def verify_callback(agent: Mapping[str, Any], headers: Mapping[str, str], body: bytes, now: datetime) -> str:
+    """Check a callback the agent POSTed to the platform: signed with the agent's current secret, or
+    its previous one while that is in its grace period, at most 5 minutes from `now`. Returns the
+    `webhook-id` (for replay protection); raises signatures.SignatureError otherwise."""
+    secrets = signing_secrets(agent, now)
     if not secrets:
         raise signatures.SignatureError("this agent has no signing secret")
     lowered = {name.lower(): value for name, value in headers.items()}
@@ -278,6 +284,14 @@ class HttpRuntime:
         headers.update(
             {"Content-Type": "application/json", **signed_headers(secret, msg_id, timestamp, body)}
         )
+        # While a regenerated secret's predecessor is in its grace period, the request carries a
+        # signature with each (Standard Webhooks takes several, space-separated), so a service
+        # that still holds the old one keeps working until it is updated.
+        extra = signing_secrets(agent, datetime.now(UTC))[1:]
+        if extra:
+            headers["webhook-signature"] = " ".join(
+                [headers["webhook-signature"], *(sign(old, msg_id, timestamp, body) for old in extra)]
+            )
         settings = get_settings()
         host = urlsplit(config.url).netloc.rsplit("@", 1)[-1]
         started = time.monotonic()
