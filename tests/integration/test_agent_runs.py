@@ -224,6 +224,34 @@ def test_cancel_queued_running_and_finished_runs(
     assert resp.status_code == 409
 
 
+def test_cancel_a_run_waiting_to_retry_or_for_a_callback(
+    client: TestClient, handlers: Handlers, service: AgentService
+) -> None:
+    # Waiting to retry (the agent asked for 100 s): cancelled at once, and never tried again
+    agent = http_agent(client, service)
+    service.script(unavailable(retry_after=100))
+    retrying = start(client, agent).json()
+    handlers.drain()
+    assert run_of(client, retrying["id"])["retry_at"]
+    done = client.post(f"/api/runs/{retrying['id']}/cancel").json()
+    assert (done["status"], done["retry_at"]) == ("cancelled", None)
+    handlers.retry_now()
+    handlers.drain()
+    assert len(service.requests.snapshot()) == 1
+
+    # Waiting for a callback: cancelled at once; the agent's late callback is a conflict
+    waiter = http_agent(client, service, mode="callback")
+    service.script(Accepted())
+    waiting = start(client, waiter).json()
+    handlers.drain()
+    assert run_of(client, waiting["id"])["waiting_for"] == "callback"
+    done = client.post(f"/api/runs/{waiting['id']}/cancel").json()
+    assert (done["status"], done["waiting_for"], done["callback_deadline"]) == ("cancelled", None, None)
+    late = callback(client, waiter["secret"], waiting["id"], {"output": "finally"})
+    assert late.status_code == 409
+    assert run_of(client, waiting["id"])["output"] is None
+
+
 def test_replay_starts_a_linked_run_with_the_same_task_and_payload(
     client: TestClient, handlers: Handlers, service: AgentService
 ) -> None:
@@ -273,6 +301,44 @@ def test_idempotency_key_gives_back_the_first_run(
     assert other.status_code == 422
     assert other.json()["field"] == "Idempotency-Key"
     assert start(client, agent, **{"Idempotency-Key": "deploy-43"}).json()["id"] != first["id"]
+
+
+def test_idempotency_key_on_run_now_fire_and_replay(client: TestClient, service: AgentService) -> None:
+    agent = http_agent(client, service)
+    schedule = client.post(
+        "/api/proactive/schedules",
+        json={
+            "name": "nightly",
+            "workspace_id": "ws-1",
+            "agent_id": agent["id"],
+            "task_description": "Export",
+            "cron_expression": "0 3 * * *",
+        },
+    ).json()
+    trigger = client.post(
+        "/api/proactive/triggers",
+        json={
+            "name": "on demand",
+            "workspace_id": "ws-1",
+            "trigger_type": "webhook",
+            "agent_id": agent["id"],
+            "task_template": "Handle {n}",
+        },
+    ).json()
+    replayed = start(client, agent).json()
+    for path, body in (
+        (f"/api/proactive/schedules/{schedule['id']}/run", None),
+        (f"/api/proactive/triggers/{trigger['id']}/fire", {"payload": {"n": 1}}),
+        (f"/api/runs/{replayed['id']}/replay", None),
+    ):
+        first = client.post(path, json=body, headers={"Idempotency-Key": f"k-{path}"})
+        again = client.post(path, json=body, headers={"Idempotency-Key": f"k-{path}"})
+        assert (first.status_code, again.status_code) == (202, 202), (path, first.text)
+        # /fire answers {"status", "reason", "run"}; the others, the run
+        run, run_again = (r.json().get("run") or r.json() for r in (first, again))
+        assert run_again["id"] == run["id"], path
+    # Three keys, three runs (beside the one replayed)
+    assert len(client.get("/api/runs").json()["items"]) == 4
 
 
 def test_a_regenerated_secret_keeps_the_old_one_valid_during_the_grace(

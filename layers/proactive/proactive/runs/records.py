@@ -182,6 +182,10 @@ def cancel(
                     now,
                     reason=f"cancelled by {by}",
                     steps=steps.steps,
+                    # It waits for nothing any more.
+                    waiting_for=None,
+                    callback_deadline=None,
+                    retry_at=None,
                 )
             return store.runs.update(
                 run_id,
