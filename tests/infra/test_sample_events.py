@@ -66,3 +66,14 @@ def test_ingest_function_imports_no_web_framework() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_dispatcher_function_never_loads_the_llm_runtime() -> None:
+    # The LLM runtime (Pydantic AI and the providers' SDKs) loads only where a run executes.
+    code = (
+        "import sys; from proactive.dev.local import load_handler; load_handler('dispatcher'); "
+        "heavy = {'pydantic_ai', 'openai', 'anthropic', 'genai_prices', 'proactive.agents.runtimes.llm'}; "
+        "print(sorted(m for m in sys.modules if m in heavy or m.split('.')[0] in heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -140,7 +140,7 @@ def test_llm_config_is_stored_without_unset_options() -> None:
         (
             {"provider": "anthropic", "model": "claude", "api_key_secret": "k", "tools": ["shell"]},
             "config.tools",
-            "unknown tool(s) ['shell']; available: fetch_url, recent_runs",
+            "unknown tool(s) ['shell']; available: fetch_url, notify, recent_runs",
         ),
         (
             {"provider": "bedrock", "model": "m", "temperature": 2.5},

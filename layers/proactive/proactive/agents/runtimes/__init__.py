@@ -40,17 +40,20 @@ __all__ = [
     "runtime_for",
 ]
 
-# A run's timeline is bounded: at most this many steps, each detail at most this long.
+# A run's timeline is bounded: at most this many steps, each detail at most this long, and all
+# of them at most this many bytes as JSON (a run is one item, and an item holds 400 KB).
 MAX_STEPS = 100
 MAX_DETAIL_CHARS = 2000
+MAX_STEPS_BYTES = 64 * 1024
 
 
 class StepLog:
     """What happened inside a run, in order: each step has `at`, `type` and its details.
 
     Bounded in count and size, so a run item stays small: a detail value longer than
-    MAX_DETAIL_CHARS is cut with a marker, and past MAX_STEPS the oldest steps after the first
-    are dropped, leaving a `truncated` step that says how many.
+    MAX_DETAIL_CHARS is cut with a marker, and past MAX_STEPS steps (or MAX_STEPS_BYTES of
+    them) the oldest steps after the first are dropped, leaving a `truncated` step that says how
+    many. The newest step is always kept.
     """
 
     def __init__(
@@ -65,7 +68,7 @@ class StepLog:
     def add(self, type_: str, **details: Any) -> dict[str, Any]:
         step = {"at": iso(self._clock()), "type": type_, **{k: _bounded(v) for k, v in details.items()}}
         self.steps.append(step)
-        if len(self.steps) > MAX_STEPS:
+        while len(self.steps) > MAX_STEPS or self._oversized():
             self._drop_oldest()
         for listener in self.listeners:
             try:
@@ -74,15 +77,19 @@ class StepLog:
                 logger.exception("a step listener failed", extra={"step": type_})
         return step
 
+    def _oversized(self) -> bool:
+        droppable = len(self.steps) - (3 if self.steps[1:2] and self.steps[1]["type"] == "truncated" else 2)
+        return droppable > 0 and len(json.dumps(self.steps, default=str)) > MAX_STEPS_BYTES
+
     def _drop_oldest(self) -> None:
+        """Drop the oldest step after the first (never the newest), counting it in the marker."""
         first, rest = self.steps[0], self.steps[1:]
         dropped = 0
         if rest and rest[0].get("type") == "truncated":
             dropped = int(rest[0].get("dropped", 0))
             rest = rest[1:]
-        excess = len(rest) + 2 - MAX_STEPS
-        marker = {"at": rest[excess - 1]["at"], "type": "truncated", "dropped": dropped + excess}
-        self.steps = [first, marker, *rest[excess:]]
+        gone = rest[0]
+        self.steps = [first, {"at": gone["at"], "type": "truncated", "dropped": dropped + 1}, *rest[1:]]
 
 
 def _bounded(value: Any) -> Any:
