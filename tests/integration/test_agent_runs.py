@@ -395,3 +395,36 @@ def test_an_llm_agent_runs_a_tool_round_and_records_usage_and_steps(
     kinds = [s["type"] for s in done["steps"]]
     assert kinds.count("model_request") == 2
     assert [s["tool"] for s in done["steps"] if s["type"] == "tool_call"] == ["recent_runs"]
+
+
+def test_a_run_stopped_by_its_usage_limit_keeps_what_it_spent(
+    client: TestClient, handlers: Handlers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with OpenAIChatServer(default=call_tool("recent_runs", {"limit": 5})) as model:
+        monkeypatch.setenv("PROACTIVE_SECRET_MODEL_KEY", "test-key")
+        agent = client.post(
+            "/api/agents",
+            json={
+                "workspace_id": "ws-1",
+                "name": "looper",
+                "runtime": "llm",
+                "config": {
+                    "provider": "openai",
+                    "model": "gpt-4o-mini",
+                    "base_url": model.api_base,
+                    "api_key_secret": "model-key",
+                    "tools": ["recent_runs"],
+                    "usage_limits": {"max_requests": 2},
+                },
+            },
+        ).json()
+        run = start(client, agent, task="Keep looking").json()
+        handlers.drain_until(lambda: run_of(client, run["id"])["status"] == "failed", timeout=30)
+        spent = model.total_usage()
+    done = run_of(client, run["id"])
+    assert done["error"] == "usage limit reached: 2 requests (max_requests=2)"
+    assert (done["attempts"], done["usage"]["requests"], done["usage"]["tool_calls"]) == (1, 2, 2)
+    assert done["usage"]["input_tokens"] == spent.input_tokens
+    # gpt-4o-mini has a published price: what the failed attempt cost is counted too
+    assert done["usage"]["cost_usd"] is not None
+    assert done["usage"]["cost_usd"] > 0

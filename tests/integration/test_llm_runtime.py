@@ -394,6 +394,9 @@ def test_usage_limits_stop_the_run_naming_the_limit(quote: Quote) -> None:
         loop = failure(item)
         assert (loop.retryable, loop.message) == (False, "usage limit reached: 3 requests (max_requests=3)")
         assert len(fake.requests) == 3
+        # What it spent before it was stopped is kept with the failure
+        spent = fake.total_usage()
+        assert loop.usage == Usage(3, spent.input_tokens, spent.output_tokens, 3, None)
 
         fake.reset()
         fake.script(say("one two three four five six seven"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     status_code = 400
@@ -64,10 +66,14 @@ class AgentError(Exception):
     `retryable`: trying again later may succeed (a timeout, a connection error, a 429 or 5xx,
     an overloaded model); otherwise the run fails at once (a 4xx from the agent, a bad key, an
     unknown model, a missing secret). `retry_after`: how long the agent or provider asked us to
-    wait, in seconds, if it said."""
+    wait, in seconds, if it said. `usage`: what the attempt consumed before it failed."""
 
-    def __init__(self, message: str, *, retryable: bool = True, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, retryable: bool = True, retry_after: float | None = None, usage: Any = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.retryable = retryable
         self.retry_after = retry_after
+        # What the attempt consumed before it failed (a runtimes.Usage), where the agent knows.
+        self.usage = usage

@@ -29,7 +29,7 @@ from boto3.dynamodb.conditions import Attr
 
 from proactive import events
 from proactive.agents import runtime_for
-from proactive.agents.runtimes import AgentResult, RunContext, StepLog, StreamEvent, ToolContext
+from proactive.agents.runtimes import AgentResult, RunContext, StepLog, StreamEvent, ToolContext, Usage
 from proactive.clock import iso, parse_iso, utcnow
 from proactive.errors import AgentError
 from proactive.models.runs import FINAL_STATUSES, RunStatus
@@ -190,11 +190,11 @@ def max_attempts(agent: Mapping[str, Any]) -> int:
     return int((agent.get("config") or {}).get("max_attempts") or get_settings().run_max_attempts)
 
 
-def _usage(previous: Mapping[str, Any] | None, result: AgentResult) -> dict[str, Any] | None:
-    """The run's usage so far: this attempt's added to the earlier ones'."""
-    if result.usage is None:
+def _usage(previous: Mapping[str, Any] | None, usage: Usage | None) -> dict[str, Any] | None:
+    """The run's usage so far: this attempt's (succeeded or failed) added to the earlier ones'."""
+    if usage is None:
         return dict(previous) if previous else None
-    added = result.usage.as_dict()
+    added = usage.as_dict()
     if not previous:
         return added
     total = {
@@ -215,7 +215,7 @@ def after_success(
     now: datetime,
 ) -> dict[str, Any]:
     """Record an attempt that answered: the output, or a wait for the agent's callback."""
-    usage = _usage(run.get("usage"), result)
+    usage = _usage(run.get("usage"), result.usage)
     if result.waiting_for_callback:
         return _await_callback(store, queue, run, agent, steps, usage, now)
     output = result.output
@@ -252,6 +252,8 @@ def after_failure(
     settings = get_settings()
     error = failure.message[:4000]
     attempts = int(run.get("attempts") or 0)
+    spent = _usage(run.get("usage"), failure.usage)
+    usage = {"usage": spent} if spent else {}
     if failure.retryable and attempts < max_attempts(agent):
         if failure.retry_after is not None:
             delay = min(float(settings.retry_cap_seconds), max(0.0, failure.retry_after))
@@ -272,6 +274,7 @@ def after_failure(
                     "retry_at": iso(retry_at),
                     "lease_until": None,
                     "steps": steps.steps,
+                    **usage,
                 },
                 condition=Attr("status").eq(RunStatus.RUNNING.value) & Attr("cancel_requested").not_exists(),
             )
@@ -301,6 +304,7 @@ def after_failure(
             error=error,
             reason=reason,
             steps=steps.steps,
+            **usage,
         )
     except ConditionFailed:
         return _cancelled_meanwhile(store, queue, run, steps, now, error=error)

@@ -140,6 +140,15 @@ class _Seen:
     requests: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    tool_calls: int = 0
+    # None once a request has no known price.
+    cost_usd: float | None = 0.0
+
+    def usage(self) -> Usage | None:
+        if not self.requests:
+            return None
+        cost = round(self.cost_usd, 6) if self.cost_usd is not None else None
+        return Usage(self.requests, self.input_tokens, self.output_tokens, self.tool_calls, cost)
 
 
 @dataclass
@@ -167,7 +176,9 @@ class LlmAgent:
         await self.aclose()
 
     def error(self, exc: BaseException) -> AgentError:
-        return _agent_error(exc, self.config, self.seen, self.run_kwargs.get("timeout"))
+        error = _agent_error(exc, self.config, self.seen, self.run_kwargs.get("timeout"))
+        error.usage = self.seen.usage()
+        return error
 
 
 def build_agent(
@@ -213,6 +224,8 @@ def build_agent(
         seen.requests += 1
         seen.input_tokens += usage.input_tokens
         seen.output_tokens += usage.output_tokens
+        cost = getattr(usage, "cost", None)
+        seen.cost_usd = None if cost is None or seen.cost_usd is None else seen.cost_usd + float(cost)
         steps.add(
             "model_request",
             input_tokens=usage.input_tokens,
@@ -224,7 +237,7 @@ def build_agent(
     agent: Agent[None, str] = Agent(
         model,
         instructions=parsed.system_prompt,
-        tools=[_tool(tools.TOOLS[name], tool_context, steps) for name in parsed.tools],
+        tools=[_tool(tools.TOOLS[name], tool_context, steps, seen) for name in parsed.tools],
         capabilities=[hooks],
     )
     limits = UsageLimits(
@@ -350,13 +363,14 @@ def _bedrock_client(region: str | None, endpoint_url: str | None, read_timeout: 
     return client
 
 
-def _tool(tool: tools.Tool, context: ToolContext | None, steps: StepLog) -> Any:
+def _tool(tool: tools.Tool, context: ToolContext | None, steps: StepLog, seen: _Seen) -> Any:
     """A pydantic-ai tool running `tool`: a failure goes back to the model as text, and each call
     is recorded as a `tool_call` step."""
     from pydantic_ai import Tool
 
     def call(**arguments: Any) -> str:
         started = time.monotonic()
+        seen.tool_calls += 1
         try:
             result = tool.call(arguments, context)
         except Exception as exc:
