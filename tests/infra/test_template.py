@@ -142,6 +142,9 @@ def test_sam_build_makes_an_arm64_python313_package(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     layer = build / "SharedLayer" / "python"
+    # Unzipped, a function and its layers must stay under 250 MB; the layer leaves room for the rest.
+    layer_bytes = sum(path.stat().st_size for path in layer.rglob("*") if path.is_file())
+    assert layer_bytes < 200 * 2**20, f"the layer is {layer_bytes / 2**20:.0f} MiB unzipped"
     assert (layer / "proactive" / "schedules.py").exists()
     assert (layer / "proactive" / "store" / "keys.py").exists()
     shipped = {path.relative_to(layer).parts[1] for path in (layer / "proactive").rglob("*.py")}

@@ -329,6 +329,14 @@ def test_bedrock_model_answers_with_the_configured_settings() -> None:
             7.0,
             "is unavailable or rate limited (HTTP 429)",
         ),
+        (
+            # A proxy that says how long to wait in its body rather than a header
+            "openai",
+            HttpReply(429, {"error": {"message": "slow down", "type": "rate_limit", "retry_after": 12}}),
+            True,
+            12.0,
+            "(HTTP 429): slow down",
+        ),
         ("openai", openai_fake.server_error(503), True, None, "(HTTP 503): The server is overloaded"),
         ("openai", openai_fake.model_not_found(MODEL), False, None, "was not found (HTTP 404)"),
         ("openai", openai_fake.insufficient_quota(), False, None, "out of quota or credit (HTTP 429)"),
@@ -420,12 +428,13 @@ def test_missing_key_refused_endpoint_and_timeouts(settings_env: pytest.MonkeyPa
         started = time.monotonic()
         ctx = context(deadline=time.monotonic() + 0.5)
         slow = failure(agent("openai", fake), ctx)
-        assert time.monotonic() - started < 2
+        # Stopped at its deadline, not when the model answered 3 s later (room for a busy machine)
+        assert time.monotonic() - started < 2.8
         assert slow.retryable is True
         assert slow.message.startswith(f"the openai model {MODEL!r} did not finish within 0.")
         (step,) = ctx.steps.steps
         assert step["error"] == "cancelled (the run timed out or was stopped)"
-        assert 400 <= step["duration_ms"] < 1500
+        assert 400 <= step["duration_ms"] < 2800
 
         allowed = agent("openai", fake)
         settings_env.setenv("OUTBOUND_ALLOW_NETWORKS", "10.0.0.0/8")

@@ -496,12 +496,25 @@ def _agent_error(exc: BaseException, config: LlmConfig, seen: _Seen, timeout: fl
     transient = errors.ModelRateLimitError | errors.ModelUnavailableError | errors.ModelServerError
     if isinstance(exc, transient) or (status is not None and (status in (408, 429) or status >= 500)):
         retry_after = exc.retry_after if isinstance(exc, errors.ModelAPIError) else None
+        if retry_after is None and isinstance(exc, errors.ModelAPIError):
+            retry_after = _body_retry_after(exc.body)
         return AgentError(f"the {where} is unavailable or rate limited{detail}", retry_after=retry_after)
     if isinstance(exc, errors.ModelRequestRejectedError | errors.ContentFilterError) or status is not None:
         return AgentError(f"the {where} rejected the request{detail}", retryable=False)
     if isinstance(exc, errors.UnexpectedModelBehavior):
         return AgentError(f"the {where} answered unexpectedly: {exc.message}")
     return AgentError(f"the {where} failed: {_describe(exc)}")
+
+
+def _body_retry_after(body: Any) -> float | None:
+    """A 429 body's own `retry_after` (seconds), at its top or under `error`, when the provider
+    sent no Retry-After header."""
+    for place in (body, body.get("error") if isinstance(body, dict) else None):
+        if isinstance(place, dict):
+            value = place.get("retry_after")
+            if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 86_400:
+                return float(value)
+    return None
 
 
 def _limit_message(text: str, config: LlmConfig, seen: _Seen) -> str:
