@@ -276,36 +276,58 @@ def test_metric_values_the_store_cannot_hold_get_422_naming_the_field(
 # Concurrent edits
 
 
-def test_concurrent_patches_of_one_schedule_lose_nothing(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # moto applies writes one at a time but does not make a conditional write atomic with a
-    # concurrent one, so the race is staged exactly: the first PATCH reads the schedule, the second
-    # PATCH then runs to the end, and only then does the first one write.
-    from proactive import schedules
+def race(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, module: Any, reader: str, path: str, edits: Any
+) -> dict[str, int]:
+    """Two PATCHes of `path`, raced exactly: the first reads the item (through `module.reader`),
+    the second then runs to the end, and only then does the first one write. (moto applies writes
+    one at a time but does not make a conditional write atomic with a concurrent one, so the race
+    is staged.) Their status codes, by "first" and "second"."""
+    read = getattr(module, reader)
+    first_read, second_done, armed = threading.Event(), threading.Event(), threading.Event()
 
-    read = schedules.get_schedule
-    second_done = threading.Event()
-    first_read = threading.Event()
-
-    armed = threading.Event()
-
-    def staged(store: Any, schedule_id: str, workspaces: frozenset[str]) -> dict[str, Any]:
-        current = read(store, schedule_id, workspaces)
+    def staged(store: Any, item_id: str, workspaces: frozenset[str]) -> dict[str, Any]:
+        current = read(store, item_id, workspaces)
         if armed.is_set():  # the first PATCH's first read (the other one starts only after it)
             armed.clear()
             first_read.set()
             assert second_done.wait(10)
         return current
 
-    monkeypatch.setattr(schedules, "get_schedule", staged)
+    monkeypatch.setattr(module, reader, staged)
+    answers: dict[str, int] = {}
+
+    def patch(body: dict[str, Any]) -> None:
+        name = threading.current_thread().name
+        if name == "second":
+            assert first_read.wait(10)
+        answers[name] = client.patch(path, json=body).status_code
+        if name == "second":
+            second_done.set()
+
+    armed.set()
+    threads = [
+        threading.Thread(target=patch, args=(b,), name=n)
+        for n, b in zip(("first", "second"), edits, strict=True)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    monkeypatch.setattr(module, reader, read)
+    return answers
+
+
+def test_concurrent_patches_of_one_schedule_lose_nothing(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from proactive import schedules
+
     for edits in (
         ({"cron_expression": "30 17 * * *"}, {"timezone": "Asia/Tokyo"}),
         ({"timezone": "Asia/Tokyo"}, {"cron_expression": "30 17 * * *"}),
         ({"cron_expression": "30 17 * * *"}, {"is_active": False}),
     ):
-        first_read.clear()
-        second_done.clear()
         # Given a schedule, when two edits of when it fires arrive together
         sched = client.post(
             "/api/proactive/schedules",
@@ -317,34 +339,17 @@ def test_concurrent_patches_of_one_schedule_lose_nothing(
                 "cron_expression": "0 9 * * *",
             },
         ).json()
-        answers: dict[str, int] = {}
-        armed.set()
-
-        def patch(body: dict[str, Any], sid: str = sched["id"], answers: dict[str, int] = answers) -> None:
-            name = threading.current_thread().name
-            if name == "second":
-                assert first_read.wait(10)
-            answers[name] = client.patch(f"/api/proactive/schedules/{sid}", json=body).status_code
-            if name == "second":
-                second_done.set()
-
-        threads = [
-            threading.Thread(target=patch, args=(body,), name=n)
-            for n, body in zip(("first", "second"), edits, strict=True)
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        path = f"/api/proactive/schedules/{sched['id']}"
+        answers = race(client, monkeypatch, schedules, "get_schedule", path, edits)
 
         # Then both apply, and the stored next fire follows the stored cron, zone and state
         assert answers == {"first": 200, "second": 200}
-        final = client.get(f"/api/proactive/schedules/{sched['id']}").json()
+        final = client.get(path).json()
         for body in edits:
             for key, value in body.items():
                 assert final[key] == value, (edits, final)
         if final["is_active"]:
-            next_runs = client.get(f"/api/proactive/schedules/{sched['id']}/next-runs").json()["next_runs"]
+            next_runs = client.get(f"{path}/next-runs").json()["next_runs"]
             if datetime.fromisoformat(next_runs[0]) <= window_end(datetime.now(UTC)):
                 # Due within the hand-off window when it was edited: that occurrence is already on
                 # the queue, and the schedule waits for the one after.
@@ -358,29 +363,14 @@ def test_concurrent_patches_of_one_schedule_lose_nothing(
 def test_concurrent_patches_of_one_monitor_lose_nothing(
     client: TestClient, aws: Aws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Staged as for schedules: the first PATCH reads, the second runs to the end, then the first
-    # writes. The next check is derived from the interval and the state, so neither may be stale.
+    # The next check is derived from the interval and the state, so neither may be stale.
     from proactive import monitors
 
-    read = monitors.get_monitor
-    first_read, second_done, armed = threading.Event(), threading.Event(), threading.Event()
-
-    def staged(store: Any, monitor_id: str, workspaces: frozenset[str]) -> dict[str, Any]:
-        current = read(store, monitor_id, workspaces)
-        if armed.is_set():
-            armed.clear()
-            first_read.set()
-            assert second_done.wait(10)
-        return current
-
-    monkeypatch.setattr(monitors, "get_monitor", staged)
     for edits in (
         ({"check_interval": 3600}, {"is_active": False}),
         ({"is_active": False}, {"check_interval": 3600}),
         ({"check_interval": 3600}, {"condition": "value > 200"}),
     ):
-        first_read.clear()
-        second_done.clear()
         mon = client.post(
             "/api/proactive/monitors",
             json={
@@ -393,28 +383,13 @@ def test_concurrent_patches_of_one_monitor_lose_nothing(
                 "check_interval": 60,
             },
         ).json()
-        answers: dict[str, int] = {}
-        armed.set()
+        path = f"/api/proactive/monitors/{mon['id']}"
+        assert race(client, monkeypatch, monitors, "get_monitor", path, edits) == {
+            "first": 200,
+            "second": 200,
+        }
 
-        def patch(body: dict[str, Any], mid: str = mon["id"], answers: dict[str, int] = answers) -> None:
-            name = threading.current_thread().name
-            if name == "second":
-                assert first_read.wait(10)
-            answers[name] = client.patch(f"/api/proactive/monitors/{mid}", json=body).status_code
-            if name == "second":
-                second_done.set()
-
-        threads = [
-            threading.Thread(target=patch, args=(body,), name=n)
-            for n, body in zip(("first", "second"), edits, strict=True)
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-
-        assert answers == {"first": 200, "second": 200}
-        final = client.get(f"/api/proactive/monitors/{mon['id']}").json()
+        final = client.get(path).json()
         for body in edits:
             for key, value in body.items():
                 assert final[key] == value, (edits, final)
