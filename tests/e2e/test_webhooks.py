@@ -5,9 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
+import re
+import subprocess
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -119,3 +123,43 @@ def test_bad_signature_runs_nothing(stack: Stack, hook: dict[str, Any]) -> None:
     assert resp.json()["error"] == "unauthorized"
     time.sleep(1)
     assert len(runs_of(stack, hook)) == before
+
+
+def readme_block(language: str, starts_with: str) -> str:
+    """The README's first fenced `language` block whose text starts with `starts_with`, as written."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for block in re.findall(rf"```{language}\n(.*?)```", readme, flags=re.S):
+        if block.startswith(starts_with):
+            return str(block)
+    raise AssertionError(f"README has no {language} block starting {starts_with!r}")
+
+
+def test_the_readmes_github_example_runs_as_written(stack: Stack) -> None:
+    """The trigger and the hand-signed curl delivery from the README's Triggers and Webhooks
+    sections: the delivery passes the trigger's filter and runs the agent with the rendered task."""
+    request = readme_block("json", "POST /api/proactive/triggers\n")
+    trigger_body = json.loads(request.split("\n", 1)[1])
+    with stack.client(WS) as c:
+        agent = c.post("/api/agents", json={"workspace_id": WS, "name": "readme-reviewer"}).json()
+        trigger_body.update(workspace_id=WS, agent_id=agent["id"])
+        trigger = c.post("/api/proactive/triggers", json=trigger_body)
+        assert trigger.status_code == 201, trigger.text
+        created = c.post(
+            "/api/proactive/webhooks",
+            json={"workspace_id": WS, "name": "README", "trigger_id": trigger.json()["id"]},
+        )
+        assert created.status_code == 201, created.text
+    webhook = created.json()
+
+    script = readme_block("bash", "BODY=")
+    for tool in ("uuidgen", "openssl"):  # not installed everywhere; the README needs only Python 3 and curl
+        assert tool not in script
+    env = {"PATH": os.environ["PATH"], "SECRET": webhook["secret"], "WEBHOOK_URL": webhook["webhook_url"]}
+    sent = subprocess.run(
+        ["bash", "-c", script], env=env, capture_output=True, text=True, timeout=30, check=True
+    )
+    assert json.loads(sent.stdout)["status"] == "accepted", sent.stdout
+
+    [run] = wait_for_runs(stack, webhook, 1)
+    assert run["status"] == "succeeded"
+    assert run["task"] == "Review PR #42: Add retries"
