@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from proactive.errors import InvalidInput
 from proactive.lib.forecast import Forecast, ForecastPoint, forecast
 from proactive.lib.patterns import Pattern
-from proactive.loop.goals import AnomalyScore, Goal, MetricView, goal_id, next_local_hour, set_goals
+from proactive.loop.goals import AnomalyScore, Goal, MetricView, goal_id, set_goals
 from proactive.loop.rules import GoalType, Rule, Target, forecast_horizons, parse_rule
+from proactive.loop.timing import next_local_hour
 
 # Monday 2 March 2026, 09:00 UTC.
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC).timestamp()

@@ -26,9 +26,10 @@ from proactive.lib.forecast import Forecast, ForecastPoint, forecast
 from proactive.lib.patterns import Pattern, metric_peaks, recurring_events
 from proactive.loop import runs_view
 from proactive.loop import settings as loop_settings
-from proactive.loop.goals import HOUR, AnomalyScore, Evidence, Goal, MetricView, set_goals
+from proactive.loop.goals import AnomalyScore, Evidence, Goal, MetricView, set_goals
 from proactive.loop.predictions import HISTORY, LEVEL, MAX_POINTS
 from proactive.loop.rules import GoalType, Rule, Target, forecast_horizons, parse_rule
+from proactive.loop.timing import HOUR
 from proactive.store import Store
 
 MAX_EVENTS = 10_000

@@ -22,9 +22,8 @@ import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -33,17 +32,13 @@ from proactive.ids import derived_id
 from proactive.lib.forecast import Forecast, ForecastPoint
 from proactive.lib.patterns import Pattern
 from proactive.loop.rules import GoalType, Rule, Severity, Target
+from proactive.loop.timing import HOUR, Point, from_now, local_time, next_local_hour, recent_level, zone_info
 
-# (epoch seconds, value).
-Point = tuple[float, float]
 GoalStatus = Literal["active", "achieved", "failed", "expired"]
 Trigger = Literal[
     "current_breach", "predicted_breach", "slow_growth", "underused", "anomaly", "rising_forecast", "pattern"
 ]
 
-HOUR = 3600.0
-# The metric's current level is the median of its last hour: one noisy point does not move it.
-_RECENT_SECONDS = HOUR
 _SEVERITY_BASE: dict[Severity, float] = {"low": 20.0, "medium": 40.0, "high": 60.0, "critical": 80.0}
 _URGENCY_WEIGHT = 25.0
 # An idle stretch counts when the points cover this share of the window (a gap or two is fine).
@@ -313,8 +308,9 @@ def _objective(
         if middle is not None and (anomaly.value > middle) != target.upper:
             continue
         summary = (
-            f"Anomaly: {target.metric} was {anomaly.value:.4g} at {_when(anomaly.timestamp, zone)}, score "
-            f"{anomaly.score:.2f} (at least {rule.anomaly_score:g} sets a goal), towards the limit {target}."
+            f"Anomaly: {target.metric} was {anomaly.value:.4g} at {local_time(anomaly.timestamp, zone)}, "
+            f"score {anomaly.score:.2f} (at least {rule.anomaly_score:g} sets a goal), "
+            f"towards the limit {target}."
         )
         evidence = Evidence(
             "anomaly",
@@ -346,7 +342,7 @@ def _cost(rule: Rule, view: MetricView, now: float, zone: ZoneInfo) -> list[_Fin
         return []
     summary = (
         f"Forecast: {rule.metric} rises {rise:.1f}% (at least {rule.min_rise_pct:g}% sets a goal), "
-        f"from {level:.4g} now to {end.value:.4g} at {_when(end.timestamp, zone)}{_method(forecast)}."
+        f"from {level:.4g} now to {end.value:.4g} at {local_time(end.timestamp, zone)}{_method(forecast)}."
     )
     evidence = Evidence(
         "rising_forecast",
@@ -379,7 +375,7 @@ def _pattern(
     at, _, pattern = min(due, key=lambda d: (d[0], d[1]))
     summary = (
         f"Pattern: {pattern.description} (confidence {pattern.confidence:.2f}); next around "
-        f"{_when(at, zone)} ({_in(at, now)})."
+        f"{local_time(at, zone)} ({from_now(at, now)})."
     )
     evidence = Evidence("pattern", summary, pattern=pattern)
     return [_Finding(GoalType.PATTERN_ADAPTATION, evidence, at, _urgency(at, now, horizon), target)]
@@ -426,9 +422,9 @@ def _forecast_breach(
     # A stale forecast may place the breach before now: it is then happening now.
     at = max(now, breach.timestamp)
     what = f"{target.metric}'s {'upper' if target.upper else 'lower'} bound" if use_bound else target.metric
-    furthest = f"{worst_value:.4g} at {_when(worst.timestamp, zone)}"
+    furthest = f"{worst_value:.4g} at {local_time(worst.timestamp, zone)}"
     summary = (
-        f"Forecast: {what} reaches {value:.4g} at {_when(at, zone)} ({_in(at, now)}), "
+        f"Forecast: {what} reaches {value:.4g} at {local_time(at, zone)} ({from_now(at, now)}), "
         f"past {target}; furthest past it {furthest}{_method(forecast)}."
     )
     evidence = Evidence(
@@ -466,46 +462,3 @@ def _urgency(due: float | None, now: float, horizon: float) -> float:
     if due is None:
         return 0.0
     return horizon / (horizon + max(0.0, due - now))
-
-
-def recent_level(points: Sequence[Point], now: float) -> float | None:
-    """The median of the last hour's points, else the latest point's value; None without points."""
-    recent = [v for t, v in points if now - _RECENT_SECONDS <= t <= now]
-    if recent:
-        return float(statistics.median(recent))
-    past = [(t, v) for t, v in points if t <= now]
-    return max(past)[1] if past else None
-
-
-def zone_info(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(
-            f"unknown time zone {name!r}; use an IANA name such as 'Europe/Paris'", field="timezone"
-        ) from None
-
-
-def next_local_hour(now: float, hour: int, zone: ZoneInfo, weekday: int | None = None) -> float:
-    """The start of the next local `hour` (on `weekday`, Monday 0, if given) not over by `now`.
-
-    Within that hour already, its start (before `now`) is returned.
-    """
-    today = datetime.fromtimestamp(now, zone).date()
-    for offset in range(-1, 9):
-        day = today + timedelta(days=offset)
-        if weekday is not None and day.weekday() != weekday:
-            continue
-        start = datetime(day.year, day.month, day.day, hour, tzinfo=zone).timestamp()
-        if start + HOUR > now:
-            return start
-    raise ValueError("weekday must be between 0 (Monday) and 6")
-
-
-def _when(t: float, zone: ZoneInfo) -> str:
-    return datetime.fromtimestamp(t, zone).strftime("%Y-%m-%d %H:%M ") + str(zone)
-
-
-def _in(t: float, now: float) -> str:
-    hours = (t - now) / HOUR
-    return f"in {hours / 24:.1f} days" if hours >= 48 else f"in {hours:.1f} h"

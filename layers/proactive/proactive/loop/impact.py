@@ -22,9 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from proactive.lib.forecast import Forecast
-from proactive.loop.goals import HOUR, Goal, GoalStatus, Point
+from proactive.loop.goals import Goal, GoalStatus
 from proactive.loop.planner import ActionStats
 from proactive.loop.rules import Target
+from proactive.loop.timing import HOUR, Point
 
 # Points in the hold window must reach this share of it for the target to count as held.
 _MIN_COVERAGE = 0.9

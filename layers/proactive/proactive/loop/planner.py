@@ -37,8 +37,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from proactive.errors import InvalidInput
-from proactive.loop.goals import HOUR, Goal, MetricView, Point, next_local_hour, zone_info
+from proactive.loop.goals import Goal, MetricView
 from proactive.loop.rules import GoalType
+from proactive.loop.timing import HOUR, Point, next_local_hour, zone_info
 
 REPLAN_TOLERANCE = 0.10
 _IMMINENT_SECONDS = HOUR
