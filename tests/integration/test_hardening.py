@@ -360,6 +360,57 @@ def test_concurrent_patches_of_one_schedule_lose_nothing(
             assert final["next_run"] is None
 
 
+def test_concurrent_puts_of_workspace_settings_keep_both_fields(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One PUT sets the default agent; while it checks that agent, another sets the default
+    # channels. Fields a PUT leaves out keep their value, so both are kept.
+    from proactive.store.agents import Agents
+
+    default_agent = agent(client, "assistant")
+    channel = client.post(
+        "/api/notifications/channels",
+        json={
+            "workspace_id": "ws-1",
+            "name": "ops",
+            "type": "webhook",
+            "config": {"url": "http://127.0.0.1:9/x"},
+        },
+    )
+    assert channel.status_code == 201, channel.text
+    checking, second_done = threading.Event(), threading.Event()
+    check = Agents.referenced
+
+    def staged(self: Agents, item_id: str, workspace_id: str, *, field: str) -> dict[str, Any]:
+        checking.set()
+        assert second_done.wait(10)
+        return check(self, item_id, workspace_id, field=field)
+
+    monkeypatch.setattr(Agents, "referenced", staged)
+    answers: dict[str, int] = {}
+
+    def put(name: str, body: dict[str, Any]) -> None:
+        if name == "second":
+            assert checking.wait(10)
+        answers[name] = client.put("/api/workspace/settings", json=body).status_code
+        if name == "second":
+            second_done.set()
+
+    threads = [
+        threading.Thread(target=put, args=("first", {"default_agent_id": default_agent})),
+        threading.Thread(target=put, args=("second", {"default_channels": [channel.json()["id"]]})),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert answers == {"first": 200, "second": 200}
+    settings = client.get("/api/workspace/settings").json()
+    assert settings["default_agent_id"] == default_agent
+    assert settings["default_channels"] == [channel.json()["id"]]
+
+
 def test_concurrent_patches_of_one_monitor_lose_nothing(
     client: TestClient, aws: Aws, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -102,8 +102,7 @@ def delete_agent(
         # Turned off, and without an agent until one is given again.
         autonomy.save_config(store, agent["workspace_id"], {"enabled": False, "agent_id": None}, now)
     if users["workspace_settings"]:
-        settings = store.workspaces.get(agent["workspace_id"])
-        store.workspaces.put({**settings, "default_agent_id": None})
+        store.workspaces.set(agent["workspace_id"], {"default_agent_id": None})
     store.agents.delete(agent_id)
     return {kind: [i["id"] for i in items] for kind, items in users.items()}
 

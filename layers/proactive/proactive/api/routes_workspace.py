@@ -24,10 +24,9 @@ def put_settings(body: WorkspaceSettingsUpdate, principal: CurrentPrincipal, sto
     their value."""
     workspace = body.workspace_id or principal.only_workspace()
     principal.require(workspace)
-    current = store.workspaces.get(workspace)
     changes = body.model_dump(exclude_unset=True, exclude={"workspace_id"})
     if changes.get("default_agent_id"):
         store.agents.referenced(changes["default_agent_id"], workspace, field="default_agent_id")
     for channel_id in changes.get("default_channels") or []:
         store.channels.referenced(channel_id, workspace, field="default_channels")
-    return store.workspaces.put({**current, **changes, "workspace_id": workspace})
+    return store.workspaces.set(workspace, changes)

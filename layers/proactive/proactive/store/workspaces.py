@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from proactive.store import keys
-from proactive.store.table import Table, body
+from proactive.store.table import Table, Update, body
 
 
 class Workspaces:
@@ -19,6 +19,12 @@ class Workspaces:
         item = self.table.get(keys.entity(self.kind, workspace_id))
         return body(item) if item else {"workspace_id": workspace_id}
 
-    def put(self, settings: dict[str, Any]) -> dict[str, Any]:
-        self.table.put({**keys.entity(self.kind, settings["workspace_id"]), "kind": self.kind, **settings})
-        return settings
+    def set(self, workspace_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Set the given fields, leaving the others as they are, and return the settings as they
+        are now. One update in place, so two callers changing different fields both keep theirs."""
+        change = Update(
+            keys.entity(self.kind, workspace_id),
+            set_values={**changes, "kind": self.kind, "workspace_id": workspace_id},
+            must_exist=False,
+        )
+        return body(self.table.update(change))
