@@ -39,7 +39,7 @@ from proactive.loop.predictions import HISTORY, LEVEL, MAX_POINTS
 from proactive.loop.runs_view import timeline_entry
 from proactive.observability import logger
 from proactive.queue import RunQueue
-from proactive.store import Store
+from proactive.store import Store, keys
 
 # Statuses after which a goal action does nothing more.
 FINAL = frozenset({"done", "rejected", "expired", "failed", "cancelled", "no_action", "error"})
@@ -229,7 +229,7 @@ def _baseline(store: Store, ga: Mapping[str, Any], goal: Goal, impact_seconds: i
         return
     times, values = zip(*points, strict=True)
     predicted = forecast(list(times), list(values), horizon_seconds=impact_seconds + 60, level=LEVEL)
-    store.analysis_parts.put(ga["analysis_id"], f"baseline#{ga['id']}", forecast_to(predicted), now)
+    store.analysis_parts.put(ga["analysis_id"], keys.baseline_part(ga["id"]), forecast_to(predicted), now)
 
 
 def measure(store: Store, item: Mapping[str, Any], now: datetime) -> dict[str, Any]:
@@ -240,7 +240,7 @@ def measure(store: Store, item: Mapping[str, Any], now: datetime) -> dict[str, A
         raise ActionFailed("nothing was executed to measure")
     acted = parse_iso(ga["acted_at"])
     after = metric_points(store, ga["workspace_id"], goal.metric, acted, now)
-    baseline = store.analysis_parts.get(ga["analysis_id"], f"baseline#{ga['id']}")
+    baseline = store.analysis_parts.get(ga["analysis_id"], keys.baseline_part(ga["id"]))
     before: Any = (
         forecast_from(baseline)
         if baseline

@@ -30,7 +30,7 @@ from proactive.loop.goals import AnomalyScore, Evidence, Goal, MetricView, set_g
 from proactive.loop.predictions import HISTORY, LEVEL, MAX_POINTS
 from proactive.loop.rules import GoalType, Rule, Target, forecast_horizons, parse_rule
 from proactive.loop.timing import HOUR
-from proactive.store import Store
+from proactive.store import Store, keys
 
 MAX_EVENTS = 10_000
 
@@ -83,7 +83,7 @@ def forecast_metrics(store: Store, context: Context) -> dict[str, Any]:
             continue
         predicted = forecast(times, values, horizon_seconds=horizon, level=LEVEL, method=method)
         store.analysis_parts.put(
-            context.analysis_id, f"forecast#{metric}", forecast_to(predicted), context.now
+            context.analysis_id, keys.forecast_part(metric), forecast_to(predicted), context.now
         )
         made[metric] = {"method": predicted.method, "points": len(predicted.points)}
     return runs_view.record_step(store, context.analysis_id, "forecast", {"forecasts": made})
@@ -104,7 +104,7 @@ def detect_anomalies(store: Store, context: Context) -> dict[str, Any]:
             for p in _points(store, context, metric, since)
         ]
     store.analysis_parts.put(
-        context.analysis_id, "anomalies", {"lookback": lookback, "scores": scores}, context.now
+        context.analysis_id, keys.ANOMALIES_PART, {"lookback": lookback, "scores": scores}, context.now
     )
     highest = {m: max((s for _, _, s in v), default=None) for m, v in scores.items()}
     return runs_view.record_step(
@@ -147,7 +147,7 @@ def find_patterns(store: Store, context: Context) -> dict[str, Any]:
         timezone=zone,
     )
     store.analysis_parts.put(
-        context.analysis_id, "patterns", [dataclasses.asdict(p) for p in found], context.now
+        context.analysis_id, keys.PATTERNS_PART, [dataclasses.asdict(p) for p in found], context.now
     )
     return runs_view.record_step(
         store, context.analysis_id, "patterns", {"patterns": [p.description for p in found]}
@@ -158,17 +158,20 @@ def decide_goals(store: Store, context: Context) -> dict[str, Any]:
     """Set goals from what the steps before found, and store them."""
     settings, rules = _rules(store, context.workspace_id)
     zone = str(settings["timezone"])
-    anomalies = store.analysis_parts.get(context.analysis_id, "anomalies") or {"lookback": HOUR, "scores": {}}
+    anomalies = store.analysis_parts.get(context.analysis_id, keys.ANOMALIES_PART) or {
+        "lookback": HOUR,
+        "scores": {},
+    }
     views: dict[str, MetricView] = {}
     for metric in sorted({rule.metric for rule in rules}):
         times, values = _series(_points(store, context, metric))
-        stored_forecast = store.analysis_parts.get(context.analysis_id, f"forecast#{metric}")
+        stored_forecast = store.analysis_parts.get(context.analysis_id, keys.forecast_part(metric))
         views[metric] = MetricView(
             points=list(zip(times, values, strict=True)),
             forecast=None if stored_forecast is None else forecast_from(stored_forecast),
             anomalies=[AnomalyScore(t, v, s) for t, v, s in anomalies["scores"].get(metric, [])],
         )
-    patterns = [Pattern(**p) for p in store.analysis_parts.get(context.analysis_id, "patterns") or []]
+    patterns = [Pattern(**p) for p in store.analysis_parts.get(context.analysis_id, keys.PATTERNS_PART) or []]
     active = []
     for item in store.goals.all_in(context.workspace_id, filters=Attr("status").eq("active")):
         goal = from_stored(item)

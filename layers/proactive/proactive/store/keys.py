@@ -26,7 +26,7 @@ Nothing outside this module builds a key string or names an index. Items:
   SK `ACTIONNAME`
 - a goal's actions (GSI2): `GOALACT#<goal id>` / `<created_at>#<id>`
 - what one goal-loop analysis computed for its later steps: PK `ANALYSIS#<analysis id>`,
-  SK `PART#<name>`
+  SK `PART#<name>` (`anomalies`, `patterns`, `forecast#<metric>`, `baseline#<goal action id>`)
 - a Step Functions task token a goal action waits on: PK `TASKTOKEN#<goal action id>`,
   SK `<purpose>` (never listed, never returned by the API)
 - a key the platform made for itself (e.g. the approval links' signing key): PK `PLATFORMKEY#<name>`,
@@ -234,6 +234,20 @@ def goal_action_listing(goal_id: str, created_at: str, item_id: str) -> dict[str
 
 def analysis_part(analysis_id: str, name: str) -> dict[str, str]:
     return {PK: f"ANALYSIS#{analysis_id}", SK: f"PART#{name}"}
+
+
+# The names of an analysis's parts: its anomaly scores, its patterns, a metric's forecast, and the
+# forecast a goal action's impact is measured against.
+ANOMALIES_PART = "anomalies"
+PATTERNS_PART = "patterns"
+
+
+def forecast_part(metric: str) -> str:
+    return f"forecast#{metric}"
+
+
+def baseline_part(goal_action_id: str) -> str:
+    return f"baseline#{goal_action_id}"
 
 
 def task_token(goal_action_id: str, purpose: str) -> dict[str, str]:
