@@ -135,6 +135,7 @@ def test_a_run_that_fails_twice_then_succeeds_tells_each_receiver_once_within_it
         "Run succeeded: reporter",
         3,
     )
+    assert published["tags"] == ["white_check_mark", "tada", "run.succeeded"]
     assert len(published["message"].encode()) <= 4096
     assert published["message"].endswith(marker)
 

@@ -321,6 +321,7 @@ def test_a_failure_that_is_not_retried_is_told_once_with_its_error(
     started, failed = ntfy.messages
     assert started["topic"] == failed["topic"] == "deploys"
     assert started["title"] == "Run started: deploy-checker"
+    assert (started["priority"], started["tags"]) == (4, ["robot", "rocket", "run.started"])
     assert "Check the deploy" in started["message"]
     assert (failed["title"], failed["priority"], failed["tags"]) == (
         "Run failed: deploy-checker",

@@ -218,17 +218,17 @@ def test_ntfy_publishes_json_with_priority_tags_click_and_actions() -> None:
 
 
 @pytest.mark.parametrize(
-    ("outcome", "priority", "tag"),
+    ("outcome", "priority", "tags"),
     [
-        ("failure", 4, "x"),
-        ("warning", 4, "rotating_light"),
-        ("success", 3, "white_check_mark"),
-        ("start", 2, "hourglass_flowing_sand"),
+        ("failure", 4, ["x"]),
+        ("warning", 4, ["rotating_light"]),
+        ("success", 3, ["white_check_mark", "tada"]),
+        ("start", 4, ["robot", "rocket"]),
     ],
 )
-def test_ntfy_priority_and_tag_follow_the_outcome(outcome: Outcome, priority: int, tag: str) -> None:
+def test_ntfy_priority_and_tags_follow_the_outcome(outcome: Outcome, priority: int, tags: list[str]) -> None:
     payload = render("ntfy", replace(NOTICE, outcome=outcome), {"topic": "ops"}).payload
-    assert (payload["priority"], payload["tags"][0]) == (priority, tag)
+    assert (payload["priority"], payload["tags"]) == (priority, [*tags, NOTICE.event])
     assert (
         render("ntfy", replace(NOTICE, outcome=outcome), {"topic": "ops", "priority": 5}).payload["priority"]
         == 5

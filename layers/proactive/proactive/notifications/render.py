@@ -28,13 +28,15 @@ DISCORD_COLORS: dict[Outcome, int] = {
     "warning": 15105570,  # orange
     "info": 3447003,  # blue
 }
-NTFY_PRIORITIES: dict[Outcome, int] = {"failure": 4, "warning": 4, "success": 3, "start": 2, "info": 3}
-NTFY_TAGS: dict[Outcome, str] = {
-    "start": "hourglass_flowing_sand",
-    "success": "white_check_mark",
-    "failure": "x",
-    "warning": "rotating_light",
-    "info": "information_source",
+# A start and a success as ntfy's autonomous notifications have always had them (high and default
+# priority; robot and rocket, check mark and party); a failure or a warning is as urgent as a start.
+NTFY_PRIORITIES: dict[Outcome, int] = {"failure": 4, "warning": 4, "success": 3, "start": 4, "info": 3}
+NTFY_TAGS: dict[Outcome, list[str]] = {
+    "start": ["robot", "rocket"],
+    "success": ["white_check_mark", "tada"],
+    "failure": ["x"],
+    "warning": ["rotating_light"],
+    "info": ["information_source"],
 }
 FOOTER = "Proactive"
 NTFY_MESSAGE_BYTES = 4096
@@ -237,7 +239,7 @@ def _ntfy(notice: Notice, config: Mapping[str, Any]) -> dict[str, Any]:
         "title": cut(_one_line(notice.title) or notice.event, 250, mark),
         "message": message or notice.event,
         "priority": config.get("priority") or NTFY_PRIORITIES[notice.outcome],
-        "tags": [NTFY_TAGS[notice.outcome], notice.event],
+        "tags": [*NTFY_TAGS[notice.outcome], notice.event],
     }
     if notice.link and _web(notice.link):
         payload["click"] = notice.link
