@@ -291,4 +291,4 @@ def test_autonomous_execution_tells_discord_what_its_agent_did(
     assert "Closed 2 stale incidents and re-ran the failed nightly export." in done["description"]
     assert done["url"].endswith(f"/api/runs/{run_id}")
     assert config["last_execution"] is not None
-    assert config["active_run_id"] == run_id
+    assert config["active_run_id"] is None  # over: nothing running

@@ -241,6 +241,7 @@ def test_execute_tells_discord_what_the_agent_actually_did(
     assert busy.json()["error"] == "conflict"
     assert run["id"] in busy.json()["message"]
     assert busy.json()["details"] == [{"field": "run_id", "message": run["id"]}]
+    assert client.get("/api/autonomous/config").json()["active_run_id"] == run["id"]
 
     handlers.drain_until(lambda: len(discord.messages) >= 2, timeout=30)
 
@@ -253,7 +254,9 @@ def test_execute_tells_discord_what_the_agent_actually_did(
     [request] = service.requests
     assert "Review what happened in this workspace" in request.json["task"]
     assert "- Runs: 0" in request.json["task"]
-    # Over, another execution may start
+    # Over: nothing is shown running, and another execution may start
+    shown = client.get("/api/autonomous/config").json()
+    assert (shown["active_run_id"], shown["last_execution"]) == (None, run["scheduled_for"])
     assert client.post("/api/autonomous/execute").status_code == 202
 
 

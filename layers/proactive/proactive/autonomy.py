@@ -194,8 +194,8 @@ def _run_for(
     )
 
 
-def _running(store: Store, config: Mapping[str, Any]) -> str | None:
-    """The execution still going, if any."""
+def running(store: Store, config: Mapping[str, Any]) -> str | None:
+    """The execution still going, if any (the stored `active_run_id` is the last one started)."""
     active = config.get("active_run_id")
     if not active:
         return None
@@ -219,7 +219,7 @@ def dispatch(
     if slot > window_end(now):
         return 0
     run_id = derived_id("run", f"autonomy#{config['workspace_id']}#{current}")
-    busy = _running(store, config)
+    busy = running(store, config)
     following = slot + FREQUENCIES[config["frequency"]]
     while following <= now:
         following += FREQUENCIES[config["frequency"]]
@@ -259,7 +259,7 @@ def execute_now(store: Store, queue: RunQueue, workspace_id: str, now: datetime)
         raise InvalidInput(
             "autonomous mode has no agent yet: PUT /api/autonomous/config first", field="agent_id"
         )
-    busy = _running(store, config)
+    busy = running(store, config)
     if busy:
         raise Conflict(
             f"an autonomous execution is still running: run {busy}",
