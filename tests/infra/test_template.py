@@ -149,6 +149,7 @@ def test_sam_build_makes_an_arm64_python313_package(tmp_path: Path) -> None:
     assert (layer / "proactive" / "store" / "keys.py").exists()
     shipped = {path.relative_to(layer).parts[1] for path in (layer / "proactive").rglob("*.py")}
     assert "dev" not in shipped, "the local stack and the command line must not ship"
+    assert "sdk" not in shipped, "the client SDK must not ship in the functions' layer"
     assert (REPO_ROOT / "layers" / "proactive" / "proactive" / "dev" / "stack.py").exists()
     assert list(layer.glob("pydantic_core/_pydantic_core.cpython-313-aarch64-linux-gnu.so"))
     functions = [
