@@ -4,13 +4,16 @@ pages followed, and the API's refusals as exceptions that say what is wrong."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
 
 from proactive import Proactive, ProactiveError, ProactiveMonitor, Scheduler, WebhookManager
+from tests.fakes import DiscordWebhook
 from tests.localstack import Stack
 
+pytestmark = pytest.mark.e2e
 WORKSPACE = "ws-sdk"
 
 
@@ -148,3 +151,52 @@ def test_listing_follows_pages_to_the_end(stack: Stack) -> None:
 
     made, listed = asyncio.run(scenario())
     assert sorted(listed) == sorted(made)
+
+
+def test_autonomous_mode_and_its_notifications_through_the_sdk(stack: Stack) -> None:
+    workspace = "ws-sdk-auto"
+
+    async def scenario(discord: DiscordWebhook) -> dict[str, Any]:
+        async with Proactive(stack.base_url, stack.token(workspace)) as proactive:
+            agent = await proactive.agents.create(workspace_id=workspace, name="reviewer")
+            channel = await proactive.channels.create(
+                workspace_id=workspace, name="ops", type="discord", config={"webhook_url": discord.url}
+            )
+            tested = await proactive.channels.test(channel.id, message="hello from the SDK")
+            await proactive.autonomous.configure(
+                enabled=True, frequency="15min", agent_id=agent.id, channels=[channel.id]
+            )
+            await proactive.autonomous.update_settings(default_agent_id=agent.id)
+            run = await proactive.autonomous.execute()
+            done = await proactive.runs.wait(run.id, timeout=60, interval=0.2)
+            deadline = time.monotonic() + 30
+            while True:
+                log = [n async for n in proactive.channels.log(channel_id=channel.id, run_id=run.id)]
+                if sum(n.status == "sent" for n in log) >= 2 or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.25)
+            return {
+                "channel": channel,
+                "tested": tested,
+                "done": done,
+                "config": await proactive.autonomous.config(),
+                "settings": await proactive.autonomous.settings(),
+                "log": log,
+            }
+
+    with DiscordWebhook() as discord:
+        seen = asyncio.run(scenario(discord))
+
+    # The channel's URL holds its token: the API shows it masked
+    assert discord.token not in seen["channel"].config["webhook_url"]
+    assert seen["tested"].status == "sent"
+    assert discord.messages[0]["embeds"][0]["description"] == "hello from the SDK"
+    done = seen["done"]
+    assert (done.status, done.source_type) == ("succeeded", "autonomous")
+    config = seen["config"]
+    assert (config.enabled, config.frequency, config.active_run_id) == (True, "15min", None)
+    assert config.next_execution is not None
+    assert seen["settings"].default_agent_id == done.agent_id
+    events = sorted(n.event for n in seen["log"] if n.status == "sent")
+    assert events == ["autonomous.started", "autonomous.succeeded"], seen["log"]
+    assert done.output.split("\n", 1)[0] in discord.messages[-1]["embeds"][0]["description"]

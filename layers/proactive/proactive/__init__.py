@@ -13,6 +13,8 @@ __version__ = "0.1.0"
 _SDK = frozenset(
     {
         "Agents",
+        "Autonomous",
+        "Channels",
         "Proactive",
         "ProactiveError",
         "ProactiveMonitor",

@@ -19,7 +19,16 @@ from types import TracebackType
 from typing import Self
 
 from proactive.sdk.client import ProactiveError, Transport
-from proactive.sdk.resources import Agents, ProactiveMonitor, Runs, Scheduler, TriggerManager, WebhookManager
+from proactive.sdk.resources import (
+    Agents,
+    Autonomous,
+    Channels,
+    ProactiveMonitor,
+    Runs,
+    Scheduler,
+    TriggerManager,
+    WebhookManager,
+)
 
 
 class Proactive:
@@ -40,6 +49,8 @@ class Proactive:
         self.webhooks = WebhookManager(self.transport)
         self.triggers = TriggerManager(self.transport)
         self.runs = Runs(self.transport)
+        self.channels = Channels(self.transport)
+        self.autonomous = Autonomous(self.transport)
 
     async def __aenter__(self) -> Self:
         await self.transport.__aenter__()
@@ -57,6 +68,8 @@ class Proactive:
 
 __all__ = [
     "Agents",
+    "Autonomous",
+    "Channels",
     "Proactive",
     "ProactiveError",
     "ProactiveMonitor",

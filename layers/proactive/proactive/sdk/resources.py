@@ -18,7 +18,15 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from proactive.models.agents import Agent, AgentWithSecret
+from proactive.models.autonomy import AutonomousConfigResponse, SimpleStatus
 from proactive.models.monitors import Check, Monitor
+from proactive.models.notifications import (
+    Channel,
+    ChannelWithSecret,
+    Notification,
+    SendOutcome,
+    WorkspaceSettings,
+)
 from proactive.models.runs import FINAL_STATUSES, Run
 from proactive.models.schedules import NextRuns, Schedule
 from proactive.models.triggers import FireResult, Trigger
@@ -262,3 +270,87 @@ class Runs(_Resource[Run]):
             if left <= 0:
                 raise TimeoutError(f"run {run_id} is still {run.status.value} after {timeout:g} s")
             await asyncio.sleep(min(interval, left))
+
+
+class Channels(_Managed[Channel, ChannelWithSecret]):
+    """`/api/notifications/channels`: where people are told (discord, slack, ntfy, email, webhook),
+    and the log of what they were told."""
+
+    path, model, created = "/api/notifications/channels", Channel, ChannelWithSecret
+
+    async def test(
+        self,
+        channel_id: str | None = None,
+        *,
+        channel: dict[str, Any] | None = None,
+        message: str | None = None,
+        workspace_id: str | None = None,
+    ) -> SendOutcome:
+        """Send a test message now to a channel (by id, or `channel={"type", "config"}`) and give
+        back what the receiver said."""
+        body: dict[str, Any] = {"channel_id": channel_id, "channel": channel, "workspace_id": workspace_id}
+        if message is not None:
+            body["message"] = message
+        answer = await self._transport.request("POST", "/api/notifications/test", json=body)
+        return SendOutcome.model_validate(answer)
+
+    def log(
+        self,
+        *,
+        channel_id: str | None = None,
+        run_id: str | None = None,
+        workspace_id: str | None = None,
+        page_size: int = 50,
+    ) -> AsyncIterator[Notification]:
+        """Notifications, newest first, with their status and the receiver's answer."""
+        params = {"channel_id": channel_id, "run_id": run_id, "workspace_id": workspace_id}
+        return self._pages(Notification, "/api/notifications/log", params, page_size)
+
+
+class Autonomous:
+    """`/api/autonomous`: autonomous mode (the workspace's agent on its own at a frequency) and the
+    workspace's settings (default agent, default channels)."""
+
+    def __init__(
+        self, transport: Transport | None = None, *, base_url: str | None = None, token: str | None = None
+    ) -> None:
+        self._transport = transport or Transport(base_url, token)
+
+    async def config(self, *, workspace_id: str | None = None) -> AutonomousConfigResponse:
+        """The config, with `last_execution`, `next_execution` and `active_run_id`."""
+        answer = await self._transport.request(
+            "GET", "/api/autonomous/config", params={"workspace_id": workspace_id}
+        )
+        return AutonomousConfigResponse.model_validate(answer)
+
+    async def configure(self, **fields: Any) -> AutonomousConfigResponse:
+        """Turn it on or off, set `frequency`, `agent_id`, `task`, `channels`, `discord_webhook`,
+        `ntfy_topic`; fields left out keep their value."""
+        answer = await self._transport.request("PUT", "/api/autonomous/config", json=fields)
+        return AutonomousConfigResponse.model_validate(answer)
+
+    async def execute(self, *, workspace_id: str | None = None) -> Run:
+        """Run it now (409 as ProactiveError, naming the run, while another execution runs)."""
+        answer = await self._transport.request(
+            "POST", "/api/autonomous/execute", params={"workspace_id": workspace_id}
+        )
+        return Run.model_validate(answer["run"])
+
+    async def test_webhook(self, webhook_url: str) -> SimpleStatus:
+        """Send the test message to a Discord webhook and give back what Discord said."""
+        answer = await self._transport.request(
+            "POST", "/api/autonomous/test-webhook", json={"webhook_url": webhook_url}
+        )
+        return SimpleStatus.model_validate(answer)
+
+    async def settings(self, *, workspace_id: str | None = None) -> WorkspaceSettings:
+        """The workspace's `default_agent_id` and `default_channels`."""
+        answer = await self._transport.request(
+            "GET", "/api/workspace/settings", params={"workspace_id": workspace_id}
+        )
+        return WorkspaceSettings.model_validate(answer)
+
+    async def update_settings(self, **fields: Any) -> WorkspaceSettings:
+        """Set `default_agent_id` and `default_channels`; fields left out keep their value."""
+        answer = await self._transport.request("PUT", "/api/workspace/settings", json=fields)
+        return WorkspaceSettings.model_validate(answer)
