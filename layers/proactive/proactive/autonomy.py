@@ -63,11 +63,13 @@ def next_execution(config: Mapping[str, Any], now: datetime) -> datetime:
     return parse_iso(last) + step if last else now + step
 
 
-def present(config: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    """The config as the API shows it: `next_execution` is when the dispatcher will run it."""
+def present(store: Store, config: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """The config as the API shows it: `next_execution` is when the dispatcher will run it, and
+    `active_run_id` the execution still going (none once it is over)."""
     shown = dict(config)
     due = config.get("next_fire_at") or iso(next_execution(config, now))
     shown["next_execution"] = due if config.get("enabled") else None
+    shown["active_run_id"] = _running(store, config)
     return shown
 
 
@@ -194,7 +196,7 @@ def _run_for(
     )
 
 
-def running(store: Store, config: Mapping[str, Any]) -> str | None:
+def _running(store: Store, config: Mapping[str, Any]) -> str | None:
     """The execution still going, if any (the stored `active_run_id` is the last one started)."""
     active = config.get("active_run_id")
     if not active:
@@ -219,7 +221,7 @@ def dispatch(
     if slot > window_end(now):
         return 0
     run_id = derived_id("run", f"autonomy#{config['workspace_id']}#{current}")
-    busy = running(store, config)
+    busy = _running(store, config)
     following = slot + FREQUENCIES[config["frequency"]]
     while following <= now:
         following += FREQUENCIES[config["frequency"]]
@@ -259,7 +261,7 @@ def execute_now(store: Store, queue: RunQueue, workspace_id: str, now: datetime)
         raise InvalidInput(
             "autonomous mode has no agent yet: PUT /api/autonomous/config first", field="agent_id"
         )
-    busy = running(store, config)
+    busy = _running(store, config)
     if busy:
         raise Conflict(
             f"an autonomous execution is still running: run {busy}",

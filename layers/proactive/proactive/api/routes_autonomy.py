@@ -28,8 +28,7 @@ DISCORD_NAME, NTFY_NAME = "autonomous mode (discord)", "autonomous mode (ntfy)"
 
 
 def _shown(store: StoreDep, config: dict[str, Any]) -> dict[str, Any]:
-    shown = autonomy.present(config, utcnow())
-    shown["active_run_id"] = autonomy.running(store, config)
+    shown = autonomy.present(store, config, utcnow())
     by_id = {c["id"]: c for c in store.channels.all_in(config["workspace_id"])}
     for channel_id in config.get("channels", []):
         channel = by_id.get(channel_id) or {}
