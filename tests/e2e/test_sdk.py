@@ -147,6 +147,11 @@ def test_listing_follows_pages_to_the_end(stack: Stack) -> None:
                 )
                 made.add(schedule.id)
             listed = [s.id async for s in proactive.schedules.list(page_size=2)]
+            # A route no resource covers, with the same token and errors
+            assert await proactive.request("GET", "/tasks") == {"items": [], "next_cursor": None}
+            with pytest.raises(ProactiveError) as missing:
+                await proactive.request("GET", "/tasks/task-none")
+            assert (missing.value.status, missing.value.error) == (404, "not_found")
             return made, listed
 
     made, listed = asyncio.run(scenario())

@@ -77,3 +77,15 @@ def test_dispatcher_function_never_loads_the_llm_runtime() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("function", ["api", "ingest", "dispatcher", "worker", "deadletters", "goalloop"])
+def test_no_function_loads_the_client_sdk(function: str) -> None:
+    # The SDK is for the API's clients; the layer leaves it out, so a function that imported it
+    # would fail in AWS.
+    code = (
+        f"import sys; from proactive.dev.local import load_handler; load_handler({function!r}); "
+        "print(sorted(m for m in sys.modules if m.startswith('proactive.sdk')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -15,9 +15,6 @@ Each resource class also works on its own, as `Scheduler()`, `ProactiveMonitor()
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import Self
-
 from proactive.sdk.client import ProactiveError, Transport
 from proactive.sdk.resources import (
     Agents,
@@ -31,39 +28,42 @@ from proactive.sdk.resources import (
 )
 
 
-class Proactive:
-    """One API, one token, one connection pool (while used as `async with`), every resource."""
+class Proactive(Transport):
+    """One API, one token, one connection pool (while used as `async with`), every resource.
+    Takes what Transport takes: `base_url`, `token`, `timeout`, `max_retries`; `request` is there
+    for a route no resource covers."""
 
-    def __init__(
-        self,
-        base_url: str | None = None,
-        token: str | None = None,
-        *,
-        timeout: float = 30.0,
-        max_retries: int = 2,
-    ) -> None:
-        self.transport = Transport(base_url, token, timeout=timeout, max_retries=max_retries)
-        self.agents = Agents(self.transport)
-        self.schedules = Scheduler(self.transport)
-        self.monitors = ProactiveMonitor(self.transport)
-        self.webhooks = WebhookManager(self.transport)
-        self.triggers = TriggerManager(self.transport)
-        self.runs = Runs(self.transport)
-        self.channels = Channels(self.transport)
-        self.autonomous = Autonomous(self.transport)
+    @property
+    def agents(self) -> Agents:
+        return Agents(self)
 
-    async def __aenter__(self) -> Self:
-        await self.transport.__aenter__()
-        return self
+    @property
+    def schedules(self) -> Scheduler:
+        return Scheduler(self)
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.transport.__aexit__(exc_type, exc, tb)
+    @property
+    def monitors(self) -> ProactiveMonitor:
+        return ProactiveMonitor(self)
 
-    async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self.transport.aclose()
+    @property
+    def webhooks(self) -> WebhookManager:
+        return WebhookManager(self)
+
+    @property
+    def triggers(self) -> TriggerManager:
+        return TriggerManager(self)
+
+    @property
+    def runs(self) -> Runs:
+        return Runs(self)
+
+    @property
+    def channels(self) -> Channels:
+        return Channels(self)
+
+    @property
+    def autonomous(self) -> Autonomous:
+        return Autonomous(self)
 
 
 __all__ = [

@@ -13,7 +13,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 from pydantic import BaseModel
 
@@ -43,21 +43,25 @@ def _key(given: str | None) -> str:
     return given or str(uuid.uuid4())
 
 
-class _Resource(Generic[M]):
-    path: str
-    model: type[M]
+class _Bound:
+    """Calls through a transport: a client's, or one of its own from the environment."""
 
     def __init__(
         self, transport: Transport | None = None, *, base_url: str | None = None, token: str | None = None
     ) -> None:
         self._transport = transport or Transport(base_url, token)
 
-    async def __aenter__(self) -> _Resource[M]:
+    async def __aenter__(self) -> Self:
         await self._transport.__aenter__()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self._transport.__aexit__(None, None, None)
+
+
+class _Resource(_Bound, Generic[M]):
+    path: str
+    model: type[M]
 
     def _url(self, resource_id: str = "", action: str = "") -> str:
         return "/".join(part for part in (self.path, resource_id, action) if part)
@@ -107,26 +111,49 @@ class _Managed(_Resource[M], Generic[M, C]):
         await self._transport.request("DELETE", self._url(resource_id))
 
 
-class Agents(_Managed[Agent, AgentWithSecret]):
-    """`/api/agents`: what runs do their tasks with (`builtin`, `http` or `llm`)."""
+class _InUse(_Managed[M, C]):
+    """A resource others may use: deleting it while they do is a 409 naming them."""
+
+    async def delete(self, resource_id: str, *, force: bool = False) -> None:
+        """Delete it. While others use it the API answers 409 naming them; `force=True` pauses
+        each of them first."""
+        await self._transport.request("DELETE", self._url(resource_id), params={"force": force or None})
+
+
+class _Pausable(_Managed[M, C]):
+    """A resource that acts on its own until paused."""
+
+    async def pause(self, resource_id: str) -> M:
+        """Stop until resumed."""
+        return self.model.model_validate(
+            await self._transport.request("POST", self._url(resource_id, "pause"))
+        )
+
+    async def resume(self, resource_id: str) -> M:
+        """Start again, from its next occurrence or check."""
+        answer = await self._transport.request("POST", self._url(resource_id, "resume"))
+        return self.model.model_validate(answer)
+
+
+class _Signed(_Managed[M, C]):
+    """A resource with a signing secret, shown only when made and when regenerated."""
+
+    async def regenerate_secret(self, resource_id: str, *, grace_period_seconds: int | None = None) -> C:
+        """A new signing secret, shown only in this answer; the old one stays valid for the grace
+        period (24 h unless given)."""
+        body = {"grace_period_seconds": grace_period_seconds}
+        answer = await self._transport.request("POST", self._url(resource_id, "regenerate-secret"), json=body)
+        return self.created.model_validate(answer)
+
+
+class Agents(_InUse[Agent, AgentWithSecret], _Signed[Agent, AgentWithSecret]):
+    """`/api/agents`: what runs do their tasks with (`builtin`, `http` or `llm`); an `http` agent
+    signs with its secret."""
 
     path, model, created = "/api/agents", Agent, AgentWithSecret
 
-    async def delete(self, resource_id: str, *, force: bool = False) -> None:
-        """Delete it. While schedules, triggers or monitors use it the API answers 409 naming them;
-        `force=True` pauses each of them first."""
-        await self._transport.request("DELETE", self._url(resource_id), params={"force": force or None})
 
-    async def regenerate_secret(
-        self, agent_id: str, *, grace_period_seconds: int | None = None
-    ) -> AgentWithSecret:
-        """A new signing secret for an `http` agent, shown only in this answer."""
-        body = {"grace_period_seconds": grace_period_seconds}
-        answer = await self._transport.request("POST", self._url(agent_id, "regenerate-secret"), json=body)
-        return AgentWithSecret.model_validate(answer)
-
-
-class Scheduler(_Managed[Schedule, Schedule]):
+class Scheduler(_Pausable[Schedule, Schedule]):
     """`/api/proactive/schedules`: cron schedules, in their own time zones."""
 
     path, model, created = "/api/proactive/schedules", Schedule, Schedule
@@ -137,15 +164,6 @@ class Scheduler(_Managed[Schedule, Schedule]):
             "POST", self._url(schedule_id, "run"), idempotency_key=_key(idempotency_key)
         )
         return Run.model_validate(answer)
-
-    async def pause(self, schedule_id: str) -> Schedule:
-        """Stop firing until resumed."""
-        return Schedule.model_validate(await self._transport.request("POST", self._url(schedule_id, "pause")))
-
-    async def resume(self, schedule_id: str) -> Schedule:
-        """Fire again, from the next occurrence."""
-        answer = await self._transport.request("POST", self._url(schedule_id, "resume"))
-        return Schedule.model_validate(answer)
 
     async def next_runs(self, schedule_id: str, count: int = 5) -> list[str]:
         """The next `count` fire times, with the schedule's zone offset."""
@@ -159,7 +177,7 @@ class Scheduler(_Managed[Schedule, Schedule]):
         return self._pages(Run, self._url(schedule_id, "runs"), {}, page_size)
 
 
-class ProactiveMonitor(_Managed[Monitor, Monitor]):
+class ProactiveMonitor(_Pausable[Monitor, Monitor]):
     """`/api/proactive/monitors`: values checked at an interval that start an agent when a
     condition becomes true."""
 
@@ -175,47 +193,25 @@ class ProactiveMonitor(_Managed[Monitor, Monitor]):
             "POST", self._url(monitor_id, "values"), json={"value": value, "timestamp": timestamp}
         )
 
-    async def pause(self, monitor_id: str) -> Monitor:
-        """Stop checking until resumed."""
-        return Monitor.model_validate(await self._transport.request("POST", self._url(monitor_id, "pause")))
-
-    async def resume(self, monitor_id: str) -> Monitor:
-        """Check again."""
-        return Monitor.model_validate(await self._transport.request("POST", self._url(monitor_id, "resume")))
-
     def history(self, monitor_id: str, *, page_size: int = 50) -> AsyncIterator[Check]:
         """Its checks, newest first."""
         return self._pages(Check, self._url(monitor_id, "history"), {}, page_size)
 
 
-class WebhookManager(_Managed[Webhook, WebhookWithSecret]):
+class WebhookManager(_Signed[Webhook, WebhookWithSecret]):
     """`/api/proactive/webhooks`: signed public URLs that fire a trigger."""
 
     path, model, created = "/api/proactive/webhooks", Webhook, WebhookWithSecret
-
-    async def regenerate_secret(
-        self, webhook_id: str, *, grace_period_seconds: int | None = None
-    ) -> WebhookWithSecret:
-        """A new signing secret, shown only in this answer; the old one stays valid for the grace
-        period (24 h unless given)."""
-        body = {"grace_period_seconds": grace_period_seconds}
-        answer = await self._transport.request("POST", self._url(webhook_id, "regenerate-secret"), json=body)
-        return WebhookWithSecret.model_validate(answer)
 
     def deliveries(self, webhook_id: str, *, page_size: int = 50) -> AsyncIterator[Delivery]:
         """Every delivery, newest first, whatever became of it."""
         return self._pages(Delivery, self._url(webhook_id, "deliveries"), {}, page_size)
 
 
-class TriggerManager(_Managed[Trigger, Trigger]):
+class TriggerManager(_InUse[Trigger, Trigger]):
     """`/api/proactive/triggers`: what turns a webhook delivery or an event into a run."""
 
     path, model, created = "/api/proactive/triggers", Trigger, Trigger
-
-    async def delete(self, resource_id: str, *, force: bool = False) -> None:
-        """Delete it. While webhooks point at it the API answers 409 naming them; `force=True`
-        pauses each of them first."""
-        await self._transport.request("DELETE", self._url(resource_id), params={"force": force or None})
 
     async def fire(
         self,
@@ -307,14 +303,9 @@ class Channels(_Managed[Channel, ChannelWithSecret]):
         return self._pages(Notification, "/api/notifications/log", params, page_size)
 
 
-class Autonomous:
+class Autonomous(_Bound):
     """`/api/autonomous`: autonomous mode (the workspace's agent on its own at a frequency) and the
     workspace's settings (default agent, default channels)."""
-
-    def __init__(
-        self, transport: Transport | None = None, *, base_url: str | None = None, token: str | None = None
-    ) -> None:
-        self._transport = transport or Transport(base_url, token)
 
     async def config(self, *, workspace_id: str | None = None) -> AutonomousConfigResponse:
         """The config, with `last_execution`, `next_execution` and `active_run_id`."""
