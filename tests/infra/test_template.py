@@ -88,8 +88,9 @@ def test_worker_reports_partial_batch_failures(resources: dict[str, Any]) -> Non
 
 
 def test_dispatcher_rate_matches_the_tick_setting(resources: dict[str, Any]) -> None:
-    tick = resources["DispatcherFunction"]["Properties"]["Events"]["Tick"]["Properties"]["ScheduleExpression"]
-    assert tick == "rate(1 minute)"
+    tick = resources["DispatcherTick"]["Properties"]
+    assert tick["ScheduleExpression"] == "rate(1 minute)"
+    assert tick["Target"]["Arn"] == {"GetAtt": "DispatcherFunction.Arn"}
     globals_env = load_template()["Globals"]["Function"]["Environment"]["Variables"]
     assert int(globals_env["TICK_SECONDS"]) == 60 == default("tick_seconds")
 
