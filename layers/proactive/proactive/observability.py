@@ -8,6 +8,7 @@ cold start matters most, and whose calls Lambda's own trace segment already show
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -19,6 +20,10 @@ if TYPE_CHECKING:
 
 logger = Logger()
 metrics = Metrics()
+# Stacks of several stages share an account's metrics: each figure names the stage it comes from
+# (Powertools keeps default dimensions across flushes).
+if stage := os.environ.get("STAGE"):
+    metrics.set_default_dimensions(stage=stage)
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
