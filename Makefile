@@ -5,30 +5,56 @@ BIN := $(VENV)/bin
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 PIP_FLAGS := --quiet --disable-pip-version-check
-SAM_CLI_VERSION := 1.170.0
 
 .PHONY: dev test lint validate build bench contract deploy clean
 
-$(BIN)/.installed: pyproject.toml
+# The dev environment installs from requirements-dev.lock (pyproject's dependencies and its dev and
+# local extras, every package pinned with its hashes), then the project itself; `make lock` writes
+# the lock files anew.
+DEV_LOCK := requirements-dev.lock
+BENCH_LOCK := requirements-bench.lock
+
+$(BIN)/.installed: pyproject.toml $(DEV_LOCK)
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required" if sys.version_info < (3, 11) else 0)'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install $(PIP_FLAGS) --upgrade pip
-	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[dev]'
+	$(BIN)/python -m pip install $(PIP_FLAGS) --require-hashes -r $(DEV_LOCK)
+	$(BIN)/python -m pip install $(PIP_FLAGS) --no-deps -e .
 	touch $@
 
-# aws-sam-cli pins its own dependency versions (cfn-lint among them), so it lives in a venv of its own.
-$(SAM_VENV)/.installed:
+# aws-sam-cli pins its own dependency versions (cfn-lint among them), so it lives in a venv of its own;
+# the linters and tools that are no dependency of the package (actionlint, checkov, uv) share another.
+# Both install from their locks in infra/, with hashes.
+SAM_LOCK := infra/sam-requirements.lock
+TOOLS_LOCK := infra/tools-requirements.lock
+TOOLS_VENV := .venv-tools
+ACTIONLINT := $(TOOLS_VENV)/bin/actionlint
+WORKFLOWS := $(wildcard .github/workflows/*.yml .github/workflows/*.yaml)
+
+$(SAM_VENV)/.installed: $(SAM_LOCK)
 	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/python -m pip install $(PIP_FLAGS) --upgrade pip
-	$(SAM_VENV)/bin/python -m pip install $(PIP_FLAGS) aws-sam-cli==$(SAM_CLI_VERSION)
+	$(SAM_VENV)/bin/python -m pip install $(PIP_FLAGS) --require-hashes -r $(SAM_LOCK)
 	touch $@
+
+$(TOOLS_VENV)/.installed: $(TOOLS_LOCK)
+	test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install $(PIP_FLAGS) --upgrade pip
+	$(TOOLS_VENV)/bin/python -m pip install $(PIP_FLAGS) --require-hashes -r $(TOOLS_LOCK)
+	touch $@
+
+# The GitHub Actions workflows; their run: scripts are checked too where shellcheck is installed.
+.PHONY: actionlint
+actionlint: $(TOOLS_VENV)/.installed
+	$(ACTIONLINT) $(WORKFLOWS)
 
 # The local stack keeps its data in .proactive/data across restarts; RESET=1 starts empty.
 dev: $(BIN)/.installed
 	$(BIN)/proactive dev $(if $(RESET),--reset)
 
-test: $(BIN)/.installed $(SAM_VENV)/.installed
-	SAM_CLI=$(abspath $(SAM)) CFN_LINT=$(abspath $(SAM_VENV)/bin/cfn-lint) $(BIN)/python -m pytest
+test: $(BIN)/.installed $(SAM_VENV)/.installed $(TOOLS_VENV)/.installed
+	SAM_CLI=$(abspath $(SAM)) CFN_LINT=$(abspath $(SAM_VENV)/bin/cfn-lint) ACTIONLINT=$(abspath $(ACTIONLINT)) \
+		$(BIN)/python -m pytest
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
@@ -39,22 +65,61 @@ lint: $(BIN)/.installed
 contract: $(BIN)/.installed
 	CONTRACT_EXAMPLES=$${CONTRACT_EXAMPLES:-200} $(BIN)/python -m pytest -q tests/integration/test_api_contract.py
 
-validate: $(SAM_VENV)/.installed
+# A deploy rehearsal that needs no account: the linters, then the template as CloudFormation gets it
+# (expanded by the SAM translator) checked for dependency cycles and by checkov, whose findings are
+# each fixed or skipped with a reason in the template's Metadata; then the CI workflows.
+EXPANDED := build/template.expanded.json
+validate: $(SAM_VENV)/.installed $(TOOLS_VENV)/.installed
 	$(SAM_VENV)/bin/cfn-lint template.yaml
 	SAM_CLI_TELEMETRY=0 $(SAM) validate --lint --region us-east-1
+	$(SAM_VENV)/bin/python infra/template_check.py --template template.yaml --expanded $(EXPANDED)
+	$(TOOLS_VENV)/bin/checkov --quiet --compact --framework cloudformation --file $(EXPANDED)
+	$(ACTIONLINT) $(WORKFLOWS)
 
 build: $(SAM_VENV)/.installed
 	SAM_CLI_TELEMETRY=0 $(SAM) build
 
-$(BIN)/.bench-installed: $(BIN)/.installed
-	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[dev,bench]'
+$(BIN)/.bench-installed: $(BIN)/.installed $(BENCH_LOCK)
+	$(BIN)/python -m pip install $(PIP_FLAGS) --require-hashes -r $(BENCH_LOCK)
 	touch $@
+
+# Every lock file, from pyproject.toml, infra/*.in and the layers' requirements.in: the tools' venvs
+# and the dev environment's for any platform (Python 3.11+), the bench extra's on top of it (the
+# same versions), and each Lambda layer's for the runtime (python3.13, arm64). Versions already locked stay unless UPGRADE=1.
+UV := $(TOOLS_VENV)/bin/uv
+UV_COMPILE = $(UV) pip compile --quiet --generate-hashes --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
+
+.PHONY: lock
+lock: $(TOOLS_VENV)/.installed
+	$(UV_COMPILE) --universal --python-version 3.11 infra/sam-requirements.in -o $(SAM_LOCK)
+	$(UV_COMPILE) --universal --python-version 3.11 infra/tools-requirements.in -o $(TOOLS_LOCK)
+	$(UV_COMPILE) --universal --python-version 3.11 --extra dev pyproject.toml -o $(DEV_LOCK)
+	$(UV_COMPILE) --universal --python-version 3.11 --extra dev --extra bench -c $(DEV_LOCK) \
+		pyproject.toml -o $(BENCH_LOCK)
+	$(MAKE) -C layers/full lock UV=$(abspath $(UV)) LOCK_FLAGS='$(if $(UPGRADE),--upgrade)'
+	$(MAKE) -C layers/light lock UV=$(abspath $(UV)) LOCK_FLAGS='$(if $(UPGRADE),--upgrade)'
 
 bench: $(BIN)/.bench-installed
 	$(BIN)/python -m tests.bench
 
+# STAGE picks samconfig.toml's section (dev or prod); PARAMETERS adds parameters, Stage kept.
+STAGE ?= dev
 deploy: build
-	SAM_CLI_TELEMETRY=0 $(SAM) deploy --guided
+	SAM_CLI_TELEMETRY=0 $(SAM) deploy --config-env $(STAGE) \
+		$(if $(PARAMETERS),--parameter-overrides Stage=$(STAGE) $(PARAMETERS))
+
+# A short check of a deployed stack (or of `make dev`): health, then a builtin agent created, run
+# and deleted. The token reaches the check through the environment, so make never echoes it.
+ifneq ($(filter smoke,$(MAKECMDGOALS)),)
+ifeq ($(and $(URL),$(TOKEN)),)
+$(error usage: make smoke URL=<the stack's ApiUrl> TOKEN=<bearer token> [WORKSPACE=<id>] [SMOKE_TIMEOUT=<seconds>])
+endif
+endif
+
+.PHONY: smoke
+smoke: $(BIN)/.installed
+	PROACTIVE_TOKEN="$$TOKEN" $(BIN)/python -m proactive.dev.smoke --url '$(URL)' \
+		$(if $(WORKSPACE),--workspace '$(WORKSPACE)') $(if $(SMOKE_TIMEOUT),--timeout '$(SMOKE_TIMEOUT)')
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -101,30 +101,31 @@ def _throughput(runtime: str) -> list[float]:
 
 
 def _layer() -> None:
-    with tempfile.TemporaryDirectory() as out:
-        subprocess.run(
-            [
-                "make",
-                "-s",
-                "-C",
-                str(REPO / "layers" / "proactive"),
-                "build-SharedLayer",
-                f"ARTIFACTS_DIR={out}",
-                f"PYTHON={sys.executable}",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        files = [p for p in Path(out).rglob("*") if p.is_file()]
-        unzipped = sum(p.stat().st_size for p in files)
-        archive = Path(out) / "layer.zip"
-        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
-            for p in files:
-                z.write(p, p.relative_to(out))
-        print(
-            f"[agents] built layer: {unzipped / 2**20:.0f} MiB unzipped (a function and its layers may have "
-            f"250 MiB), {archive.stat().st_size / 2**20:.0f} MiB zipped"
-        )
+    for name in ("full", "light"):
+        with tempfile.TemporaryDirectory() as out:
+            subprocess.run(
+                [
+                    "make",
+                    "-s",
+                    "-C",
+                    str(REPO / "layers" / name),
+                    f"build-{name.title()}Layer",
+                    f"ARTIFACTS_DIR={out}",
+                    f"PYTHON={sys.executable}",
+                ],
+                check=True,
+                capture_output=True,
+            )
+            files = [p for p in Path(out).rglob("*") if p.is_file()]
+            unzipped = sum(p.stat().st_size for p in files)
+            archive = Path(out) / "layer.zip"
+            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+                for p in files:
+                    z.write(p, p.relative_to(out))
+            print(
+                f"[agents] built {name} layer: {unzipped / 2**20:.0f} MiB unzipped (a function and its "
+                f"layers may have 250 MiB), {archive.stat().st_size / 2**20:.0f} MiB zipped"
+            )
 
 
 def main() -> None:

@@ -142,17 +142,26 @@ def test_sam_build_makes_an_arm64_python313_package(tmp_path: Path) -> None:
         timeout=600,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    layer = build / "SharedLayer" / "python"
-    # Unzipped, a function and its layers must stay under 250 MB; the layer leaves room for the rest.
-    layer_bytes = sum(path.stat().st_size for path in layer.rglob("*") if path.is_file())
-    assert layer_bytes < 200 * 2**20, f"the layer is {layer_bytes / 2**20:.0f} MiB unzipped"
-    assert (layer / "proactive" / "schedules.py").exists()
-    assert (layer / "proactive" / "store" / "keys.py").exists()
-    shipped = {path.relative_to(layer).parts[1] for path in (layer / "proactive").rglob("*.py")}
-    assert "dev" not in shipped, "the local stack and the command line must not ship"
-    assert "sdk" not in shipped, "the client SDK must not ship in the functions' layer"
+    full, light = build / "FullLayer" / "python", build / "LightLayer" / "python"
+    # Unzipped, a function and its layers must stay under 250 MB; each layer leaves room for the rest.
+    for layer, most in ((full, 200 * 2**20), (light, 100 * 2**20)):
+        layer_bytes = sum(path.stat().st_size for path in layer.rglob("*") if path.is_file())
+        assert layer_bytes < most, f"{layer.parent.name} is {layer_bytes / 2**20:.0f} MiB unzipped"
+        assert (layer / "proactive" / "schedules.py").exists()
+        assert (layer / "proactive" / "store" / "keys.py").exists()
+        shipped = {path.relative_to(layer).parts[1] for path in (layer / "proactive").rglob("*.py")}
+        assert "dev" not in shipped, "the local stack and the command line must not ship"
+        assert "sdk" not in shipped, "the client SDK must not ship in the functions' layers"
+        assert list(layer.glob("pydantic_core/_pydantic_core.cpython-313-aarch64-linux-gnu.so"))
+        assert not (layer / "bin").exists(), "console scripts name the build machine's Python"
     assert (REPO_ROOT / "layers" / "proactive" / "proactive" / "dev" / "stack.py").exists()
-    assert list(layer.glob("pydantic_core/_pydantic_core.cpython-313-aarch64-linux-gnu.so"))
+    # The full layer brings its own boto3 (pydantic-ai's Bedrock provider needs a recent one); the
+    # light one leaves it to the runtime, and has neither the web stack nor an LLM SDK.
+    for present in ("boto3", "botocore", "pydantic_ai"):
+        assert (full / present / "__init__.py").exists(), f"no {present} in the full layer"
+    web_and_llm = ("fastapi", "starlette", "mangum", "uvicorn", "pydantic_ai", "openai", "anthropic")
+    for absent in ("boto3", "botocore", *web_and_llm):
+        assert not (light / absent).exists(), f"{absent} in the light layer"
     functions = [
         name for name, r in load_template()["Resources"].items() if r["Type"] == "AWS::Serverless::Function"
     ]
@@ -168,7 +177,7 @@ def test_sam_build_makes_an_arm64_python313_package(tmp_path: Path) -> None:
     for fn in functions:
         assert (build / fn / ("run.sh" if fn == "StreamFunction" else "handler.py")).exists(), fn
     assert os.access(build / "StreamFunction" / "run.sh", os.X_OK)
-    assert list(layer.glob("uvicorn/__init__.py")), "the streaming function serves the app with uvicorn"
+    assert list(full.glob("uvicorn/__init__.py")), "the streaming function serves the app with uvicorn"
     built = load_template(build / "template.yaml")
     assert built["Resources"]["WorkerFunction"]["Properties"]["CodeUri"] == "WorkerFunction"
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from proactive.agents import require_agent_in
-from proactive.auth import Principal
 from proactive.clock import iso
 from proactive.errors import InvalidInput
 from proactive.ids import new_id
@@ -22,6 +21,10 @@ from proactive.models.runs import FINAL_STATUSES
 from proactive.notifications import shorthands
 from proactive.store import Store
 from proactive.store.entities import modify
+
+if TYPE_CHECKING:
+    # Only named in annotations: auth loads PyJWT, which the light functions do without.
+    from proactive.auth import Principal
 
 
 def default_agent(store: Store, workspace_id: str, agent_id: str | None) -> str:

@@ -11,14 +11,13 @@ import json
 import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from proactive import events, outbound
 from proactive.agents.runtimes.http import resolved_headers, signed_headers
 from proactive.ids import derived_id
 from proactive.loop import actions as loop_actions
 from proactive.loop import machine
-from proactive.loop.goals import Goal
 from proactive.loop.runs_view import timeline_entry
 from proactive.models.runs import SourceType
 from proactive.notifications.notice import Notice
@@ -28,6 +27,11 @@ from proactive.runs.records import enqueue_new, new_run
 from proactive.secret_store import SecretMissing
 from proactive.settings import get_settings
 from proactive.store import Store
+
+if TYPE_CHECKING:
+    # Only named in annotations: the goal model loads numpy, which the light functions (that
+    # deliver events, and so may reach this module) do without.
+    from proactive.loop.goals import Goal
 
 # The task token's purpose while an agent action's run is waited for.
 EXECUTION = "execution"
