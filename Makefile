@@ -24,7 +24,7 @@ $(BIN)/.installed: pyproject.toml $(DEV_LOCK)
 
 # aws-sam-cli pins its own dependency versions (cfn-lint among them), so it lives in a venv of its own;
 # the linters and tools that are no dependency of the package (actionlint, checkov, uv) share another.
-# Both install from their locks in infra/, with hashes.
+# Both install from their locks in infra/, with hashes (a lock names every package, hence --no-deps).
 SAM_LOCK := infra/sam-requirements.lock
 TOOLS_LOCK := infra/tools-requirements.lock
 TOOLS_VENV := .venv-tools
@@ -34,7 +34,7 @@ WORKFLOWS := $(wildcard .github/workflows/*.yml .github/workflows/*.yaml)
 $(SAM_VENV)/.installed: $(SAM_LOCK)
 	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/python -m pip install $(PIP_FLAGS) --upgrade pip
-	$(SAM_VENV)/bin/python -m pip install $(PIP_FLAGS) --require-hashes -r $(SAM_LOCK)
+	$(SAM_VENV)/bin/python -m pip install $(PIP_FLAGS) --require-hashes --no-deps -r $(SAM_LOCK)
 	touch $@
 
 $(TOOLS_VENV)/.installed: $(TOOLS_LOCK)
