@@ -309,7 +309,7 @@ def test_secrets_are_read_only_under_the_stages_own_path() -> None:
     for fn in FUNCTIONS:
         for statement in _statements(fn):
             if any(a.startswith("ssm:") for a in _actions(statement)):
-                assert statement["Resource"]["Sub"].endswith(":parameter/proactive/${Stage}/*"), fn
+                assert statement["Resource"]["Sub"].endswith(":parameter/proactive/${Stage}/secrets/*"), fn
 
 
 def test_models_are_invoked_only_from_the_parameters_list() -> None:
