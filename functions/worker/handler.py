@@ -36,7 +36,8 @@ queue = RunQueue()
 processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 # A thread for every record of a batch: none waits for another's turn.
 threads = ThreadPoolExecutor(max_workers=BATCH_SIZE, thread_name_prefix="record")
-# Keyed on the work's own id (`<kind>#<id>`): each id is one occurrence.
+# Keyed on the work's own id (`<kind>#<id>`): each id is one occurrence. Work that guards itself
+# (`WorkKind.guards_itself`) has no key and keeps no record.
 idempotency = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=24 * 3600)
 
 
@@ -62,15 +63,13 @@ def perform(record: SQSRecord, deadline: float) -> dict[str, Any]:
     kind, item_id, extra = work
     logger.thread_safe_append_keys(message_id=record.message_id, **{kind.field: item_id})
     runs.ATTEMPT_DEADLINE.set(deadline)
+    key = kind.idempotency_key(item_id, extra)
     try:
-        result: dict[str, Any] = perform_once(
-            message={
-                "key": kind.idempotency_key(item_id, extra),
-                "kind": kind.kind,
-                "id": item_id,
-                "extra": extra,
-            }
-        )
+        if key is None:
+            # Work that guards itself against a second delivery: no record to keep.
+            result: dict[str, Any] = kind.perform(store, queue, item_id, utcnow, extra)
+        else:
+            result = perform_once(message={"key": key, "kind": kind.kind, "id": item_id, "extra": extra})
     finally:
         logger.thread_safe_clear_keys()
     return result

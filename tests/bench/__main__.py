@@ -14,7 +14,9 @@ from tests.bench.common import quiet
 
 BENCHES = {
     "agents": "tests.bench.agents",
+    "coldstart": "tests.bench.coldstart",
     "conversations": "tests.bench.conversations",
+    "cost": "tests.bench.cost",
     "detection": "tests.bench.detection",
     "dispatcher": "tests.bench.dispatcher_cost",
     "forecasting": "tests.bench.forecasting",

@@ -1,5 +1,6 @@
 """In the worker: an accepted webhook delivery is evaluated against its trigger and, if it
-passes, runs the agent. Idempotent: the run's id is derived from the delivery's."""
+passes, runs the agent. Idempotent: the run's id is derived from the delivery's. The run refers
+to the delivery's stored payload rather than holding a copy of it."""
 
 from __future__ import annotations
 
@@ -50,7 +51,13 @@ def process(
         now=now,
         trigger_id=trigger["id"],
         delivery_id=delivery_id,
-        payload=delivery.get("payload"),
+        # The payload as stored with the delivery (a delivery stored with its payload inside
+        # has none to refer to: its run stores it).
+        **(
+            {"payload_ref": delivery["payload_ref"]}
+            if delivery.get("payload_ref")
+            else {"payload": delivery.get("payload")}
+        ),
         source_name=trigger.get("name"),
         source_notify=trigger.get("notify"),
     )

@@ -7,6 +7,10 @@ events are then delivered to every subscriber and cleared. Whoever meets the ite
 events still pending (a redelivered queue message, the next check of a monitor, the next tick)
 delivers them again. Subscribers must therefore be idempotent; they are, because everything
 they create has an id derived from the event (a chained run's id names the trigger and the run).
+
+A subscriber may say, from the event alone (and at most a read), whether it may act on it
+(`may_act`). A run's end that no subscriber may act on is not recorded (`wanted`): a plain run
+with no one to tell and nothing chained to it is not written again just to clear the event.
 """
 
 from __future__ import annotations
@@ -44,6 +48,13 @@ class Event:
 
 
 Deliver = Callable[[Store, RunQueue, Event, datetime], None]
+# Whether a subscriber may act on an event. It may say yes when it will not (that costs a
+# delivery that does nothing), never no when it would (that loses the event).
+MayAct = Callable[[Store, Event], bool]
+
+
+def _always(store: Store, event: Event) -> bool:
+    return True
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,7 @@ class Subscription:
     name: str
     types: frozenset[str]
     deliver: Deliver
+    may_act: MayAct = _always
 
 
 @cache
@@ -63,11 +75,41 @@ def subscriptions() -> tuple[Subscription, ...]:
     from proactive.notifications import outbox
 
     return (
-        Subscription("trigger chaining", frozenset({RUN_FINISHED}), triggers.chain),
-        Subscription("conversation replies", frozenset({RUN_FINISHED}), turns.on_run_finished),
-        Subscription("goal loop actions", frozenset({RUN_FINISHED}), executing.on_run_finished),
-        Subscription("notifications", EVENT_TYPES, outbox.on_event),
+        Subscription("trigger chaining", frozenset({RUN_FINISHED}), triggers.chain, _chained),
+        Subscription(
+            "conversation replies",
+            frozenset({RUN_FINISHED}),
+            turns.on_run_finished,
+            lambda store, event: event.subject.get("source_type") == "conversation",
+        ),
+        Subscription(
+            "goal loop actions",
+            frozenset({RUN_FINISHED}),
+            executing.on_run_finished,
+            lambda store, event: event.subject.get("source_type") == "goal",
+        ),
+        Subscription("notifications", EVENT_TYPES, outbox.on_event, _told),
     )
+
+
+def _chained(store: Store, event: Event) -> bool:
+    """A run's end may fire event triggers when its workspace has any listening for runs."""
+    return store.triggers.any_listening(str(event.subject["workspace_id"]), "run.")
+
+
+def _told(store: Store, event: Event) -> bool:
+    """A run's start or end is told when the run's plan (settled when it first started) names a
+    channel for that moment; a run with no plan yet, and any other event, may be told."""
+    from proactive.notifications import targets
+
+    if event.type not in (RUN_STARTED, RUN_FINISHED) or event.subject.get("notify") is None:
+        return True
+    moment = "start" if event.type == RUN_STARTED else _MOMENTS.get(str(event.subject.get("status")))
+    return moment is not None and bool(targets.wants(event.subject["notify"], moment))
+
+
+# The moment of a run's end its notify plan names, by the run's status.
+_MOMENTS = {"succeeded": "success", "failed": "failure"}
 
 
 def pending(*types: str) -> dict[str, list[str]]:
@@ -76,6 +118,15 @@ def pending(*types: str) -> dict[str, list[str]]:
     if unknown:
         raise ValueError(f"unknown event type(s) {sorted(unknown)}")
     return {PENDING: list(types)}
+
+
+def wanted(store: Store, subject: Mapping[str, Any], *types: str) -> dict[str, list[str]]:
+    """`pending` for those of `types` some subscriber may act on, about `subject` as it is
+    being written (nothing, when none are)."""
+    kept = [
+        t for t in types if any(s.may_act(store, Event(t, subject)) for s in subscriptions() if t in s.types)
+    ]
+    return pending(*kept) if kept else {}
 
 
 def deliver(store: Store, queue: RunQueue, events: Sequence[Event], now: datetime) -> None:

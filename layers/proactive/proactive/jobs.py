@@ -4,7 +4,12 @@
   hands what is due of one such item to the queue. The dispatcher looks kinds up here.
 - A work kind is a queue message kind (`{"<kind>_id": ...}`: run, delivery, check, ...) with the
   function that performs it. The worker looks kinds up here, and is idempotent on
-  `<kind>#<id>`: each id is one occurrence (a run, a delivery, a check slot).
+  `<kind>#<id>`: each id is one occurrence (a run, a delivery, a check slot). Work that guards
+  itself against a second delivery of its message, even one at the same time, has no key
+  (`guards_itself`), and the worker keeps no idempotency record of it: a record is two writes
+  for every message. A run's attempt does (its start is a conditional write that one delivery
+  wins, and a finished run, or an attempt already made, is left alone), and so does a delivery
+  (its run's id is derived from it, and the run guards itself).
 
 Adding a kind means writing its module and adding one line below.
 """
@@ -46,15 +51,21 @@ class WorkKind:
     perform: Perform
     abandon: Abandon | None = None
     requeue: Requeue | None = None
+    # Which messages of the kind (told by their other fields) carry work that guards itself
+    # against a second delivery, also at the same time: they get no idempotency key.
+    guards_itself: Callable[[Mapping[str, Any]], bool] | None = None
 
     @property
     def field(self) -> str:
         """The message body's key for this kind's id."""
         return f"{self.kind}_id"
 
-    def idempotency_key(self, item_id: str, extra: Mapping[str, Any]) -> str:
+    def idempotency_key(self, item_id: str, extra: Mapping[str, Any]) -> str | None:
         """One key per piece of work: the item, and what tells this message's work from another
-        for the same item (a run's second attempt is not its first)."""
+        for the same item (a run's second attempt is not its first). None for work that guards
+        itself (`guards_itself`): the worker keeps no record of it."""
+        if self.guards_itself is not None and self.guards_itself(extra):
+            return None
         return "#".join([self.kind, item_id, *(f"{k}={extra[k]}" for k in sorted(extra))])
 
 
@@ -114,8 +125,10 @@ DUE_KINDS: dict[str, DueKind] = {
 WORK_KINDS: dict[str, WorkKind] = {
     k.kind: k
     for k in (
-        WorkKind("run", _run, runs.abandon, runs.requeue),
-        WorkKind("delivery", _delivery, requeue=deliveries.requeue),
+        # A run's attempt guards itself; the timer of a callback wait re-sends itself, so a
+        # second delivery of one would double the timer's messages: it keeps its record.
+        WorkKind("run", _run, runs.abandon, runs.requeue, guards_itself=lambda extra: "wake" not in extra),
+        WorkKind("delivery", _delivery, requeue=deliveries.requeue, guards_itself=lambda extra: True),
         WorkKind("check", _check, requeue=checks.requeue),
         WorkKind("notification", delivery.perform, delivery.abandon, delivery.requeue),
     )

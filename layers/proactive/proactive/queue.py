@@ -33,8 +33,10 @@ def retry_backoff_seconds(receive_count: int) -> int:
 
 # A message for work due at a given time becomes visible between this many seconds and one more
 # before that time: long enough for the worker to receive it, read the work and be waiting when
-# the time comes, however busy the moment is (cron makes many things due in the same second).
-LEAD_SECONDS = 1
+# the time comes (the event source mapping hands a message over within tens of milliseconds of
+# its becoming visible), and short, because the worker is billed while it waits: SQS delays are
+# whole seconds, so the wait is this lead plus half a second on average.
+LEAD_SECONDS = 0.25
 
 
 def delay_until(when: datetime, now: datetime) -> int:

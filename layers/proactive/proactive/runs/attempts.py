@@ -125,7 +125,9 @@ def _attempt(
         try:
             store.schedules.take_slot(slot_of, run_id, now=now, lease_until=lease_until, exclusive=exclusive)
         except ConditionFailed:
-            return _public(_cancel_occurrence(store, queue, run, now))
+            schedule = store.schedules.get(slot_of)
+            if not (exclusive and _take_from_finished(store, schedule, run_id, now, lease_until)):
+                return _public(_cancel_occurrence(store, queue, run, now, schedule))
     steps = StepLog(run.get("steps"), clock=now_fn)
     steps.add("attempt_started", attempt=int(run.get("attempts") or 0) + 1)
     agent = store.agents.get(run["agent_id"])
@@ -146,8 +148,10 @@ def _attempt(
             extra=extra,
         )
     except ConditionFailed:
-        # Another delivery holds it, or it finished meanwhile; give back what was taken for it.
-        if slot_of is not None and exclusive:
+        # Another delivery holds it, or it finished meanwhile. The slot taken for it is given
+        # back only in the second case: in the first, it is the other delivery's slot too (both
+        # took it for the same run), and that delivery's attempt is going on.
+        if slot_of is not None and exclusive and not _held_elsewhere(store, run_id, now):
             store.schedules.release_slot(slot_of, run_id)
         return {"run_id": run_id, "status": "taken"}
     try:
@@ -184,6 +188,17 @@ def _attempt(
         failure = AgentError(f"{type(exc).__name__}: {exc}", retryable=True)
         return _public(after_failure(store, queue, run, agent, steps, failure, now_fn()))
     return _public(after_success(store, queue, run, agent, steps, result, now_fn()))
+
+
+def _held_elsewhere(store: Store, run_id: str, now: datetime) -> bool:
+    """Whether another delivery's attempt of the run is going on (it holds the run's lease)."""
+    run = store.runs.get(run_id)
+    return (
+        run is not None
+        and run["status"] == RunStatus.RUNNING
+        and bool(run.get("lease_until"))
+        and parse_iso(run["lease_until"]) > now
+    )
 
 
 def max_attempts(agent: Mapping[str, Any]) -> int:
@@ -405,11 +420,36 @@ def _callback_timer(
     return _public(after_failure(store, queue, waiting, agent, steps, failure, now))
 
 
+def _take_from_finished(
+    store: Store, schedule: Mapping[str, Any] | None, run_id: str, now: datetime, lease_until: datetime
+) -> bool:
+    """Take the schedule's slot from the run holding it if that run has finished (a run does not
+    release a slot whose lease lapses before the next occurrence); False if the slot is held by
+    a run still going, or the schedule is paused or gone."""
+    holder = (schedule or {}).get("active_run_id")
+    if schedule is None or not schedule.get("is_active") or not holder or holder == run_id:
+        return False
+    holding = store.runs.get(str(holder))
+    if holding is not None and holding["status"] not in FINAL_STATUSES:
+        return False
+    try:
+        store.schedules.take_slot(
+            schedule["id"], run_id, now=now, lease_until=lease_until, exclusive=True, replacing=str(holder)
+        )
+    except ConditionFailed:
+        return False
+    return True
+
+
 def _cancel_occurrence(
-    store: Store, queue: RunQueue, run: Mapping[str, Any], now: datetime
+    store: Store,
+    queue: RunQueue,
+    run: Mapping[str, Any],
+    now: datetime,
+    schedule: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
-    """Record why a scheduled occurrence could not take its schedule's slot."""
-    schedule = store.schedules.get(run["source_id"])
+    """Record why a scheduled occurrence could not take its schedule's slot (`schedule` as read
+    after it could not)."""
     if schedule is None:
         reason = "the schedule was deleted before this occurrence ran"
     elif not schedule.get("is_active"):

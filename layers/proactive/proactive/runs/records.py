@@ -119,13 +119,17 @@ def finish(
     publish `run.finished` for a success or a final failure. ConditionFailed otherwise."""
     changes = {"status": status.value, "finished_at": iso(now), "lease_until": None, **fields}
     if status in (RunStatus.SUCCEEDED, RunStatus.FAILED):
-        # An event not yet delivered (a start that could not be told) goes first.
+        # An event not yet delivered (a start that could not be told) goes first. The end is
+        # recorded only when someone may act on it: otherwise the run is not written again to
+        # clear it.
         earlier = [t for t in run.get(events.PENDING) or [] if t != events.RUN_FINISHED]
-        changes.update(events.pending(*earlier, events.RUN_FINISHED))
+        ending = events.wanted(store, {**run, **changes}, events.RUN_FINISHED)
+        if earlier or ending:
+            changes.update(events.pending(*earlier, *ending.get(events.PENDING, [])))
     guard = Attr("status").eq(run["status"])
     final = store.runs.update(run["id"], changes, condition=guard if condition is None else guard & condition)
     if run.get("occurrence_key") and run.get("holds_slot"):
-        store.schedules.release_slot(run["source_id"], run["id"])
+        store.schedules.release_slot(run["source_id"], run["id"], unless_lapsing=True)
     logger.info(
         "run finished",
         extra={"run_id": run["id"], "status": status.value, "attempts": final.get("attempts", 0)},

@@ -13,8 +13,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from proactive.settings import Settings, get_settings
-from proactive.store import keys
-from proactive.store.keys import idempotency_partition
 from proactive.store.table import ConditionFailed, Table, UnstorableValue, WriteConflict
 
 if TYPE_CHECKING:
@@ -28,6 +26,7 @@ if TYPE_CHECKING:
     from proactive.store.loop_runs import Analyses, AnalysisParts, GoalActions, PlatformKeys, TaskTokens
     from proactive.store.monitors import Checks, MetricValues, Monitors
     from proactive.store.notifications import Channels, Notifications
+    from proactive.store.payloads import Payloads
     from proactive.store.requests import Requests
     from proactive.store.runs import Runs
     from proactive.store.schedules import Schedules
@@ -65,10 +64,16 @@ class Store:
         return Schedules(self.table, self.due)
 
     @cached_property
+    def payloads(self) -> Payloads:
+        from proactive.store.payloads import Payloads
+
+        return Payloads(self.table)
+
+    @cached_property
     def runs(self) -> Runs:
         from proactive.store.runs import Runs
 
-        return Runs(self.table, self.settings.run_retention_days)
+        return Runs(self.table, self.settings.run_retention_days, self.payloads)
 
     @cached_property
     def triggers(self) -> Triggers:
@@ -86,7 +91,9 @@ class Store:
     def deliveries(self) -> Deliveries:
         from proactive.store.webhooks import Deliveries
 
-        return Deliveries(self.table, self.settings.delivery_retention_days)
+        return Deliveries(
+            self.table, self.settings.delivery_retention_days, self.payloads, self.settings.run_retention_days
+        )
 
     @cached_property
     def monitors(self) -> Monitors:
@@ -221,16 +228,9 @@ class Store:
         return PlatformKeys(self.table)
 
     def idempotency_layer(self, function_name: str) -> Any:
-        """Powertools idempotency records, kept in this table under their own partition."""
-        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+        """Powertools idempotency records, kept in this table, each under a partition of its own
+        (`keys.idempotency_record`): records are written as fast as work arrives, and one
+        partition for them all would take every one of those writes."""
+        from proactive.store.idempotency import IdempotencyRecords
 
-        from proactive.store.keys import TTL_ATTRIBUTE
-
-        return DynamoDBPersistenceLayer(
-            table_name=self.table.name,
-            key_attr=keys.PK,
-            sort_key_attr=keys.SK,
-            static_pk_value=idempotency_partition(function_name),
-            expiry_attr=TTL_ATTRIBUTE,
-            boto3_client=self.table.client,
-        )
+        return IdempotencyRecords(self.table, function_name)

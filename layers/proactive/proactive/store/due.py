@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,13 +22,15 @@ class DueIndex:
         """The attributes that put an item in the index at `due_at` (none: not due)."""
         return keys.due(item_id, iso(due_at), self.shards) if due_at is not None else {}
 
-    def due(self, shard: int, until: datetime) -> Iterator[tuple[str, str]]:
-        """(kind, id) of every item in `shard` due by `until`. Reads only those items."""
+    def due(self, shard: int, until: datetime) -> Iterator[dict[str, str]]:
+        """The table keys of every item in `shard` due by `until`: what the index holds of
+        them. Reads only those items' index entries."""
         condition = Key(keys.DUE_PK).eq(keys.due_partition(shard)) & Key(keys.DUE_AT).lte(iso(until))
-        for item in self.table.query_all(index=keys.DUE_INDEX, key=condition):
-            yield str(item["kind"]), str(item["id"])
+        for entry in self.table.query_all(index=keys.DUE_INDEX, key=condition, whole=False):
+            yield {keys.PK: str(entry[keys.PK]), keys.SK: str(entry[keys.SK])}
 
-    def read(self, refs: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
-        """Strongly consistent reads of (kind, id) items (the index lags writes), with `kind`."""
-        items = self.table.batch_get([keys.entity(kind, item_id) for kind, item_id in refs])
-        return [{**body(i), "kind": i["kind"]} for i in items]
+    def read(self, refs: Sequence[Mapping[str, str]]) -> list[dict[str, Any]]:
+        """Strongly consistent reads of the items at these keys (the index lags writes), each
+        with its `kind`."""
+        items = self.table.batch_get(refs)
+        return [{**body(i), "kind": i.get("kind")} for i in items]

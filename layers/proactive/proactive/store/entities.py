@@ -51,6 +51,10 @@ class Entities:
     def key(self, item_id: str) -> dict[str, str]:
         return keys.entity(self.kind, item_id)
 
+    def listing(self, entity: Mapping[str, Any]) -> dict[str, str]:
+        """The index keys that list a new entity in its workspace."""
+        return keys.workspace_listing(self.kind, entity["workspace_id"], entity["created_at"], entity["id"])
+
     def item(self, entity: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The stored form of a new entity: its keys, its workspace listing and its body."""
         stored = {k: v for k, v in entity.items() if k not in self.json_fields}
@@ -60,7 +64,7 @@ class Entities:
         return {
             **self.key(entity["id"]),
             "kind": self.kind,
-            **keys.workspace_listing(self.kind, entity["workspace_id"], entity["created_at"], entity["id"]),
+            **self.listing(entity),
             **stored,
             keys.VERSION_ATTRIBUTE: 1,
             **(extra or {}),

@@ -5,18 +5,30 @@ Nothing outside this module builds a key string or names an index. Items:
 - entity (agent, schedule, run, trigger, webhook, monitor, delivery, check, ...):
   PK `<KIND>#<id>`, SK `<KIND>`
 - listed in a workspace (GSI1): `WS#<ws>#<KIND>` / `<created_at>#<id>`, newest last
+- runs listed in a workspace (GSI1): `WS#<ws>#RUN#<shard>` / `<created_at>#<id>`, the shard a
+  small hash of the run id (`RUN_LISTING_SHARDS` of them). A busy workspace's runs are spread
+  over that many partitions, so no one partition takes every run it starts (a partition takes
+  1,000 writes a second); a page of the list queries each shard below the last run shown and
+  merges them, newest first, and the cursor is that last run's keys, as for any other list.
+  Runs written before the shards were listed under `WS#<ws>#RUN`, which is merged as one more
+  shard.
 - listed under a parent (GSI1): `<PARENT KIND>#<parent id>#<KIND>` / `<at>#<id>`
   (deliveries under their webhook, checks under their monitor)
 - runs by source (GSI2): `SRC#<source type>#<source id>` / `<created_at>#<id>`
 - active event triggers (GSI2): `EVT#<ws>` / `<event>#<trigger id>`
 - webhook by public path (GSI2): `HOOK#<url_path>` / `WEBHOOK`
+- a payload (a webhook delivery's body, the data that started a run): PK `PAYLOAD#<owner id>`,
+  SK `PAYLOAD`, written once and referenced by `payload_ref` from the delivery and the runs it
+  starts, so a large payload is not rewritten with every change to them
 - per-minute delivery counter: PK `RATE#<webhook id>#<minute>`, SK `RATE`
 - a metric monitor's posted values: PK `MONVAL#<monitor id>`, SK `<measured at>#<random>`
 - a conversation's messages: PK `CONVMSG#<conversation id>`, SK `<at>#<message id>` (in order,
   read consistently from the table itself)
 - an API request's Idempotency-Key: PK `REQUEST#<ws>#<sha256 of the key>`, SK `REQUEST`
 - an agent's accepted callback: PK `CALLBACK#<run id>#<webhook-id>`, SK `CALLBACK`
-- Powertools idempotency records: PK `IDEMPOTENCY#<function>`, SK the idempotency key
+- Powertools idempotency records: PK `IDEMPOTENCY#<function>#<idempotency key>`, SK
+  `IDEMPOTENCY` (each record its own partition; records written under one partition per
+  function, `IDEMPOTENCY#<function>`, are never read again and expire within a day)
 - a metric's points: PK `SERIES#<ws>#<metric>`, SK `<timestamp>` (one point per instant, so a
   window is one query and a re-sent point overwrites itself)
 - a workspace's metrics, each with its anomaly detector's state: PK `METRICS#<ws>`, SK `<metric>`
@@ -34,6 +46,12 @@ Nothing outside this module builds a key string or names an index. Items:
 
 Items that can come due carry `due_pk` (`DUE#<shard>`) and `due_at` while active: the sparse
 DueIndex the dispatcher queries for `due_at <= window end`, one shard at a time.
+
+The indexes hold keys, not copies of items (`INDEX_PROJECTIONS`): a write to an item rewrites
+its index entries only when their keys change, so a run's updates cost the run's own size and
+nothing more. A listing reads the keys from its index and the items themselves by BatchGetItem.
+GSI2 also holds the few attributes a webhook delivery's lookup by path reads, so that lookup
+stays one call.
 """
 
 from __future__ import annotations
@@ -59,19 +77,40 @@ INDEX_KEYS: dict[str | None, tuple[str, str]] = {
 # Attributes that only serve the table's keys and indexes: never part of an item's body.
 KEY_ATTRIBUTES = frozenset({name for pair in INDEX_KEYS.values() for name in pair} | {TTL_ATTRIBUTE, "kind"})
 
+# What webhook ingest reads of a webhook it finds by its path (GSI2 holds them).
+HOOK_FIELDS = (
+    "id",
+    "workspace_id",
+    "trigger_id",
+    "is_active",
+    "signature_scheme",
+    "secret",
+    "previous_secret",
+    "previous_secret_expires_at",
+    "rate_limit_per_minute",
+)
+# The attributes each index holds beyond the table's keys and its own (none: KEYS_ONLY).
+INDEX_PROJECTIONS: dict[str, tuple[str, ...]] = {GSI1: (), GSI2: HOOK_FIELDS, DUE_INDEX: ()}
+
 
 def table_definition(table_name: str) -> dict[str, Any]:
     """`create_table` arguments for the table; template.yaml declares the same (a test checks)."""
 
     def index(name: str) -> dict[str, Any]:
         pk, sk = INDEX_KEYS[name]
+        included = INDEX_PROJECTIONS[name]
+        projection: dict[str, Any] = (
+            {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(included)}
+            if included
+            else {"ProjectionType": "KEYS_ONLY"}
+        )
         return {
             "IndexName": name,
             "KeySchema": [
                 {"AttributeName": pk, "KeyType": "HASH"},
                 {"AttributeName": sk, "KeyType": "RANGE"},
             ],
-            "Projection": {"ProjectionType": "ALL"},
+            "Projection": projection,
         }
 
     attributes = [name for pair in INDEX_KEYS.values() for name in pair]
@@ -94,6 +133,26 @@ def workspace_partition(kind: str, workspace_id: str) -> str:
 
 def workspace_listing(kind: str, workspace_id: str, created_at: str, item_id: str) -> dict[str, str]:
     return {"GSI1PK": workspace_partition(kind, workspace_id), "GSI1SK": f"{created_at}#{item_id}"}
+
+
+# A workspace's runs are listed over this many partitions (a small hash of the run id picks one).
+RUN_LISTING_SHARDS = 4
+
+
+def run_listing_shard(run_id: str) -> int:
+    return zlib.crc32(run_id.encode()) % RUN_LISTING_SHARDS
+
+
+def run_listing_partitions(workspace_id: str) -> list[str]:
+    """Every partition a workspace's runs are listed in: its shards, and the one partition runs
+    were listed in before there were shards."""
+    base = workspace_partition("run", workspace_id)
+    return [*(f"{base}#{shard}" for shard in range(RUN_LISTING_SHARDS)), base]
+
+
+def run_listing(workspace_id: str, created_at: str, run_id: str) -> dict[str, str]:
+    base = workspace_partition("run", workspace_id)
+    return {"GSI1PK": f"{base}#{run_listing_shard(run_id)}", "GSI1SK": f"{created_at}#{run_id}"}
 
 
 def children_partition(parent_kind: str, parent_id: str, kind: str) -> str:
@@ -168,8 +227,17 @@ def due(item_id: str, due_at: str, shards: int) -> dict[str, str]:
     return {"due_pk": due_partition(due_shard(item_id, shards)), "due_at": due_at}
 
 
-def idempotency_partition(function_name: str) -> str:
-    return f"IDEMPOTENCY#{function_name}"
+def idempotency_record(function_name: str, idempotency_key: str) -> dict[str, str]:
+    return {PK: f"IDEMPOTENCY#{function_name}#{idempotency_key}", SK: "IDEMPOTENCY"}
+
+
+def idempotency_key_in(function_name: str, partition: str) -> str:
+    """The idempotency key an `idempotency_record` partition holds."""
+    return partition.removeprefix(f"IDEMPOTENCY#{function_name}#")
+
+
+def payload(owner_id: str) -> dict[str, str]:
+    return entity("payload", owner_id)
 
 
 # Time series: metric points, the metric catalogue (with detector state) and recorded events.

@@ -1,16 +1,27 @@
-"""Runs: created once per occurrence (the id is the claim), listed by workspace and by source."""
+"""Runs: created once per occurrence (the id is the claim), listed by workspace and by source.
+
+A run's payload (the data that started it) is not kept in the run: the run refers to it
+(`payload_ref`), in the delivery that brought it or in an item of its own written with the run,
+so the run's later writes (its start, its end) cost the run's own size only. Runs are shown with
+the payload read back; runs written with their payload inside (`payload_json`) read back as
+they were.
+
+A workspace's runs are listed over `keys.RUN_LISTING_SHARDS` partitions of GSI1, merged page by
+page, newest first (see `keys`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr, ConditionBase
+from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 
 from proactive.clock import iso, parse_iso
 from proactive.store import keys
 from proactive.store.entities import Entities
+from proactive.store.payloads import Payloads
 from proactive.store.table import ConditionFailed, Table
 
 
@@ -21,26 +32,83 @@ def expires(at: datetime, days: int) -> int:
 
 class Runs(Entities):
     kind = "run"
+    # Runs written before payloads were referenced hold theirs as `payload_json`.
     json_fields = ("payload",)
 
-    def __init__(self, table: Table, retention_days: int) -> None:
+    def __init__(self, table: Table, retention_days: int, payloads: Payloads) -> None:
         super().__init__(table)
         self.retention_days = retention_days
+        self.payloads = payloads
+
+    def listing(self, entity: Mapping[str, Any]) -> dict[str, str]:
+        return keys.run_listing(entity["workspace_id"], entity["created_at"], entity["id"])
 
     def create(self, run: Mapping[str, Any]) -> bool:
-        """Store a run; False if a run with that id exists (an occurrence already claimed)."""
-        extra: dict[str, Any] = {
-            keys.TTL_ATTRIBUTE: expires(parse_iso(run["created_at"]), self.retention_days)
-        }
+        """Store a run; False if a run with that id exists (an occurrence already claimed). The
+        run's `payload` is stored beside it, once, unless the run names a stored one
+        (`payload_ref`, e.g. its delivery's)."""
+        ttl = expires(parse_iso(run["created_at"]), self.retention_days)
+        extra: dict[str, Any] = {keys.TTL_ATTRIBUTE: ttl}
         if run.get("source_id"):
             extra.update(
                 keys.source_listing(run["source_type"], run["source_id"], run["created_at"], run["id"])
             )
+        stored = {k: v for k, v in run.items() if k != "payload"}
+        if stored.get("payload_ref") is None:
+            stored.pop("payload_ref", None)
+            if run.get("payload") is not None:
+                stored["payload_ref"] = self.payloads.put(run["id"], run["payload"], expires_at=ttl)
         try:
-            self.put(run, extra=extra)
+            self.put(stored, extra=extra)
         except ConditionFailed:
             return False
         return True
+
+    def shown(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        return self._shown_many([item])[0]
+
+    def _shown_many(self, items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Runs as callers see them, each with its payload read back (one read for them all)."""
+        shown = [super(Runs, self).shown(i) for i in items]
+        refs = [str(s["payload_ref"]) for s in shown if s.get("payload_ref")]
+        found = self.payloads.get_many(refs) if refs else {}
+        for run in shown:
+            ref = run.pop("payload_ref", None)
+            if ref:
+                run["payload"] = found.get(str(ref))
+        return shown
+
+    def page(
+        self,
+        workspace_id: str,
+        *,
+        limit: int,
+        cursor: str | None,
+        filters: ConditionBase | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the workspace's runs, newest first, merged from its listing's shards."""
+        items, next_cursor = self.table.merged_page(
+            index=keys.GSI1,
+            partitions=keys.run_listing_partitions(workspace_id),
+            named=keys.workspace_partition(self.kind, workspace_id),
+            limit=limit,
+            cursor=cursor,
+            filters=filters,
+            shape=dict,
+        )
+        return self._shown_many(items), next_cursor
+
+    def all_in(self, workspace_id: str, *, filters: ConditionBase | None = None) -> list[dict[str, Any]]:
+        """Every run of the workspace (that matches `filters`), oldest first."""
+        found = [
+            item
+            for partition in keys.run_listing_partitions(workspace_id)
+            for item in self.table.query_all(
+                index=keys.GSI1, key=Key(keys.GSI1PK).eq(partition), filters=filters
+            )
+        ]
+        found.sort(key=lambda i: str(i.get(keys.GSI1SK, "")))
+        return self._shown_many(found)
 
     def start(
         self,
@@ -95,14 +163,15 @@ class Runs(Entities):
             also(Attr("status").eq(status))
         if source_id and source_type:
             also(Attr("workspace_id").eq(workspace_id))
-            return self.table.query_page(
+            items, next_cursor = self.table.query_page(
                 index=keys.GSI2,
                 partition=keys.source_partition(source_type, source_id),
                 limit=limit,
                 cursor=cursor,
                 filters=filters,
-                shape=self.shown,
+                shape=dict,
             )
+            return self._shown_many(items), next_cursor
         if source_type:
             also(Attr("source_type").eq(source_type))
         if source_id:

@@ -49,25 +49,53 @@ class DueEntities(Entities):
 
 
 class Schedules(DueEntities):
+    """Schedules, each with a slot (`active_run_id`, `active_lease_until`) that one run at a time
+    holds when the schedule does not let its runs overlap. A slot is free when nobody holds it,
+    when its lease has lapsed, or when the run holding it has finished: a run that ends after
+    its lease would lapse before the schedule's next occurrence does not release it (a write
+    saved), and a run that finds the slot held by a finished run takes it over
+    (`take_slot(..., replacing=...)`)."""
+
     kind = "schedule"
 
     def take_slot(
-        self, schedule_id: str, run_id: str, *, now: datetime, lease_until: datetime, exclusive: bool
+        self,
+        schedule_id: str,
+        run_id: str,
+        *,
+        now: datetime,
+        lease_until: datetime,
+        exclusive: bool,
+        replacing: str | None = None,
     ) -> None:
         """Record that a run of this schedule starts. The schedule must be active and, when
-        `exclusive`, not held by another run with an unexpired lease. ConditionFailed otherwise."""
+        `exclusive`, not held by another run with an unexpired lease (but for `replacing`, a
+        holder the caller found finished). ConditionFailed otherwise."""
         condition: ConditionBase = Attr("is_active").eq(True)
         changes: dict[str, Any] = {"last_run": iso(now), "last_run_id": run_id}
         if exclusive:
-            condition = condition & (
+            free = (
                 Attr("active_run_id").not_exists()
                 | Attr("active_run_id").eq(run_id)
                 | Attr("active_lease_until").lt(iso(now))
             )
+            if replacing is not None:
+                free = free | Attr("active_run_id").eq(replacing)
+            condition = condition & free
             changes.update({"active_run_id": run_id, "active_lease_until": iso(lease_until)})
         self.update(schedule_id, changes, condition=condition)
 
-    def release_slot(self, schedule_id: str, run_id: str) -> None:
+    def release_slot(self, schedule_id: str, run_id: str, *, unless_lapsing: bool = False) -> None:
+        """Free the slot `run_id` holds. With `unless_lapsing`, only when the schedule's next
+        occurrence may come before the slot's lease lapses (read eventually consistent: a slot
+        left held by a finished run is taken over all the same)."""
+        if unless_lapsing:
+            schedule = self.get(schedule_id, consistent=False)
+            if schedule is None or schedule.get("active_run_id") != run_id:
+                return
+            following, lease = schedule.get("next_fire_at"), schedule.get("active_lease_until")
+            if lease is not None and (following is None or str(following) > str(lease)):
+                return
         # If another run holds it, or the schedule is gone, there is nothing to release.
         with contextlib.suppress(ConditionFailed):
             self.update(

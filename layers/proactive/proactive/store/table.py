@@ -4,6 +4,12 @@ pages and cursors. Entity modules build on these; none of them talks to DynamoDB
 It uses the low-level client (thread-safe, and cheaper to create than a resource), so values
 are converted here, once: floats become Decimals on the way in and ints or floats on the way
 out, and anything DynamoDB cannot hold is refused with the path to it before a call is made.
+
+The secondary indexes hold keys (and, for GSI2, a webhook's few ingest fields), not whole items
+(`keys.INDEX_PROJECTIONS`). A query of an index therefore returns whole items by reading them
+from the table with BatchGetItem, in the index's order, and applies its filter to them here
+(DynamoDB can only filter an index on what the index holds). An item gone from the table, or
+no longer in the partition the index listed it under, is left out.
 """
 
 from __future__ import annotations
@@ -17,13 +23,20 @@ from dataclasses import dataclass
 from decimal import Context, Decimal
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr, ConditionBase, ConditionExpressionBuilder, Key
+from boto3.dynamodb.conditions import (
+    Attr,
+    AttributeBase,
+    ConditionBase,
+    ConditionExpressionBuilder,
+    Key,
+    Size,
+)
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from proactive import aws
 from proactive.errors import InvalidInput
-from proactive.store.keys import INDEX_KEYS, KEY_ATTRIBUTES, PK
+from proactive.store.keys import INDEX_KEYS, KEY_ATTRIBUTES, PK, SK
 
 # DynamoDB numbers: 38 significant digits, magnitudes 1e-130 to 9.99...e125; maps and lists nest
 # at most 32 levels deep.
@@ -149,6 +162,72 @@ def decode_cursor(cursor: str | None, *, index: str | None, partition: str) -> d
     ):
         raise refused
     return key
+
+
+_MISSING = object()
+
+
+def _resolve(item: Mapping[str, Any], operand: Any) -> Any:
+    if isinstance(operand, Size):
+        inner = _resolve(item, operand.get_expression()["values"][0])
+        return _MISSING if inner is _MISSING or not hasattr(inner, "__len__") else len(inner)
+    if not isinstance(operand, AttributeBase):
+        return operand
+    value: Any = item
+    for part in operand.name.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
+
+
+def _compare(operator: str, left: Any, right: Any) -> bool:
+    try:
+        if operator == "=":
+            return bool(left == right)
+        if operator == "<>":
+            return bool(left != right)
+        if operator == "<":
+            return bool(left < right)
+        if operator == "<=":
+            return bool(left <= right)
+        if operator == ">":
+            return bool(left > right)
+        return bool(left >= right)
+    except TypeError:
+        return False  # values of different types never compare, as in DynamoDB
+
+
+def matches(condition: ConditionBase, item: Mapping[str, Any]) -> bool:
+    """Whether `item` (as `plain` gives it) satisfies a filter condition, evaluated as DynamoDB
+    would: a comparison with an attribute the item lacks is false. Used where DynamoDB cannot
+    evaluate it (an index that does not hold the attributes the filter reads)."""
+    expression = condition.get_expression()
+    operator, operands = expression["operator"], expression["values"]
+    if operator == "AND":
+        return all(matches(o, item) for o in operands)
+    if operator == "OR":
+        return any(matches(o, item) for o in operands)
+    if operator == "NOT":
+        return not matches(operands[0], item)
+    values = [_resolve(item, o) for o in operands]
+    if operator == "attribute_exists":
+        return values[0] is not _MISSING
+    if operator == "attribute_not_exists":
+        return values[0] is _MISSING
+    if any(v is _MISSING for v in values):
+        return False
+    if operator in ("=", "<>", "<", "<=", ">", ">="):
+        return _compare(operator, values[0], values[1])
+    if operator == "IN":
+        return values[0] in values[1]
+    if operator == "BETWEEN":
+        return _compare(">=", values[0], values[1]) and _compare("<=", values[0], values[2])
+    if operator == "begins_with":
+        return isinstance(values[0], str | bytes) and values[0].startswith(values[1])
+    if operator == "contains":
+        return isinstance(values[0], str | bytes | list | set | tuple) and values[1] in values[0]
+    raise ValueError(f"filter operator {operator!r} cannot be evaluated outside DynamoDB")
 
 
 @dataclass(frozen=True)
@@ -362,8 +441,12 @@ class Table:
         start: Mapping[str, Any] | None = None,
         newest_first: bool = False,
         consistent: bool = False,
+        whole: bool = True,
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        """One page of a query: the items (whole) and the key to continue from."""
+        """One page of a query: the items and the key to continue from. Of an index, the items
+        are read whole from the table (unless `whole` is False: then as the index holds them),
+        and `filters` applies to them as read; `limit` counts index entries, as DynamoDB's
+        Limit counts items evaluated before a filter."""
         expressions = _Expressions()
         kwargs: dict[str, Any] = {
             "TableName": self.name,
@@ -374,7 +457,7 @@ class Table:
             kwargs["IndexName"] = index
         if consistent:
             kwargs["ConsistentRead"] = True
-        if filters is not None:
+        if filters is not None and index is None:
             kwargs["FilterExpression"] = expressions.condition(filters)
         if limit is not None:
             kwargs["Limit"] = limit
@@ -383,17 +466,44 @@ class Table:
         kwargs.update(expressions.arguments(self._serializer))
         resp = self.client.query(**kwargs)
         last = resp.get("LastEvaluatedKey")
-        return [self._deserialize(i) for i in resp.get("Items", [])], (
-            self._deserialize(last) if last else None
-        )
+        found = [self._deserialize(i) for i in resp.get("Items", [])]
+        if index is not None:
+            if whole:
+                found = self.listed(found, index=index)
+            if filters is not None:
+                found = [i for i in found if matches(filters, i)]
+        return found, (self._deserialize(last) if last else None)
+
+    def listed(self, entries: Sequence[Mapping[str, Any]], *, index: str) -> list[dict[str, Any]]:
+        """The items an index's entries point to, read from the table (eventually consistent, as
+        the index is), in the entries' order; those gone, or no longer listed under the entry's
+        partition, are left out."""
+        if not entries:
+            return []
+        partition_key = INDEX_KEYS[index][0]
+        found = {
+            (i[PK], i[SK]): i
+            for i in self.batch_get([{PK: e[PK], SK: e[SK]} for e in entries], consistent=False)
+        }
+        out = []
+        for entry in entries:
+            item = found.get((entry[PK], entry[SK]))
+            if item is not None and item.get(partition_key) == entry.get(partition_key):
+                out.append(item)
+        return out
 
     def query_all(
-        self, *, index: str | None, key: ConditionBase, filters: ConditionBase | None = None
+        self,
+        *,
+        index: str | None,
+        key: ConditionBase,
+        filters: ConditionBase | None = None,
+        whole: bool = True,
     ) -> Iterator[dict[str, Any]]:
-        """Every item the query matches, oldest first, page after page."""
+        """Every item the query matches, oldest first, page after page (`whole` as for `query`)."""
         start: dict[str, Any] | None = None
         while True:
-            items, start = self.query(index=index, key=key, filters=filters, start=start)
+            items, start = self.query(index=index, key=key, filters=filters, start=start, whole=whole)
             yield from items
             if not start:
                 return
@@ -427,6 +537,56 @@ class Table:
             items.extend(shape(i) for i in found)
             if not start or len(items) >= limit:
                 return items, encode_cursor(start)
+
+    def merged_page(
+        self,
+        *,
+        index: str,
+        partitions: Sequence[str],
+        named: str,
+        limit: int,
+        cursor: str | None,
+        filters: ConditionBase | None = None,
+        shape: Callable[[Mapping[str, Any]], dict[str, Any]] = body,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page, newest first, of the items listed under several partitions of an index
+        (the shards of one list) as if they were one: each is queried below the last item
+        shown, and the entries merged by sort key. Sort keys are unique across the partitions
+        (they end in the item's id), so the cursor is the last item's keys, with `named` as its
+        partition: the same shape, and the same check, as the cursor of a one-partition list."""
+        pk_name, sk_name = INDEX_KEYS[index]
+        start = decode_cursor(cursor, index=index, partition=named)
+        below: str | None = None if start is None else start[sk_name]
+        items: list[dict[str, Any]] = []
+        while True:
+            wanted = limit - len(items)
+            entries: list[dict[str, Any]] = []
+            more = False
+            for partition in partitions:
+                condition: ConditionBase = Key(pk_name).eq(partition)
+                if below is not None:
+                    condition = condition & Key(sk_name).lt(below)
+                found, following = self.query(
+                    index=index, key=condition, limit=wanted, newest_first=True, whole=False
+                )
+                entries.extend(found)
+                more = more or following is not None
+            # The first `wanted` entries are the newest of all: each partition that has more
+            # entries gave `wanted` of its own, all newer than those it still holds.
+            entries.sort(key=lambda e: str(e[sk_name]), reverse=True)
+            taken = entries[:wanted]
+            if not taken:
+                return items, None
+            more = more or len(entries) > wanted
+            for item in self.listed(taken, index=index):
+                if filters is None or matches(filters, item):
+                    items.append(shape(item))
+            last = taken[-1]
+            below = str(last[sk_name])
+            if not more:
+                return items, None
+            if len(items) >= limit:
+                return items, encode_cursor({**{k: last[k] for k in (PK, SK, sk_name)}, pk_name: named})
 
     def batch_get(
         self, keys: Sequence[Mapping[str, str]], *, consistent: bool = True

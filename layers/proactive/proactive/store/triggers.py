@@ -50,3 +50,12 @@ class Triggers(Entities):
             keys.GSI2SK
         ).begins_with(prefix)
         return [body(i) for i in self.table.query_all(index=keys.GSI2, key=condition)]
+
+    def any_listening(self, workspace_id: str, prefix: str) -> bool:
+        """Whether any active event trigger of the workspace listens for events that start with
+        `prefix`: one read of the index, not of the triggers."""
+        condition = Key(keys.GSI2PK).eq(keys.event_listeners_partition(workspace_id)) & Key(
+            keys.GSI2SK
+        ).begins_with(prefix)
+        found, _ = self.table.query(index=keys.GSI2, key=condition, limit=1, whole=False)
+        return bool(found)

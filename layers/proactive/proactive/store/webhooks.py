@@ -1,12 +1,15 @@
 """Webhooks (found by their public path) and their delivery log.
 
 A delivery's payload is stored as JSON text, exactly as it came: whatever its numbers, depth or
-keys, the log can hold it and every page of the log can be read back.
+keys, the log can hold it and every page of the log can be read back. It is stored once, in an
+item of its own (`store.payloads`) that the delivery and the run it starts both refer to, kept
+as long as that run is; the delivery's own item stays small, so recording what became of it
+costs little. Deliveries stored with the payload inside (`payload_json`) read back as they were.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,8 +18,9 @@ from boto3.dynamodb.conditions import Attr, Key
 from proactive.clock import parse_iso
 from proactive.store import keys
 from proactive.store.entities import Entities
+from proactive.store.payloads import Payloads
 from proactive.store.runs import expires
-from proactive.store.table import Put, Table, Update, body, from_json_text, json_text
+from proactive.store.table import Put, Table, Update, body, from_json_text
 
 
 class Webhooks(Entities):
@@ -26,30 +30,47 @@ class Webhooks(Entities):
         super().put(entity, extra={**keys.hook_path(entity["url_path"]), **(extra or {})})
 
     def by_path(self, url_path: str) -> dict[str, Any] | None:
+        """The fields webhook ingest reads (`keys.HOOK_FIELDS`) of the webhook at this path, as
+        the index holds them: one call."""
         items, _ = self.table.query(
-            index=keys.GSI2, key=Key(keys.GSI2PK).eq(keys.hook_partition(url_path)), limit=1
+            index=keys.GSI2, key=Key(keys.GSI2PK).eq(keys.hook_partition(url_path)), limit=1, whole=False
         )
-        return body(items[0]) if items else None
-
-
-def _shown(item: Mapping[str, Any]) -> dict[str, Any]:
-    shown = body(item)
-    shown["payload"] = from_json_text(shown.pop("payload_json", None))
-    return shown
+        return {k: v for k, v in items[0].items() if k in keys.HOOK_FIELDS} if items else None
 
 
 class Deliveries:
-    """Each delivery to a webhook, accepted or not, listed under it newest first."""
+    """Each delivery to a webhook, accepted or not, listed under it newest first. Shown with
+    `payload` (read back) and `payload_ref` (where it is stored, for the run it starts; None
+    for a delivery stored with its payload inside)."""
 
     kind = "delivery"
 
-    def __init__(self, table: Table, retention_days: int) -> None:
+    def __init__(
+        self, table: Table, retention_days: int, payloads: Payloads, run_retention_days: int
+    ) -> None:
         self.table = table
         self.retention_days = retention_days
+        self.payloads = payloads
+        # The payload is kept as long as the run it starts.
+        self.payload_retention_days = max(retention_days, run_retention_days)
+
+    def _shown_many(self, items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        shown = [body(i) for i in items]
+        refs = [str(s["payload_ref"]) for s in shown if s.get("payload_ref")]
+        found = self.payloads.get_many(refs) if refs else {}
+        for delivery in shown:
+            ref = delivery.get("payload_ref")
+            if ref:
+                delivery["payload"] = found.get(str(ref))
+            else:
+                delivery["payload"] = from_json_text(delivery.pop("payload_json", None))
+                delivery["payload_ref"] = None
+        return shown
 
     def _item(self, delivery: Mapping[str, Any]) -> dict[str, Any]:
-        stored = {k: v for k, v in delivery.items() if k != "payload"}
-        stored["payload_json"] = json_text(delivery.get("payload"), field="payload")
+        stored = {k: v for k, v in delivery.items() if k not in ("payload", "payload_ref")}
+        if delivery.get("payload") is not None:
+            stored["payload_ref"] = delivery["id"]
         return {
             **keys.entity(self.kind, delivery["id"]),
             "kind": self.kind,
@@ -63,7 +84,19 @@ class Deliveries:
     def accept(self, delivery: Mapping[str, Any], *, limit_per_minute: int, now: datetime) -> None:
         """Count the delivery against its webhook's per-minute limit and store it, atomically.
         ConditionFailed.failed is [0] when over the limit, [1] when the delivery id was seen;
-        WriteConflict when a concurrent delivery got in the way."""
+        WriteConflict when a concurrent delivery got in the way.
+
+        Its payload is stored first, outside the transaction (a transaction's writes cost twice,
+        and the payload is most of a delivery's size): a delivery in the log always has its
+        payload. A payload stored for a delivery id already received is not replaced, and one
+        whose delivery was refused (over the limit) is left to expire."""
+        if delivery.get("payload") is not None:
+            received = parse_iso(delivery["received_at"])
+            self.payloads.put(
+                delivery["id"],
+                delivery["payload"],
+                expires_at=expires(received, self.payload_retention_days),
+            )
         minute = int(now.timestamp()) // 60
         counter = Update(
             key=keys.rate_counter(delivery["webhook_id"], minute),
@@ -79,11 +112,13 @@ class Deliveries:
         self.table.put(self._item(delivery))
 
     def forget(self, delivery_id: str) -> None:
+        """Remove a delivery and its payload (it was not queued: the sender's retry starts afresh)."""
         self.table.delete(keys.entity(self.kind, delivery_id))
+        self.payloads.forget(delivery_id)
 
     def get(self, delivery_id: str) -> dict[str, Any] | None:
         item = self.table.get(keys.entity(self.kind, delivery_id))
-        return _shown(item) if item else None
+        return self._shown_many([item])[0] if item else None
 
     def update(self, delivery_id: str, changes: Mapping[str, Any], *, only_if_status: str) -> None:
         self.table.update(
@@ -102,7 +137,6 @@ class Deliveries:
             partition=keys.children_partition("webhook", webhook_id, self.kind),
             limit=limit,
             cursor=cursor,
+            shape=dict,
         )
-        for item in items:
-            item["payload"] = from_json_text(item.pop("payload_json", None))
-        return items, next_cursor
+        return self._shown_many(items), next_cursor
