@@ -1,4 +1,7 @@
-"""Management API: API Gateway HTTP API events -> the FastAPI app (via Mangum)."""
+"""Management API: API Gateway HTTP API events -> the FastAPI app (via Mangum).
+
+The app is built lazily (`proactive.api.create_lazy_app`): the init loads the web framework and
+checks the settings; each path prefix's routes load on its first request."""
 
 from typing import Any
 
@@ -6,12 +9,12 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mangum import Mangum
 
-from proactive.api import create_app
+from proactive.api import create_lazy_app
 from proactive.observability import instrumented
 from proactive.settings import get_settings
 
 get_settings()
-app = create_app()
+app = create_lazy_app()
 _asgi = Mangum(app, lifespan="off")
 
 

@@ -17,13 +17,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import jwt
+from typing import TYPE_CHECKING, Any
 
 from proactive.clock import utcnow
 from proactive.errors import Forbidden, InvalidInput, Unauthorized
 from proactive.settings import Settings, default
+
+# PyJWT (and the cryptography it loads) is imported where a token is issued or verified: behind
+# API Gateway's authorizer the app verifies none.
+if TYPE_CHECKING:
+    import jwt
 
 LOCAL_SECRET_ENV = "LOCAL_JWT_SECRET"  # noqa: S105 - the variable name, not a secret
 
@@ -101,6 +104,8 @@ def issue_local_token(
 ) -> str:
     """A token the local stack accepts. Issuer, audience and claim name default to the settings'
     defaults, overridable by the same environment variables the server reads."""
+    import jwt
+
     now = utcnow()
     claims = {
         "sub": subject,
@@ -127,6 +132,8 @@ def _bearer(authorization: str | None) -> str:
 @lru_cache(maxsize=4)
 def _issuer_keys(url: str) -> jwt.PyJWKClient:
     """The issuer's signing keys, fetched when first needed and kept for an hour."""
+    import jwt
+
     return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600, timeout=5)
 
 
@@ -134,6 +141,8 @@ def verify_issuer_token(authorization: str | None, *, settings: Settings) -> Pri
     """A token signed by the issuer (RS/ES algorithms, its JWKS), as API Gateway's JWT authorizer
     checks it: issuer, expiry, and an audience (`aud`, or a Cognito access token's `client_id`)
     among the configured ones."""
+    import jwt
+
     token = _bearer(authorization)
     url = settings.jwks_url or settings.jwt_issuer.rstrip("/") + "/.well-known/jwks.json"
     audiences = {a.strip() for a in settings.jwt_audience.split(",") if a.strip()}
@@ -162,6 +171,8 @@ def verify_issuer_token(authorization: str | None, *, settings: Settings) -> Pri
 
 
 def verify_local_token(authorization: str | None, *, settings: Settings, secret: str) -> Principal:
+    import jwt
+
     token = _bearer(authorization)
     try:
         claims = jwt.decode(

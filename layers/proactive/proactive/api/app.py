@@ -3,45 +3,37 @@
 Its OpenAPI document is the contract: every route's errors have the one error body, the bearer
 token is a security scheme (the docs page has an Authorize button), and the docs page is served
 from files in the package, so it renders with no network.
+
+The API function serves it lazily (`create_lazy_app`): a request is answered by an app of only
+the routers of its path's prefix, built on the prefix's first request, so that its cold start
+loads neither the other routers nor what they need.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any
+import threading
+from collections.abc import Sequence
+from typing import Any, Protocol
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
+from starlette.types import Receive, Scope, Send
 
 from proactive import __version__
-from proactive.api import (
-    errors,
-    routes_actions,
-    routes_agents,
-    routes_approvals,
-    routes_autonomy,
-    routes_callbacks,
-    routes_conversations,
-    routes_hooks,
-    routes_loop,
-    routes_monitors,
-    routes_notifications,
-    routes_runs,
-    routes_schedules,
-    routes_series,
-    routes_tasks,
-    routes_triggers,
-    routes_webhooks,
-    routes_workspace,
-)
-from proactive.observability import logger
+from proactive.api.correlation import add_correlation_ids
+from proactive.api.errors import RESPONSES, install_error_handlers
+from proactive.api.routers import ROUTERS, Router
 
 # Where the docs page's script and styles are served (a route of its own in template.yaml).
 DOCS_STATIC = "/docs/static"
 
 
+class ASGIApp(Protocol):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None: ...
+
+
 def create_app() -> FastAPI:
+    """The whole API: every router, the OpenAPI document at /openapi.json and the docs page."""
     app = FastAPIOffline(
         title="Proactive",
         version=__version__,
@@ -50,48 +42,67 @@ def create_app() -> FastAPI:
         static_url=DOCS_STATIC,
         redoc_url=None,
     )
-    errors.install(app)
-
-    @app.middleware("http")
-    async def correlation_id(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        event = request.scope.get("aws.event") or {}
-        cid = request.headers.get("x-correlation-id") or (event.get("requestContext") or {}).get("requestId")
-        cid = cid or str(uuid.uuid4())
-        logger.set_correlation_id(cid)
-        response = await call_next(request)
-        response.headers["x-correlation-id"] = cid
-        return response
-
-    @app.get("/health", tags=["health"])
-    def health() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
-
-    for module in (
-        routes_agents,
-        routes_runs,
-        routes_schedules,
-        routes_triggers,
-        routes_webhooks,
-        routes_monitors,
-        routes_workspace,
-        routes_notifications,
-        routes_autonomy,
-        routes_series,
-        routes_loop,
-        routes_conversations,
-        routes_tasks,
-        routes_actions,
-        routes_approvals,
-    ):
-        app.include_router(module.router, responses=errors.RESPONSES)
-    app.include_router(routes_hooks.router)
-    app.include_router(routes_callbacks.router)
-    app.include_router(routes_tasks.public)
-    app.include_router(routes_approvals.public)
+    _install(app, ROUTERS)
     _only_our_error_body(app)
     return app
+
+
+def create_lazy_app() -> ASGIApp:
+    """The API as the API function serves it, answering every request as `create_app()` would.
+
+    A request whose path is under a router's prefix (`routers.ROUTERS`) goes to an app of the
+    routers of that prefix alone, built on the prefix's first request, with the same error
+    handling and correlation ids; any other request (the OpenAPI document, the docs page, an
+    unknown path) to the whole app, built on first use. Every route a path can match is under
+    one prefix, so the smaller app matches what the whole one would."""
+    return _LazyApi()
+
+
+class _LazyApi:
+    def __init__(self) -> None:
+        self._apps: dict[str | None, ASGIApp] = {}
+        # The local stack serves this under uvicorn: two first requests build one app.
+        self._building = threading.Lock()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        path = scope.get("path", "")
+        prefix = next((router.prefix for router in ROUTERS if router.serves(path)), None)
+        await self._app(prefix)(scope, receive, send)
+
+    def _app(self, prefix: str | None) -> ASGIApp:
+        if prefix not in self._apps:
+            with self._building:
+                if prefix not in self._apps:
+                    self._apps[prefix] = create_app() if prefix is None else _prefix_app(prefix)
+        return self._apps[prefix]
+
+
+def _prefix_app(prefix: str) -> FastAPI:
+    """The routers of one prefix, in the whole app's order, without the docs."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    _install(app, [router for router in ROUTERS if router.prefix == prefix])
+    return app
+
+
+def _install(app: FastAPI, routers: Sequence[Router]) -> None:
+    install_error_handlers(app)
+    add_correlation_ids(app)
+    for router in routers:
+        app.include_router(router.load(), responses=RESPONSES if router.authenticated else None)
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    """No app here has start-up or shut-down work: each is acknowledged (uvicorn asks)."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
 
 def _only_our_error_body(app: FastAPI) -> None:

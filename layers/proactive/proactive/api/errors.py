@@ -25,7 +25,8 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _body(code: str, message: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
+def error_body(code: str, message: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
+    """The one error body: {"error": code, "message": text, "field": name|null} and any extra keys."""
     return {"error": code, "message": message, "field": field, **extra}
 
 
@@ -34,13 +35,15 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
-def install(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
         extra = {"details": exc.details} if exc.details else {}
         return JSONResponse(
-            _body(exc.code, exc.message, exc.field, **extra), status_code=exc.status_code, headers=headers
+            error_body(exc.code, exc.message, exc.field, **extra),
+            status_code=exc.status_code,
+            headers=headers,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -50,24 +53,24 @@ def install(app: FastAPI) -> None:
             if err.get("type") == "json_invalid":
                 detail = (err.get("ctx") or {}).get("error", "")
                 message = f"request body is not valid JSON{f' ({detail})' if detail else ''}"
-                return JSONResponse(_body("bad_request", message, "body"), status_code=400)
+                return JSONResponse(error_body("bad_request", message, "body"), status_code=400)
             name = _field(tuple(err.get("loc", ())))
             msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
             problems.append({"field": name, "message": msg})
         first = problems[0] if problems else {"field": "body", "message": "invalid request"}
         message = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
         return JSONResponse(
-            _body("validation_error", message, first["field"], details=problems), status_code=422
+            error_body("validation_error", message, first["field"], details=problems), status_code=422
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse(_body(code, str(exc.detail)), status_code=exc.status_code)
+        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error")
         return JSONResponse(
-            _body("internal_error", "the server failed to handle this request"), status_code=500
+            error_body("internal_error", "the server failed to handle this request"), status_code=500
         )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response, status
 
 from proactive.api.deps import CurrentPrincipal, Cursor, Limit, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
-from proactive.loop import actions, insights
+from proactive.loop import actions
 from proactive.models.actions import (
     Action,
     ActionCreate,
@@ -71,6 +71,8 @@ def delete_action(action_id: str, principal: CurrentPrincipal, store: StoreDep) 
 @router.get("/executor/statistics", response_model=ExecutorStatistics)
 def executor_statistics(workspace: WorkspaceScope, store: StoreDep) -> Any:
     """How the workspace's actions have done: totals, and per goal type over the actions serving it."""
+    from proactive.loop import insights  # the goal loop's analytics (numpy) load with their routes
+
     return insights.statistics(workspace, store.actions.all_in(workspace))
 
 
@@ -78,4 +80,6 @@ def executor_statistics(workspace: WorkspaceScope, store: StoreDep) -> Any:
 def executor_insights(workspace: WorkspaceScope, store: StoreDep) -> Any:
     """What the record teaches: each action's success rate, mean impact and Beta posterior with its
     90% credible interval, the success rates by action name and the most failing actions."""
+    from proactive.loop import insights
+
     return insights.insights(workspace, store.actions.all_in(workspace))

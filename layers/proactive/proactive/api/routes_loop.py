@@ -12,7 +12,7 @@ from fastapi import status as http_status
 
 from proactive.api.deps import CurrentPrincipal, Cursor, Limit, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
-from proactive.loop import analysis, predictions, runs_view, settings
+from proactive.loop import runs_view, settings
 from proactive.models.common import Page
 from proactive.models.goals import AnalysisRequest, AnalysisRun, Goal, GoalDetail, GoalStatus, Report
 from proactive.models.loop import (
@@ -78,6 +78,10 @@ def get_predictions(
     """Each metric's forecast from its last 14 days: point forecasts with 90% intervals, the method
     (or ensemble and its weights) and how each did on the recent history. A metric with too few
     points has no points and a `reason`."""
+    # The goal loop's analytics (numpy and the forecasts) load with the routes that use them, not
+    # with the API.
+    from proactive.loop import predictions
+
     return predictions.predictions(
         store,
         workspace,
@@ -126,6 +130,8 @@ def list_goals(
     cursor: Cursor = None,
 ) -> Any:
     """The goals the loop has set, newest first, each with why it was set."""
+    from proactive.loop import analysis
+
     items, next_cursor = store.goals.page(
         workspace, limit=limit, cursor=cursor, filters=Attr("status").eq(status) if status else None
     )
@@ -136,6 +142,8 @@ def list_goals(
 def get_goal(goal_id: str, principal: CurrentPrincipal, store: StoreDep) -> Any:
     """The goal, why it was set, and what the loop did for it (plans, approvals, executions,
     impacts), oldest first."""
+    from proactive.loop import analysis
+
     goal = analysis.present(store.goals.owned(goal_id, principal.workspaces))
     return {**goal, "actions": [runs_view.present_action(a) for a in store.goal_actions.of_goal(goal_id)]}
 
@@ -144,4 +152,6 @@ def get_goal(goal_id: str, principal: CurrentPrincipal, store: StoreDep) -> Any:
 def get_report(workspace: WorkspaceScope, store: StoreDep) -> Any:
     """The goal loop's activity: its mode and analyses, the rules it watches, its goals (by status
     and type, the active ones in full) and how its actions have done."""
+    from proactive.loop import analysis
+
     return analysis.report(store, workspace, utcnow())

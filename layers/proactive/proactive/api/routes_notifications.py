@@ -91,6 +91,7 @@ def test(body: TestNotification, principal: CurrentPrincipal, store: StoreDep) -
         principal.require(workspace)
         channel = {
             "id": "inline",
+            "workspace_id": workspace,  # whose secrets an ntfy token_secret names
             "type": body.channel.type,
             "config": channels.validate(body.channel.type, body.channel.config),
             "secret": channels.new_channel_secret(),

@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -29,11 +29,13 @@ from proactive.errors import InvalidInput, NotFound
 from proactive.ids import new_id
 from proactive.lib.signatures import new_secret
 from proactive.lib.templates import TemplateError, fields, lookup, render
-from proactive.loop.goals import Goal
 from proactive.models.actions import ActionCreate, ActionUpdate
 from proactive.store import Store
 from proactive.store.actions import RECORD_FIELDS
 from proactive.store.entities import modify
+
+if TYPE_CHECKING:  # the goals (and numpy with them) load where goals are set, not with the API
+    from proactive.loop.goals import Goal
 
 # What a template may name, besides {parameters.<path>}: each filled from the goal acted on.
 GOAL_FIELDS: dict[str, str] = {
