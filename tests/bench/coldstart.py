@@ -101,7 +101,7 @@ FAKES = {
     "JwtIssuer": "https://issuer.invalid",
     "JwtAudience": "bench-audience",
 }
-# Left out of both layers by their builds (layers/full/Makefile, layers/light/Makefile).
+# Left out of both layers by their builds (layers/layer.mk).
 LEFT_OUT = ("dev", "sdk")
 TOP_PACKAGES = 5
 
