@@ -8,9 +8,12 @@ that no longer holds the name, and the next claim of the name takes it over.
 
 The record (`attempts`, `successes`, `failures`, `impact_sum`, `impact_count`, the Beta
 posterior's `alpha` and `beta`, `last_outcome_at`) lives on the action's item and changes only
-through `record_outcome`: every count is a DynamoDB ADD, so concurrent outcomes all count, and the
+through `record_attempt` (an execution, counted when it starts) and `record_outcome` (its
+outcome, once learnt): every count is a DynamoDB ADD, so concurrent outcomes all count, and the
 item's version is left alone, so an edit made meanwhile is not refused because of an outcome.
 Deleting an action deletes its record: a new action of the same name starts afresh.
+
+An http action's signing secret is sealed in the table (`Entities.sealed_fields`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from boto3.dynamodb.conditions import Attr, ConditionBase
 from proactive.clock import iso
 from proactive.errors import Conflict, NotFound
 from proactive.store import keys
-from proactive.store.entities import Entities, version_is
+from proactive.store.entities import SIGNING_SECRETS, Entities, seal_fields, version_is
 from proactive.store.table import ConditionFailed, Put, Update, WriteConflict, json_text
 
 # A new action's record: no outcomes yet, so the uniform Beta(1, 1) posterior.
@@ -52,6 +55,7 @@ def name_key(name: str) -> str:
 class Actions(Entities):
     kind = "action"
     json_fields = ("parameters",)
+    sealed_fields = SIGNING_SECRETS
 
     # Every item's `kind` attribute names its entity kind, so an action's own kind is stored apart.
     def item(self, entity: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -78,7 +82,7 @@ class Actions(Entities):
         name = changes.get("name", action["name"])
         if name_key(name) == name_key(action["name"]):
             return self.update(action["id"], changes, expect_version=expected)
-        values = dict(changes)
+        values = seal_fields(self.kind, action["id"], changes, self.sealed_fields)
         if "parameters" in values:
             values["parameters_json"] = json_text(values.pop("parameters"), field="parameters")
         update = Update(
@@ -101,14 +105,31 @@ class Actions(Entities):
         self._release_name(action["workspace_id"], action["name"], action["id"])
         return True
 
+    def record_attempt(self, action_id: str, once: Update) -> bool:
+        """Count one execution of the action in its `attempts` when it starts, in one transaction
+        with `once`: a conditional write marking the execution as counted, so however often the
+        step that counts it is tried, it counts once. False when it was counted before, or the
+        action no longer exists."""
+        count = Update(key=self.key(action_id), add={"attempts": 1}, condition=Attr(keys.PK).exists())
+        for _ in range(_TRANSACTION_ATTEMPTS):
+            try:
+                self.table.transact([once, count])
+                return True
+            except WriteConflict:
+                continue
+            except ConditionFailed:
+                return False
+        return False
+
     def record_outcome(
-        self, action_id: str, success: bool, impact: float | None, at: datetime
+        self, action_id: str, success: bool, impact: float | None, at: datetime, *, new_attempt: bool = True
     ) -> dict[str, Any] | None:
         """Add one outcome to the action's record: a success or a failure, and `impact` (the
-        measured gain, `loop.impact.Impact.gain`) when it was measured. Returns the action as it is
-        now, or None when it no longer exists (the outcome goes with it)."""
+        measured gain, `loop.impact.Impact.gain`) when it was measured; with `new_attempt`, an
+        attempt too (one `record_attempt` did not count when it started). Returns the action as
+        it is now, or None when it no longer exists (the outcome goes with it)."""
         counts: dict[str, float] = {
-            "attempts": 1,
+            "attempts": int(new_attempt),
             "successes": int(success),
             "failures": int(not success),
             "alpha": int(success),

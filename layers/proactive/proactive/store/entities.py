@@ -3,6 +3,12 @@
 Every write of an entity adds one to its `version`, so a change derived from what was read
 (a next fire time computed from the cron and zone read) can be made conditional on nothing
 having changed since: `update(..., expect_version=item["version"])`.
+
+A kind's `sealed_fields` (signing secrets) are sealed (`proactive.sealing`) in every write and
+unsealed in every read, bound to the item's kind and id and the attribute's name: the table, its
+indexes, exports and backups hold them encrypted, and callers only ever see their plaintext. One
+stored in clear, before values were sealed, reads back as it is and is sealed by the item's next
+update (`Entities.update`).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from typing import Any, ClassVar, TypeVar
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 
+from proactive import sealing
 from proactive.errors import Conflict, InvalidInput, NotFound
 from proactive.store import keys
 from proactive.store.table import ConditionFailed, Table, Update, body, from_json_text, json_text
@@ -20,6 +27,67 @@ T = TypeVar("T")
 
 # How often a read-modify-write is tried before giving up on a busy item.
 OPTIMISTIC_ATTEMPTS = 5
+
+
+# The attributes that hold a signing secret (a current one, and its predecessor in its grace period).
+SIGNING_SECRETS = ("secret", "previous_secret")
+
+
+def sealing_context(kind: str, item_id: str, attribute: str) -> dict[str, str]:
+    """What a sealed attribute is bound to: a sealed value copied to another item, or to another
+    attribute, does not unseal there."""
+    return {"kind": kind, "id": item_id, "attribute": attribute}
+
+
+def seal_fields(kind: str, item_id: str, values: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
+    """`values` with each of `names` that holds text sealed (None and absent ones as they are)."""
+    out = dict(values)
+    for name in names:
+        value = out.get(name)
+        if isinstance(value, str) and value:
+            out[name] = sealing.seal(value, sealing_context(kind, item_id, name))
+    return out
+
+
+def unseal_fields(kind: str, item: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
+    """`item` (which has its `id`) with each of `names` it holds unsealed; text stored before
+    values were sealed comes back as it is. SealError when one does not unseal."""
+    out = dict(item)
+    for name in names:
+        value = out.get(name)
+        if isinstance(value, str) and sealing.is_sealed(value):
+            out[name] = sealing.unseal(value, sealing_context(kind, str(item["id"]), name))
+    return out
+
+
+def in_clear(item: Mapping[str, Any], names: Sequence[str]) -> dict[str, str]:
+    """The attributes among `names` that `item` (as stored) still holds in clear."""
+    return {
+        name: value
+        for name in names
+        if isinstance(value := item.get(name), str) and value and not sealing.is_sealed(value)
+    }
+
+
+def seal_in_place(
+    table: Table, key: Mapping[str, str], kind: str, item_id: str, clear: Mapping[str, str]
+) -> None:
+    """Seal, in the stored item, the attributes `clear` gives with the text they hold. Only if each
+    still holds that text (a write since then stored its own value, sealed), and leaving the version
+    alone (the value means the same). Where this process cannot seal (its role may not make data
+    keys), they are left for a process that can: they read back as they are meanwhile."""
+    if not clear:
+        return
+    condition: ConditionBase | None = None
+    for name, value in clear.items():
+        same = Attr(name).eq(value)
+        condition = same if condition is None else condition & same
+    try:
+        sealed = seal_fields(kind, item_id, clear, list(clear))
+        table.update(Update(key=key, set_values=sealed, condition=condition))
+    except (ConditionFailed, sealing.SealError):
+        # Written since (so sealed by that write), or not sealable here: it reads back as it is.
+        return
 
 
 def version_is(expected: int) -> ConditionBase:
@@ -36,17 +104,19 @@ class Entities:
     # Fields holding arbitrary JSON from outside (a payload): kept as JSON text, as it came, so
     # that whatever its numbers, depth or keys, it is stored and read back unchanged.
     json_fields: ClassVar[tuple[str, ...]] = ()
+    # Fields holding a secret: sealed in the table, plaintext to callers (see the module's docstring).
+    sealed_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, table: Table) -> None:
         self.table = table
 
     def shown(self, item: Mapping[str, Any]) -> dict[str, Any]:
-        """An item as callers see it: no key attributes, JSON fields decoded."""
+        """An item as callers see it: no key attributes, JSON fields decoded, sealed fields unsealed."""
         shown = body(item)
         for name in self.json_fields:
             if f"{name}_json" in shown:
                 shown[name] = from_json_text(shown.pop(f"{name}_json"))
-        return shown
+        return unseal_fields(self.kind, shown, self.sealed_fields) if self.sealed_fields else shown
 
     def key(self, item_id: str) -> dict[str, str]:
         return keys.entity(self.kind, item_id)
@@ -61,6 +131,7 @@ class Entities:
         for name in self.json_fields:
             if entity.get(name) is not None:
                 stored[f"{name}_json"] = json_text(entity[name], field=name)
+        stored = seal_fields(self.kind, entity["id"], stored, self.sealed_fields)
         return {
             **self.key(entity["id"]),
             "kind": self.kind,
@@ -137,7 +208,8 @@ class Entities:
         expect_version: int | None = None,
     ) -> dict[str, Any]:
         """Change an existing entity (if `condition` holds and, with `expect_version`, nobody
-        wrote it since); return it as it is now. ConditionFailed otherwise."""
+        wrote it since); return it as it is now. ConditionFailed otherwise. A sealed field among
+        `changes` is stored sealed; one the item still held in clear is sealed then too."""
         if expect_version is not None:
             condition = (
                 version_is(expect_version) if condition is None else condition & version_is(expect_version)
@@ -147,6 +219,7 @@ class Entities:
             if name in values:
                 value = values.pop(name)
                 values[f"{name}_json"] = None if value is None else json_text(value, field=name)
+        values = seal_fields(self.kind, item_id, values, self.sealed_fields)
         change = Update(
             key=self.key(item_id),
             set_values=values,
@@ -155,7 +228,9 @@ class Entities:
             condition=condition,
             append=append,
         )
-        return self.shown(self.table.update(change))
+        stored = self.table.update(change)
+        seal_in_place(self.table, self.key(item_id), self.kind, item_id, in_clear(stored, self.sealed_fields))
+        return self.shown(stored)
 
     def delete(self, item_id: str, *, condition: ConditionBase | None = None) -> bool:
         return self.table.delete(self.key(item_id), condition=condition)

@@ -1,5 +1,6 @@
-"""Notification channels (per workspace) and the notification log: one item per message to one
-channel, listed in its workspace newest first, expiring by TTL."""
+"""Notification channels (per workspace; a webhook channel's signing secret sealed) and the
+notification log: one item per message to one channel, listed in its workspace newest first,
+expiring by TTL."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, ConditionBase
 
 from proactive.clock import parse_iso
-from proactive.store.entities import Entities
+from proactive.store.entities import SIGNING_SECRETS, Entities
 from proactive.store.keys import TTL_ATTRIBUTE
 from proactive.store.runs import expires
 from proactive.store.table import ConditionFailed, Table
@@ -17,6 +18,7 @@ from proactive.store.table import ConditionFailed, Table
 
 class Channels(Entities):
     kind = "channel"
+    sealed_fields = SIGNING_SECRETS
 
 
 class Notifications(Entities):

@@ -5,6 +5,9 @@ keys, the log can hold it and every page of the log can be read back. It is stor
 item of its own (`store.payloads`) that the delivery and the run it starts both refer to, kept
 as long as that run is; the delivery's own item stays small, so recording what became of it
 costs little. Deliveries stored with the payload inside (`payload_json`) read back as they were.
+
+A webhook's secrets are sealed (`Entities.sealed_fields`), in the table and in GSI2, which holds
+them for ingest: `by_path` unseals them as every other read does.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from boto3.dynamodb.conditions import Attr, Key
 
 from proactive.clock import parse_iso
 from proactive.store import keys
-from proactive.store.entities import Entities
+from proactive.store.entities import SIGNING_SECRETS, Entities, unseal_fields
 from proactive.store.payloads import Payloads
 from proactive.store.runs import expires
 from proactive.store.table import Put, Table, Update, body, from_json_text
@@ -25,17 +28,21 @@ from proactive.store.table import Put, Table, Update, body, from_json_text
 
 class Webhooks(Entities):
     kind = "webhook"
+    sealed_fields = SIGNING_SECRETS
 
     def put(self, entity: Mapping[str, Any], *, extra: Mapping[str, Any] | None = None) -> None:
         super().put(entity, extra={**keys.hook_path(entity["url_path"]), **(extra or {})})
 
     def by_path(self, url_path: str) -> dict[str, Any] | None:
         """The fields webhook ingest reads (`keys.HOOK_FIELDS`) of the webhook at this path, as
-        the index holds them: one call."""
+        the index holds them (one call), its secrets unsealed."""
         items, _ = self.table.query(
             index=keys.GSI2, key=Key(keys.GSI2PK).eq(keys.hook_partition(url_path)), limit=1, whole=False
         )
-        return {k: v for k, v in items[0].items() if k in keys.HOOK_FIELDS} if items else None
+        if not items:
+            return None
+        found = {k: v for k, v in items[0].items() if k in keys.HOOK_FIELDS}
+        return unseal_fields(self.kind, found, self.sealed_fields)
 
 
 class Deliveries:
