@@ -10,6 +10,7 @@ from contextlib import contextmanager
 import boto3
 from moto import mock_aws
 
+from proactive import secret_store
 from proactive.api import deps
 from proactive.dev import state_machine
 from proactive.dev.local import LocalContext, create_resources, load_handler
@@ -24,6 +25,7 @@ def _forget_settings() -> None:
     get_settings.cache_clear()
     deps.get_store.cache_clear()
     deps.get_queue.cache_clear()
+    secret_store.forget()  # its Parameter Store client and what it read belong to the last world
 
 
 @contextmanager

@@ -38,6 +38,7 @@ import pytest
 from botocore.stub import Stubber
 from fastapi.testclient import TestClient
 
+from proactive import secret_store
 from proactive.auth import issue_local_token
 from proactive.clock import iso, utcnow
 from proactive.dev import state_machine
@@ -84,11 +85,28 @@ NOT_ACTIONS = {
 # What each function's code can ask for on paths the flows below do not reach, with the code
 # that asks. Resources are named as `World.arn` knows them.
 UNREACHED: dict[str, list[tuple[str, str, str]]] = {
-    "api": [],
+    "api": [
+        # A workspace's secrets set and deleted through /api/secrets (the flows set theirs beforehand).
+        ("ssm:PutParameter", "secret", "proactive/workspace_secrets.py put_secret -> secret_store.put"),
+        (
+            "ssm:DeleteParameter",
+            "secret",
+            "proactive/workspace_secrets.py delete_secret -> secret_store.delete",
+        ),
+        # A test email through SMTP reads the platform's password; a shared key granted to every
+        # workspace is read from the platform's path.
+        ("ssm:GetParameter", "platform-secret", "proactive/notifications/send.py smtp -> resolve_platform"),
+    ],
     "stream": [
         # An agent's secrets: an llm agent's API key (OpenAI, Anthropic; the flows use Bedrock),
         # an http agent's header secrets: agents/runtimes/llm.py, http.py -> secret_store.resolve.
         ("ssm:GetParameter", "secret", "proactive/agents/runtimes/llm.py, http.py -> secret_store.resolve"),
+        # A key the operator grants every workspace (SHARED_SECRETS) is read from the platform's path.
+        (
+            "ssm:GetParameter",
+            "platform-secret",
+            "proactive/secret_store.py resolve -> resolve_platform (SHARED_SECRETS)",
+        ),
     ],
     "ingest": [],
     "dispatcher": [],
@@ -99,10 +117,18 @@ UNREACHED: dict[str, list[tuple[str, str, str]]] = {
         ("sqs:GetQueueAttributes", "run-queue", "template.yaml WorkerFunction Events.Runs"),
         # A goal action's run that failed for good ends the execution's wait with a failure.
         ("states:SendTaskFailure", "*", "proactive/loop/executing.py _run_done -> loop/machine.py fail"),
+        # Email through SMTP reads the platform's password; SHARED_SECRETS grants read that path too.
+        ("ssm:GetParameter", "platform-secret", "proactive/notifications/send.py smtp -> resolve_platform"),
     ],
     "goalloop": [
         # An http action's header secrets.
         ("ssm:GetParameter", "secret", "proactive/loop/executing.py call -> agents/runtimes/http.py"),
+        # A key the operator grants every workspace (SHARED_SECRETS) is read from the platform's path.
+        (
+            "ssm:GetParameter",
+            "platform-secret",
+            "proactive/secret_store.py resolve -> resolve_platform (SHARED_SECRETS)",
+        ),
         # A retried execute step finds its run finished already, or the queue refuses the run.
         ("states:SendTaskSuccess", "*", "proactive/loop/executing.py start_run -> _run_done"),
         ("states:SendTaskFailure", "*", "proactive/loop/executing.py start_run -> _run_done"),
@@ -148,14 +174,17 @@ class World:
 
     def arn(self, name: str) -> str:
         """The ARN `UNREACHED` names as `table`, `index/<name>`, `run-queue`, `dlq`, `secret`,
-        `identity`, `model`, or `*`."""
+        `platform-secret`, `identity`, `model`, or `*`."""
         if name.startswith("index/"):
             return f"{self.table_arn}/{name}"
         named = {
             "table": self.table_arn,
             "run-queue": self.queue_arn(self.queue_url),
             "dlq": self.queue_arn(self.dlq_url),
-            "secret": f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{self.secrets_prefix}some-secret",
+            "secret": f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter"
+            + secret_store.workspace_path(self.secrets_prefix, "ws-1", "some-secret"),
+            "platform-secret": f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter"
+            + f"{self.secrets_prefix}platform/some-secret",
             "identity": f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/{self.email_from}",
             "model": f"arn:aws:bedrock:{REGION}::foundation-model/{MODEL}",
             "*": "*",
@@ -436,7 +465,8 @@ def _set_up(client: TestClient, bedrock: Any, world: World) -> Made:
     boto3.client("ses").verify_email_identity(EmailAddress=world.email_from)
     ssm = boto3.client("ssm")
     for name in ("api-quote-key", "worker-quote-key"):
-        ssm.put_parameter(Name=f"{world.secrets_prefix}{name}", Value="k-123", Type="SecureString")
+        path = secret_store.workspace_path(world.secrets_prefix, "ws-1", name)
+        ssm.put_parameter(Name=path, Value="k-123", Type="SecureString")
     channel = {"workspace_id": "ws-1", "name": "ops", "type": "email", "config": {"to": ["ops@example.com"]}}
     email = _ok(client.post("/api/notifications/channels", json=channel), 201)["id"]
     _ok(client.put("/api/workspace/settings", json={"workspace_id": "ws-1", "default_channels": [email]}))

@@ -255,6 +255,7 @@ def test_no_resource_takes_a_name_another_stack_could_hold(expanded: dict[str, A
 UNTAGGED = {
     "AWS::CloudWatch::Dashboard",
     "AWS::IAM::Policy",
+    "AWS::KMS::Alias",
     "AWS::Lambda::EventInvokeConfig",
     "AWS::Lambda::EventSourceMapping",
     "AWS::Lambda::LayerVersion",
@@ -303,13 +304,22 @@ def _actions(statement: dict[str, Any]) -> list[str]:
     return [action] if isinstance(action, str) else list(action)
 
 
-def test_secrets_are_read_only_under_the_stages_own_path() -> None:
+def test_secrets_are_reached_only_under_the_stages_own_paths() -> None:
     prefix = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["SECRETS_PREFIX"]
-    assert prefix == {"Sub": "/proactive/${Stage}/secrets/"}
+    assert prefix == {"Sub": "/proactive/${Stage}/"}
+    writers = set()
     for fn in FUNCTIONS:
         for statement in _statements(fn):
-            if any(a.startswith("ssm:") for a in _actions(statement)):
-                assert statement["Resource"]["Sub"].endswith(":parameter/proactive/${Stage}/secrets/*"), fn
+            actions = [a for a in _actions(statement) if a.startswith("ssm:")]
+            if not actions:
+                continue
+            path = statement["Resource"]["Sub"].split(":parameter", 1)[1]
+            assert path in ("/proactive/${Stage}/workspaces/*", "/proactive/${Stage}/platform/*"), fn
+            if set(actions) - {"ssm:GetParameter"}:
+                # Only a workspace's own path is ever written, and only by the API's /api/secrets.
+                assert path.endswith("/workspaces/*"), fn
+                writers.add(fn)
+    assert writers == {"ApiFunction"}
 
 
 def test_models_are_invoked_only_from_the_parameters_list() -> None:

@@ -365,10 +365,10 @@ def test_a_regenerated_secret_keeps_the_old_one_valid_during_the_grace(
 
 
 def test_an_llm_agent_runs_a_tool_round_and_records_usage_and_steps(
-    client: TestClient, handlers: Handlers, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, handlers: Handlers
 ) -> None:
     with OpenAIChatServer() as model:
-        monkeypatch.setenv("PROACTIVE_SECRET_MODEL_KEY", "test-key")
+        assert client.put("/api/secrets/model-key", json={"value": "test-key"}).status_code == 201
         model.script(call_tool("recent_runs", {"limit": 5}), say("Nothing has failed lately."))
         agent = client.post(
             "/api/agents",
@@ -397,11 +397,9 @@ def test_an_llm_agent_runs_a_tool_round_and_records_usage_and_steps(
     assert [s["tool"] for s in done["steps"] if s["type"] == "tool_call"] == ["recent_runs"]
 
 
-def test_a_run_stopped_by_its_usage_limit_keeps_what_it_spent(
-    client: TestClient, handlers: Handlers, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_run_stopped_by_its_usage_limit_keeps_what_it_spent(client: TestClient, handlers: Handlers) -> None:
     with OpenAIChatServer(default=call_tool("recent_runs", {"limit": 5})) as model:
-        monkeypatch.setenv("PROACTIVE_SECRET_MODEL_KEY", "test-key")
+        assert client.put("/api/secrets/model-key", json={"value": "test-key"}).status_code == 201
         agent = client.post(
             "/api/agents",
             json={

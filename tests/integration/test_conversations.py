@@ -15,15 +15,19 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
+from proactive import secret_store
 from tests.fakes import OpenAIChatServer, SlackWebhook, call_tool, openai_error, say
 from tests.integration.conftest import Handlers, token
 
-KEY_ENV = "PROACTIVE_SECRET_MODEL_KEY"
+
+def set_model_key() -> None:
+    """The key the llm agents below name (`model-key`), a secret of their workspace, ws-1."""
+    secret_store.put("ws-1", "model-key", "test-key")
 
 
 @pytest.fixture
-def model(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIChatServer]:
-    monkeypatch.setenv(KEY_ENV, "test-key")
+def model() -> Iterator[OpenAIChatServer]:
+    set_model_key()
     with OpenAIChatServer(api_key="test-key") as server:
         yield server
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from proactive import secret_store
 from proactive.agents.runtimes import AgentResult, RunContext
 from proactive.agents.runtimes.http import HttpRuntime, new_secret
 from proactive.errors import AgentError
@@ -38,7 +39,8 @@ def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch
 
 def agent(url: str, secret: str = SECRET, **config: Any) -> dict[str, Any]:
     stored = HttpRuntime().validate_config({"url": url, **config})
-    return {"id": "agent_1", "name": "reporter", "runtime": "http", "config": stored, "secret": secret}
+    item = {"id": "agent_1", "workspace_id": "ws-1", "name": "reporter", "runtime": "http", "config": stored}
+    return {**item, "secret": secret}
 
 
 def context(**overrides: Any) -> RunContext:
@@ -65,10 +67,8 @@ def failure(agent_item: dict[str, Any], ctx: RunContext | None = None) -> AgentE
     return raised.value
 
 
-def test_signed_run_is_verified_by_the_agent_and_its_output_returned(
-    service: AgentService, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("PROACTIVE_SECRET_AGENT_TOKEN", "tok-123")
+def test_signed_run_is_verified_by_the_agent_and_its_output_returned(service: AgentService) -> None:
+    secret_store.put("ws-1", "agent-token", "tok-123")
     item = agent(
         service.url_for("/hooks/agent?v=2"),
         headers={"Authorization": {"secret": "agent-token", "prefix": "Bearer "}, "X-Team": "ops"},

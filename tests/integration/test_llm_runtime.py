@@ -14,6 +14,7 @@ import pytest
 from genai_prices import Usage as PriceUsage
 from genai_prices import calc_price
 
+from proactive import secret_store
 from proactive.agents.runtimes import AgentResult, RunContext, ToolContext, Usage
 from proactive.agents.runtimes.llm import LlmRuntime
 from proactive.errors import AgentError
@@ -43,9 +44,9 @@ KEY = "sk-test-key"
 
 
 @pytest.fixture(autouse=True)
-def api_keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PROACTIVE_SECRET_OPENAI_KEY", KEY)
-    monkeypatch.setenv("PROACTIVE_SECRET_ANTHROPIC_KEY", KEY)
+def api_keys() -> None:
+    secret_store.put("ws-1", "openai-key", KEY)
+    secret_store.put("ws-1", "anthropic-key", KEY)
 
 
 @pytest.fixture
@@ -70,7 +71,7 @@ def agent(provider: str, fake: Any, **config: Any) -> dict[str, Any]:
         base_url = fake.api_base if provider == "openai" else fake.base_url
         where = {"base_url": base_url, "api_key_secret": f"{provider}-key"}
     stored = LlmRuntime().validate_config({"provider": provider, "model": MODEL, **where, **config})
-    return {"id": "agent_1", "name": "analyst", "runtime": "llm", "config": stored}
+    return {"id": "agent_1", "workspace_id": "ws-1", "name": "analyst", "runtime": "llm", "config": stored}
 
 
 def context(tools: ToolContext | None = None, **overrides: Any) -> RunContext:
@@ -384,8 +385,8 @@ def test_provider_errors_are_classified_after_a_single_request(
     assert f"HTTP {reply.status}" in step["error"]
 
 
-def test_a_wrong_api_key_fails_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PROACTIVE_SECRET_OPENAI_KEY", "sk-revoked")
+def test_a_wrong_api_key_fails_the_run() -> None:
+    secret_store.put("ws-1", "openai-key", "sk-revoked")
     with OpenAIChatServer(api_key=KEY) as fake:
         error = failure(agent("openai", fake))
         assert len(fake.requests) == 1
@@ -454,7 +455,7 @@ def test_an_execute_loads_only_its_provider() -> None:
         "import json, sys\n"
         "from proactive.agents.runtimes.llm import build_agent\n"
         "config = {'provider': 'openai', 'model': 'm', 'base_url': 'http://127.0.0.1:9/v1'}\n"
-        "build_agent(config, tool_context=None)\n"
+        "build_agent(config, workspace_id='ws-1', tool_context=None)\n"
         "print(json.dumps({m: m in sys.modules for m in sys.argv[1:]}))\n"
     )
     providers = ["pydantic_ai.models.openai", "openai", "pydantic_ai.models.anthropic", "anthropic"]

@@ -15,6 +15,7 @@ from botocore.stub import Stubber
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
+from proactive import secret_store
 from proactive.notifications import send as sending
 from proactive.notifications.channels import new_channel_secret, validate
 from proactive.notifications.notice import Notice
@@ -191,15 +192,19 @@ def test_ntfy_rate_limit_without_retry_after_waits_at_least_five_seconds() -> No
     assert delivery.retry_after >= 5
 
 
-def test_ntfy_token_comes_from_the_named_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PROACTIVE_SECRET_NTFY_TOKEN", "tk_right")
+def test_ntfy_token_comes_from_the_named_secret() -> None:
+    secret_store.put("ws-1", "ntfy-token", "tk_right")
+    named = {"token_secret": "ntfy-token"}
     with NtfyServer(token="tk_right") as ntfy:
-        sent = send("ntfy", {"server": ntfy.url, "topic": "ops", "token_secret": "ntfy-token"}, NOTICE)
+        sent = send("ntfy", {"server": ntfy.url, "topic": "ops", **named}, NOTICE, workspace_id="ws-1")
         assert ntfy.requests.last.header("authorization") == "Bearer tk_right"
-        without = send("ntfy", {"server": ntfy.url, "topic": "ops"}, NOTICE)
-        monkeypatch.setenv("PROACTIVE_SECRET_NTFY_TOKEN", "tk_wrong")
-        wrong = send("ntfy", {"server": ntfy.url, "topic": "ops", "token_secret": "ntfy-token"}, NOTICE)
-        missing = send("ntfy", {"server": ntfy.url, "topic": "ops", "token_secret": "not-set"}, NOTICE)
+        without = send("ntfy", {"server": ntfy.url, "topic": "ops"}, NOTICE, workspace_id="ws-1")
+        secret_store.put("ws-1", "ntfy-token", "tk_wrong")
+        wrong = send("ntfy", {"server": ntfy.url, "topic": "ops", **named}, NOTICE, workspace_id="ws-1")
+        unset = {"token_secret": "not-set"}
+        missing = send("ntfy", {"server": ntfy.url, "topic": "ops", **unset}, NOTICE, workspace_id="ws-1")
+        # Another workspace's channel naming the same secret does not get it.
+        elsewhere = send("ntfy", {"server": ntfy.url, "topic": "ops", **named}, NOTICE, workspace_id="ws-2")
         assert len(ntfy.requests) == 3
     assert sent.status == "sent"
     assert (without.status, without.http_status) == ("gone", 403)
@@ -207,6 +212,8 @@ def test_ntfy_token_comes_from_the_named_secret(monkeypatch: pytest.MonkeyPatch)
     assert "tk_wrong" not in f"{wrong.answer} {wrong.reason}"
     assert (missing.status, missing.http_status) == ("failed", None)
     assert "'not-set' is not set" in str(missing.reason)
+    assert (elsewhere.status, elsewhere.http_status) == ("failed", None)
+    assert "secret 'ntfy-token' is not set in workspace 'ws-2'" in str(elsewhere.reason)
 
 
 # -- webhook ------------------------------------------------------------------------------------------------

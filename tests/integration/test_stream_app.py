@@ -20,13 +20,13 @@ from proactive.dev.local import REPO_ROOT
 from proactive.settings import get_settings
 from tests.fakes import OpenAIChatServer, say
 from tests.integration.conftest import Aws, token
-from tests.integration.test_conversations import KEY_ENV, conversation, llm_agent, sse
+from tests.integration.test_conversations import conversation, llm_agent, set_model_key, sse
 from tests.integration.test_issuer_auth import _Issuer
 
 
 @pytest.fixture
-def model(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIChatServer]:
-    monkeypatch.setenv(KEY_ENV, "test-key")
+def model() -> Iterator[OpenAIChatServer]:
+    set_model_key()
     with OpenAIChatServer(api_key="test-key") as server:
         yield server
 

@@ -120,8 +120,11 @@ def read_source(store: Store, monitor: Mapping[str, Any], now: datetime) -> tupl
         return pick[aggregation](values), named
     headers = {}
     for name, header in source.get("headers", {}).items():
+        # A secret of the monitor's own workspace: the name is the monitor's, so is the workspace.
         headers[name] = (
-            header if isinstance(header, str) else header.get("prefix", "") + resolve(header["secret"])
+            header
+            if isinstance(header, str)
+            else header.get("prefix", "") + resolve(monitor["workspace_id"], header["secret"])
         )
     data = fetch_json(
         source["url"],

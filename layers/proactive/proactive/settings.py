@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -46,6 +47,37 @@ def _networks(text: str) -> None:
                 raise ValueError(
                     f"{part.strip()!r} is not a network in CIDR notation (e.g. 10.0.0.0/8)"
                 ) from None
+
+
+# The rule of a secret's name (proactive.secret_store.NAME; settings import nothing of the package).
+_SECRET_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+
+
+def _secrets_prefix(text: str) -> None:
+    if not re.fullmatch(r"/(?:[A-Za-z0-9_.-]+/)*", text):
+        raise ValueError("must be a Parameter Store path starting and ending with '/', e.g. /proactive/prod/")
+
+
+def shared_secret_pairs(text: str) -> dict[str, str]:
+    """SHARED_SECRETS as {alias: platform name}; ValueError naming the first pair that is wrong."""
+    pairs: dict[str, str] = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        alias, equals, platform = (p.strip() for p in part.partition("="))
+        if not equals or not _SECRET_NAME.match(alias) or not _SECRET_NAME.match(platform):
+            raise ValueError(
+                f"{part.strip()[:100]!r} is not alias=platform_name (secret names: 1 to 128 letters, "
+                "digits, '_', '.' or '-')"
+            )
+        if alias in pairs:
+            raise ValueError(f"{alias!r} is given more than once")
+        pairs[alias] = platform
+    return pairs
+
+
+def _shared_secrets(text: str) -> None:
+    shared_secret_pairs(text)
 
 
 @dataclass(frozen=True)
@@ -122,10 +154,22 @@ class Settings:
     conversation_stream_seconds: int = setting(840, ge=1, le=900)
     conversation_history_messages: int = setting(100, ge=1, le=1000)
 
-    # Named secrets: "ssm" (Parameter Store under secrets_prefix) in AWS, "env" locally.
-    secrets_backend: Literal["ssm", "env"] = setting("ssm")
-    secrets_prefix: str = setting("/proactive/secrets/")
+    # Named secrets (proactive.secret_store): "ssm", Parameter Store under secrets_prefix
+    # (`workspaces/<ws>/<name>`, `platform/<name>`), in AWS; "file" locally: workspace values in
+    # secrets_file (mode 0600), platform values in PROACTIVE_SECRET_<NAME>. shared_secrets grants
+    # platform secrets to every workspace: comma-separated `alias=platform_name` pairs.
+    secrets_backend: Literal["ssm", "file"] = setting("ssm")
+    secrets_prefix: str = setting("/proactive/", check=_secrets_prefix)
+    secrets_file: str = setting(".proactive/secrets.json", min_length=1)
+    shared_secrets: str = setting("", check=_shared_secrets)
     claim_retention_days: int = setting(30, ge=1)
+
+    # Signing secrets in the table are sealed (proactive.sealing) with data keys from a KMS key in
+    # AWS ("kms": TABLE_KEY_ID, its ARN, id or alias), or from a key file made on first use ("local":
+    # TABLE_KEY_FILE, by default beside the local stack's data: losing it loses those secrets).
+    table_key_backend: Literal["kms", "local"] = setting("kms")
+    table_key_id: str | None = setting(None)
+    table_key_file: str = setting(".proactive/data/table.key", min_length=1)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

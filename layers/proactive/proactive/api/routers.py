@@ -42,6 +42,7 @@ ROUTERS: tuple[Router, ...] = (
     Router("/api/proactive/webhooks", "routes_webhooks"),
     Router("/api/proactive/monitors", "routes_monitors"),
     Router("/api/workspace", "routes_workspace"),
+    Router("/api/secrets", "routes_secrets"),
     Router("/api/notifications", "routes_notifications"),
     Router("/api/autonomous", "routes_autonomy"),
     Router("/api/autonomous", "routes_series"),

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -46,8 +47,9 @@ def _environment(moto_port: int) -> None:
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "AUTH_MODE": "local",
-        # Locally, named secrets come from PROACTIVE_SECRET_<NAME>, and monitors may read loopback.
-        "SECRETS_BACKEND": "env",
+        # Locally, workspaces' secrets are in a file (SECRETS_FILE, below) and the platform's in
+        # PROACTIVE_SECRET_<NAME>; monitors may read loopback.
+        "SECRETS_BACKEND": "file",
         "OUTBOUND_ALLOW_NETWORKS": "127.0.0.0/8,::1/128",
         "TABLE_NAME": TABLE_NAME,
     }
@@ -214,6 +216,17 @@ def _step(text: str) -> None:
     print(f"  {text}", file=sys.stderr, flush=True)
 
 
+def _migrate_secrets(dynamodb: Any, now: datetime) -> None:
+    """Secrets resources name, set as PROACTIVE_SECRET_<NAME> when every workspace read them from
+    there, copied to each naming workspace that lacks them (names only are printed)."""
+    from proactive.dev.migrate_secrets import from_environment
+    from proactive.store.table import Table
+
+    for outcome in from_environment(Table(TABLE_NAME, dynamodb), now):
+        if outcome.status in ("copied", "platform secret"):
+            _step(f"secrets: {outcome.line()}")
+
+
 def main(
     host: str = "127.0.0.1",
     port: int = 8000,
@@ -253,6 +266,10 @@ def _run(
     goal_loop: dict[str, Any],
 ) -> int:
     _environment(moto_port)
+    # Secrets in the table are sealed with a key kept beside the data (made on first use): the two
+    # go together, as the data's secrets cannot be read without it.
+    os.environ.setdefault("TABLE_KEY_BACKEND", "local")
+    os.environ.setdefault("TABLE_KEY_FILE", str((data_dir or DEFAULT_DATA_DIR) / "table.key"))
 
     import boto3
     import uvicorn
@@ -276,6 +293,12 @@ def _run(
     os.environ.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
     email_from = os.environ.setdefault("EMAIL_FROM", "notifications@proactive.local")
     boto3.client("ses").verify_email_identity(EmailAddress=email_from)
+    # Workspaces' secrets are kept beside the table (RESET=1 forgets both); with no data folder,
+    # for this run only.
+    secrets_file = (data_dir or Path(tempfile.mkdtemp(prefix="proactive-"))) / "secrets.json"
+    if reset:
+        secrets_file.unlink(missing_ok=True)
+    os.environ.setdefault("SECRETS_FILE", str(secrets_file))
     get_settings.cache_clear()
     settings = get_settings()
     restored = requeued = 0
@@ -284,6 +307,7 @@ def _run(
             (data_dir / persistence.DATA_FILE).unlink()
         restored = persistence.load(dynamodb, TABLE_NAME, data_dir)
         requeued = persistence.requeue_unfinished(dynamodb, TABLE_NAME, RunQueue(), utcnow())
+        _migrate_secrets(dynamodb, utcnow())
 
     from proactive.dev import state_machine
     from proactive.loop import machine
@@ -292,6 +316,7 @@ def _run(
     if data_dir is not None:
         # Executions live in moto's memory: those under way when the stack stopped are gone.
         persistence.settle_goal_actions(dynamodb, TABLE_NAME, utcnow())
+        persistence.settle_analyses(dynamodb, TABLE_NAME, utcnow())
 
     _readable_logs()
     handler = load_handler("goalloop")
@@ -370,8 +395,8 @@ def _run(
         f"  Data:       {data}\n"
         f"  Email:      {email}\n"
         f"  Dispatcher: every {settings.tick_seconds} s;  worker: up to {workers_at_once} at once\n"
-        "  Token:      .venv/bin/proactive token --workspace ws-demo\n"
-        f'  Try:        curl -H "Authorization: Bearer $(.venv/bin/proactive token --workspace ws-demo)" '
+        "  Token:      .venv/bin/proactive token --workspace ws-456\n"
+        f'  Try:        curl -H "Authorization: Bearer $(.venv/bin/proactive token --workspace ws-456)" '
         f"{base}/api/agents\n"
         "  Stop:       Ctrl-C\n",
         flush=True,

@@ -24,7 +24,7 @@ from proactive.notifications.notice import Notice
 from proactive.notifications.outbox import queue_notice
 from proactive.queue import RunQueue
 from proactive.runs.records import enqueue_new, new_run
-from proactive.secret_store import SecretMissing
+from proactive.secret_store import SecretMissing, SecretUnreadable
 from proactive.settings import get_settings
 from proactive.store import Store
 
@@ -138,7 +138,9 @@ def call(
         default=str,
     ).encode()
     try:
-        headers = resolved_headers(action.get("headers") or {})
+        headers = resolved_headers(str(action.get("workspace_id") or ""), action.get("headers") or {})
+    except SecretUnreadable as exc:
+        raise ActionRetryable(str(exc)) from None  # the store did not answer: later it may
     except SecretMissing as exc:
         raise ActionFailed(str(exc)) from None
     headers |= {

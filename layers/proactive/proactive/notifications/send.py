@@ -38,7 +38,7 @@ from proactive import aws, outbound
 from proactive.agents.runtimes.http import retry_after, signed_headers
 from proactive.notifications.channels import DEFAULT_NTFY_SERVER, MASK
 from proactive.notifications.render import Rendered
-from proactive.secret_store import SecretMissing, resolve
+from proactive.secret_store import SecretMissing, resolve, resolve_platform
 from proactive.settings import get_settings
 
 Status = Literal["sent", "retry", "gone", "failed"]
@@ -73,7 +73,7 @@ def deliver(channel: Mapping[str, Any], rendered: Rendered, *, message_id: str, 
         hide = [url, path, path.rstrip("/").rsplit("/", 1)[-1]]
         return _post(url, rendered.body, {}, _discord if type_ == "discord" else _slack, hide)
     if type_ == "ntfy":
-        return _ntfy(config, rendered)
+        return _ntfy(str(channel.get("workspace_id") or ""), config, rendered)
     if type_ == "webhook":
         return _webhook(channel, rendered, message_id, now)
     raise ValueError(f"no channel type {type_!r}")
@@ -191,12 +191,13 @@ def _slack(response: outbound.Response, said: str) -> Delivery:
     )
 
 
-def _ntfy(config: Mapping[str, Any], rendered: Rendered) -> Delivery:
+def _ntfy(workspace_id: str, config: Mapping[str, Any], rendered: Rendered) -> Delivery:
     name, topic = config.get("token_secret"), config["topic"]
     token = ""
     if name:
         try:
-            token = resolve(name)
+            # The channel's own workspace's secret, never another's nor the platform's.
+            token = resolve(workspace_id, name)
         except SecretMissing as exc:
             reason = f"The ntfy access token could not be read: {exc}. Set it, or remove token_secret."
             return Delivery("failed", None, str(exc), reason=reason)
@@ -326,7 +327,8 @@ def _smtp(
     message.set_content(mail["text"])
     message.add_alternative(mail["html"], subtype="html")
     try:
-        password = resolve(settings.smtp_password_secret) if settings.smtp_password_secret else ""
+        # The operator's setting names a platform secret: no workspace configuration reaches it.
+        password = resolve_platform(settings.smtp_password_secret) if settings.smtp_password_secret else ""
     except SecretMissing as exc:
         return Delivery("failed", None, str(exc), reason=f"The SMTP password could not be read: {exc}.")
     try:

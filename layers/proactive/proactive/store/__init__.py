@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from proactive.store.requests import Requests
     from proactive.store.runs import Runs
     from proactive.store.schedules import Schedules
+    from proactive.store.secrets import Secrets
     from proactive.store.series import EventLog, MetricPoints, MetricStates
     from proactive.store.triggers import Triggers
     from proactive.store.webhooks import Deliveries, Webhooks
@@ -226,6 +227,12 @@ class Store:
         from proactive.store.loop_runs import PlatformKeys
 
         return PlatformKeys(self.table)
+
+    @cached_property
+    def secrets(self) -> Secrets:
+        from proactive.store.secrets import Secrets
+
+        return Secrets(self.table)
 
     def idempotency_layer(self, function_name: str) -> Any:
         """Powertools idempotency records, kept in this table, each under a partition of its own

@@ -43,6 +43,8 @@ Nothing outside this module builds a key string or names an index. Items:
   SK `<purpose>` (never listed, never returned by the API)
 - a key the platform made for itself (e.g. the approval links' signing key): PK `PLATFORMKEY#<name>`,
   SK `PLATFORMKEY`
+- a workspace's secret, its name and dates (its value is in the secret store, never here):
+  PK `SECRETS#<ws>`, SK `<name>` (a workspace's secrets are one query, by name)
 
 Items that can come due carry `due_pk` (`DUE#<shard>`) and `due_at` while active: the sparse
 DueIndex the dispatcher queries for `due_at <= window end`, one shard at a time.
@@ -324,3 +326,14 @@ def task_token(goal_action_id: str, purpose: str) -> dict[str, str]:
 
 def platform_key(name: str) -> dict[str, str]:
     return entity("platformkey", name)
+
+
+# Secret names hold no `#` (secret_store.NAME), nor do workspace ids.
+
+
+def secrets_partition(workspace_id: str) -> str:
+    return f"SECRETS#{workspace_id}"
+
+
+def secret(workspace_id: str, name: str) -> dict[str, str]:
+    return {PK: secrets_partition(workspace_id), SK: name}

@@ -43,7 +43,8 @@ from proactive.agents.runtimes import AgentResult, RunContext
 from proactive.clock import parse_iso
 from proactive.errors import AgentError, InvalidInput
 from proactive.lib import signatures
-from proactive.secret_store import SecretMissing, resolve
+from proactive.models.common import without_credentials
+from proactive.secret_store import SecretMissing, SecretUnreadable, resolve
 from proactive.settings import get_settings
 
 SecretName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,128}$")]
@@ -95,8 +96,7 @@ def check_url(url: str, info: ValidationInfo | None = None) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an http or https URL with a host")
-    if parts.username or parts.password:
-        raise ValueError("must not carry credentials; send them in a header that names a secret")
+    without_credentials(url)
     if info is not None and info.context == STORED:
         return url
     try:
@@ -199,16 +199,19 @@ def signed_headers(secret: str, msg_id: str, timestamp: int, body: bytes) -> dic
     }
 
 
-def resolved_headers(headers: Mapping[str, str | SecretHeader | Mapping[str, str]]) -> dict[str, str]:
-    """Configured header values, each one naming a secret read now (stored configs hold a
-    secret header as its mapping). SecretMissing when a secret is not set."""
+def resolved_headers(
+    workspace_id: str, headers: Mapping[str, str | SecretHeader | Mapping[str, str]]
+) -> dict[str, str]:
+    """Configured header values, each one naming a secret read now from `workspace_id`, the
+    workspace of the resource they configure, and from no other (stored configs hold a secret
+    header as its mapping). SecretMissing, naming the secret, when it is not set there."""
     out = {}
     for name, value in headers.items():
         if isinstance(value, str):
             out[name] = value
         else:
             secret = value if isinstance(value, SecretHeader) else SecretHeader.model_validate(value)
-            out[name] = secret.prefix + resolve(secret.secret)
+            out[name] = secret.prefix + resolve(workspace_id, secret.secret)
     return out
 
 
@@ -254,9 +257,9 @@ class HttpRuntime:
         if not secret:
             raise AgentError("agent has no signing secret; generate one for it", retryable=False)
         try:
-            headers = resolved_headers(config.headers)
+            headers = resolved_headers(str(agent.get("workspace_id") or ""), config.headers)
         except SecretMissing as exc:
-            raise AgentError(str(exc), retryable=False) from None
+            raise AgentError(str(exc), retryable=isinstance(exc, SecretUnreadable)) from None
         timeout = float(config.timeout_seconds)
         left = context.seconds_left()
         if left is not None:

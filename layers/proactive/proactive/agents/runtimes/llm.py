@@ -37,7 +37,7 @@ from proactive.agents.runtimes import AgentResult, RunContext, StepLog, ToolCont
 from proactive.agents.runtimes.http import STORED, SecretName, check_url, invalid_config
 from proactive.agents.runtimes.llm_errors import _describe, _short, classify
 from proactive.errors import AgentError, InvalidInput
-from proactive.secret_store import SecretMissing, resolve
+from proactive.secret_store import SecretMissing, SecretUnreadable, resolve
 from proactive.settings import get_settings
 
 if TYPE_CHECKING:
@@ -184,11 +184,13 @@ class LlmAgent:
 def build_agent(
     config: Mapping[str, Any] | LlmConfig,
     *,
+    workspace_id: str,
     tool_context: ToolContext | None,
     steps: StepLog | None = None,
     timeout: float | None = None,
 ) -> LlmAgent:
-    """Set up an llm agent from its config: the model (API key resolved, a custom base_url checked
+    """Set up an llm agent of `workspace_id` from its config: the model (API key resolved from
+    that workspace's secrets, and no other's; a custom base_url checked
     by the outbound guard, provider retries off), its tools, `model_request` and `tool_call` steps
     recorded in `steps`, and the run arguments (settings, usage limits, `timeout` in seconds,
     default the config's). Raises AgentError for a missing secret or a refused address (not
@@ -201,7 +203,7 @@ def build_agent(
     timeout = float(parsed.timeout_seconds) if timeout is None else timeout
     steps = steps if steps is not None else StepLog()
     closers: list[Callable[[], Awaitable[None]]] = []
-    model = _model(parsed, timeout, closers)
+    model = _model(parsed, workspace_id, timeout, closers)
     seen = _Seen()
     hooks: Hooks[None] = Hooks()
 
@@ -252,7 +254,9 @@ def _ms(started: float) -> int:
     return round((time.monotonic() - started) * 1000)
 
 
-def _model(config: LlmConfig, timeout: float, closers: list[Callable[[], Awaitable[None]]]) -> Model:
+def _model(
+    config: LlmConfig, workspace_id: str, timeout: float, closers: list[Callable[[], Awaitable[None]]]
+) -> Model:
     """The provider's model, importing only that provider's modules."""
     settings: ModelSettings = {}
     if config.temperature is not None:
@@ -271,7 +275,7 @@ def _model(config: LlmConfig, timeout: float, closers: list[Callable[[], Awaitab
         )
     # Bedrock's client is configured above; these are the HTTP SDKs' own knobs.
     settings.update({"max_retries": 0, "timeout": timeout})
-    api_key = _secret(config.api_key_secret) if config.api_key_secret else "unused"
+    api_key = _secret(workspace_id, config.api_key_secret) if config.api_key_secret else "unused"
     http_client = _pinned_client(config.base_url, timeout) if config.base_url else None
     if config.provider == "openai":
         from openai import AsyncOpenAI
@@ -298,12 +302,13 @@ def _model(config: LlmConfig, timeout: float, closers: list[Callable[[], Awaitab
     )
 
 
-def _secret(name: str) -> str:
+def _secret(workspace_id: str, name: str) -> str:
     try:
-        return resolve(name)
+        return resolve(workspace_id, name)
     except SecretMissing as exc:
         raise AgentError(
-            f"{exc}; the agent's api_key_secret must name a stored secret", retryable=False
+            f"{exc}; the agent's api_key_secret must name a secret of its workspace",
+            retryable=isinstance(exc, SecretUnreadable),
         ) from None
 
 
@@ -419,9 +424,13 @@ class LlmRuntime:
             if left <= 0:
                 raise AgentError("no time was left in this attempt to call the model")
             timeout = min(timeout, left)
-        return asyncio.run(self._run(config, prompt_for(task, context), context, timeout))
+        # The agent's own workspace: its key is read from that workspace's secrets alone.
+        workspace_id = str(agent.get("workspace_id") or "")
+        return asyncio.run(self._run(config, workspace_id, prompt_for(task, context), context, timeout))
 
-    async def _run(self, config: LlmConfig, prompt: str, context: RunContext, timeout: float) -> AgentResult:
+    async def _run(
+        self, config: LlmConfig, workspace_id: str, prompt: str, context: RunContext, timeout: float
+    ) -> AgentResult:
         extra: dict[str, Any] = {}
         if context.history:
             extra["message_history"] = conversing.model_messages(context.history)
@@ -430,7 +439,11 @@ class LlmRuntime:
         if context.on_event is not None:
             extra["event_stream_handler"] = conversing.streamer(context.on_event)
         async with build_agent(
-            config, tool_context=context.tools, steps=context.steps, timeout=timeout
+            config,
+            workspace_id=workspace_id,
+            tool_context=context.tools,
+            steps=context.steps,
+            timeout=timeout,
         ) as llm:
             try:
                 result = await llm.agent.run(prompt, **llm.run_kwargs, **extra)
