@@ -82,6 +82,10 @@ def test_half_hour_dst_zone() -> None:
         ("61 * * * *", "invalid cron expression"),
         ("0 0 30 2 *", "never matches"),
         ("@sometimes", "unknown cron macro"),
+        # croniter draws R anew each time it parses the expression: the fires would move each tick.
+        ("0 0 * * r", "R \\(a random value\\)"),
+        ("R(1-10)/2 * * * *", "R \\(a random value\\)"),
+        ("0 H * * *", "H \\(a hashed one\\)"),
     ],
 )
 def test_invalid_expressions_say_what_is_wrong(expression: str, problem: str) -> None:

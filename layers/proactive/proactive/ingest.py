@@ -9,6 +9,7 @@ answer is JSON in the API's error shape, and every signed delivery is in the del
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from proactive.clock import iso, parse_iso
 from proactive.ids import derived_id, new_id
 from proactive.lib.signatures import HOW_TO_SIGN, SignatureError, verify
+from proactive.lib.surrogates import lone_surrogate, may_hold_surrogates
 from proactive.observability import logger, metrics
 from proactive.queue import Message, QueueError, RunQueue
 from proactive.settings import Settings
@@ -54,15 +56,31 @@ def _no_constants(name: str) -> Any:
     raise BodyError(f"{name} is not a JSON value")
 
 
+def _finite(text: str) -> float:
+    """A JSON number as a float, refused when it is too large for any float (`1e999`): the table
+    could not store it, and a sender would be asked to retry a delivery that can never succeed."""
+    value = float(text)
+    if math.isinf(value):
+        raise BodyError(f"number {text[:40]} is too large to be stored")
+    return value
+
+
 def parse_body(body: bytes, headers: Mapping[str, str]) -> Any:
-    """The payload: JSON, or GitHub's form encoding (payload=<json>). BodyError otherwise."""
+    """The payload: JSON, or GitHub's form encoding (payload=<json>). BodyError otherwise, also
+    for JSON holding text that is not valid Unicode (a lone surrogate escaped as `\\ud800`): it
+    could be stored, but no answer could show it again."""
     try:
         text = body.decode("utf-8")
         if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
             form = parse_qs(text)
             if "payload" in form:
                 text = form["payload"][0]
-        return json.loads(text, parse_constant=_no_constants) if text else {}
+        payload = json.loads(text, parse_constant=_no_constants, parse_float=_finite) if text else {}
+        if may_hold_surrogates(text) and (found := lone_surrogate(payload)) is not None:
+            path, what = found
+            where = "" if path == "body" else f" at {path}"
+            raise BodyError(f"body holds text that is not valid Unicode: {what}{where}")
+        return payload
     except UnicodeDecodeError:
         raise BodyError("body is not UTF-8 text") from None
     except RecursionError:

@@ -31,7 +31,21 @@ ANSWERS: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The assistant's message; with `stream: true`, `text/event-stream` of `delta` "
         '({"text"}), `tool_call`, then `message` (the stored message) or `error`.',
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        # Each server-sent event: its name and its data (JSON text).
+        "content": {
+            "text/event-stream": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "event": {"type": "string"},
+                        "data": {"type": "string"},
+                        "id": {"type": "string"},
+                        "retry": {"type": "integer"},
+                    },
+                    "required": ["data"],
+                }
+            }
+        },
     },
     202: {"model": TurnAccepted, "description": "The turn goes on in the background."},
 }

@@ -24,7 +24,10 @@ def put_settings(body: WorkspaceSettingsUpdate, principal: CurrentPrincipal, sto
     their value."""
     workspace = body.workspace_id or principal.only_workspace()
     principal.require(workspace)
-    changes = body.model_dump(exclude_unset=True, exclude={"workspace_id"})
+    changes = body.model_dump(exclude_unset=True, exclude={"workspace_id", "channel_removed_reason"})
+    if "default_channels" in changes and changes["default_channels"] is None:
+        # null says "none", as an empty list does: what is stored always reads back as a list.
+        changes["default_channels"] = []
     if changes.get("default_agent_id"):
         store.agents.referenced(changes["default_agent_id"], workspace, field="default_agent_id")
     for channel_id in changes.get("default_channels") or []:

@@ -11,6 +11,7 @@ each matching wall time is then mapped to one instant:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,6 +22,10 @@ _MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight",
 # No cron expression repeats less often than this, so a search this long without a match
 # means the expression can never match (e.g. "0 0 30 2 *").
 _SEARCH_LIMIT = timedelta(days=366 * 5)
+# croniter reads a field of R (optionally R(a-b) or R/n) as a value drawn at random each time the
+# expression is parsed, and H as one hashed from an id: either would move the schedule's fires
+# every time it is computed. No month or day name starts with R or H.
+_DRAWN_FIELD = re.compile(r"[hr](?:\(|/|$)", re.IGNORECASE)
 
 
 class CronError(ValueError):
@@ -41,6 +46,11 @@ def validate_expression(expression: str) -> str:
         raise CronError(
             f"cron expression {expr!r} has {len(fields)} fields; "
             "expected 5 (minute hour day-of-month month day-of-week)"
+        )
+    if any(_DRAWN_FIELD.match(f) for f in fields):
+        raise CronError(
+            f"cron expression {expr!r} uses R (a random value) or H (a hashed one); "
+            "write the minute, hour or day itself"
         )
     if not croniter.is_valid(expr):
         raise CronError(f"invalid cron expression {expr!r}")

@@ -37,7 +37,7 @@ def plan(store: Store, run: Mapping[str, Any], agent: Mapping[str, Any]) -> list
     elif (accessor := _SOURCES.get(run["source_type"])) and run.get("source_id"):
         add((getattr(store, accessor).get(run["source_id"]) or {}).get("notify"))
     add(agent.get("notify"))
-    for channel_id in store.workspaces.get(run["workspace_id"]).get("default_channels", []):
+    for channel_id in store.workspaces.get(run["workspace_id"]).get("default_channels") or []:
         targets.setdefault(channel_id, set()).add("failure")
     return [{"channel_id": c, "on": sorted(on)} for c, on in sorted(targets.items())]
 
