@@ -593,8 +593,12 @@ def test_deleting_an_agent_in_use_is_409_naming_users_and_force_pauses_them(clie
         assert shown["is_active"] is False
         assert f"its agent {used}" in shown["paused_reason"]
     assert client.get(f"/api/proactive/schedules/{sched['id']}").json()["next_run"] is None
-    # Resuming clears the reason
-    resumed = client.post(f"/api/proactive/monitors/{mon['id']}/resume").json()
+    # Resuming is refused while its agent is gone; resuming with another agent clears the reason
+    assert client.post(f"/api/proactive/monitors/{mon['id']}/resume").status_code == 422
+    other = agent(client, "successor")
+    resumed = client.patch(
+        f"/api/proactive/monitors/{mon['id']}", json={"agent_id": other, "is_active": True}
+    ).json()
     assert (resumed["is_active"], resumed["paused_reason"]) == (True, None)
 
 

@@ -7,14 +7,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
+from fastapi.testclient import TestClient
 
 from proactive import runs, schedules
+from proactive.api import create_app
+from proactive.clock import iso
 from proactive.dev import persistence
+from proactive.loop import runs_view
 from proactive.models.runs import RunCreate
 from proactive.models.schedules import ScheduleCreate
 from proactive.queue import RunQueue
 from proactive.store import Store
-from tests.integration.conftest import make_agent
+from tests.integration.conftest import make_agent, token
 from tests.mockaws import mocked_aws
 
 
@@ -116,3 +120,51 @@ def test_notifications_waiting_when_the_stack_stopped_are_sent_after_it_starts(t
             )["Attributes"]["ApproximateNumberOfMessagesDelayed"]
         )
         assert delayed == 1
+
+
+def test_an_analysis_under_way_when_the_stack_stopped_is_recorded_as_ended_with_its_action(
+    tmp_path: Path,
+) -> None:
+    now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    with mocked_aws("before"):
+        # Given an analysis whose execution is acting on a goal, and one that had finished
+        store = Store()
+        runs_view.begin(store, "ws-1", "analysis-1", now, trigger="manual")
+        runs_view.begin(store, "ws-1", "analysis-0", now - timedelta(hours=1), trigger="manual")
+        store.analyses.update("analysis-0", {"status": "succeeded", "finished_at": iso(now)})
+        store.goal_actions.create(
+            {
+                "id": "goalaction-1",
+                "workspace_id": "ws-1",
+                "goal_id": "goal-1",
+                "analysis_id": "analysis-1",
+                "action_id": "act-1",
+                "status": "executing",
+                "created_at": iso(now),
+                "timeline": [],
+            }
+        )
+        # When the stack saves its table and stops (its executions are in moto's memory)
+        persistence.save(boto3.client("dynamodb"), store.table.name, tmp_path)
+
+    with mocked_aws("after"):
+        # And starts again, settling what was under way as it does at start-up
+        store, client = Store(), boto3.client("dynamodb")
+        persistence.load(client, store.table.name, tmp_path)
+        later = now + timedelta(minutes=5)
+        assert persistence.settle_goal_actions(client, store.table.name, later) == 1
+        assert persistence.settle_analyses(client, store.table.name, later) == 1
+
+        # Then the analysis shows it ended, and why, as its goal action does; the finished one is as it was
+        with TestClient(create_app(), raise_server_exceptions=False) as api:
+            api.headers["Authorization"] = f"Bearer {token('ws-1')}"
+            shown = api.get("/api/autonomous/analyses/analysis-1").json()
+            assert shown["status"] == "failed"
+            assert "the local stack stopped" in shown["error"]
+            assert shown["finished_at"] is not None
+            assert api.get("/api/autonomous/analyses/analysis-0").json()["status"] == "succeeded"
+            listed = {a["id"]: a["status"] for a in api.get("/api/autonomous/analyses").json()["items"]}
+            assert listed == {"analysis-1": "failed", "analysis-0": "succeeded"}
+        assert (store.goal_actions.get("goalaction-1") or {})["status"] == "error"
+        # A second start finds nothing more to settle
+        assert persistence.settle_analyses(client, store.table.name, later) == 0

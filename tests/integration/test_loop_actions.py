@@ -510,6 +510,7 @@ def test_statistics_and_insights_reflect_the_outcomes(client: TestClient, aws: A
         "attempts": 6,
         "successes": 3,
         "failures": 3,
+        "awaiting_outcome": 0,
         "success_rate": 0.5,
     }
     by_type = stats["by_goal_type"]
@@ -521,6 +522,7 @@ def test_statistics_and_insights_reflect_the_outcomes(client: TestClient, aws: A
         "attempts": 4,
         "successes": 3,
         "failures": 1,
+        "awaiting_outcome": 0,
         "success_rate": 0.75,
     }
     assert by_type["COST_REDUCTION"]["actions"] == 1

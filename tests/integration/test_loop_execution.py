@@ -179,6 +179,44 @@ def test_an_approved_action_runs_its_agent_for_the_goal_and_a_link_decides_once(
     assert analysis["steps"]["plan"]["acting_on"] == [pending["goal_id"]]
 
 
+def test_an_approved_actions_execution_counts_as_an_attempt_as_soon_as_its_run_succeeded(
+    client: TestClient, aws: Aws, handlers: Handlers
+) -> None:
+    action = set_up(client, aws)
+    start_analysis(client)
+    pending = awaiting(client)
+    assert client.post(f"/api/autonomous/approvals/{pending['id']}/approve").status_code == 200
+
+    def executed() -> dict[str, Any] | None:
+        handlers.drain()
+        ga = client.get(f"/api/autonomous/goals/{pending['goal_id']}").json()["actions"][0]
+        return ga if ga["status"] == "executed" else None
+
+    ga = wait_for(executed)
+    assert client.get(f"/api/runs/{ga['run_id']}").json()["status"] == "succeeded"
+    # Waiting for the impact window now: the run list shows one run, and so does the record.
+    totals = client.get("/api/autonomous/executor/statistics").json()["totals"]
+    assert (totals["attempts"], totals["awaiting_outcome"], totals["successes"], totals["failures"]) == (
+        1,
+        1,
+        0,
+        0,
+    )
+    assert totals["success_rate"] is None  # not a failure: its outcome is not learnt yet
+    [insight] = client.get("/api/autonomous/executor/insights").json()["actions"]
+    assert (insight["action_id"], insight["attempts"], insight["awaiting_outcome"]) == (action["id"], 1, 1)
+    # The steps after the window learn the outcome once, and count no second attempt.
+    item = {"goal_action_id": ga["id"], "impact_seconds": 60}
+    later = utcnow() + timedelta(seconds=61)
+    steps.handle(aws.store, aws.queue, {"step": "measure", "state": item}, later)
+    steps.handle(aws.store, aws.queue, {"step": "learn", "state": item}, later)
+    stats = client.get(f"/api/autonomous/actions/{action['id']}").json()["statistics"]
+    assert stats["attempts"] == 1
+    assert stats["successes"] + stats["failures"] == 1
+    totals = client.get("/api/autonomous/executor/statistics").json()["totals"]
+    assert (totals["attempts"], totals["awaiting_outcome"]) == (1, 0)
+
+
 def test_a_rejected_action_does_not_run_and_the_decision_is_recorded(
     client: TestClient, aws: Aws, handlers: Handlers
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from proactive import checks
+from proactive import checks, secret_store
 from proactive.settings import get_settings
 from tests.integration.conftest import Aws, Handlers
 from tests.quotes import Quote, running_quote
@@ -107,10 +108,8 @@ def test_source_failures_are_recorded_and_mark_the_monitor_failing(client: TestC
     assert [h["status"] for h in history] == ["ok", "error", "error", "error", "error"]
 
 
-def test_named_values_and_secret_headers(
-    client: TestClient, quote: Quote, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("PROACTIVE_SECRET_QUOTE_KEY", "k-123")
+def test_named_values_and_secret_headers(client: TestClient, quote: Quote) -> None:
+    assert client.put("/api/secrets/quote-key", json={"value": "k-123"}).status_code == 201
     mon = create(
         client,
         quote,
@@ -130,7 +129,7 @@ def test_named_values_and_secret_headers(
     assert (result["fired"], result["values"]) == (True, {"price": 140.0, "volume": 1200})
     assert quote.seen_headers[-1]["Authorization"] == "Bearer k-123"
     assert "k-123" not in json.dumps(client.get(f"/api/proactive/monitors/{mon['id']}").json())
-    monkeypatch.delenv("PROACTIVE_SECRET_QUOTE_KEY")
+    secret_store.delete("ws-1", "quote-key")  # the value gone from the store, whatever the reason
     assert "secret 'quote-key' is not set" in check(client, mon)["error"]
 
 
@@ -143,6 +142,42 @@ def test_outbound_requests_to_private_addresses_are_refused(
     error = check(client, mon)["error"]
     assert error == "127.0.0.1 resolves to 127.0.0.1, a loopback address; requests there are refused"
     assert quote.seen_headers == []
+
+
+@pytest.mark.parametrize(
+    ("address", "why"),
+    [
+        ("2002:a9fe:a9fe::1", "a 6to4 address carrying 169.254.169.254, a link-local address"),
+        ("64:ff9b::a9fe:a9fe", "a NAT64 address carrying 169.254.169.254, a link-local address"),
+        ("2001:0:a00:1:8000:0:f7f7:f7f7", "a Teredo address carrying 10.0.0.1, a private address"),
+        ("::ffff:127.0.0.1", "an IPv4-mapped address carrying 127.0.0.1, a loopback address"),
+    ],
+)
+def test_a_source_whose_host_resolves_to_an_ipv6_form_of_a_private_address_is_refused(
+    client: TestClient, quote: Quote, monkeypatch: pytest.MonkeyPatch, address: str, why: str
+) -> None:
+    real = socket.getaddrinfo
+
+    def resolve(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "quotes.test":
+            return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    port = quote.url.split(":")[2].split("/")[0]
+    source = {"type": "http", "url": f"http://quotes.test:{port}/quote", "select": "data.price"}
+    mon = create(client, quote, source=source)
+    monkeypatch.setenv("OUTBOUND_ALLOW_NETWORKS", "")
+    get_settings.cache_clear()
+    assert (
+        check(client, mon)["error"] == f"quotes.test resolves to {address}, {why}; requests there are refused"
+    )
+    assert quote.seen_headers == []
+    if address == "::ffff:127.0.0.1":
+        # Where loopback is allowed (the local stack), the IPv4 address it carries is allowed too.
+        monkeypatch.setenv("OUTBOUND_ALLOW_NETWORKS", "127.0.0.0/8,::1/128")
+        get_settings.cache_clear()
+        assert (check(client, mon)["status"], len(quote.seen_headers)) == ("ok", 1)
 
 
 def test_metric_monitor_aggregates_posted_values(client: TestClient, quote: Quote) -> None:
@@ -182,6 +217,27 @@ def test_bad_monitors_get_422_naming_the_problem(
     assert resp.status_code == 422, resp.text
     assert resp.json()["field"] == field
     assert text in resp.json()["message"]
+
+
+@pytest.mark.parametrize(
+    "url", ["https://user:pass@api.example.com/quote", "https://user@api.example.com/quote"]
+)
+def test_a_source_url_carrying_credentials_is_refused_and_nothing_changes(
+    client: TestClient, quote: Quote, url: str
+) -> None:
+    source = {"type": "http", "url": url, "select": "data.price"}
+    refusal = (
+        "source.http.url: must not carry credentials before the host (user:password@); "
+        "keep a credential in a secret"
+    )
+    resp = client.post("/api/proactive/monitors", json=monitor_body(client, quote, source=source))
+    assert resp.status_code == 422, resp.text
+    assert (resp.json()["field"], resp.json()["message"]) == ("source.http.url", refusal)
+    assert client.get("/api/proactive/monitors").json()["items"] == []
+    mon = create(client, quote)
+    resp = client.patch(f"/api/proactive/monitors/{mon['id']}", json={"source": source})
+    assert (resp.status_code, resp.json()["message"]) == (422, refusal)
+    assert client.get(f"/api/proactive/monitors/{mon['id']}").json()["source"]["url"] == quote.url
 
 
 def test_dispatcher_claims_each_check_slot_once(

@@ -331,6 +331,30 @@ def test_a_failure_that_is_not_retried_is_told_once_with_its_error(
     assert "the task names no deploy" in failed["message"]
 
 
+def test_control_and_bidi_characters_in_a_runs_task_and_output_reach_the_message_escaped(
+    client: TestClient, handlers: Handlers, service: AgentService, discord: DiscordWebhook, ntfy: NtfyServer
+) -> None:
+    ops = channel(client, "discord", {"webhook_url": discord.url})
+    alerts = channel(client, "ntfy", {"server": ntfy.base_url, "topic": "deploys"})
+    agent = http_agent(client, service, notify={"channels": [ops["id"], alerts["id"]], "on": ["success"]})
+    service.script(Output("Paid: invoice\u202efdp.exe\x1b[2J\nNext: none"))
+
+    run = start(client, agent, task="Pay invoice\u2067 7\x00")
+    handlers.drain_until(lambda: settled(client, run["id"]), timeout=30)
+
+    [message] = discord.messages
+    [posted] = ntfy.messages
+    for shown in (json.dumps(message, ensure_ascii=False), json.dumps(posted, ensure_ascii=False)):
+        assert not {"\u202e", "\u2067", "\x1b", "\x00"} & set(shown)
+        assert "Paid: invoice\\\\u202efdp.exe\\\\u001b[2J\\nNext: none" in shown
+    assert "Paid: invoice\\u202efdp.exe\\u001b[2J\nNext: none" in message["embeds"][0]["description"]
+    # The run itself keeps what the agent said, as it said it.
+    assert (
+        client.get(f"/api/runs/{run['id']}").json()["output"]
+        == "Paid: invoice\u202efdp.exe\x1b[2J\nNext: none"
+    )
+
+
 def test_a_receiver_asking_to_wait_is_tried_again_after_that_long(
     client: TestClient, handlers: Handlers, discord: DiscordWebhook
 ) -> None:

@@ -137,6 +137,7 @@ def test_statistics_cover_every_goal_type() -> None:
         "attempts": 6,
         "successes": 3,
         "failures": 3,
+        "awaiting_outcome": 0,
         "success_rate": 0.5,
     }
     assert set(found.by_goal_type) == set(GoalType)
@@ -148,6 +149,7 @@ def test_statistics_cover_every_goal_type() -> None:
         "attempts": 0,
         "successes": 0,
         "failures": 0,
+        "awaiting_outcome": 0,
         "success_rate": None,
     }
     assert statistics("ws-1", []).totals.success_rate is None
@@ -178,3 +180,13 @@ def test_the_record_reads_as_the_planners() -> None:
     )
     assert (stats.successes, stats.failures, stats.mean_impact) == (2, 1, 0.25)
     assert record_of({}).mean_impact is None
+
+
+def test_an_execution_awaiting_its_outcome_counts_as_an_attempt_not_a_failure() -> None:
+    # An execution counts as an attempt when it starts; its outcome is learnt after the impact window.
+    actions = [action("scale", ["BOTTLENECK_PREVENTION"], successes=1, attempts=3)]
+    totals = statistics("ws-1", actions).totals
+    assert (totals.attempts, totals.awaiting_outcome, totals.success_rate) == (3, 2, 1.0)
+    [shown] = insights("ws-1", actions).actions
+    assert (shown.attempts, shown.awaiting_outcome, shown.success_rate) == (3, 2, 1.0)
+    assert statistics("ws-1", [action("new", ["COST_REDUCTION"], attempts=1)]).totals.success_rate is None

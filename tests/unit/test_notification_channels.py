@@ -92,11 +92,87 @@ def test_discord_refuses_any_other_url(url: str) -> None:
     assert refused("discord", {"webhook_url": url}).field == "config.webhook_url"
 
 
-def test_a_refused_discord_url_is_told_what_one_looks_like() -> None:
-    error = refused("discord", {"webhook_url": f"https://discord.example.com/api/webhooks/1/{TOKEN}"})
-    assert error.message == (
-        "config.webhook_url: must be a webhook URL of the form https://discord.com/api/webhooks/<id>/<token>"
-    )
+DISCORD_HOSTS = "canary.discord.com, canary.discordapp.com, discord.com, discordapp.com, ptb.discord.com, "
+DISCORD_HOSTS += "ptb.discordapp.com"
+LETTERS = "may hold only letters, digits, '-' and '_'"
+
+
+@pytest.mark.parametrize(
+    ("type_", "url", "problem"),
+    [
+        (
+            "discord",
+            f"https://discord.example.com/api/webhooks/1/{TOKEN}",
+            f"the host 'discord.example.com' is not Discord's ({DISCORD_HOSTS})",
+        ),
+        ("discord", "https://discord.com/api/webhooks/123/abc...", f"the token {LETTERS}, not '.'"),
+        (
+            "discord",
+            f"https://discord.com/api/webhooks/abc/{TOKEN}",
+            "the id 'abc' is not a number of at most 25 digits",
+        ),
+        (
+            "discord",
+            "https://discord.com/api/webhooks/1180000000000000001",
+            "the token after the id is missing",
+        ),
+        ("discord", f"https://discord.com/api/channels/1/{TOKEN}", "the path must start with /api/webhooks/"),
+        ("discord", f"https://discord.com/api/webhooks/1/{TOKEN}/x", "nothing may follow the token"),
+        ("discord", f"http://discord.com/api/webhooks/1/{TOKEN}", "it must be https on the default port"),
+        ("discord", f"{DISCORD}?wait=true", "its only query may be thread_id=<numeric id>"),
+        ("slack", "https://hooks.slack.com/services/T…/B…/…", f"the team id 'T…' {LETTERS}, not '…'"),
+        (
+            "slack",
+            "https://hooks.slack.com/services/T0AAA1111/B…/abc",
+            f"the webhook id 'B…' {LETTERS}, not '…'",
+        ),
+        (
+            "slack",
+            f"https://hooks.slack.com/services/T0AAA1111/B0BBB2222/{TOKEN}.",
+            f"the token {LETTERS}, not '.'",
+        ),
+        (
+            "slack",
+            "https://hooks.slack.com/services/T0AAA1111",
+            "it needs the team id, the webhook id and the token after /services/",
+        ),
+        (
+            "slack",
+            "https://hooks.slack.com/triggers/T0AAA1111/123/abc",
+            "the path must start with /services/",
+        ),
+        ("slack", f"{SLACK}?x=1", "it has no query"),
+    ],
+)
+def test_a_refused_webhook_url_says_which_part_is_wrong(type_: str, url: str, problem: str) -> None:
+    shape = {
+        "discord": "a Discord webhook URL is https://discord.com/api/webhooks/<numeric id>/<token>",
+        "slack": "a Slack webhook URL is https://hooks.slack.com/services/<team id>/<webhook id>/<token>",
+    }[type_]
+    error = refused(type_, {"webhook_url": url})
+    assert (error.field, error.message) == ("config.webhook_url", f"config.webhook_url: {shape}; {problem}")
+    assert TOKEN not in error.message  # the token is a secret: never repeated
+
+
+@pytest.mark.parametrize(
+    ("type_", "key", "value", "problem"),
+    [
+        ("discord", "username", "Ops\x00bot", "control characters (U+0000 at position 4)"),
+        (
+            "discord",
+            "username",
+            "Ops \u202ebot",
+            "bidirectional formatting characters (U+202E at position 5)",
+        ),
+        ("email", "subject_prefix", "[ops]\x85urgent", "control characters (U+0085 at position 6)"),
+    ],
+)
+def test_names_a_message_shows_refuse_control_and_bidi_characters(
+    type_: str, key: str, value: str, problem: str
+) -> None:
+    config = {"discord": {"webhook_url": DISCORD}, "email": {"to": ["ops@example.com"]}}[type_]
+    error = refused(type_, {**config, key: value})
+    assert error.message == f"config.{key}: must not contain {problem}"
 
 
 @pytest.mark.parametrize(

@@ -321,3 +321,69 @@ def test_the_marker_names_a_check_or_says_only_that_text_was_cut() -> None:
     )
     anonymous = replace(NOTICE, body="e" * 5000, ref=None)
     assert render("ntfy", anonymous, {"topic": "ops"}).payload["message"].endswith("… [truncated]")
+
+
+# Characters that would hide or reorder what a reader sees: C0 and C1 controls, DEL, and the
+# bidirectional overrides, isolates and marks.
+UNSAFE = "\x00\x07\x1b\x7f\x85\x9b\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+CONFIGS: dict[str, dict[str, Any]] = {
+    "discord": {"webhook_url": "x", "username": "Ops\u202ebot"},
+    "slack": {"webhook_url": "x"},
+    "ntfy": {"topic": "ops"},
+    "email": {"to": ["ops@example.com"], "subject_prefix": "[ops\u2066]"},
+    "webhook": {"url": "x"},
+}
+# A run whose name was stored before names refused these characters, whose task and output hold
+# them, and whose approval link's label does too.
+TRICKY = replace(
+    APPROVAL,
+    title="Run succeeded: invoice\u202efdp.exe",
+    summary="invoice\u202efdp.exe's run finished\x1b[2J",
+    fields=(("Source", "webhook hook-1 (deploy\u2067)"), ("Task", "Pay \u202dinvoice 7\x00")),
+    body="line one\u200f\r\nline\ttwo\x9b\u061c\nend\rover",
+    actions=(("Approve\u202e", "https://api.example.com/approve?t=a1"),),
+)
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _texts(item)]
+    if isinstance(value, list | tuple):
+        return [text for item in value for text in _texts(item)]
+    return []
+
+
+@pytest.mark.parametrize("type_", list(CONFIGS))
+def test_no_control_or_bidi_character_reaches_a_message_raw(type_: str) -> None:
+    payload = render(type_, TRICKY, CONFIGS[type_]).payload
+    shown = "\n".join(_texts(payload))
+    assert not set(shown) & set(UNSAFE), [hex(ord(c)) for c in set(shown) & set(UNSAFE)]
+    # Each is shown escaped instead, where the message shows that text at all.
+    assert "invoice\\u202efdp.exe" in shown
+    assert "Pay \\u202dinvoice 7\\u0000" in shown
+
+
+@pytest.mark.parametrize("type_", list(CONFIGS))
+def test_escaping_keeps_line_breaks_and_tabs_of_the_output(type_: str) -> None:
+    payload = render(type_, TRICKY, CONFIGS[type_]).payload
+    shown = "\n".join(_texts(payload))
+    assert "line one\\u200f\nline\ttwo\\u009b\\u061c\nend\\u000dover" in shown.replace("&amp;", "&")
+
+
+def test_the_escaped_forms_are_what_the_receivers_show() -> None:
+    discord = render("discord", TRICKY, CONFIGS["discord"]).payload
+    assert discord["username"] == "Ops\\u202ebot"
+    assert discord["embeds"][0]["title"] == "Run succeeded: invoice\\u202efdp.exe"
+    assert discord["embeds"][0]["description"].startswith("invoice\\u202efdp.exe's run finished\\u001b[2J")
+    mail = render("email", TRICKY, CONFIGS["email"]).payload
+    assert mail["subject"] == "[ops\\u2066] Run succeeded: invoice\\u202efdp.exe"
+    ntfy = render("ntfy", TRICKY, CONFIGS["ntfy"]).payload
+    assert ntfy["actions"][0]["label"] == "Approve\\u202e"
+    assert ntfy["actions"][0]["url"] == "https://api.example.com/approve?t=a1"
+
+
+def test_text_without_such_characters_is_unchanged() -> None:
+    plain = replace(NOTICE, body="Résumé: 5 € — ok\n\tindented ✓ 🚀")
+    assert render("webhook", plain, {"url": "x"}).payload["body"] == plain.body

@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 import jmespath
 from jmespath.exceptions import JMESPathError
 
-from proactive.agents import require_agent_in
+from proactive.agents import require_agent_in, require_agent_to_resume
 from proactive.clock import iso
 from proactive.errors import InvalidInput
 from proactive.ids import new_id
@@ -138,6 +138,8 @@ def update_monitor(
         _validate(merged["source"], merged["condition"], merged["action"])
         if "agent_id" in changes:
             require_agent_in(store, changes["agent_id"], current["workspace_id"])
+        elif merged["is_active"] and not current["is_active"]:
+            require_agent_to_resume(store, current, "monitor")
         if "source" in changes or "condition" in changes:
             # A new question: the last answer says nothing about the next edge.
             changes.update({"condition_met": None, "last_value": None})

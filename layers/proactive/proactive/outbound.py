@@ -6,6 +6,16 @@ link-local such as the instance metadata service, multicast or reserved) unless 
 setting names its network. The request then goes to the checked address itself, with the host
 name kept for the Host header and TLS, so DNS cannot swap in another address in between.
 Redirects are not followed: the next hop would not have been checked.
+
+An IPv6 address that carries an IPv4 address is judged by the IPv4 address it leads to, since
+a host or a network on the way may deliver it there: IPv4-mapped (::ffff:0:0/96),
+IPv4-compatible (::/96), IPv4-translated (::ffff:0:0:0/96), NAT64 (64:ff9b::/96), 6to4
+(2002::/16), Teredo (2001::/32: its server and its client, both) and ISATAP (an interface id of
+0000:5efe or 0200:5efe, whatever the prefix; the IPv6 address must then be public as well). The
+local-use NAT64 prefix (64:ff9b:1::/48) is refused whatever it carries: where the IPv4 address sits
+in it is each network's choice, so it cannot be read. The allow-list lets such an address through
+when it names the IPv6 address itself, or every IPv4 address it carries that is not public (so
+127.0.0.0/8, as the local stack allows, covers ::ffff:127.0.0.1 too).
 """
 
 from __future__ import annotations
@@ -17,10 +27,11 @@ import socket
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -38,6 +49,10 @@ def _shared_client() -> httpx.Client:
     the request itself on a warm function."""
     global _client
     if _client is None:
+        # Imported on the first request, not with this module: the API only checks addresses
+        # here, and httpx is a large part of a cold start.
+        import httpx
+
         _client = httpx.Client(follow_redirects=False)
     return _client
 
@@ -72,10 +87,19 @@ def parse_networks(text: str | None) -> list[Network]:
     ]
 
 
-def _kind(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    """Why an address is not public, or None if it is."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        return _kind(ip.ipv4_mapped)
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+_IPV4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+# ISATAP's interface ids, 0000:5efe and 0200:5efe, with the universal/local and group bits masked
+# off, so that their variants (0100:5efe, 0300:5efe) are read the same way.
+_ISATAP_MASK, _ISATAP_ID = 0xFCFFFFFF, 0x00005EFE
+
+
+def _kind(ip: IPAddress) -> str | None:
+    """Why an address is not public, or None if it is (its own ranges only: see `_refusal`)."""
     for attribute, name in (
         ("is_loopback", "loopback"),
         ("is_link_local", "link-local"),
@@ -89,6 +113,66 @@ def _kind(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
     return None if ip.is_global else "non-public"
 
 
+def _last_32_bits(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address:
+    return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+
+
+def _translated(ip: ipaddress.IPv6Address) -> tuple[str, list[ipaddress.IPv4Address]] | None:
+    """For an address of a prefix that exists to carry IPv4 (its own range says nothing of where
+    it leads): the form's name, with its article, and the IPv4 addresses it carries (none when
+    they cannot be read). None for any other address."""
+    if ip.ipv4_mapped is not None:
+        return "an IPv4-mapped", [ip.ipv4_mapped]
+    if ip in _IPV4_TRANSLATED:
+        return "an IPv4-translated", [_last_32_bits(ip)]
+    # :: and ::1 are the unspecified and loopback addresses, not IPv4-compatible ones.
+    if ip in _IPV4_COMPATIBLE and int(ip) > 1:
+        return "an IPv4-compatible", [_last_32_bits(ip)]
+    if ip in _NAT64:
+        return "a NAT64", [_last_32_bits(ip)]
+    if ip in _NAT64_LOCAL:
+        return "a local-use NAT64", []
+    if ip.sixtofour is not None:
+        return "a 6to4", [ip.sixtofour]
+    if ip.teredo is not None:
+        server, client = ip.teredo  # the client's address already un-obfuscated
+        return "a Teredo", [server, client]
+    return None
+
+
+def _isatap(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address in an ISATAP interface id, or None."""
+    if (int(ip) >> 32) & 0xFFFFFFFF & _ISATAP_MASK == _ISATAP_ID:
+        return _last_32_bits(ip)
+    return None
+
+
+def _refusal(ip: IPAddress, allow: Sequence[Network]) -> str | None:
+    """Why requests to `ip` are refused ("a loopback address", "a 6to4 address carrying
+    169.254.169.254, a link-local address"), or None if they may go there: the address is public
+    (and so is every IPv4 address it carries), or the allow-list covers it."""
+    if any(ip in net for net in allow):
+        return None
+    if isinstance(ip, ipaddress.IPv6Address):
+        # Any prefix may have an ISATAP interface id (6to4 and Teredo ones included).
+        isatap = _isatap(ip)
+        why = _refusal(isatap, allow) if isatap is not None else None
+        if why:
+            return f"an ISATAP address carrying {isatap}, {why}"
+        translated = _translated(ip)
+        if translated is not None:
+            form, carried = translated
+            if not carried:
+                return f"{form} address (the IPv4 address it carries cannot be read)"
+            for ipv4 in carried:
+                why = _refusal(ipv4, allow)
+                if why:
+                    return f"{form} address carrying {ipv4}, {why}"
+            return None
+    kind = _kind(ip)
+    return f"a {kind} address" if kind else None
+
+
 def resolve_public(host: str, port: int, allow: Sequence[Network]) -> str:
     """An address of `host` that may be contacted; Refused if any is refused, OutboundError if it
     does not resolve."""
@@ -98,10 +182,9 @@ def resolve_public(host: str, port: int, allow: Sequence[Network]) -> str:
         raise OutboundError(f"cannot resolve {host}: {exc.strerror}") from None
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     for address in addresses:
-        ip = ipaddress.ip_address(address)
-        kind = _kind(ip)
-        if kind and not any(ip in net for net in allow):
-            raise Refused(f"{host} resolves to {address}, a {kind} address; requests there are refused")
+        why = _refusal(ipaddress.ip_address(address), allow)
+        if why:
+            raise Refused(f"{host} resolves to {address}, {why}; requests there are refused")
     return addresses[0]
 
 
@@ -120,6 +203,8 @@ def request(
 
     `timeout` bounds each wait (to connect, for the next bytes), and the answer must be complete
     `timeout` seconds after the call began: a body still arriving then is cut off."""
+    import httpx
+
     deadline = time.monotonic() + timeout
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:

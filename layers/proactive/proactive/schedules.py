@@ -15,7 +15,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from proactive import events
-from proactive.agents import require_agent_in
+from proactive.agents import require_agent_in, require_agent_to_resume
 from proactive.clock import iso, parse_iso
 from proactive.errors import InvalidInput
 from proactive.ids import new_id, occurrence_run_id
@@ -111,6 +111,8 @@ def update_schedule(
         changes["cron_expression"] = cron.expression
         if "agent_id" in changes:
             require_agent_in(store, changes["agent_id"], current["workspace_id"])
+        elif merged["is_active"] and not current["is_active"]:
+            require_agent_to_resume(store, current, "schedule")
         if (
             cron.expression != current["cron_expression"]
             or merged["timezone"] != current["timezone"]
@@ -177,6 +179,8 @@ def set_active(
         retimed = bool(current["is_active"]) != active
         if not retimed:
             return current
+        if active:
+            require_agent_to_resume(store, current, "schedule")
         cron = CronSchedule(current["cron_expression"], current["timezone"])
         return _retime(store, current, {}, cron, active, now, reason)
 

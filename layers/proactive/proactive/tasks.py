@@ -24,6 +24,7 @@ from proactive.clock import iso, parse_iso
 from proactive.errors import Conflict, InvalidInput
 from proactive.ids import new_id
 from proactive.lib.signatures import HOW_TO_SIGN
+from proactive.lib.text import escape_unsafe
 from proactive.models.conversations import TaskCreate, TaskUpdate, TriggerConfig
 from proactive.models.notifications import NotifyConfig
 from proactive.models.runs import SourceType
@@ -79,7 +80,9 @@ def create(
         store, workspace, data.notification_config, now, field="notification_config"
     )
     task_id = new_id("task")
-    name = data.name or " ".join(data.prompt.split())[:80]
+    # A name made from the prompt is a name like any other: characters a name refuses are shown
+    # escaped rather than refusing a prompt that may hold them.
+    name = data.name or escape_unsafe(" ".join(data.prompt.split()))[:80]
     task: dict[str, Any] = {
         "id": task_id,
         "workspace_id": workspace,

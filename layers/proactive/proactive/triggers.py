@@ -16,7 +16,7 @@ from typing import Any
 import jmespath
 from jmespath.exceptions import JMESPathError
 
-from proactive.agents import require_agent_in
+from proactive.agents import require_agent_in, require_agent_to_resume
 from proactive.clock import iso
 from proactive.errors import InvalidInput
 from proactive.events import Event
@@ -155,6 +155,8 @@ def update_trigger(
             _check_template(changes["task_template"])
         if "agent_id" in changes:
             require_agent_in(store, changes["agent_id"], trigger["workspace_id"])
+        elif changes.get("is_active") and not trigger.get("is_active"):
+            require_agent_to_resume(store, trigger, "trigger")
         if changes.get("is_active"):
             changes["paused_reason"] = None
         changes["updated_at"] = iso(now)

@@ -89,6 +89,20 @@ def require_agent_in(
     return store.agents.referenced(agent_id, workspace_id, field=field)
 
 
+def require_agent_to_resume(store: Store, item: dict[str, Any], what: str) -> None:
+    """Before `what` (a schedule, trigger or monitor, `item`) is resumed or enabled: 422 naming
+    `agent_id` while the agent it starts is gone (deleted with `?force=true`, which paused it), so
+    it is not turned on only to fail at its next fire. Giving it another agent in the same
+    change resumes it."""
+    agent = store.agents.get(item["agent_id"])
+    if agent is None or agent.get("workspace_id") != item["workspace_id"]:
+        raise InvalidInput(
+            f"{what} {item['id']} cannot be resumed: its agent {item['agent_id']} no longer exists (it "
+            "was deleted); give it another agent (agent_id) to resume it",
+            field="agent_id",
+        )
+
+
 def update_agent(
     store: Store, agent_id: str, data: AgentUpdate, workspaces: frozenset[str], now: datetime
 ) -> dict[str, Any]:

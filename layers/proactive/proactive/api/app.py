@@ -15,14 +15,16 @@ import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 from starlette.types import Receive, Scope, Send
 
 from proactive import __version__
+from proactive.api.bodies import readable_body
 from proactive.api.correlation import add_correlation_ids
 from proactive.api.errors import RESPONSES, install_error_handlers
 from proactive.api.routers import ROUTERS, Router
+from proactive.api.security import SecurityHeaders, docs_page
 
 # Where the docs page's script and styles are served (a route of its own in template.yaml).
 DOCS_STATIC = "/docs/static"
@@ -40,8 +42,11 @@ def create_app() -> FastAPI:
         description="Make AI agents proactive: agents, runs, schedules, triggers, webhooks and monitors. "
         "Every /api route but the public webhook ingest needs `Authorization: Bearer <JWT>`.",
         static_url=DOCS_STATIC,
+        # The docs page is served here (`security.docs_page`), with a policy of its own.
+        docs_url=None,
         redoc_url=None,
     )
+    docs_page(app, "/docs", DOCS_STATIC)
     _install(app, ROUTERS)
     _only_our_error_body(app)
     return app
@@ -88,10 +93,17 @@ def _prefix_app(prefix: str) -> FastAPI:
 
 
 def _install(app: FastAPI, routers: Sequence[Router]) -> None:
+    """Every app's error handling, correlation ids and security headers, and its routers, each
+    route's JSON body checked for text that is not valid Unicode (`bodies.readable_body`)."""
     install_error_handlers(app)
     add_correlation_ids(app)
+    app.add_middleware(SecurityHeaders)
     for router in routers:
-        app.include_router(router.load(), responses=RESPONSES if router.authenticated else None)
+        app.include_router(
+            router.load(),
+            responses=RESPONSES if router.authenticated else None,
+            dependencies=[Depends(readable_body)],
+        )
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

@@ -21,6 +21,7 @@ from proactive.errors import Forbidden
 from proactive.queue import RunQueue
 from proactive.settings import get_settings
 from proactive.store import Store
+from proactive.store.requests import IDEMPOTENCY_MAX_WAIT_SECONDS
 
 
 @lru_cache(maxsize=1)
@@ -86,7 +87,33 @@ IdempotencyKey = Annotated[
         min_length=1,
         max_length=255,
         description="Send the same key again within 24 hours to get the first call's run back "
-        "instead of starting another.",
+        "instead of starting another (while the first call is still being handled: 409, or its "
+        "answer with `Prefer: wait=<seconds>`).",
     ),
 ]
+
+
+def prefer_wait(
+    prefer: Annotated[
+        str | None,
+        Header(
+            alias="Prefer",
+            max_length=255,
+            description="`wait=<seconds>` (RFC 7240): with an Idempotency-Key whose first call is still "
+            f"being handled, wait up to that long (at most {IDEMPOTENCY_MAX_WAIT_SECONDS} s) for its "
+            "answer and answer it, instead of 409.",
+        ),
+    ] = None,
+) -> float:
+    """How long the caller asks to wait for the first call with its Idempotency-Key: `wait=N` in
+    `Prefer`, bounded by `IDEMPOTENCY_MAX_WAIT_SECONDS`; 0 without one. A preference this API does
+    not understand is ignored, as RFC 7240 asks."""
+    for preference in (prefer or "").split(","):
+        name, _, value = preference.partition("=")
+        if name.strip().lower() == "wait" and value.strip().isdigit():
+            return float(min(int(value.strip()), IDEMPOTENCY_MAX_WAIT_SECONDS))
+    return 0.0
+
+
+IdempotencyWait = Annotated[float, Depends(prefer_wait)]
 Force = Annotated[bool, Query(description="Delete even while others use it, pausing each of them first.")]

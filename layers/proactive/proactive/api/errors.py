@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,7 +16,11 @@ from proactive.observability import logger
 
 # The errors any authenticated route may answer, each with the one error body.
 RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "The body is not JSON."},
+    400: {
+        "model": ErrorBody,
+        "description": "The body cannot be read as JSON (malformed, not UTF-8, a number too long, nested "
+        "too deeply); `field` is `body`.",
+    },
     401: {"model": ErrorBody, "description": "No token, or one that is expired or not valid."},
     403: {"model": ErrorBody, "description": "The token does not grant the workspace."},
     404: {"model": ErrorBody, "description": "No such item in the token's workspaces."},
@@ -28,6 +33,39 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 def error_body(code: str, message: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
     """The one error body: {"error": code, "message": text, "field": name|null} and any extra keys."""
     return {"error": code, "message": message, "field": field, **extra}
+
+
+# The code of each status the framework itself may answer (a route's errors are DomainErrors),
+# as the same status has from a route.
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    422: "validation_error",
+    429: "rate_limited",
+    503: "service_unavailable",
+}
+
+
+def _unreadable_body(cause: BaseException | None) -> tuple[str, str] | None:
+    """Why a request body could not be read as JSON, from what reading it raised (bytes that are
+    not UTF-8, a number too long to convert, nesting too deep), and the field it concerns; None
+    when nothing was raised (the 400 is not about the body)."""
+    if cause is None:
+        return None
+    why = f"it could not be read ({type(cause).__name__})"
+    if isinstance(cause, UnicodeDecodeError):
+        bad = cause.object[cause.start : cause.start + 1].hex()
+        why = f"it is not UTF-8 text (byte 0x{bad} at position {cause.start + 1})"
+    elif isinstance(cause, RecursionError):
+        why = "it nests too deeply to be read"
+    elif isinstance(cause, ValueError) and "integer string conversion" in str(cause):
+        why = f"it holds a number of more than {sys.get_int_max_str_digits()} digits"
+    return f"request body is not valid JSON: {why}", "body"
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -65,8 +103,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+        code = _CODES.get(exc.status_code, "http_error")
+        message, field = str(exc.detail), None
+        if exc.status_code == 400:
+            # The framework's own 400: a body it could not read, for the reason it kept.
+            message, field = _unreadable_body(exc.__cause__) or (message, None)
+        return JSONResponse(
+            error_body(code, message, field), status_code=exc.status_code, headers=exc.headers
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -61,7 +61,7 @@ DOCUMENTED: dict[str, Any] = {
         **{
             status: {"model": ErrorBody, "description": text}
             for status, text in {
-                400: "The body is not JSON.",
+                400: "The body is not JSON, or holds text that is not valid Unicode (a lone surrogate).",
                 401: "Not signed, or not by a current secret (logged as unauthorized); the message "
                 "names the headers to send.",
                 404: "No webhook at this URL.",

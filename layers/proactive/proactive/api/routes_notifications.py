@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
+from proactive import references
 from proactive.api.deps import CurrentPrincipal, Cursor, Limit, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
 from proactive.errors import InvalidInput
@@ -54,8 +55,19 @@ def update_channel(channel_id: str, body: ChannelUpdate, principal: CurrentPrinc
 
 
 @router.delete("/channels/{channel_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_channel(channel_id: str, principal: CurrentPrincipal, store: StoreDep) -> Response:
-    crud.delete_channel(store, channel_id, principal.workspaces)
+def delete_channel(
+    channel_id: str,
+    principal: CurrentPrincipal,
+    store: StoreDep,
+    force: Annotated[
+        bool, Query(description="Delete even while others name it, taking it out of each of them first.")
+    ] = False,
+) -> Response:
+    """Delete a channel. While schedules, triggers, monitors, agents, tasks, conversations, notify
+    actions, autonomous mode or the workspace's default channels name it, this answers 409 naming
+    them; with `force=true` it is taken out of each of them first (each shows
+    `channel_removed_reason`; a notify action left with no channel is paused)."""
+    references.delete_channel(store, channel_id, principal.workspaces, utcnow(), force=force)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

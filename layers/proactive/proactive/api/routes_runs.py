@@ -5,10 +5,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, status
 
 from proactive import runs
+from proactive.api import listing
 from proactive.api.deps import (
     CurrentPrincipal,
     Cursor,
     IdempotencyKey,
+    IdempotencyWait,
     Limit,
     QueueDep,
     StoreDep,
@@ -29,10 +31,12 @@ def delegate(
     principal: CurrentPrincipal,
     store: StoreDep,
     queue: QueueDep,
+    wait: IdempotencyWait,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Queue a one-time background task; poll `GET /api/runs/{id}` for its outcome. With an
-    `Idempotency-Key`, the same key within 24 hours gives back the first call's run."""
+    `Idempotency-Key`, the same key within 24 hours gives back the first call's run (while that
+    call is still being handled: 409, or, with `Prefer: wait=<seconds>`, its answer)."""
     principal.require(body.workspace_id)
     now = utcnow()
     return runs.with_idempotency(
@@ -44,6 +48,7 @@ def delegate(
         lambda run_id: runs.delegate(
             store, queue, body, requested_by=principal.subject, now=now, run_id=run_id
         ),
+        wait_seconds=wait,
     )
 
 
@@ -57,7 +62,8 @@ def list_runs(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> dict[str, object]:
-    """Runs, newest first."""
+    """Runs, newest first. A run that cannot be shown as stored is shown as well as it can be
+    (`listing`): one never fails the page."""
     items, next_cursor = store.runs.list_runs(
         workspace,
         status=status_.value if status_ else None,
@@ -66,12 +72,12 @@ def list_runs(
         limit=limit,
         cursor=cursor,
     )
-    return {"items": items, "next_cursor": next_cursor}
+    return {"items": listing.shown_all(items, Run), "next_cursor": next_cursor}
 
 
 @router.get("/{run_id}", response_model=Run)
 def get_run(run_id: str, principal: CurrentPrincipal, store: StoreDep) -> dict[str, object]:
-    return runs.get_run(store, run_id, principal.workspaces)
+    return listing.shown_one(runs.get_run(store, run_id, principal.workspaces), Run)
 
 
 @router.post("/{run_id}/cancel", response_model=Run)
@@ -89,6 +95,7 @@ def replay(
     principal: CurrentPrincipal,
     store: StoreDep,
     queue: QueueDep,
+    wait: IdempotencyWait,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """A new run with the same agent, task and payload (`replay_of`; the original lists it in
@@ -102,4 +109,5 @@ def replay(
         fingerprint(request, None),
         now,
         lambda new_id: runs.replay(store, queue, run_id, principal.workspaces, now=now, new_run_id=new_id),
+        wait_seconds=wait,
     )

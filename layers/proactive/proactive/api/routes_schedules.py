@@ -5,10 +5,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response, status
 
 from proactive import runs, schedules
+from proactive.api import listing
 from proactive.api.deps import (
     CurrentPrincipal,
     Cursor,
     IdempotencyKey,
+    IdempotencyWait,
     Limit,
     QueueDep,
     StoreDep,
@@ -66,6 +68,7 @@ def run_now(
     principal: CurrentPrincipal,
     store: StoreDep,
     queue: QueueDep,
+    wait: IdempotencyWait,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Run the schedule's task now; its cron timing is unchanged. With an `Idempotency-Key`, the
@@ -79,6 +82,7 @@ def run_now(
         fingerprint(request, None),
         now,
         lambda run_id: schedules.run_now(store, queue, schedule_id, principal.workspaces, now, run_id=run_id),
+        wait_seconds=wait,
     )
 
 
@@ -110,7 +114,7 @@ def schedule_runs(
         limit=limit,
         cursor=cursor,
     )
-    return {"items": items, "next_cursor": next_cursor}
+    return {"items": listing.shown_all(items, Run), "next_cursor": next_cursor}
 
 
 @router.get("/{schedule_id}/next-runs", response_model=NextRuns)

@@ -11,6 +11,7 @@ from proactive.api.deps import (
     Cursor,
     Force,
     IdempotencyKey,
+    IdempotencyWait,
     Limit,
     QueueDep,
     StoreDep,
@@ -77,6 +78,7 @@ def fire(
     principal: CurrentPrincipal,
     store: StoreDep,
     queue: QueueDep,
+    wait: IdempotencyWait,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Fire the trigger with a payload: 202 with the queued run, 200 if filtered out, or 422 if
@@ -94,7 +96,13 @@ def fire(
         return run
 
     run = runs.with_idempotency(
-        store, trigger["workspace_id"], idempotency_key, fingerprint(request, body), now, fire_once
+        store,
+        trigger["workspace_id"],
+        idempotency_key,
+        fingerprint(request, body),
+        now,
+        fire_once,
+        wait_seconds=wait,
     )
     outcome = outcomes[0] if outcomes else triggers.Outcome("accepted")
     if outcome.status == "rejected":

@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response, status
 
 from proactive import webhooks
+from proactive.api import listing
 from proactive.api.deps import CurrentPrincipal, Cursor, Limit, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
 from proactive.models.common import Page
@@ -91,7 +92,8 @@ def deliveries(
     webhook_id: str, principal: CurrentPrincipal, store: StoreDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Any:
     """Every delivery, newest first: accepted, duplicate, filtered, rejected, unauthorized or
-    rate limited, with the reason and the run it started."""
+    rate limited, with the reason and the run it started. A delivery that cannot be shown as
+    stored is shown as well as it can be (`listing`): one never fails the page."""
     webhooks.get_webhook(store, webhook_id, principal.workspaces)
     items, next_cursor = store.deliveries.page(webhook_id, limit=limit, cursor=cursor)
-    return {"items": items, "next_cursor": next_cursor}
+    return {"items": listing.shown_all(items, Delivery), "next_cursor": next_cursor}

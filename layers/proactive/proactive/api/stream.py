@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from proactive import __version__
 from proactive.api.answers import take_turn
+from proactive.api.bodies import readable_body
 from proactive.api.correlation import add_correlation_ids
 from proactive.api.deps import CurrentPrincipal, QueueDep, StoreDep
 from proactive.api.errors import error_body, install_error_handlers
@@ -49,7 +50,7 @@ def create_stream_app() -> FastAPI:
     # request belongs at the API.
     app.add_exception_handler(404, _elsewhere)
     app.add_exception_handler(405, _elsewhere)
-    app.include_router(router)
+    app.include_router(router, dependencies=[Depends(readable_body)])
     return app
 
 

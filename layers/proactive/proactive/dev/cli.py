@@ -3,10 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from datetime import timedelta
 from pathlib import Path
+
+# A local token is for trying things out: a year is more than enough, and keeps `exp` a date.
+MAX_TTL_HOURS = 24 * 365
+
+
+def _token_problem(workspaces: list[str], ttl: str) -> str | None:
+    """What is wrong with `proactive token`'s arguments, as one line, or None."""
+    from proactive.models.common import WORKSPACE_ID, WORKSPACE_ID_RULE
+
+    for workspace in workspaces:
+        if not WORKSPACE_ID.fullmatch(workspace):
+            return f"--workspace {workspace!r} is not a workspace id ({WORKSPACE_ID_RULE})"
+    try:
+        hours = float(ttl)
+    except ValueError:
+        return f"--ttl-hours {ttl!r} is not a number of hours"
+    if not math.isfinite(hours) or not 0 < hours <= MAX_TTL_HOURS:
+        return f"--ttl-hours must be more than 0 and at most {MAX_TTL_HOURS} (a year), not {ttl}"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,7 +38,10 @@ def main(argv: list[str] | None = None) -> int:
         "--workspace", action="append", required=True, help="a workspace the token grants (repeatable)"
     )
     token.add_argument("--subject", default="local-user", help="the token's subject (who is calling)")
-    token.add_argument("--ttl-hours", type=float, default=12.0, help="how long the token is valid")
+    # Taken as text and checked after parsing, so that a bad value gets one line, not the usage.
+    token.add_argument(
+        "--ttl-hours", default="12", help=f"how long the token is valid (at most {MAX_TTL_HOURS})"
+    )
 
     dev = commands.add_parser("dev", help="run the whole platform locally on loopback")
     dev.add_argument("--host", default="127.0.0.1")
@@ -39,12 +62,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "token":
         from proactive.auth import issue_local_token, local_secret
 
+        problem = _token_problem(args.workspace, args.ttl_hours)
+        if problem:
+            print(f"proactive token: {problem}", file=sys.stderr)
+            return 2  # a usage error, as argparse's own
         print(
             issue_local_token(
                 args.workspace,
                 secret=local_secret(),
                 subject=args.subject,
-                ttl=timedelta(hours=args.ttl_hours),
+                ttl=timedelta(hours=float(args.ttl_hours)),
             )
         )
         return 0

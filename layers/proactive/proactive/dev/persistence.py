@@ -124,3 +124,30 @@ def settle_goal_actions(client: Any, table_name: str, now: datetime) -> int:
         )
         settled += 1
     return settled
+
+
+def settle_analyses(client: Any, table_name: str, now: datetime) -> int:
+    """Record as ended (`failed`, saying why) the analyses whose execution was under way when the
+    stack stopped: moto kept the execution in memory, so nothing would ever end them and they
+    would show `running` for good. How many."""
+    from boto3.dynamodb.conditions import Attr
+
+    from proactive.clock import iso
+    from proactive.store import ConditionFailed, Store
+
+    store = Store(table_name, client=client)
+    settled = 0
+    for raw in _items(client, table_name):
+        if raw.get("kind", {}).get("S") != "analysis" or raw.get("status", {}).get("S") != "running":
+            continue
+        reason = "the local stack stopped while this analysis was under way; its execution is gone"
+        try:
+            store.analyses.update(
+                raw["id"]["S"],
+                {"status": "failed", "finished_at": iso(now), "error": reason},
+                condition=Attr("status").eq("running"),
+            )
+        except ConditionFailed:  # it ended meanwhile
+            continue
+        settled += 1
+    return settled

@@ -40,6 +40,7 @@ from proactive.loop.runs_view import timeline_entry
 from proactive.observability import logger
 from proactive.queue import RunQueue
 from proactive.store import Store, keys
+from proactive.store.table import Update
 
 # Statuses after which a goal action does nothing more.
 FINAL = frozenset({"done", "rejected", "expired", "failed", "cancelled", "no_action", "error"})
@@ -209,6 +210,8 @@ def execute(
             "executing",
             f"{action['kind']} action '{action['name']}'",
         )
+    if not ga.get("attempt_counted"):
+        _count_attempt(store, ga)
     parameters = action.get("parameters") or {}
     if action["kind"] == "agent":
         if token is None:
@@ -220,6 +223,19 @@ def execute(
         result = executing.notify(store, queue, ga, goal, action, parameters, now)
     _record(store, ga["id"], {"status": "executed", "result": result}, now, "executed", result["summary"])
     return {"goal_action_id": ga["id"], "status": "executed", **result}
+
+
+def _count_attempt(store: Store, ga: Mapping[str, Any]) -> None:
+    """Count the execution in its action's record (`attempts`) as it starts, not when its outcome
+    is learnt after the impact window, so the record never shows fewer attempts than the runs
+    the goal loop started. Once per goal action: the goal action is marked in the same
+    transaction, and the outcome then adds no attempt of its own."""
+    once = Update(
+        key=store.goal_actions.key(ga["id"]),
+        set_values={"attempt_counted": True},
+        condition=Attr("attempt_counted").not_exists(),
+    )
+    store.actions.record_attempt(ga["action_id"], once)
 
 
 def _baseline(store: Store, ga: Mapping[str, Any], goal: Goal, impact_seconds: int, now: datetime) -> None:
@@ -277,7 +293,9 @@ def learn(store: Store, item: Mapping[str, Any], now: datetime) -> dict[str, Any
     settings = loop_settings.current(store, ga["workspace_id"])
     learnt = bool(settings["executor"]["enable_learning"])
     if learnt:
-        store.actions.record_outcome(ga["action_id"], success, gain, now)
+        store.actions.record_outcome(
+            ga["action_id"], success, gain, now, new_attempt=not ga.get("attempt_counted")
+        )
     goal_status = _settle_goal(store, ga, now, int(item["impact_seconds"]))
     outcome = {"success": success, "impact_gain": gain, "learnt": learnt, "goal_status": goal_status}
     detail = (
@@ -300,7 +318,9 @@ def execution_failed(
     cause = ga.get("error") or cause_of(error)
     store.task_tokens.discard(ga["id"], EXECUTION)
     if bool(loop_settings.current(store, ga["workspace_id"])["executor"]["enable_learning"]):
-        store.actions.record_outcome(ga["action_id"], False, None, now)
+        store.actions.record_outcome(
+            ga["action_id"], False, None, now, new_attempt=not ga.get("attempt_counted")
+        )
     _record(
         store,
         ga["id"],

@@ -120,16 +120,29 @@ def record_of(action: Mapping[str, Any]) -> ActionStats:
     )
 
 
+def _rate(successes: int, failures: int) -> float | None:
+    """Successes over the outcomes learnt: an attempt still awaiting its outcome (an execution
+    counts when it starts) is neither a success nor a failure yet."""
+    learnt = successes + failures
+    return successes / learnt if learnt else None
+
+
+def _awaiting(attempts: int, successes: int, failures: int) -> int:
+    return max(0, attempts - successes - failures)
+
+
 def _outcomes(actions: Sequence[Mapping[str, Any]]) -> Outcomes:
     attempts = sum(int(a.get("attempts") or 0) for a in actions)
     successes = sum(int(a.get("successes") or 0) for a in actions)
+    failures = sum(int(a.get("failures") or 0) for a in actions)
     return Outcomes(
         actions=len(actions),
         active_actions=sum(1 for a in actions if a.get("is_active")),
         attempts=attempts,
         successes=successes,
-        failures=sum(int(a.get("failures") or 0) for a in actions),
-        success_rate=successes / attempts if attempts else None,
+        failures=failures,
+        awaiting_outcome=_awaiting(attempts, successes, failures),
+        success_rate=_rate(successes, failures),
     )
 
 
@@ -154,7 +167,8 @@ def _insight(action: Mapping[str, Any], level: float) -> ActionInsight:
         attempts=attempts,
         successes=record.successes,
         failures=record.failures,
-        success_rate=record.successes / attempts if attempts else None,
+        awaiting_outcome=_awaiting(attempts, record.successes, record.failures),
+        success_rate=_rate(record.successes, record.failures),
         mean_impact=record.mean_impact,
         impact_count=record.impact_count,
         last_outcome_at=action.get("last_outcome_at"),

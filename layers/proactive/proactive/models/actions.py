@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringCo
 from proactive.agents.runtimes.http import SecretHeader
 from proactive.loop.rules import GoalType
 from proactive.models.common import Input, Name, Patch, ResourceId, TaskText, WorkspaceId
+from proactive.models.notifications import CHANNEL_REMOVED
 
 ActionKind = Literal["agent", "http", "notify"]
 
@@ -140,10 +141,17 @@ class Posterior(BaseModel):
     level: float = Field(description="The credible interval's probability (equal tails).")
 
 
+# What `attempts` counts, wherever it is shown.
+ATTEMPTS = (
+    "Executions, each counted when it starts; `successes` and `failures` count the outcomes learnt "
+    "(after the impact window, while learning is on), so the rest await their outcome."
+)
+
+
 class ActionStatistics(BaseModel):
     """What the action's outcomes have been."""
 
-    attempts: int = 0
+    attempts: int = Field(default=0, description=ATTEMPTS)
     successes: int = 0
     failures: int = 0
     impact_sum: float = Field(default=0.0, description="Sum of the measured gains (0.1: 10% better).")
@@ -168,6 +176,7 @@ class Action(BaseModel):
     timeout_seconds: int | None = None
     channels: list[str] | None = None
     message_template: str | None = None
+    channel_removed_reason: str | None = Field(default=None, description=CHANNEL_REMOVED)
     requires_approval: bool
     approval_timeout_minutes: int
     parameters: dict[str, Any] = Field(default_factory=dict)
@@ -194,10 +203,11 @@ class Outcomes(BaseModel):
 
     actions: int
     active_actions: int
-    attempts: int
+    attempts: int = Field(description=ATTEMPTS)
     successes: int
     failures: int
-    success_rate: float | None
+    awaiting_outcome: int = Field(description="Attempts whose outcome is not learnt (yet).")
+    success_rate: float | None = Field(description="Successes over the outcomes learnt; None before any.")
 
 
 class ExecutorStatistics(BaseModel):
@@ -215,10 +225,11 @@ class ActionInsight(BaseModel):
     kind: ActionKind
     goal_types: list[GoalType]
     is_active: bool
-    attempts: int
+    attempts: int = Field(description=ATTEMPTS)
     successes: int
     failures: int
-    success_rate: float | None = Field(description="Successes over attempts; None before any.")
+    awaiting_outcome: int = Field(description="Attempts whose outcome is not learnt (yet).")
+    success_rate: float | None = Field(description="Successes over the outcomes learnt; None before any.")
     mean_impact: float | None = Field(description="Mean measured gain; None before any was measured.")
     impact_count: int
     last_outcome_at: datetime | None = None
@@ -226,8 +237,8 @@ class ActionInsight(BaseModel):
 
 
 class SuccessRate(BaseModel):
-    rate: float
-    attempts: int
+    rate: float = Field(description="Successes over the outcomes learnt.")
+    attempts: int = Field(description=ATTEMPTS)
 
 
 class CommonFailure(BaseModel):

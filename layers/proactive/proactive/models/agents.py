@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from proactive.models.common import Input, Name, Patch, WorkspaceId
-from proactive.models.notifications import NotifyConfig
+from proactive.models.notifications import CHANNEL_REMOVED, NotifyConfig
 
 
 class AgentCreate(Input):
@@ -49,6 +49,7 @@ class Agent(BaseModel):
     created_at: datetime
     updated_at: datetime
     notify: dict[str, Any] | None = None
+    channel_removed_reason: str | None = Field(default=None, description=CHANNEL_REMOVED)
 
 
 class AgentWithSecret(Agent):

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from proactive.models.common import Input, ResourceId, TaskText, WorkspaceId
+from proactive.models.notifications import CHANNEL_REMOVED
 from proactive.models.runs import Run
 
 Frequency = Literal["15min", "30min", "1hour", "3hours", "6hours", "12hours", "24hours"]
@@ -43,6 +44,7 @@ class AutonomousConfigResponse(BaseModel):
     agent_id: str | None = None
     task: str | None = None
     channels: list[str] = Field(default_factory=list)
+    channel_removed_reason: str | None = Field(default=None, description=CHANNEL_REMOVED)
     last_execution: datetime | None = None
     next_execution: datetime | None = None
     active_run_id: str | None = Field(default=None, description="The execution running now, if any.")

@@ -2,16 +2,55 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, ClassVar, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
+from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
-WorkspaceId = Annotated[
+from proactive.lib.text import unsafe_character
+
+# A workspace id, wherever one is taken (the API, tokens issued by `proactive token`).
+WORKSPACE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+WORKSPACE_ID_RULE = "1 to 128 letters, digits, '_', '.', ':' or '-', starting with a letter or digit"
+
+
+def _plain_name(value: Any) -> Any:
+    # Checked as given, before surrounding spaces are trimmed, so the position is the caller's.
+    if isinstance(value, str) and (problem := unsafe_character(value)):
+        raise ValueError(f"must not contain {problem}")
+    return value
+
+
+def without_credentials(url: str) -> str:
+    """`url` as it is if nothing stands before its host (`user:password@` or `user@`); ValueError
+    otherwise. A URL is stored and shown as given, so a credential in it would be shown to
+    everyone who can read the resource."""
+    if "@" in urlsplit(url).netloc:
+        raise ValueError(
+            "must not carry credentials before the host (user:password@); keep a credential in a secret"
+        )
+    return url
+
+
+WorkspaceId = Annotated[str, StringConstraints(pattern=WORKSPACE_ID.pattern)]
+# A name or title a person gives: one line of 1 to 200 characters (spaces around it trimmed), with
+# no control or bidirectional formatting characters, which would hide or reorder what it shows
+# wherever it appears (lists, notifications); the refusal names the character and its position.
+Name = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"),
+    BeforeValidator(_plain_name),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 TaskText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
 ResourceId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 

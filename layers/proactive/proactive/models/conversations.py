@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
 from proactive.models.common import Input, Name, Patch, ResourceId, TaskText, WorkspaceId
-from proactive.models.notifications import NotifyOn
+from proactive.models.notifications import CHANNEL_REMOVED, NotifyOn
 from proactive.models.runs import RunStatus, Usage
 
 PatternType = Literal["chatbot", "sidekick", "deep_research"]
@@ -94,6 +94,7 @@ class Conversation(BaseModel):
     notification_config: dict[str, Any] | None = Field(
         default=None, description="As given, with webhook URLs' tokens masked."
     )
+    channel_removed_reason: str | None = Field(default=None, description=CHANNEL_REMOVED)
     message_count: int = 0
     active_run_id: str | None = Field(default=None, description="The run answering now, while one is.")
     last_message_at: datetime | None = None
@@ -214,6 +215,7 @@ class Task(BaseModel):
     webhook: TaskWebhook | None = None
     run_id: str | None = Field(default=None, description="A delegation's run.")
     notification_config: dict[str, Any] | None = None
+    channel_removed_reason: str | None = Field(default=None, description=CHANNEL_REMOVED)
     runs: list[dict[str, Any]] = Field(default_factory=list, description="Recent runs, newest first.")
     created_at: datetime
     updated_at: datetime

@@ -5,10 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from proactive.models.common import Input, Measure, MeasuredAt, Name, Patch, ResourceId, TaskText, WorkspaceId
-from proactive.models.notifications import NotifyConfig
+from proactive.models.common import (
+    Input,
+    Measure,
+    MeasuredAt,
+    Name,
+    Patch,
+    ResourceId,
+    TaskText,
+    WorkspaceId,
+    without_credentials,
+)
+from proactive.models.notifications import CHANNEL_REMOVED, NotifyConfig
 from proactive.models.series import SeriesName
 
 
@@ -19,7 +29,9 @@ class SecretRef(Input):
 
 class HttpSource(Input):
     type: Literal["http"]
-    url: Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://")]
+    url: Annotated[
+        str, StringConstraints(max_length=2000, pattern=r"^https?://"), AfterValidator(without_credentials)
+    ]
     method: Literal["GET", "POST"] = "GET"
     headers: dict[str, str | SecretRef] = Field(default_factory=dict)
     select: str = Field(
@@ -116,6 +128,7 @@ class Monitor(BaseModel):
     created_at: datetime
     updated_at: datetime
     notify: dict[str, Any] | None = None
+    channel_removed_reason: str | None = Field(default=None, description=CHANNEL_REMOVED)
 
 
 class MetricValue(Input):

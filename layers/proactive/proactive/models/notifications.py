@@ -9,6 +9,11 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from proactive.models.common import Input, Name, Patch, ResourceId, WorkspaceId
 
+# What each item naming channels shows once a channel it named was deleted (`?force=true`).
+CHANNEL_REMOVED = (
+    "Why a channel was removed from this: it was deleted with `?force=true` (which channel, and when)."
+)
+
 ChannelType = Literal["discord", "slack", "ntfy", "email", "webhook"]
 NotifyOn = Literal["start", "success", "failure"]
 
@@ -120,10 +125,13 @@ class WorkspaceSettings(BaseModel):
         description="Told of every run's final failure, monitors failing and recovering, missed "
         "occurrences, and runs left by a failing queue message.",
     )
+    channel_removed_reason: str | None = Field(default=None, description=CHANNEL_REMOVED)
 
 
 class WorkspaceSettingsUpdate(Input):
     workspace_id: WorkspaceId | None = None
+    # Shown by GET, so what GET shows can be sent back as it is; set by the platform only.
+    channel_removed_reason: str | None = Field(default=None, description="Ignored: " + CHANNEL_REMOVED)
     default_agent_id: ResourceId | None = None
     default_channels: Annotated[list[ResourceId], AfterValidator(_unique)] | None = Field(
         default=None, max_length=10

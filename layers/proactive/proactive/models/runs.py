@@ -10,6 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from proactive.models.common import Input, ResourceId, TaskText, WorkspaceId
 
+# How an item stored with text that is not valid Unicode is shown (`proactive.api.listing`).
+UNREADABLE = (
+    "Set when the stored item holds text that is not valid Unicode (kept from before such text was "
+    "refused): the fields holding it, each bad character shown as U+FFFD."
+)
+
 
 class RunStatus(StrEnum):
     QUEUED = "queued"
@@ -98,3 +104,4 @@ class Run(BaseModel):
     )
     replay_of: str | None = Field(default=None, description="The run this one replays.")
     replays: list[str] = Field(default_factory=list, description="Runs that replayed this one.")
+    unreadable: list[str] | None = Field(default=None, description=UNREADABLE)

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from proactive.models.common import Input, Name, Patch, ResourceId, TaskText, WorkspaceId
-from proactive.models.notifications import NotifyConfig
+from proactive.models.notifications import CHANNEL_REMOVED, NotifyConfig
 
 CatchUp = Literal["skip", "latest", "all"]
 Overlap = Literal["allow", "skip"]
@@ -71,6 +71,7 @@ class Schedule(BaseModel):
     created_at: datetime
     updated_at: datetime
     notify: dict[str, Any] | None = None
+    channel_removed_reason: str | None = Field(default=None, description=CHANNEL_REMOVED)
 
 
 class NextRuns(BaseModel):

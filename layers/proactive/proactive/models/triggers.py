@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from proactive.models.common import Input, Name, Patch, ResourceId, TaskText, WorkspaceId
-from proactive.models.notifications import NotifyConfig
+from proactive.models.notifications import CHANNEL_REMOVED, NotifyConfig
 from proactive.models.runs import Run
 
 TriggerType = Literal["webhook", "github", "manual", "event"]
@@ -64,6 +64,7 @@ class Trigger(BaseModel):
     created_at: datetime
     updated_at: datetime
     notify: dict[str, Any] | None = None
+    channel_removed_reason: str | None = Field(default=None, description=CHANNEL_REMOVED)
 
 
 class FireRequest(Input):

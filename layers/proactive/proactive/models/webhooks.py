@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from proactive.models.common import Input, Name, Patch, ResourceId, WorkspaceId
+from proactive.models.runs import UNREADABLE
 from proactive.models.triggers import DeliveryStatus
 
 SignatureScheme = Literal["standard", "github", "hmac-sha256"]
@@ -73,3 +74,4 @@ class Delivery(BaseModel):
     delivery_key: str | None = Field(default=None, description="The sender's delivery id (or a body hash).")
     event: str | None = None
     payload: Any = None
+    unreadable: list[str] | None = Field(default=None, description=UNREADABLE)

@@ -22,12 +22,15 @@ import ipaddress
 import re
 import socket
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 from proactive import outbound
 from proactive.errors import InvalidInput
 from proactive.lib.signatures import new_secret
+from proactive.lib.text import unsafe_character
+from proactive.models.common import without_credentials
 from proactive.secret_store import NAME as SECRET_NAME
 from proactive.settings import get_settings
 
@@ -41,19 +44,20 @@ MAX_RECIPIENTS = 50
 _DISCORD_HOSTS = frozenset(
     f"{sub}{domain}" for sub in ("", "ptb.", "canary.") for domain in ("discord.com", "discordapp.com")
 )
-_DISCORD_PATH = re.compile(r"^(/api(?:/v\d{1,2})?/webhooks/)(\d{1,25})/[A-Za-z0-9_-]{1,100}/?$")
+_DISCORD_PREFIX = re.compile(r"^/api(?:/v[0-9]{1,2})?/webhooks/")
+_DISCORD_PATH = re.compile(r"^(/api(?:/v[0-9]{1,2})?/webhooks/)([0-9]{1,25})/[A-Za-z0-9_-]{1,100}/?$")
 # A webhook may post into a thread of its channel.
-_DISCORD_QUERY = re.compile(r"^(thread_id=\d{1,25})?$")
+_DISCORD_QUERY = re.compile(r"^(thread_id=[0-9]{1,25})?$")
 _SLACK_HOSTS = frozenset({"hooks.slack.com"})
 # /services/<team>/<hook>/<token>, as Slack issues them (and the two-part form of older URLs).
 _SLACK_PATH = re.compile(r"^(/services/[A-Za-z0-9_-]{1,40}/(?:[A-Za-z0-9_-]{1,40}/)?)[A-Za-z0-9_-]{1,100}/?$")
 _NO_QUERY = re.compile(r"^$")
+_URL_PART = re.compile(r"[A-Za-z0-9_-]+")
 _NTFY_TOPIC = re.compile(r"^[-_A-Za-z0-9]{1,64}$")
 _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@"
     r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 # Each type's settings: name -> required.
 _KEYS: dict[str, dict[str, bool]] = {
@@ -100,8 +104,8 @@ def _text(config: Mapping[str, Any], key: str, max_length: int) -> str:
     value = value.strip()
     if not value or len(value) > max_length:
         raise _invalid(key, f"must be 1 to {max_length} characters")
-    if _CONTROL.search(value):
-        raise _invalid(key, "must be one line without control characters")
+    if problem := unsafe_character(value):
+        raise _invalid(key, f"must not contain {problem}")
     return value
 
 
@@ -114,8 +118,10 @@ def _url_parts(url: str, key: str) -> tuple[SplitResult, int]:
         raise _invalid(key, "has an invalid port") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise _invalid(key, "must be an http or https URL with a host")
-    if parts.username is not None or parts.password is not None:
-        raise _invalid(key, "must not carry credentials before the host")
+    try:
+        without_credentials(url)
+    except ValueError as exc:
+        raise _invalid(key, str(exc)) from None
     if parts.fragment:
         raise _invalid(key, "must not have a #fragment")
     return parts, port or (443 if parts.scheme == "https" else 80)
@@ -136,24 +142,108 @@ def _on_allowed_host(host: str, port: int) -> bool:
     return bool(addresses) and all(any(ip in net for net in allow) for ip in addresses)
 
 
-def _service_url(
-    config: Mapping[str, Any],
-    hosts: frozenset[str],
-    path: re.Pattern[str],
-    query: re.Pattern[str],
-    example: str,
-) -> str:
+@dataclass(frozen=True)
+class _Service:
+    """A service whose webhook URLs carry their token: which hosts are its own, the shape of its
+    URLs, and what to tell someone whose URL does not have that shape."""
+
+    name: str
+    hosts: frozenset[str]
+    shape: str
+    path: re.Pattern[str]
+    query: re.Pattern[str]
+    path_problem: Callable[[str], str]
+    query_problem: str
+
+
+def _part_problem(label: str, part: str, most: int, *, secret: bool = False) -> str | None:
+    """What is wrong with one part of a webhook URL's path, or None. A secret part (the token) is
+    never repeated, only its first wrong character."""
+    shown = "" if secret else f" {part[:40]!r}"
+    if not part:
+        return f"the {label} is missing"
+    if len(part) > most:
+        return f"the {label}{shown} is longer than {most} characters"
+    if not _URL_PART.fullmatch(part):
+        bad = _URL_PART.sub("", part)[0]
+        return f"the {label}{shown} may hold only letters, digits, '-' and '_', not {bad!r}"
+    return None
+
+
+def _discord_path_problem(path: str) -> str:
+    prefix = _DISCORD_PREFIX.match(path)
+    if prefix is None:
+        return "the path must start with /api/webhooks/"
+    parts = path[prefix.end() :].removesuffix("/").split("/")
+    if not parts[0]:
+        return "the numeric id after /api/webhooks/ is missing"
+    if not re.fullmatch(r"[0-9]{1,25}", parts[0]):
+        return f"the id {parts[0][:40]!r} is not a number of at most 25 digits"
+    if len(parts) == 1:
+        return "the token after the id is missing"
+    if len(parts) > 2:
+        return "nothing may follow the token"
+    return _part_problem("token", parts[1], 100, secret=True) or "the path does not have that shape"
+
+
+def _slack_path_problem(path: str) -> str:
+    if not path.startswith("/services/"):
+        return "the path must start with /services/"
+    parts = path.removeprefix("/services/").removesuffix("/").split("/")
+    if len(parts) < 2:
+        return "it needs the team id, the webhook id and the token after /services/"
+    if len(parts) > 3:
+        return "nothing may follow the token"
+    # Older URLs have no team id.
+    labels = ("team id", "webhook id", "token")[-len(parts) :]
+    for label, part in zip(labels, parts, strict=True):
+        secret = label == "token"
+        problem = _part_problem(label, part, 100 if secret else 40, secret=secret)
+        if problem:
+            return problem
+    return "the path does not have that shape"
+
+
+_DISCORD = _Service(
+    "Discord",
+    _DISCORD_HOSTS,
+    "https://discord.com/api/webhooks/<numeric id>/<token>",
+    _DISCORD_PATH,
+    _DISCORD_QUERY,
+    _discord_path_problem,
+    "its only query may be thread_id=<numeric id>",
+)
+_SLACK = _Service(
+    "Slack",
+    _SLACK_HOSTS,
+    "https://hooks.slack.com/services/<team id>/<webhook id>/<token>",
+    _SLACK_PATH,
+    _NO_QUERY,
+    _slack_path_problem,
+    "it has no query",
+)
+
+
+def _service_url(config: Mapping[str, Any], service: _Service) -> str:
+    """A webhook URL of `service`: on one of its hosts (https, port 443), or on a host the allow
+    list covers; refused, saying which part is wrong, when it does not have the service's shape."""
     url = _text(config, "webhook_url", MAX_URL_LENGTH)
     parts, port = _url_parts(url, "webhook_url")
     host = parts.hostname or ""
-    official = parts.scheme == "https" and host in hosts and port == 443
-    if (
-        not path.match(parts.path)
-        or not query.match(parts.query)
-        or not (official or _on_allowed_host(host, port))
-    ):
-        raise _invalid("webhook_url", f"must be a webhook URL of the form {example}")
-    return url
+    official = parts.scheme == "https" and host in service.hosts and port == 443
+    reachable = official or _on_allowed_host(host, port)
+    path_ok, query_ok = service.path.match(parts.path), service.query.match(parts.query)
+    if path_ok and query_ok and reachable:
+        return url
+    if not reachable and host in service.hosts:
+        problem = "it must be https on the default port"
+    elif not reachable:
+        problem = f"the host {host!r} is not {service.name}'s ({', '.join(sorted(service.hosts))})"
+    elif not path_ok:
+        problem = service.path_problem(parts.path)
+    else:
+        problem = service.query_problem
+    raise _invalid("webhook_url", f"a {service.name} webhook URL is {service.shape}; {problem}")
 
 
 def _guarded_url(config: Mapping[str, Any], key: str) -> str:
@@ -170,15 +260,7 @@ def _guarded_url(config: Mapping[str, Any], key: str) -> str:
 
 
 def _discord(config: Mapping[str, Any]) -> dict[str, Any]:
-    checked: dict[str, Any] = {
-        "webhook_url": _service_url(
-            config,
-            _DISCORD_HOSTS,
-            _DISCORD_PATH,
-            _DISCORD_QUERY,
-            "https://discord.com/api/webhooks/<id>/<token>",
-        )
-    }
+    checked: dict[str, Any] = {"webhook_url": _service_url(config, _DISCORD)}
     if "username" in config:
         username = _text(config, "username", 80)
         # Discord refuses webhook names containing these words.
@@ -189,8 +271,7 @@ def _discord(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _slack(config: Mapping[str, Any]) -> dict[str, Any]:
-    example = "https://hooks.slack.com/services/T.../B.../..."
-    return {"webhook_url": _service_url(config, _SLACK_HOSTS, _SLACK_PATH, _NO_QUERY, example)}
+    return {"webhook_url": _service_url(config, _SLACK)}
 
 
 def _ntfy(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -64,11 +64,6 @@ def update_channel(
     return modify(lambda: get_channel(store, channel_id, workspaces), write, what=f"channel {channel_id!r}")
 
 
-def delete_channel(store: Store, channel_id: str, workspaces: frozenset[str]) -> None:
-    get_channel(store, channel_id, workspaces)
-    store.channels.delete(channel_id)
-
-
 def shorthand(
     store: Store, workspace_id: str, type_: str, config: Mapping[str, Any], name: str, now: datetime
 ) -> str:

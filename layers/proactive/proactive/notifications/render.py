@@ -5,6 +5,11 @@ Every receiver has hard limits (Discord's 4,096-character description and 6,000 
 embed, Slack's 3,000-character sections, ntfy's 4,096 bytes...). A message is never refused for
 its size: what does not fit is cut, visibly, with `… [truncated] full text in run run-…` naming
 where the whole text is. The body (the output or error) is what gets cut first.
+
+Whatever the platform did not write itself (names, run output, errors, task text, the channel's
+username and subject prefix) may hold control characters or Unicode's bidirectional formatting
+characters, which would hide or reorder what the reader sees: every message shows each of them
+escaped (`\\u202e`), keeping only line breaks and tabs. URLs are the platform's own and kept.
 """
 
 from __future__ import annotations
@@ -12,11 +17,12 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC
 from typing import Any
 
 from proactive.clock import iso
+from proactive.lib.text import escape_unsafe
 from proactive.notifications.notice import Notice, Outcome
 
 Measure = Callable[[str], int]
@@ -45,6 +51,9 @@ EMAIL_SUBJECT_CHARS = 200
 # Mail clients clip long messages (Gmail at about 100 KB); the run keeps the whole text anyway.
 EMAIL_BODY_CHARS = 100_000
 WEBHOOK_MAX_BYTES = 256 * 1024
+
+# Channel settings that a message shows as text.
+_SHOWN_SETTINGS = ("username", "subject_prefix")
 
 # What the prefix of an id names, for the truncation marker.
 _REF_KINDS = {"run": "run", "chk": "check", "mon": "monitor", "goal": "goal"}
@@ -330,10 +339,28 @@ _RENDERERS: dict[str, Callable[[Notice, Mapping[str, Any]], dict[str, Any]]] = {
 }
 
 
+def _escaped(notice: Notice) -> Notice:
+    """`notice` with every text it shows escaped where it holds control or bidirectional
+    formatting characters (the limits are then counted on what is shown)."""
+    e = escape_unsafe
+    return replace(
+        notice,
+        title=e(notice.title),
+        summary=e(notice.summary),
+        fields=tuple((e(name), e(value)) for name, value in notice.fields),
+        body=None if notice.body is None else e(notice.body),
+        actions=tuple((e(label), url) for label, url in notice.actions),
+    )
+
+
 def render(type_: str, notice: Notice, config: Mapping[str, Any]) -> Rendered:
     """`notice` as a channel of `type_` with this (validated) `config` sends it, within the
-    receiver's limits."""
+    receiver's limits, with no control or bidirectional formatting character shown raw."""
     renderer = _RENDERERS.get(type_)
     if renderer is None:
         raise ValueError(f"no channel type {type_!r}")
-    return Rendered(type_, renderer(notice, config))
+    shown = {
+        key: escape_unsafe(value) if key in _SHOWN_SETTINGS and isinstance(value, str) else value
+        for key, value in config.items()
+    }
+    return Rendered(type_, renderer(_escaped(notice), shown))

@@ -14,6 +14,7 @@ from boto3.dynamodb.conditions import Attr
 from proactive.agents.runtimes import AgentResult, StepLog
 from proactive.errors import AgentError, Conflict, InvalidInput, NotFound, Unauthorized
 from proactive.lib.signatures import SignatureError
+from proactive.lib.surrogates import lone_surrogate, may_hold_surrogates
 from proactive.models.runs import FINAL_STATUSES
 from proactive.queue import RunQueue
 from proactive.runs.attempts import after_failure, after_success
@@ -26,6 +27,9 @@ def _outcome(body: bytes) -> tuple[str | None, str | None, bool]:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise InvalidInput("the callback's body is not JSON", field="body") from None
+    # Stored in the run, such text would make every answer showing the run fail.
+    if may_hold_surrogates(body) and (found := lone_surrogate(data)) is not None:
+        raise InvalidInput(f"{found[0]}: holds text that is not valid Unicode: {found[1]}", field=found[0])
     if not isinstance(data, dict) or ("output" in data) == ("error" in data):
         raise InvalidInput('the callback must carry either "output" or "error"', field="body")
     if "output" in data:

@@ -6,6 +6,7 @@ Every execution, whatever started it, is one run: queued -> running -> succeeded
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -23,9 +24,15 @@ from proactive.models.runs import FINAL_STATUSES, RunCreate, RunStatus, SourceTy
 from proactive.observability import logger, metrics
 from proactive.queue import MAX_DELAY_SECONDS, Message, QueueError, RunQueue, delay_until, run_message
 from proactive.store import ConditionFailed, Store
+from proactive.store.requests import IDEMPOTENCY_MAX_WAIT_SECONDS
 
 # DynamoDB items are limited to 400 KB; keep agent output well inside that.
 MAX_OUTPUT_CHARS = 100_000
+# A call waiting for the first call with its Idempotency-Key (`Prefer: wait=N`, at most
+# IDEMPOTENCY_MAX_WAIT_SECONDS) looks again after 50 ms, then twice as long each time, up to half a
+# second.
+IDEMPOTENCY_FIRST_PAUSE = 0.05
+IDEMPOTENCY_MAX_PAUSE = 0.5
 
 
 def new_run(
@@ -237,26 +244,44 @@ def with_idempotency(
     fingerprint: str,
     now: datetime,
     create: Callable[[str], dict[str, Any] | None],
+    *,
+    wait_seconds: float = 0.0,
 ) -> dict[str, Any] | None:
     """Make a run once per `Idempotency-Key`: the same key within 24 hours gives back the first
     call's run rather than making another; the same key for a different request is a 422.
-    `create(run_id)` makes the run (None: it made none, and the key is given back)."""
+    `create(run_id)` makes the run (None: it made none, and the key is given back).
+
+    A call made while the first is still being handled answers 409, unless `wait_seconds`: then
+    it looks again, with a short back-off, until the first call's run is stored (and answers it)
+    or the first call gave the key back (and makes the run itself, as the first call would
+    have), or the time is up (409)."""
     from proactive.errors import InvalidInput
 
     run_id = new_id("run")
     if idempotency_key is None:
         return create(run_id)
-    taken = store.requests.claim(workspace_id, idempotency_key, fingerprint, run_id, now)
-    if taken is not None:
+    deadline = time.monotonic() + max(0.0, wait_seconds)
+    pause = IDEMPOTENCY_FIRST_PAUSE
+    while True:
+        taken = store.requests.claim(workspace_id, idempotency_key, fingerprint, run_id, now)
+        if taken is None:  # the key is this call's
+            break
         if taken.get("fingerprint") != fingerprint:
             raise InvalidInput(
                 "this Idempotency-Key was used in the last 24 hours for a different request",
                 field="Idempotency-Key",
             )
         first = store.runs.get(taken["run_id"])
-        if first is None:
-            raise Conflict("the first request with this Idempotency-Key is still being handled; try again")
-        return first
+        if first is not None:
+            return first
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise Conflict(
+                "the first request with this Idempotency-Key is still being handled; try again, or send "
+                f"`Prefer: wait=<seconds>` (up to {IDEMPOTENCY_MAX_WAIT_SECONDS}) to wait for its answer"
+            )
+        time.sleep(min(pause, remaining))
+        pause = min(pause * 2, IDEMPOTENCY_MAX_PAUSE)
     try:
         made = create(run_id)
     except BaseException:

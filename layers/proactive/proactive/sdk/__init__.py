@@ -4,8 +4,8 @@
 from proactive import Proactive
 
 async with Proactive() as proactive:  # PROACTIVE_API_URL and PROACTIVE_TOKEN, or pass them
-    agent = await proactive.agents.create(workspace_id="ws-123", name="backup-agent")
-    run = await proactive.runs.create(workspace_id="ws-123", agent_id=agent.id, task="Back up")
+    agent = await proactive.agents.create(workspace_id="ws-456", name="backup-agent")
+    run = await proactive.runs.create(workspace_id="ws-456", agent_id=agent.id, task="Back up")
     print((await proactive.runs.wait(run.id)).output)
 ```
 

@@ -10,12 +10,17 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr
 
 from proactive.clock import iso
+from proactive.errors import Conflict
 from proactive.store import keys
 from proactive.store.table import ConditionFailed, Table, body
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
+# The longest a call may wait for the first call with its key to be answered (`Prefer: wait=N`):
+# an API answer must come well within the HTTP API's 30 s.
+IDEMPOTENCY_MAX_WAIT_SECONDS = 10
 # Kept beyond the longest time an agent may take to call back (7 days).
 CALLBACK_MEMORY = timedelta(days=8)
+_CLAIM_ATTEMPTS = 5
 
 
 class Requests:
@@ -43,12 +48,17 @@ class Requests:
             "expires_at": iso(expires),
             keys.TTL_ATTRIBUTE: int(expires.timestamp()),
         }
-        try:
-            self.table.put(item, condition=Attr(keys.PK).not_exists() | Attr("expires_at").lt(iso(now)))
-        except ConditionFailed:
-            taken = self.table.get(key)
-            return body(taken) if taken else None
-        return None
+        # A key given back between the refused write and the read is free again: take it then.
+        for _ in range(_CLAIM_ATTEMPTS):
+            try:
+                self.table.put(item, condition=Attr(keys.PK).not_exists() | Attr("expires_at").lt(iso(now)))
+            except ConditionFailed:
+                taken = self.table.get(key)
+                if taken is not None:
+                    return body(taken)
+                continue
+            return None
+        raise Conflict("this Idempotency-Key is being taken and given back by other requests; try again")
 
     def release(self, workspace_id: str, idempotency_key: str, run_id: str) -> None:
         """Give the key back: the request it was taken for made nothing."""
