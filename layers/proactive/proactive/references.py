@@ -42,10 +42,15 @@ def _describe(users: dict[str, list[dict[str, Any]]]) -> str:
     )
 
 
-def _refuse(what: str, users: dict[str, list[dict[str, Any]]]) -> Conflict:
+def _refuse(
+    what: str,
+    users: dict[str, list[dict[str, Any]]],
+    remedy: str = "point them elsewhere or delete them first, or delete with ?force=true to pause each "
+    "of them",
+) -> Conflict:
+    """409 naming each user of `what` in `details`, and what to do about them."""
     return Conflict(
-        f"{what} is in use by {_describe(users)}; point them elsewhere or delete them first, or delete "
-        "with ?force=true to pause each of them",
+        f"{what} is in use by {_describe(users)}; {remedy}",
         details=[
             {"field": kind, "message": ", ".join(i["id"] for i in items)}
             for kind, items in users.items()
@@ -173,14 +178,10 @@ def delete_channel(
     channel = store.channels.owned(channel_id, workspaces)
     users = channel_users(store, channel)
     if any(users.values()) and not force:
-        raise Conflict(
-            f"channel {channel_id!r} is in use by {_describe(users)}; take it out of them first, or "
-            "delete with ?force=true to remove it from each of them",
-            details=[
-                {"field": kind, "message": ", ".join(i["id"] for i in items)}
-                for kind, items in users.items()
-                if items
-            ],
+        raise _refuse(
+            f"channel {channel_id!r}",
+            users,
+            "take it out of them first, or delete with ?force=true to remove it from each of them",
         )
     unnamed = _Unnamed(channel_id, f"channel {channel_id} ({channel['name']}) was deleted at {iso(now)}", now)
     for kind in ("schedules", "monitors", "agents", "conversations", "tasks"):
