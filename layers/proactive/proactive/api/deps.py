@@ -10,6 +10,7 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
+from proactive.api import cursors
 from proactive.auth import (
     Principal,
     local_secret,
@@ -79,7 +80,16 @@ WorkspaceScope = Annotated[str, Depends(workspace_scope)]
 StoreDep = Annotated[Store, Depends(get_store)]
 QueueDep = Annotated[RunQueue, Depends(get_queue)]
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size.")]
-Cursor = Annotated[str | None, Query(description="`next_cursor` from the previous page.")]
+
+
+def _opened_cursor(
+    cursor: Annotated[str | None, Query(description="`next_cursor` from the previous page.")] = None,
+) -> str | None:
+    return cursors.opened(cursor)
+
+
+# The store's cursor inside the one the client sends back (clients only ever see sealed ones).
+Cursor = Annotated[str | None, Depends(_opened_cursor)]
 IdempotencyKey = Annotated[
     str | None,
     Header(

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 
 from proactive import conversations
+from proactive.api import cursors
 from proactive.api.answers import ANSWERS, take_turn
 from proactive.api.deps import CurrentPrincipal, Cursor, Limit, QueueDep, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
@@ -43,7 +44,10 @@ def list_conversations(
 ) -> Any:
     """Conversations, newest first."""
     items, next_cursor = store.conversations.page(workspace, limit=limit, cursor=cursor)
-    return {"items": [conversations.present(store, i) for i in items], "next_cursor": next_cursor}
+    return {
+        "items": [conversations.present(store, i) for i in items],
+        "next_cursor": cursors.opaque(next_cursor),
+    }
 
 
 @router.get("/{conversation_id}", response_model=Conversation)
@@ -81,7 +85,7 @@ def messages(
     `usage`), and a deep research's `progress`."""
     conversations.get(store, conversation_id, principal.workspaces)
     items, next_cursor = store.messages.page(conversation_id, limit=limit, cursor=cursor)
-    return {"items": items, "next_cursor": next_cursor}
+    return {"items": items, "next_cursor": cursors.opaque(next_cursor)}
 
 
 @router.post("/{conversation_id}/messages", response_model=Message, responses=ANSWERS)

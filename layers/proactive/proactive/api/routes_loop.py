@@ -10,6 +10,7 @@ from boto3.dynamodb.conditions import Attr
 from fastapi import APIRouter, Query
 from fastapi import status as http_status
 
+from proactive.api import cursors
 from proactive.api.deps import CurrentPrincipal, Cursor, Limit, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
 from proactive.loop import runs_view, settings
@@ -82,7 +83,7 @@ def get_predictions(
     # with the API.
     from proactive.loop import predictions
 
-    return predictions.predictions(
+    found = predictions.predictions(
         store,
         workspace,
         horizon_hours=horizon_hours,
@@ -91,6 +92,7 @@ def get_predictions(
         cursor=cursor,
         now=utcnow(),
     )
+    return {**found, "next_cursor": cursors.opaque(found.get("next_cursor"))}
 
 
 @router.post("/analysis/trigger", response_model=AnalysisRun, status_code=http_status.HTTP_202_ACCEPTED)
@@ -113,7 +115,7 @@ def list_analyses(
 ) -> Any:
     """The workspace's analyses, newest first."""
     items, next_cursor = store.analyses.page(workspace, limit=limit, cursor=cursor)
-    return {"items": [runs_view.present(i) for i in items], "next_cursor": next_cursor}
+    return {"items": [runs_view.present(i) for i in items], "next_cursor": cursors.opaque(next_cursor)}
 
 
 @router.get("/analyses/{analysis_id}", response_model=AnalysisRun)
@@ -135,7 +137,7 @@ def list_goals(
     items, next_cursor = store.goals.page(
         workspace, limit=limit, cursor=cursor, filters=Attr("status").eq(status) if status else None
     )
-    return {"items": [analysis.present(i) for i in items], "next_cursor": next_cursor}
+    return {"items": [analysis.present(i) for i in items], "next_cursor": cursors.opaque(next_cursor)}
 
 
 @router.get("/goals/{goal_id}", response_model=GoalDetail)

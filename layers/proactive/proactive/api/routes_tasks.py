@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from proactive import tasks
+from proactive.api import cursors
 from proactive.api.deps import CurrentPrincipal, Cursor, Limit, QueueDep, StoreDep, WorkspaceScope
 from proactive.api.routes_hooks import DOCUMENTED, deliver_to
 from proactive.clock import utcnow
@@ -55,7 +56,7 @@ def list_tasks(
     items, next_cursor = tasks.page(
         store, workspace, _base(request), task_type=task_type, status=status_, limit=limit, cursor=cursor
     )
-    return {"items": items, "next_cursor": next_cursor}
+    return {"items": items, "next_cursor": cursors.opaque(next_cursor)}
 
 
 @router.get("/{task_id}", response_model=Task)

@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response, status
 
 from proactive import webhooks
-from proactive.api import listing
+from proactive.api import cursors, listing
 from proactive.api.deps import CurrentPrincipal, Cursor, Limit, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
 from proactive.models.common import Page
@@ -44,7 +44,7 @@ def list_webhooks(
     request: Request, workspace: WorkspaceScope, store: StoreDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Any:
     items, next_cursor = store.webhooks.page(workspace, limit=limit, cursor=cursor)
-    return {"items": [_shown(request, w) for w in items], "next_cursor": next_cursor}
+    return {"items": [_shown(request, w) for w in items], "next_cursor": cursors.opaque(next_cursor)}
 
 
 @router.get("/{webhook_id}", response_model=Webhook)
@@ -96,4 +96,4 @@ def deliveries(
     stored is shown as well as it can be (`listing`): one never fails the page."""
     webhooks.get_webhook(store, webhook_id, principal.workspaces)
     items, next_cursor = store.deliveries.page(webhook_id, limit=limit, cursor=cursor)
-    return {"items": listing.shown_all(items, Delivery), "next_cursor": next_cursor}
+    return {"items": listing.shown_all(items, Delivery), "next_cursor": cursors.opaque(next_cursor)}
