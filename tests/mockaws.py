@@ -12,13 +12,15 @@ from moto import mock_aws
 
 from proactive import secret_store
 from proactive.api import deps
-from proactive.dev import state_machine
+from proactive.dev import serial, state_machine
 from proactive.dev.local import LocalContext, create_resources, load_handler
 from proactive.loop import machine
 from proactive.settings import get_settings
 
 # Executions stopped as a test ends log their interruption as errors: that is expected there.
 logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
+# The API, the worker and a state machine's execution call moto from several threads at once.
+serial.in_process()
 
 
 def _forget_settings() -> None:

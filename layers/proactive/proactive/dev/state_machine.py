@@ -181,7 +181,10 @@ def serve(argv: list[str]) -> None:
     from moto.core.config import default_user_config
     from moto.server import main
 
+    from proactive.dev import serial
+
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
+    serial.in_server()
     install()
     main(argv)
 
