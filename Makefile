@@ -52,9 +52,12 @@ actionlint: $(TOOLS_VENV)/.installed
 dev: $(BIN)/.installed
 	$(BIN)/proactive dev $(if $(RESET),--reset)
 
+# Test files are shared out among WORKERS processes (a file's tests stay together: they share
+# fixtures and servers); the end-to-end tests mostly wait, so more workers than cores pays.
+WORKERS ?= 4
 test: $(BIN)/.installed $(SAM_VENV)/.installed $(TOOLS_VENV)/.installed
 	SAM_CLI=$(abspath $(SAM)) CFN_LINT=$(abspath $(SAM_VENV)/bin/cfn-lint) ACTIONLINT=$(abspath $(ACTIONLINT)) \
-		$(BIN)/python -m pytest
+		$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

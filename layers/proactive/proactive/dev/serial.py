@@ -20,7 +20,8 @@ _patched = threading.Lock()
 
 
 def _unlocked(service: str | None) -> bool:
-    return service == "lambda"
+    """Lambda's requests (moto names its backend `awslambda`; in-process, the host says `lambda`)."""
+    return service in ("lambda", "awslambda")
 
 
 def in_process() -> None:
