@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from proactive.lib.anomaly import Detector, score_series
+from proactive.analytics.anomaly import Detector, score_series
 from tests.bench.nab import PROFILES, Series, load_corpus, optimise_threshold
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "nab"

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from proactive.lib.forecast import Forecast, forecast, mase
+from proactive.analytics.forecast import Forecast, forecast, mase
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "nab" / "realAWSCloudwatch"
 ORIGINS = int(os.environ.get("BENCH_FORECAST_ORIGINS", "12"))

@@ -158,8 +158,8 @@ def _webhook() -> None:
 
 
 def _warm() -> None:
-    from proactive.ingest import ingest
     from proactive.settings import get_settings
+    from proactive.webhooks.ingest import ingest
 
     settings = get_settings()
     medians, p99s = [], []

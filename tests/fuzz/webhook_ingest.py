@@ -1,4 +1,4 @@
-"""Fuzz target: the whole webhook ingest (`proactive.ingest.ingest`) on moto, as the ingest
+"""Fuzz target: the whole webhook ingest (`proactive.webhooks.ingest.ingest`) on moto, as the ingest
 function calls it, with the webhooks the first line of an input names (format in
 `webhook_format`): one per scheme whose previous secret is in its grace period, one per scheme
 whose previous secret has expired (`expired` deliveries go there), and a paused one (`paused`).
@@ -26,10 +26,10 @@ from datetime import timedelta
 from typing import Any
 
 from proactive.clock import iso
-from proactive.ingest import BodyError, ingest, parse_body
 from proactive.queue import RunQueue
 from proactive.settings import get_settings
 from proactive.store import Store
+from proactive.webhooks.ingest import BodyError, ingest, parse_body
 from tests.fuzz import webhook_format as fmt
 from tests.fuzz.common import NOW, expect
 from tests.mockaws import mocked_aws

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from proactive.ingest import BodyError, parse_body
 from proactive.lib.signatures import SignatureError, verify
+from proactive.webhooks.ingest import BodyError, parse_body
 from tests.fuzz import webhook_format as fmt
 from tests.fuzz.common import NOW, Violation, expect
 

@@ -116,13 +116,13 @@ UNREACHED: dict[str, list[tuple[str, str, str]]] = {
         ("sqs:DeleteMessage", "run-queue", "template.yaml WorkerFunction Events.Runs"),
         ("sqs:GetQueueAttributes", "run-queue", "template.yaml WorkerFunction Events.Runs"),
         # A goal action's run that failed for good ends the execution's wait with a failure.
-        ("states:SendTaskFailure", "*", "proactive/loop/executing.py _run_done -> loop/machine.py fail"),
+        ("states:SendTaskFailure", "*", "proactive/loop/action_execution.py _run_done -> loop/machine.py fail"),
         # Email through SMTP reads the platform's password; SHARED_SECRETS grants read that path too.
         ("ssm:GetParameter", "platform-secret", "proactive/notifications/send.py smtp -> resolve_platform"),
     ],
     "goalloop": [
         # An http action's header secrets.
-        ("ssm:GetParameter", "secret", "proactive/loop/executing.py call -> agents/runtimes/http.py"),
+        ("ssm:GetParameter", "secret", "proactive/loop/action_execution.py call -> agents/runtimes/http.py"),
         # A key the operator grants every workspace (SHARED_SECRETS) is read from the platform's path.
         (
             "ssm:GetParameter",
@@ -130,8 +130,8 @@ UNREACHED: dict[str, list[tuple[str, str, str]]] = {
             "proactive/secret_store.py resolve -> resolve_platform (SHARED_SECRETS)",
         ),
         # A retried execute step finds its run finished already, or the queue refuses the run.
-        ("states:SendTaskSuccess", "*", "proactive/loop/executing.py start_run -> _run_done"),
-        ("states:SendTaskFailure", "*", "proactive/loop/executing.py start_run -> _run_done"),
+        ("states:SendTaskSuccess", "*", "proactive/loop/action_execution.py start_run -> _run_done"),
+        ("states:SendTaskFailure", "*", "proactive/loop/action_execution.py start_run -> _run_done"),
         # An approval or a run waited for in vain (timed out, rejected): its token is dropped.
         ("dynamodb:DeleteItem", "table", "proactive/loop/acting.py -> store/loop_runs.py TaskTokens.discard"),
         # The queue refuses an action's run: the run fails at once, which fires event triggers.

@@ -147,7 +147,7 @@ def test_sam_build_makes_an_arm64_python313_package(tmp_path: Path) -> None:
     for layer, most in ((full, 200 * 2**20), (light, 100 * 2**20)):
         layer_bytes = sum(path.stat().st_size for path in layer.rglob("*") if path.is_file())
         assert layer_bytes < most, f"{layer.parent.name} is {layer_bytes / 2**20:.0f} MiB unzipped"
-        assert (layer / "proactive" / "schedules.py").exists()
+        assert (layer / "proactive" / "schedules" / "__init__.py").exists()
         assert (layer / "proactive" / "store" / "keys.py").exists()
         shipped = {path.relative_to(layer).parts[1] for path in (layer / "proactive").rglob("*.py")}
         assert "dev" not in shipped, "the local stack and the command line must not ship"

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from proactive.clock import utcnow
-from proactive.loop.actions import GOAL_FIELDS, fill, update_action
+from proactive.loop.action_handlers import GOAL_FIELDS, fill, update_action
 from proactive.loop.goals import Evidence, Goal
 from proactive.loop.rules import GoalType, Target
 from proactive.models.actions import ActionUpdate

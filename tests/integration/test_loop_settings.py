@@ -14,8 +14,8 @@ from typing import Any, get_args
 import pytest
 from fastapi.testclient import TestClient
 
+from proactive.analytics.forecast import METHODS
 from proactive.clock import iso, parse_iso
-from proactive.lib.forecast import METHODS
 from proactive.models.loop import ForecastMethod
 from tests.integration.conftest import token
 

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from proactive import checks, secret_store
+from proactive import secret_store
+from proactive.monitors import checks
 from proactive.settings import get_settings
 from tests.integration.conftest import Aws, Handlers
 from tests.quotes import Quote, running_quote

@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from proactive import series
+from proactive.analytics.anomaly import Detector, score_series
 from proactive.clock import iso, parse_iso
-from proactive.lib.anomaly import Detector, score_series
 from proactive.models.series import MetricInput
 from proactive.store import keys
 from tests.integration.conftest import Aws, token

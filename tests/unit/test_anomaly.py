@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from proactive.lib.anomaly import Detector, score_series
+from proactive.analytics.anomaly import Detector, score_series
 from tests.bench.nab import PROFILES, load_corpus, optimise_threshold
 
 STEP = 300.0

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from proactive.lib.forecast import Forecast, ForecastPoint, forecast, mase
+from proactive.analytics.forecast import Forecast, ForecastPoint, forecast, mase
 
 STEP = 300.0
 DAY = 288

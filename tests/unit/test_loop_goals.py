@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from proactive.analytics.forecast import Forecast, ForecastPoint, forecast
+from proactive.analytics.patterns import Pattern
 from proactive.errors import InvalidInput
-from proactive.lib.forecast import Forecast, ForecastPoint, forecast
-from proactive.lib.patterns import Pattern
 from proactive.loop.goals import AnomalyScore, Goal, MetricView, goal_id, set_goals
 from proactive.loop.rules import GoalType, Rule, Target, forecast_horizons, parse_rule
 from proactive.loop.timing import next_local_hour

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from proactive.lib.forecast import Forecast, ForecastPoint
+from proactive.analytics.forecast import Forecast, ForecastPoint
 from proactive.loop.goals import Evidence, Goal
 from proactive.loop.impact import goal_outcome, measure, update_statistics
 from proactive.loop.planner import ActionStats

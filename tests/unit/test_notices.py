@@ -9,7 +9,7 @@ import pytest
 
 from proactive.agents.runtimes import RunContext
 from proactive.agents.runtimes.builtin import BuiltinRuntime
-from proactive.notifications import notices, targets
+from proactive.notifications import targets, wording
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
@@ -42,7 +42,7 @@ def run(**overrides: Any) -> dict[str, Any]:
 
 
 def test_a_success_says_where_it_came_from_how_long_it_took_and_what_it_cost() -> None:
-    notice = notices.for_run(run(), "succeeded", NOW, agent_name="reporter")
+    notice = wording.for_run(run(), "succeeded", NOW, agent_name="reporter")
     assert notice.title == "Run succeeded: Daily Report"
     assert notice.outcome == "success"
     assert notice.body == "Revenue up 4%."
@@ -69,7 +69,7 @@ def test_a_failure_carries_the_error_and_a_manual_run_is_named_by_its_agent() ->
         reason="gave up after 3 attempts",
         usage=None,
     )
-    notice = notices.for_run(failed, "failed", NOW, agent_name="deploy-checker")
+    notice = wording.for_run(failed, "failed", NOW, agent_name="deploy-checker")
     assert notice.title == "Run failed: deploy-checker"
     assert notice.summary == "manual run by alice failed: gave up after 3 attempts"
     assert notice.body == "HTTP 500 from the agent"
@@ -77,7 +77,7 @@ def test_a_failure_carries_the_error_and_a_manual_run_is_named_by_its_agent() ->
 
 
 def test_long_runs_are_timed_in_minutes() -> None:
-    notice = notices.for_run(run(finished_at="2026-03-01T12:09:00.000000Z"), "succeeded", NOW)
+    notice = wording.for_run(run(finished_at="2026-03-01T12:09:00.000000Z"), "succeeded", NOW)
     assert dict(notice.fields)["Duration"] == "10.0 min"
 
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from proactive.lib.patterns import metric_peaks, recurring_events
+from proactive.analytics.patterns import metric_peaks, recurring_events
 
 NOW = datetime(2024, 1, 15, 12, 0, tzinfo=UTC).timestamp()
 

@@ -71,7 +71,7 @@ def subscriptions() -> tuple[Subscription, ...]:
     subscribers depend on the modules that publish."""
     from proactive import triggers
     from proactive.conversations import turns
-    from proactive.loop import executing
+    from proactive.loop import action_execution
     from proactive.notifications import outbox
 
     return (
@@ -85,7 +85,7 @@ def subscriptions() -> tuple[Subscription, ...]:
         Subscription(
             "goal loop actions",
             frozenset({RUN_FINISHED}),
-            executing.on_run_finished,
+            action_execution.on_run_finished,
             lambda store, event: event.subject.get("source_type") == "goal",
         ),
         Subscription("notifications", EVENT_TYPES, outbox.on_event, _told),

@@ -21,11 +21,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from proactive import autonomy, checks, deliveries, runs, schedules
+from proactive import autonomy, runs, schedules
 from proactive.loop import cycle
-from proactive.notifications import delivery
+from proactive.monitors import checks
+from proactive.notifications import attempts
 from proactive.queue import Message, RunQueue
 from proactive.store import Store
+from proactive.webhooks import deliveries
 
 Dispatch = Callable[[Store, RunQueue, Mapping[str, Any], datetime, datetime | None], Mapping[str, int]]
 # (store, queue, item id, clock, the message's other fields) -> a summary of what was done
@@ -130,7 +132,7 @@ WORK_KINDS: dict[str, WorkKind] = {
         WorkKind("run", _run, runs.abandon, runs.requeue, guards_itself=lambda extra: "wake" not in extra),
         WorkKind("delivery", _delivery, requeue=deliveries.requeue, guards_itself=lambda extra: True),
         WorkKind("check", _check, requeue=checks.requeue),
-        WorkKind("notification", delivery.perform, delivery.abandon, delivery.requeue),
+        WorkKind("notification", attempts.perform, attempts.abandon, attempts.requeue),
     )
 }
 

@@ -136,8 +136,8 @@ def notify(arguments: NotifyArguments, context: ToolContext | None) -> str:
     it is in the notification log like any other). The same message twice in a run is sent once."""
     from proactive.clock import utcnow
     from proactive.notifications.notice import Notice
-    from proactive.notifications.notices import run_link
     from proactive.notifications.outbox import queue_notice
+    from proactive.notifications.wording import run_link
 
     if context is None:
         raise ToolError("notifications are not available to this run")

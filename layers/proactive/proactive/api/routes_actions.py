@@ -10,7 +10,7 @@ from fastapi import APIRouter, Response, status
 from proactive.api import cursors
 from proactive.api.deps import CurrentPrincipal, Cursor, Limit, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
-from proactive.loop import actions
+from proactive.loop import action_handlers
 from proactive.models.actions import (
     Action,
     ActionCreate,
@@ -28,7 +28,7 @@ _CREATE = (
     "Create an action handler: what the goal loop may do for goals of its `goal_types`. Its name is "
     "unique in the workspace (409 otherwise). An `http` action's `secret` is shown in this answer "
     "only.\n\nTemplates are filled from the goal acted on:\n\n"
-    + "\n".join(f"- `{{{name}}}`: {meaning}" for name, meaning in actions.GOAL_FIELDS.items())
+    + "\n".join(f"- `{{{name}}}`: {meaning}" for name, meaning in action_handlers.GOAL_FIELDS.items())
     + "\n- `{parameters.<key>}`: from the action's parameters"
 )
 
@@ -39,33 +39,33 @@ _CREATE = (
 def create_action(body: ActionCreate, principal: CurrentPrincipal, store: StoreDep) -> Any:
     workspace = body.workspace_id or principal.only_workspace()
     principal.require(workspace)
-    return actions.create_action(store, body, workspace, utcnow())
+    return action_handlers.create_action(store, body, workspace, utcnow())
 
 
 @router.get("/actions", response_model=Page[Action])
 def list_actions(workspace: WorkspaceScope, store: StoreDep, limit: Limit = 50, cursor: Cursor = None) -> Any:
     """The workspace's actions, newest first, each with its record of outcomes."""
     items, next_cursor = store.actions.page(workspace, limit=limit, cursor=cursor)
-    return {"items": [actions.present(i) for i in items], "next_cursor": cursors.opaque(next_cursor)}
+    return {"items": [action_handlers.present(i) for i in items], "next_cursor": cursors.opaque(next_cursor)}
 
 
 @router.get("/actions/{action_id}", response_model=Action)
 def get_action(action_id: str, principal: CurrentPrincipal, store: StoreDep) -> Any:
-    return actions.get_action(store, action_id, principal.workspaces)
+    return action_handlers.get_action(store, action_id, principal.workspaces)
 
 
 @router.patch("/actions/{action_id}", response_model=Action)
 def update_action(action_id: str, body: ActionUpdate, principal: CurrentPrincipal, store: StoreDep) -> Any:
     """Change the fields given; the others, and changes made meanwhile, are kept. The kind cannot
     change."""
-    return actions.update_action(store, action_id, body, principal.workspaces, utcnow())
+    return action_handlers.update_action(store, action_id, body, principal.workspaces, utcnow())
 
 
 @router.delete("/actions/{action_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_action(action_id: str, principal: CurrentPrincipal, store: StoreDep) -> Response:
     """Delete the action and its record of outcomes: an action made again under its name starts
     with no record."""
-    actions.delete_action(store, action_id, principal.workspaces)
+    action_handlers.delete_action(store, action_id, principal.workspaces)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

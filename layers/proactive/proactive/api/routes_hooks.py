@@ -15,11 +15,11 @@ from fastapi.responses import JSONResponse
 
 from proactive.api.deps import QueueDep, StoreDep
 from proactive.clock import utcnow
-from proactive.ingest import ingest
 from proactive.models.common import ErrorBody
 from proactive.queue import RunQueue
 from proactive.settings import get_settings
 from proactive.store import Store
+from proactive.webhooks.ingest import ingest
 
 router = APIRouter(tags=["webhooks"])
 

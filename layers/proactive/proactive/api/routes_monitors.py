@@ -4,12 +4,13 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 
-from proactive import checks, monitors
+from proactive import monitors
 from proactive.api import cursors
 from proactive.api.deps import CurrentPrincipal, Cursor, Limit, QueueDep, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
 from proactive.models.common import Page
 from proactive.models.monitors import Check, MetricValue, Monitor, MonitorCreate, MonitorUpdate
+from proactive.monitors import checks
 
 router = APIRouter(prefix="/api/proactive/monitors", tags=["monitors"])
 

@@ -5,7 +5,7 @@ Each step reads the goal action (`store.goal_actions`) it works on and records w
 with the time, in its `timeline`; a step run twice (a retried Task) finds its work done and does
 not do it again. The state carried between steps is the Map item `plan.plan_item` made.
 
-Executing (`executing`) an `agent` action starts a run (`source_type: goal`, its id derived from
+Executing (`action_execution`) an `agent` action starts a run (`source_type: goal`, its id derived from
 the goal action) and leaves the task waiting on its token until the run ends; `http` and
 `notify` actions finish within the step. Success is the measured impact, when
 it could be measured: the action improved the metric (`loop.impact`); otherwise the execution's
@@ -23,15 +23,15 @@ from typing import Any
 import numpy as np
 from boto3.dynamodb.conditions import Attr
 
+from proactive.analytics.forecast import forecast
 from proactive.clock import iso, parse_iso
 from proactive.ids import derived_id
-from proactive.lib.forecast import forecast
-from proactive.loop import analysis, approvals, executing, impact
+from proactive.loop import action_execution, analysis, approvals, impact
 from proactive.loop import settings as loop_settings
+from proactive.loop.action_execution import EXCERPT as _EXCERPT
+from proactive.loop.action_execution import EXECUTION, ActionFailed
+from proactive.loop.action_execution import record as _record
 from proactive.loop.analysis import forecast_from, forecast_to, from_stored, to_stored
-from proactive.loop.executing import EXCERPT as _EXCERPT
-from proactive.loop.executing import EXECUTION, ActionFailed
-from proactive.loop.executing import record as _record
 from proactive.loop.goals import Goal
 from proactive.loop.insights import record_of
 from proactive.loop.planner import Action, Plan, Strategy, choose_action, should_replan
@@ -216,11 +216,11 @@ def execute(
     if action["kind"] == "agent":
         if token is None:
             raise ActionFailed("an agent action's step needs its task token")
-        return executing.start_run(store, queue, ga, goal, action, token, parameters, acted_at)
+        return action_execution.start_run(store, queue, ga, goal, action, token, parameters, acted_at)
     if action["kind"] == "http":
-        result = executing.call(ga, goal, action, parameters)
+        result = action_execution.call(ga, goal, action, parameters)
     else:
-        result = executing.notify(store, queue, ga, goal, action, parameters, now)
+        result = action_execution.notify(store, queue, ga, goal, action, parameters, now)
     _record(store, ga["id"], {"status": "executed", "result": result}, now, "executed", result["summary"])
     return {"goal_action_id": ga["id"], "status": "executed", **result}
 

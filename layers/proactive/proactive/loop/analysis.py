@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 from boto3.dynamodb.conditions import Attr
 
+from proactive.analytics.forecast import Forecast, ForecastPoint, forecast
+from proactive.analytics.patterns import Pattern, metric_peaks, recurring_events
 from proactive.clock import epoch_iso, iso, parse_iso
 from proactive.ids import derived_id
-from proactive.lib.forecast import Forecast, ForecastPoint, forecast
-from proactive.lib.patterns import Pattern, metric_peaks, recurring_events
 from proactive.loop import runs_view
 from proactive.loop import settings as loop_settings
 from proactive.loop.goals import AnomalyScore, Evidence, Goal, MetricView, set_goals

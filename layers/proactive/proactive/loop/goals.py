@@ -27,10 +27,10 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from proactive.analytics.forecast import Forecast, ForecastPoint
+from proactive.analytics.patterns import Pattern
 from proactive.errors import InvalidInput
 from proactive.ids import derived_id
-from proactive.lib.forecast import Forecast, ForecastPoint
-from proactive.lib.patterns import Pattern
 from proactive.loop.rules import GoalType, Rule, Severity, Target
 from proactive.loop.timing import HOUR, Point, from_now, local_time, next_local_hour, recent_level, zone_info
 
@@ -58,7 +58,7 @@ _TITLES = {
 
 @dataclass(frozen=True)
 class AnomalyScore:
-    """A point's anomaly score (0..1) from `proactive.lib.anomaly`, with the point it scored."""
+    """A point's anomaly score (0..1) from `proactive.analytics.anomaly`, with the point it scored."""
 
     timestamp: float
     value: float

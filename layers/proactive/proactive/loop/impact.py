@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from proactive.lib.forecast import Forecast
+from proactive.analytics.forecast import Forecast
 from proactive.loop.goals import Goal, GoalStatus
 from proactive.loop.planner import ActionStats
 from proactive.loop.rules import Target

@@ -1,4 +1,4 @@
-"""Predictions: each metric's forecast (`proactive.lib.forecast`) from its recent points.
+"""Predictions: each metric's forecast (`proactive.analytics.forecast`) from its recent points.
 
 The history is the metric's last 14 days, at most its newest 20,160 points: two weeks at one
 point a minute, what the forecaster keeps of a series anyway. Two weeks hold two cycles of a
@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from proactive.analytics.forecast import Forecast, forecast
 from proactive.clock import iso, parse_iso
 from proactive.errors import NotFound
-from proactive.lib.forecast import Forecast, forecast
 from proactive.loop import settings as loop_settings
 from proactive.store import Store
 

@@ -21,7 +21,7 @@ from boto3.dynamodb.conditions import Attr
 from proactive.clock import epoch_iso, iso, parse_iso
 from proactive.errors import InvalidInput
 from proactive.ids import derived_id
-from proactive.loop import acting, analysis, executing, runs_view
+from proactive.loop import acting, action_execution, analysis, runs_view
 from proactive.loop import settings as loop_settings
 from proactive.loop.analysis import Context, from_stored
 from proactive.loop.goals import MetricView
@@ -143,7 +143,7 @@ def plan(store: Store, queue: RunQueue, event: Mapping[str, Any], now: datetime)
                 )
                 * 60,
                 "impact_seconds": int(settings["impact_window_minutes"]) * 60,
-                "execute_timeout_seconds": executing.EXECUTE_TIMEOUT_SECONDS,
+                "execute_timeout_seconds": action_execution.EXECUTE_TIMEOUT_SECONDS,
                 "poll_seconds": acting.POLL_SECONDS,
             }
         )

@@ -36,7 +36,7 @@ MAX_RULE_CHARS = 1000
 # Predictions and the default forecast horizon reach at most a week ahead.
 MAX_HORIZON_HOURS = 168
 
-# "ensemble" or one of `proactive.lib.forecast.METHODS`.
+# "ensemble" or one of `proactive.analytics.forecast.METHODS`.
 ForecastMethod = Literal["ensemble", "seasonal_naive", "holt", "holt_winters", "theta"]
 
 

@@ -1,5 +1,5 @@
 """From platform events to notifications: who is told (the run's notify plan, a resource's
-channels, the workspace's default channels), what they are told (`notices`), and one queued
+channels, the workspace's default channels), what they are told (`wording`), and one queued
 notification per channel, made once (its id names the event, the subject and the channel).
 
 Sending happens in the worker (`delivery`), never here: a notification never fails or delays the
@@ -16,7 +16,7 @@ from typing import Any
 from proactive import events
 from proactive.clock import iso, parse_iso
 from proactive.ids import derived_id
-from proactive.notifications import notices, targets
+from proactive.notifications import targets, wording
 from proactive.notifications.notice import Notice
 from proactive.observability import logger
 from proactive.queue import Message, RunQueue
@@ -69,18 +69,18 @@ def _recipients(
         if agent is None:
             agent = store.agents.get(subject["agent_id"]) or {}
         label = {"start": "started", "success": "succeeded", "failure": "failed"}[moment]
-        notice = notices.for_run(subject, label, now, agent_name=agent.get("name"))
+        notice = wording.for_run(subject, label, now, agent_name=agent.get("name"))
         return notice, channels, subject["id"]
     if event.type in (events.MONITOR_FAILING, events.MONITOR_RECOVERED):
         channels = _defaults(store, subject["workspace_id"]) + list(
             (subject.get("notify") or {}).get("channels", [])
         )
-        return notices.for_monitor(subject, event.type == events.MONITOR_FAILING, now), channels, None
+        return wording.for_monitor(subject, event.type == events.MONITOR_FAILING, now), channels, None
     if event.type == events.OCCURRENCE_MISSED:
         own = subject.get("source_notify") or {}
         channels = _defaults(store, subject["workspace_id"])
         channels += [c for c in own.get("channels", []) if "failure" in (own.get("on") or ["failure"])]
-        return notices.for_missed(subject, now), channels, subject["id"]
+        return wording.for_missed(subject, now), channels, subject["id"]
     return None, [], None
 
 

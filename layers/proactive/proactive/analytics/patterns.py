@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import numpy.typing as npt
 
-from proactive.lib.forecast import Numbers
+from proactive.analytics.forecast import Numbers
 
 _Array = npt.NDArray[np.float64]
 _Ints = npt.NDArray[np.int64]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from proactive import events, outbound
 from proactive.agents.runtimes.http import resolved_headers, signed_headers
 from proactive.ids import derived_id
-from proactive.loop import actions as loop_actions
+from proactive.loop import action_handlers as loop_actions
 from proactive.loop import machine
 from proactive.loop.runs_view import timeline_entry
 from proactive.models.runs import SourceType

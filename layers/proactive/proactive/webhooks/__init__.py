@@ -1,7 +1,7 @@
 """Webhooks: public, signed URLs that deliver events to a trigger.
 
-A delivery arrives through `proactive.ingest` (its own small function), and the worker runs it
-through `proactive.deliveries`. Every delivery, accepted or not, is in the webhook's delivery
+A delivery arrives through `proactive.webhooks.ingest` (its own small function), and the worker runs it
+through `proactive.webhooks.deliveries`. Every delivery, accepted or not, is in the webhook's delivery
 log, and an accepted one links to its run and back.
 """
 

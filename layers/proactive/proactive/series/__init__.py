@@ -5,7 +5,7 @@ Validation. A batch's items are validated one by one: the valid ones are stored,
 listed by index and field. A batch with no valid item, or one point or event on its own that is
 not valid, is refused as a whole (InvalidInput, a 422).
 
-Scoring. A metric's detector (`proactive.lib.anomaly`) learns strictly in time order, and its
+Scoring. A metric's detector (`proactive.analytics.anomaly`) learns strictly in time order, and its
 state lives in the metric's catalogue entry, versioned. A post reads the entries of the metrics
 it names (one batch read), scores each metric's points oldest first and writes the entry only if
 its version is still the one read. When another post got there first, the entry is read again
@@ -30,10 +30,10 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from proactive.analytics.anomaly import Detector
 from proactive.clock import iso, parse_iso
 from proactive.errors import InvalidInput, NotFound
 from proactive.ids import new_id
-from proactive.lib.anomaly import Detector
 from proactive.models.series import (
     EventBatch,
     EventInput,

@@ -2,7 +2,7 @@
 
 It imports no web framework and no validation library: it verifies the signature, counts the
 delivery against the webhook's rate limit and stores it in one transaction (which also
-deduplicates on the delivery id), then queues it for the worker (`proactive.deliveries`). Every
+deduplicates on the delivery id), then queues it for the worker (`proactive.webhooks.deliveries`). Every
 answer is JSON in the API's error shape, and every signed delivery is in the delivery log.
 """
 

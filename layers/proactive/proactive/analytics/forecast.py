@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from proactive.lib.forecast_methods import FITTERS, centred_moving_average
+from proactive.analytics.forecast_methods import FITTERS, centred_moving_average
 
 METHODS = ("seasonal_naive", "holt", "holt_winters", "theta")
 

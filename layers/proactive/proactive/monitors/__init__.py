@@ -1,7 +1,7 @@
 """Monitors: check a value at an interval and start an agent when a condition becomes true.
 
 This module keeps monitors (what to read, the condition, the action) and the values posted to
-metric monitors; `proactive.checks` performs the checks.
+metric monitors; `proactive.monitors.checks` performs the checks.
 """
 
 from __future__ import annotations
