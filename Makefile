@@ -53,11 +53,14 @@ dev: $(BIN)/.installed
 	$(BIN)/proactive dev $(if $(RESET),--reset)
 
 # Test files are shared out among WORKERS processes (a file's tests stay together: they share
-# fixtures and servers); the end-to-end tests mostly wait, so more workers than cores pays.
+# fixtures and servers). Files go out in the order tests/conftest.py gives them, the longest waits
+# first (real minutes of the local stack, a whole sam build): those hold a worker each while
+# hardly using a core, so more workers than cores pays; each worker also collects the whole suite,
+# so too many costs more than it gains (on two cores, 4 did as well as 6 with less work).
 WORKERS ?= 4
 test: $(BIN)/.installed $(SAM_VENV)/.installed $(TOOLS_VENV)/.installed
 	SAM_CLI=$(abspath $(SAM)) CFN_LINT=$(abspath $(SAM_VENV)/bin/cfn-lint) ACTIONLINT=$(abspath $(ACTIONLINT)) \
-		$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile
+		$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --no-loadscope-reorder
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

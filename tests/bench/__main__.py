@@ -25,6 +25,7 @@ BENCHES = {
     "lateness": "tests.bench.lateness",
     "monitors": "tests.bench.monitor_checks",
     "notifications": "tests.bench.notifications",
+    "patterns": "tests.bench.patterns",
     "series": "tests.bench.series",
 }
 

@@ -57,6 +57,7 @@ def cpu_points(start: datetime, minutes: int, low: float, high: float) -> list[d
     ]
 
 
+@pytest.mark.long
 def test_rising_cpu_to_an_approved_agent_run_to_a_measured_impact(
     stack: Stack, slack: SlackWebhook, service: AgentService
 ) -> None:

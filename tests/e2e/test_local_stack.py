@@ -78,6 +78,7 @@ def test_delegated_task_runs_in_the_worker(stack: Stack) -> None:
         assert done["source_type"] == "manual"
 
 
+@pytest.mark.long
 def test_schedule_fires_every_minute_on_time_exactly_once(stack: Stack, every_minute: dict[str, Any]) -> None:
     # The first fire is handed off when the schedule is saved; the second comes from a
     # dispatcher tick. Each starts at its time, not a tick later, and each time runs once.

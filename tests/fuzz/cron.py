@@ -49,7 +49,8 @@ def _matcher(expression: str) -> Callable[[datetime], bool] | None:
     plain = all(isinstance(v, int) for f in parsed.expanded for v in f if v != "*")
     if parsed.nth_weekday_of_month or not plain:
         return None
-    sets = [None if f == ["*"] else set(f) for f in (minutes, hours, days, months, weekdays)]
+    # A field holding "*" among other values ("*,15") matches every value, as "*" alone does.
+    sets = [None if "*" in f else set(f) for f in (minutes, hours, days, months, weekdays)]
     minute_set, hour_set, day_set, month_set, weekday_set = sets
 
     def matches(wall: datetime) -> bool:

@@ -130,6 +130,7 @@ def test_sam_validate_lint_passes() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.long
 def test_sam_build_makes_an_arm64_python313_package(tmp_path: Path) -> None:
     build = tmp_path / "build"
     result = subprocess.run(

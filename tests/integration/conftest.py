@@ -12,14 +12,58 @@ from types import ModuleType
 from typing import Any
 
 import boto3
+import moto.sqs.models
 import pytest
 from fastapi.testclient import TestClient
+from moto.core import DEFAULT_ACCOUNT_ID
 
 from proactive.auth import issue_local_token
 from proactive.dev.local import LocalContext, http_api_event, load_handler, scheduled_event, sqs_event
 from proactive.queue import RunQueue
 from proactive.store import Store
 from tests.mockaws import mocked_aws
+
+
+class QueueClock:
+    """The time moto's SQS keeps, which a test can move on: a delayed message, or one backing off,
+    is then due without the test waiting for it. Only the queue's time moves; the platform's own
+    clock does not (what it records stays real time), so only tests whose outcome does not hang on
+    real time move it. Installed by the `aws` fixture; until moved it is real time."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        real = moto.sqs.models.unix_time
+
+        def unix_time(dt: datetime | None = None) -> float:
+            return real(dt) if dt is not None else real() + self.offset
+
+        monkeypatch.setattr(moto.sqs.models, "unix_time", unix_time)
+        monkeypatch.setattr(moto.sqs.models, "unix_time_millis", lambda dt=None: unix_time(dt) * 1000.0)
+
+    def now(self) -> float:
+        return float(moto.sqs.models.unix_time())
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+    def advance_to_next(self, queue_url: str, within: float) -> bool:
+        """Move on to the moment the queue's next delayed or invisible message is due; False if
+        it holds none due `within` seconds."""
+        queue = moto.sqs.models.sqs_backends[DEFAULT_ACCOUNT_ID][os.environ["AWS_DEFAULT_REGION"]].get_queue(
+            queue_url.rsplit("/", 1)[-1]
+        )
+        now_ms = self.now() * 1000
+        due = [
+            max(m.delayed_until, m.visible_at)
+            for m in list(queue._messages)
+            if max(m.delayed_until, m.visible_at) >= now_ms
+        ]
+        if not due or min(due) - now_ms > within * 1000:
+            return False
+        self.advance((min(due) - now_ms) / 1000 + 0.001)
+        return True
 
 
 @dataclass
@@ -30,6 +74,7 @@ class Aws:
     queue_url: str
     queue_arn: str
     dlq_url: str
+    clock: QueueClock = field(default_factory=QueueClock)
 
     def receive(self, wait: int = 0) -> list[dict[str, Any]]:
         """Every message visible now (delays included only once they have passed)."""
@@ -48,9 +93,11 @@ class Aws:
 
 
 @pytest.fixture
-def aws(request: pytest.FixtureRequest) -> Iterator[Aws]:
+def aws(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     # Tests of the goal loop (marked `goal_loop`) get its state machine, executed by moto.
     with mocked_aws("runs", goal_loop=request.node.get_closest_marker("goal_loop") is not None) as resources:
+        clock = QueueClock()
+        clock.install(monkeypatch)
         yield Aws(
             store=Store(),
             queue=RunQueue(),
@@ -58,6 +105,7 @@ def aws(request: pytest.FixtureRequest) -> Iterator[Aws]:
             queue_url=resources["queue_url"],
             queue_arn=resources["queue_arn"],
             dlq_url=resources["dlq_url"],
+            clock=clock,
         )
 
 
@@ -108,13 +156,17 @@ class Handlers:
             count += len(messages)
         return count
 
-    def drain_until(self, done: Any, timeout: float = 15) -> None:
-        """Deliver messages as they become visible (retries are delayed) until `done()`."""
+    def drain_until(self, done: Any, timeout: float = 15, *, fast_forward: bool = False) -> None:
+        """Deliver messages as they become visible (retries are delayed) until `done()`. With
+        `fast_forward`, when none is visible the queue's clock moves on to the next one's time
+        rather than the test waiting for it (see `QueueClock`)."""
         deadline = time.monotonic() + timeout
         while not done():
             if time.monotonic() > deadline:
                 raise AssertionError("timed out draining the queue")
-            if not self.drain():
+            if not self.drain() and not (
+                fast_forward and self.aws.clock.advance_to_next(self.aws.queue_url, within=timeout)
+            ):
                 time.sleep(0.2)
 
     def retry_now(self) -> None:
@@ -127,14 +179,18 @@ class Handlers:
 
 
 @pytest.fixture
-def handlers(aws: Aws) -> Handlers:
-    return Handlers(
+def handlers(aws: Aws) -> Iterator[Handlers]:
+    loaded = Handlers(
         api=load_handler("api", instance="_t"),
         dispatcher=load_handler("dispatcher", instance="_t"),
         worker=load_handler("worker", instance="_t"),
         ingest=load_handler("ingest", instance="_t"),
         aws=aws,
     )
+    yield loaded
+    # Each test loads the worker afresh, and each load has a thread pool of its own: end its
+    # threads with the test rather than keeping them idle until the session ends.
+    loaded.worker.threads.shutdown(wait=True, cancel_futures=True)
 
 
 def token(*workspaces: str, subject: str = "tester") -> str:

@@ -243,7 +243,7 @@ def test_execute_tells_discord_what_the_agent_actually_did(
     assert busy.json()["details"] == [{"field": "run_id", "message": run["id"]}]
     assert client.get("/api/autonomous/config").json()["active_run_id"] == run["id"]
 
-    handlers.drain_until(lambda: len(discord.messages) >= 2, timeout=30)
+    handlers.drain_until(lambda: len(discord.messages) >= 2, timeout=30, fast_forward=True)
 
     start, done = (m["embeds"][0] for m in discord.messages)
     assert (start["title"], start["color"]) == ("Autonomous agent started: executor", SUCCESS)
@@ -272,7 +272,7 @@ def test_a_failed_execution_is_a_red_embed_with_the_error(
     service.script(bad_request("no credentials for the ticket system"))
 
     client.post("/api/autonomous/execute")
-    handlers.drain_until(lambda: len(discord.messages) >= 2, timeout=30)
+    handlers.drain_until(lambda: len(discord.messages) >= 2, timeout=30, fast_forward=True)
 
     failed = discord.messages[1]["embeds"][0]
     assert (failed["title"], failed["color"]) == ("Autonomous agent failed: executor", FAILURE)
@@ -296,11 +296,13 @@ def test_the_builtin_agent_reports_the_digest(
     client.post("/api/runs", json={"workspace_id": "ws-1", "agent_id": failing["id"], "task": "export"})
     configure(client, enabled=True, agent_id=agent["id"], discord_webhook=discord.url)
     handlers.drain_until(
-        lambda: client.get("/api/runs", params={"status": "failed"}).json()["items"] != [], timeout=30
+        lambda: client.get("/api/runs", params={"status": "failed"}).json()["items"] != [],
+        timeout=30,
+        fast_forward=True,
     )
 
     run = client.post("/api/autonomous/execute").json()["run"]
-    handlers.drain_until(lambda: len(discord.messages) >= 2, timeout=30)
+    handlers.drain_until(lambda: len(discord.messages) >= 2, timeout=30, fast_forward=True)
     done = client.get(f"/api/runs/{run['id']}").json()
     assert done["output"].startswith(
         "Builtin agent 'reviewer' reviewed the workspace: 1 item needs attention."

@@ -258,7 +258,7 @@ def test_a_run_that_fails_twice_then_succeeds_is_one_success_notification(
 
     # When its run fails twice, then succeeds
     run = start(client, agent)
-    handlers.drain_until(lambda: settled(client, run["id"]), timeout=30)
+    handlers.drain_until(lambda: settled(client, run["id"]), timeout=30, fast_forward=True)
 
     # Then Discord heard once, of the success, with the agent's own words; Slack heard nothing
     [message] = discord.messages
@@ -292,7 +292,7 @@ def test_a_run_that_fails_for_good_is_one_failure_notification_per_channel(
     service.default = unavailable(retry_after=1)
 
     run = start(client, agent)
-    handlers.drain_until(lambda: settled(client, run["id"]), timeout=30)
+    handlers.drain_until(lambda: settled(client, run["id"]), timeout=30, fast_forward=True)
     handlers.drain()  # and anything a duplicate event could still have queued
 
     assert client.get(f"/api/runs/{run['id']}").json()["attempts"] == 3
@@ -316,7 +316,7 @@ def test_a_failure_that_is_not_retried_is_told_once_with_its_error(
     service.script(bad_request("the task names no deploy"))
 
     run = start(client, agent)
-    handlers.drain_until(lambda: settled(client, run["id"]), timeout=30)
+    handlers.drain_until(lambda: settled(client, run["id"]), timeout=30, fast_forward=True)
 
     started, failed = ntfy.messages
     assert started["topic"] == failed["topic"] == "deploys"
@@ -416,7 +416,7 @@ def test_a_receiver_that_keeps_failing_never_fails_the_run(
     discord.default = discord_server_error(502)
 
     run = start(client, agent)
-    handlers.drain_until(lambda: settled(client, run["id"]), timeout=30)
+    handlers.drain_until(lambda: settled(client, run["id"]), timeout=30, fast_forward=True)
 
     assert client.get(f"/api/runs/{run['id']}").json()["status"] == "succeeded"
     [entry] = log(client, run_id=run["id"])
@@ -454,7 +454,9 @@ def test_a_start_that_cannot_be_told_neither_holds_the_run_up_nor_is_lost(
     monkeypatch.setattr(outbox, "queue_notice", flaky)
 
     run = start(client, agent)
-    handlers.drain_until(lambda: settled(client, run["id"]) and len(discord.messages) >= 2, timeout=30)
+    handlers.drain_until(
+        lambda: settled(client, run["id"]) and len(discord.messages) >= 2, timeout=30, fast_forward=True
+    )
 
     done = client.get(f"/api/runs/{run['id']}").json()
     assert (done["status"], done["attempts"]) == ("succeeded", 1)

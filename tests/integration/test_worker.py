@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +17,7 @@ from proactive.clock import utcnow
 from proactive.errors import AgentError
 from proactive.models.runs import RunCreate
 from proactive.models.schedules import ScheduleCreate
+from proactive.queue import MAX_DELAY_SECONDS
 from proactive.runs import delegate
 from tests.integration.conftest import Aws, Handlers, make_agent
 
@@ -109,7 +109,7 @@ def test_agent_failure_is_recorded_and_retried_until_it_succeeds(
     assert (after_first["status"], after_first["attempts"]) == ("queued", 1)
     assert "upstream returned 503 on call 1" in after_first["error"]
     assert after_first["retry_at"] > after_first["started_at"]
-    handlers.drain_until(lambda: aws.store.runs.get(run["id"])["status"] == "succeeded")
+    handlers.drain_until(lambda: aws.store.runs.get(run["id"])["status"] == "succeeded", fast_forward=True)
     final = aws.store.runs.get(run["id"])
     assert (final["status"], final["attempts"], final["error"]) == ("succeeded", 3, None)
     assert final["output"] == "done: Research AI trends"
@@ -127,13 +127,15 @@ def test_agent_that_keeps_failing_ends_failed_with_the_error(
 ) -> None:
     flaky.failures = 99
     run = delegate_run(aws, make_agent(aws.store, runtime="flaky"))
-    handlers.drain_until(lambda: aws.store.runs.get(run["id"])["status"] == "failed")
+    handlers.drain_until(lambda: aws.store.runs.get(run["id"])["status"] == "failed", fast_forward=True)
     final = aws.store.runs.get(run["id"])
     assert (final["status"], final["attempts"]) == ("failed", 3)
     assert final["error"] == "upstream returned 503 on call 3"
     assert final["reason"] == "gave up after 3 attempt(s)"
-    time.sleep(2.5)
-    assert aws.receive() == []  # finished: no message is left, none stuck in a retry loop
+    # Finished: no message is left, none stuck in a retry loop (SQS delays a message 15 minutes
+    # at most, so by then any would be due).
+    aws.clock.advance(MAX_DELAY_SECONDS + 1)
+    assert aws.receive() == []
 
 
 def test_run_of_a_deleted_agent_fails_with_a_clear_error(aws: Aws, handlers: Handlers) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -95,7 +94,8 @@ def test_a_weekly_event_is_reported_on_its_weekday() -> None:
     assert patterns[0].description == "report happens around 08:00 UTC on Mondays in 4 of the last 4 weeks"
 
 
-def test_ten_thousand_events_take_well_under_a_tenth_of_a_second() -> None:
+def test_among_ten_thousand_random_events_only_the_daily_deploys_are_a_pattern() -> None:
+    # How long this takes is measured by `make bench` (patterns), not asserted here.
     rng = np.random.default_rng(2)
     events = [
         (NOW - float(t), f"type-{k}")
@@ -103,12 +103,9 @@ def test_ten_thousand_events_take_well_under_a_tenth_of_a_second() -> None:
     ]
     events += _week_of_deploys_and_logins()
 
-    started = time.perf_counter()
     patterns = recurring_events(events, now=NOW, timezone="Europe/Paris")
-    elapsed = time.perf_counter() - started
 
     assert [p.subject for p in patterns] == ["deploy"]
-    assert elapsed < 0.1
 
 
 def test_a_metric_peaking_at_nine_every_morning_is_found() -> None:
