@@ -39,6 +39,14 @@ for _key, _value in _ENV.items():
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
+# What every function registers where it starts (event subscribers, runtimes, ...), as a function
+# would have done before the product code a test calls directly.
+from proactive import wiring  # noqa: E402
+from proactive.wiring import agents as agent_wiring  # noqa: E402
+
+wiring.install()
+agent_wiring.install()
+
 
 @pytest.fixture(autouse=True)
 def _own_workspace_secrets(
@@ -54,3 +62,23 @@ def _own_workspace_secrets(
     yield
     secret_store.forget()
     get_settings.cache_clear()
+
+
+def _file_rank(path: str, items: list[pytest.Item]) -> tuple[int, int]:
+    """Where a test file goes in the run: those with a test that takes a minute or more first,
+    then the other end-to-end and infra files (they mostly wait on processes), then the rest, most
+    tests first. Under `-n --dist loadfile --no-loadscope-reorder` files are handed to workers in
+    this order, so the long waits start at once and the many short tests fill in around them."""
+    if any(item.get_closest_marker("long") for item in items):
+        return (0, -len(items))
+    if items[0].path.parent.name in ("e2e", "infra"):
+        return (1, -len(items))
+    return (2, -len(items))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    by_file: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        by_file.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+    order = sorted(by_file, key=lambda path: _file_rank(path, by_file[path]))
+    items[:] = [item for path in order for item in by_file[path]]

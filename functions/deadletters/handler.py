@@ -9,14 +9,15 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from proactive.clock import utcnow
-from proactive.jobs import work_in
+from proactive import wiring
+from proactive.context import Context
 from proactive.observability import instrumented, logger
-from proactive.queue import MAX_RECEIVE_COUNT, RunQueue
-from proactive.store import Store
+from proactive.queue import MAX_RECEIVE_COUNT
+from proactive.wiring import work_in
 
-store = Store()
-queue = RunQueue()
+wiring.install()
+
+ctx = Context.create()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
@@ -34,7 +35,7 @@ def record_handler(record: SQSRecord) -> None:
             f"its queue message failed {MAX_RECEIVE_COUNT} times and was set aside "
             f"(message {record.message_id})"
         )
-        kind.abandon(store, queue, item_id, utcnow(), reason)
+        kind.abandon(ctx, item_id, reason)
 
 
 @instrumented()

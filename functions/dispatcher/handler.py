@@ -8,16 +8,16 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from proactive import aws, dispatcher
+from proactive import aws, dispatcher, wiring
 from proactive.clock import iso, parse_iso, utcnow
+from proactive.context import Context
 from proactive.observability import instrumented
-from proactive.queue import RunQueue
 from proactive.settings import get_settings
-from proactive.store import Store
+
+wiring.install()
 
 settings = get_settings()
-store = Store()
-queue = RunQueue()
+ctx = Context.create()
 
 
 @instrumented(correlation_id_path="id")
@@ -30,4 +30,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         count = dispatcher.fan_out(aws.client("lambda"), context.function_name, iso(now), settings.due_shards)
         return {"now": now.isoformat(), "fanned_out": count}
     shards = None if shard is None else [int(shard)]
-    return dispatcher.tick(store, queue, now, wall_now=max(now, utcnow()), shards=shards).as_dict()
+    return dispatcher.tick(ctx, now, wall_now=max(now, utcnow()), shards=shards).as_dict()

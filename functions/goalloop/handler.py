@@ -10,11 +10,16 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from proactive import wiring
 from proactive.clock import utcnow
 from proactive.loop import steps
 from proactive.observability import instrumented
 from proactive.queue import RunQueue
 from proactive.store import Store
+from proactive.wiring import agents as wiring_agents
+
+wiring.install()
+wiring_agents.install()
 
 store = Store()
 queue = RunQueue()

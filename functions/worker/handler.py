@@ -1,7 +1,7 @@
 """Worker: SQS batches of work messages -> perform each; failures reported per message.
 
 What a message can ask for (a run, a webhook delivery, a monitor check, ...) is registered in
-`proactive.jobs`; this adapter only parses, looks the kind up and keeps each id idempotent. The
+`proactive.wiring`; this adapter only parses, looks the kind up and keeps each id idempotent. The
 records of a batch are performed side by side, each in its own thread: a run due in a second
 waits for its own time without holding up the others, and one slow agent does not delay the
 rest of the batch.
@@ -23,15 +23,17 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idemp
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
-from proactive import runs
-from proactive.clock import utcnow
-from proactive.jobs import WORK_KINDS, work_in
+from proactive import runs, wiring
+from proactive.context import Context
 from proactive.observability import instrumented, logger
-from proactive.queue import BATCH_SIZE, RunQueue, retry_backoff_seconds
-from proactive.store import Store
+from proactive.queue import BATCH_SIZE, retry_backoff_seconds
+from proactive.wiring import WORK_KINDS, work_in
+from proactive.wiring import agents as wiring_agents
 
-store = Store()
-queue = RunQueue()
+wiring.install()
+wiring_agents.install()
+
+ctx = Context.create()
 # Report every failure per message, even when the whole batch failed, so the back-off applies.
 processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 # A thread for every record of a batch: none waits for another's turn.
@@ -42,11 +44,13 @@ idempotency = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=
 
 
 @idempotent_function(  # type: ignore[untyped-decorator]
-    data_keyword_argument="message", config=idempotency, persistence_store=store.idempotency_layer("worker")
+    data_keyword_argument="message",
+    config=idempotency,
+    persistence_store=ctx.store.idempotency_layer("worker"),
 )
 def perform_once(message: dict[str, Any]) -> dict[str, Any]:
     kind = WORK_KINDS[message["kind"]]
-    return kind.perform(store, queue, message["id"], utcnow, message["extra"])
+    return kind.perform(ctx, message["id"], message["extra"])
 
 
 def perform(record: SQSRecord, deadline: float) -> dict[str, Any]:
@@ -67,7 +71,7 @@ def perform(record: SQSRecord, deadline: float) -> dict[str, Any]:
     try:
         if key is None:
             # Work that guards itself against a second delivery: no record to keep.
-            result: dict[str, Any] = kind.perform(store, queue, item_id, utcnow, extra)
+            result: dict[str, Any] = kind.perform(ctx, item_id, extra)
         else:
             result = perform_once(message={"key": key, "kind": kind.kind, "id": item_id, "extra": extra})
     finally:
@@ -103,6 +107,6 @@ def _back_off(records: list[dict[str, Any]]) -> None:
     for record in records:
         receives = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
         try:
-            queue.retry_in(record["receiptHandle"], retry_backoff_seconds(receives))
+            ctx.queue.retry_in(record["receiptHandle"], retry_backoff_seconds(receives))
         except (ClientError, BotoCoreError):
             logger.warning("could not shorten retry delay", extra={"message_id": record["messageId"]})

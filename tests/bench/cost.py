@@ -773,9 +773,10 @@ def conversation_turn(bench: Bench, conversation_id: str, token: str) -> Cost:
 
 
 def _setup_hooks(bench: Bench, agent_id: str) -> dict[str, Any]:
-    from proactive import triggers, webhooks
+    from proactive import triggers
     from proactive.models.triggers import TriggerCreate
     from proactive.models.webhooks import WebhookCreate
+    from proactive.webhooks import crud as webhooks
 
     now = datetime.now(UTC)
     trigger = triggers.create_trigger(

@@ -189,12 +189,13 @@ def _warm() -> None:
 
 
 def _calls() -> None:
-    from proactive import agents, triggers, webhooks
+    from proactive import agents, triggers
     from proactive.dev.local import LocalContext, http_api_event, load_handler
     from proactive.models.agents import AgentCreate
     from proactive.models.triggers import TriggerCreate
     from proactive.models.webhooks import WebhookCreate
     from proactive.store import Store
+    from proactive.webhooks import crud as webhooks
     from tests.mockaws import mocked_aws
 
     with mocked_aws("bench-runs"):

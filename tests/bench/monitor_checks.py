@@ -22,6 +22,7 @@ def main() -> None:
     from proactive import dispatcher, monitors
     from proactive.agents import create_agent
     from proactive.clock import iso
+    from proactive.context import Context
     from proactive.dev.local import LocalContext, load_handler, sqs_event
     from proactive.models.agents import AgentCreate
     from proactive.models.monitors import MonitorCreate
@@ -100,7 +101,7 @@ def main() -> None:
         for minute in range(3):
             counter.reset()
             t0 = time.perf_counter()
-            summary = dispatcher.tick(store, queue, now + timedelta(minutes=minute))
+            summary = dispatcher.tick(Context(store, queue), now + timedelta(minutes=minute))
             times.append(time.perf_counter() - t0)
             reads.append(counter.items_read)
             assert summary.counts["checks"] == DUE, summary

@@ -65,7 +65,7 @@ def _measure(attempt: int) -> tuple[float, dict[str, float]]:
                 for nid in captured
             ]
         worker = load_handler("worker", instance=f"_bench_notify_{attempt}")
-        counter = CallCounter(worker.store.table.client, worker.queue._sqs)
+        counter = CallCounter(worker.ctx.store.table.client, worker.ctx.queue._sqs)
         t0 = time.perf_counter()
         for start in range(0, len(records), 10):
             result = worker.handler(

@@ -29,7 +29,8 @@ from proactive.clock import iso
 from proactive.queue import RunQueue
 from proactive.settings import get_settings
 from proactive.store import Store
-from proactive.webhooks.ingest import BodyError, ingest, parse_body
+from proactive.webhooks.acceptance import BodyError, parse_body
+from proactive.webhooks.ingest import ingest
 from tests.fuzz import webhook_format as fmt
 from tests.fuzz.common import NOW, expect
 from tests.mockaws import mocked_aws
@@ -48,7 +49,7 @@ def url_path(scheme: str, mode: str) -> str:
 
 
 def _webhooks() -> list[dict[str, Any]]:
-    """The webhooks the inputs reach, as `proactive.webhooks.create_webhook` stores them (put
+    """The webhooks the inputs reach, as `proactive.webhooks.crud.create_webhook` stores them (put
     directly: ingest reads no trigger, and the API would cost each run its start-up)."""
     made = []
     for scheme in fmt.SCHEMES:

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from proactive.lib.signatures import SignatureError, verify
-from proactive.webhooks.ingest import BodyError, parse_body
+from proactive.webhooks.acceptance import BodyError, parse_body
 from tests.fuzz import webhook_format as fmt
 from tests.fuzz.common import NOW, Violation, expect
 

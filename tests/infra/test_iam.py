@@ -116,7 +116,11 @@ UNREACHED: dict[str, list[tuple[str, str, str]]] = {
         ("sqs:DeleteMessage", "run-queue", "template.yaml WorkerFunction Events.Runs"),
         ("sqs:GetQueueAttributes", "run-queue", "template.yaml WorkerFunction Events.Runs"),
         # A goal action's run that failed for good ends the execution's wait with a failure.
-        ("states:SendTaskFailure", "*", "proactive/loop/action_execution.py _run_done -> loop/machine.py fail"),
+        (
+            "states:SendTaskFailure",
+            "*",
+            "proactive/loop/action_execution.py _run_done -> loop/machine.py fail",
+        ),
         # Email through SMTP reads the platform's password; SHARED_SECRETS grants read that path too.
         ("ssm:GetParameter", "platform-secret", "proactive/notifications/send.py smtp -> resolve_platform"),
     ],
@@ -133,7 +137,11 @@ UNREACHED: dict[str, list[tuple[str, str, str]]] = {
         ("states:SendTaskSuccess", "*", "proactive/loop/action_execution.py start_run -> _run_done"),
         ("states:SendTaskFailure", "*", "proactive/loop/action_execution.py start_run -> _run_done"),
         # An approval or a run waited for in vain (timed out, rejected): its token is dropped.
-        ("dynamodb:DeleteItem", "table", "proactive/loop/acting.py -> store/loop_runs.py TaskTokens.discard"),
+        (
+            "dynamodb:DeleteItem",
+            "table",
+            "proactive/loop/acting.py -> store/goal_actions.py TaskTokens.discard",
+        ),
         # The queue refuses an action's run: the run fails at once, which fires event triggers.
         ("dynamodb:Query", "index/GSI2", "proactive/runs/records.py enqueue_new -> finish -> triggers.chain"),
     ],

@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from standardwebhooks import Webhook as Signer
 
 from proactive import sealing
-from proactive.agents.runtimes.http import signed_headers, verify_callback
 from proactive.lib import approval_links
+from proactive.lib.signatures import signed_headers, verify_callback
 from proactive.loop import approvals
 from proactive.settings import get_settings
 from proactive.store import keys

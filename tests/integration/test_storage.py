@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from proactive import runs, schedules, triggers, webhooks
+from proactive import runs, schedules, triggers
 from proactive.agents import register_runtime
 from proactive.models.runs import RunStatus, SourceType
 from proactive.models.schedules import ScheduleCreate, ScheduleUpdate
@@ -24,7 +24,8 @@ from proactive.models.webhooks import WebhookCreate
 from proactive.queue import Message, run_message
 from proactive.runs import attempts
 from proactive.store import keys
-from proactive.store.table import encode_cursor
+from proactive.store.values import encode_cursor
+from proactive.webhooks import crud as webhooks
 from tests.integration.conftest import Aws, Handlers, make_agent
 from tests.integration.test_worker import GateRuntime
 
@@ -458,6 +459,6 @@ def test_a_delivery_that_loses_the_run_to_another_leaves_it_the_slot(aws: Aws, h
 def test_work_that_guards_itself_has_no_idempotency_key(
     kind: str, extra: dict[str, Any], keyed: bool
 ) -> None:
-    from proactive.jobs import WORK_KINDS
+    from proactive.wiring import WORK_KINDS
 
     assert (WORK_KINDS[kind].idempotency_key("x-1", extra) is not None) is keyed

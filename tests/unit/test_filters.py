@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from boto3.dynamodb.conditions import Attr, ConditionBase
 
-from proactive.store.table import matches
+from proactive.store.values import matches
 
 ITEM: dict[str, Any] = {
     "status": "failed",

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from proactive.webhooks.ingest import BodyError, parse_body
+from proactive.webhooks.acceptance import BodyError, parse_body
 
 JSON = {"content-type": "application/json"}
 

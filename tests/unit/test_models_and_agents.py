@@ -11,7 +11,7 @@ from proactive.agents.runtimes.builtin import BuiltinRuntime
 from proactive.errors import InvalidInput
 from proactive.models.agents import AgentUpdate
 from proactive.models.schedules import ScheduleCreate, ScheduleUpdate
-from proactive.store.table import decode_cursor, encode_cursor
+from proactive.store.values import decode_cursor, encode_cursor
 
 
 def test_builtin_agent_summarises_its_task_deterministically() -> None:

@@ -15,11 +15,11 @@ import pytest
 from standardwebhooks import Webhook
 
 from proactive.agents import tools
-from proactive.agents.runtimes.http import HttpRuntime, new_secret, sign, verify_callback
+from proactive.agents.runtimes.http import HttpRuntime, new_secret
 from proactive.agents.runtimes.llm import LlmRuntime
 from proactive.clock import iso
 from proactive.errors import InvalidInput
-from proactive.lib.signatures import SignatureError
+from proactive.lib.signatures import SignatureError, sign, verify_callback
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 BODY = b'{"run_id":"run_1","output":"done"}'

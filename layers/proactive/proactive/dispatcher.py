@@ -2,7 +2,7 @@
 
 The tick never scans: for each shard of the sparse due index it queries `due_at <= window end`,
 re-reads those items consistently (the index lags writes), and dispatches each through its
-kind's registered function (`proactive.jobs`), several at once (each item's claim is its own
+kind's registered function (`proactive.wiring`), several at once (each item's claim is its own
 conditional write, so they do not interfere). A tick may cover every shard, or one: with
 `DISPATCH_FANOUT=lambda` the scheduled invocation hands each shard to an invocation of its own,
 so the work of one tick grows with the number of shards, not with one function's send rate.
@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from proactive.jobs import DUE_KINDS
+from proactive.context import Context
 from proactive.observability import logger, metrics
-from proactive.queue import RunQueue
 from proactive.schedules import window_end
 from proactive.settings import get_settings
-from proactive.store import Store
+from proactive.wiring import DUE_KINDS
 
 COUNTS = ("queued", "missed", "requeued", "checks")
 
@@ -45,8 +44,7 @@ class TickSummary:
 
 
 def tick(
-    store: Store,
-    queue: RunQueue,
+    ctx: Context,
     now: datetime,
     *,
     wall_now: datetime | None = None,
@@ -61,17 +59,17 @@ def tick(
         try:
             if kind is None:
                 raise LookupError(f"nothing is registered to dispatch {item['kind']!r} items")
-            return kind.dispatch(store, queue, item, now, wall_now)
+            return kind.dispatch(ctx, item, now, wall_now)
         except Exception as exc:
             # One broken item must not stop the others; it stays due and is retried next tick.
             logger.exception("dispatch failed", extra={"item_id": item.get("id"), "kind": item.get("kind")})
             return f"{item.get('kind')} {item.get('id')}: {type(exc).__name__}: {exc}"
 
     with ThreadPoolExecutor(max_workers=get_settings().dispatch_concurrency) as pool:
-        for shard in range(store.due.shards) if shards is None else shards:
-            refs = list(store.due.due(shard, until))
+        for shard in range(ctx.store.due.shards) if shards is None else shards:
+            refs = list(ctx.store.due.due(shard, until))
             summary.due += len(refs)
-            for outcome in pool.map(dispatch, store.due.read(refs)):
+            for outcome in pool.map(dispatch, ctx.store.due.read(refs)):
                 if isinstance(outcome, str):
                     summary.errors.append(outcome)
                 else:

@@ -1,8 +1,14 @@
-"""Domain errors. The API maps each to one HTTP status in one place."""
+"""Domain errors. The API maps each to one HTTP status in one place, and every error answer,
+the API's and webhook ingest's alike, has the one body `error_body` builds."""
 
 from __future__ import annotations
 
 from typing import Any
+
+
+def error_body(code: str, message: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
+    """The one error body: {"error": code, "message": text, "field": name|null} and any extra keys."""
+    return {"error": code, "message": message, "field": field, **extra}
 
 
 class DomainError(Exception):

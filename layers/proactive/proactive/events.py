@@ -8,9 +8,11 @@ events still pending (a redelivered queue message, the next check of a monitor, 
 delivers them again. Subscribers must therefore be idempotent; they are, because everything
 they create has an id derived from the event (a chained run's id names the trigger and the run).
 
-A subscriber may say, from the event alone (and at most a read), whether it may act on it
-(`may_act`). A run's end that no subscriber may act on is not recorded (`wanted`): a plain run
-with no one to tell and nothing chained to it is not written again just to clear the event.
+The subscribers are registered by the platform's wiring (`proactive.wiring`), which every
+function imports where it starts; this module knows none of them. A subscriber may say, from the
+event alone (and at most a read), whether it may act on it (`may_act`). A run's end that no
+subscriber may act on is not recorded (`wanted`): a plain run with no one to tell and nothing
+chained to it is not written again just to clear the event.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr
@@ -65,51 +66,22 @@ class Subscription:
     may_act: MayAct = _always
 
 
-@cache
+_subscriptions: list[Subscription] | None = None
+
+
+def subscribe(subscription: Subscription) -> None:
+    """Deliver the events of `subscription.types` to it from now on (once per name)."""
+    global _subscriptions
+    kept = [s for s in _subscriptions or () if s.name != subscription.name]
+    _subscriptions = [*kept, subscription]
+
+
 def subscriptions() -> tuple[Subscription, ...]:
-    """Every subscriber, by the events it takes. Imported here, on first use, because the
-    subscribers depend on the modules that publish."""
-    from proactive import triggers
-    from proactive.conversations import turns
-    from proactive.loop import action_execution
-    from proactive.notifications import outbox
-
-    return (
-        Subscription("trigger chaining", frozenset({RUN_FINISHED}), triggers.chain, _chained),
-        Subscription(
-            "conversation replies",
-            frozenset({RUN_FINISHED}),
-            turns.on_run_finished,
-            lambda store, event: event.subject.get("source_type") == "conversation",
-        ),
-        Subscription(
-            "goal loop actions",
-            frozenset({RUN_FINISHED}),
-            action_execution.on_run_finished,
-            lambda store, event: event.subject.get("source_type") == "goal",
-        ),
-        Subscription("notifications", EVENT_TYPES, outbox.on_event, _told),
-    )
-
-
-def _chained(store: Store, event: Event) -> bool:
-    """A run's end may fire event triggers when its workspace has any listening for runs."""
-    return store.triggers.any_listening(str(event.subject["workspace_id"]), "run.")
-
-
-def _told(store: Store, event: Event) -> bool:
-    """A run's start or end is told when the run's plan (settled when it first started) names a
-    channel for that moment; a run with no plan yet, and any other event, may be told."""
-    from proactive.notifications import targets
-
-    if event.type not in (RUN_STARTED, RUN_FINISHED) or event.subject.get("notify") is None:
-        return True
-    moment = "start" if event.type == RUN_STARTED else _MOMENTS.get(str(event.subject.get("status")))
-    return moment is not None and bool(targets.wants(event.subject["notify"], moment))
-
-
-# The moment of a run's end its notify plan names, by the run's status.
-_MOMENTS = {"succeeded": "success", "failed": "failure"}
+    """Every subscriber. Refuses to answer before the wiring registered any: an event published
+    then would reach no one, and be cleared as if it had."""
+    if _subscriptions is None:
+        raise RuntimeError("no event subscriber is registered: the function must import proactive.wiring")
+    return tuple(_subscriptions)
 
 
 def pending(*types: str) -> dict[str, list[str]]:

@@ -23,10 +23,13 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import math
 import socket
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -261,3 +264,33 @@ def fetch_json(
         return json.loads(response.body)
     except ValueError:
         raise OutboundError("response is not JSON") from None
+
+
+def retry_after(response: Response) -> float | None:
+    """Seconds the receiver asked to wait: `Retry-After` (seconds or an HTTP date), else a JSON
+    body's `retry_after`; None when it did not say."""
+    header = response.headers.get("retry-after", "").strip()
+    if header:
+        try:
+            seconds = float(header)
+        except ValueError:
+            try:
+                when = parsedate_to_datetime(header)
+            except (TypeError, ValueError):
+                when = None
+            if when is not None:
+                if when.tzinfo is None:
+                    when = when.replace(tzinfo=UTC)
+                return max(0.0, (when - datetime.now(UTC)).total_seconds())
+        else:
+            if math.isfinite(seconds):
+                return max(0.0, seconds)
+    try:
+        data = json.loads(response.body)
+    except ValueError:
+        return None
+    if isinstance(data, dict):
+        value = data.get("retry_after")
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            return max(0.0, float(value))
+    return None

@@ -1,6 +1,6 @@
 """The work queue (SQS). A message names one piece of work by its kind and id (`{"run_id": ...}`,
 `{"check_id": ...}`); the item in the table holds everything else. What each kind means to the
-worker is registered in `proactive.jobs`."""
+worker is registered in `proactive.wiring`."""
 
 from __future__ import annotations
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from proactive.agents.runtimes import RunContext, register_runtime, runtime_for
 from proactive.clock import iso
 from proactive.errors import InvalidInput
 from proactive.ids import new_id
-from proactive.lib.signatures import new_secret
+from proactive.lib.signatures import new_secret, rotated
 from proactive.models.agents import AgentCreate, AgentUpdate
 from proactive.notifications import targets
 from proactive.store import Store
@@ -66,11 +66,7 @@ def regenerate_secret(
         if not _signs(agent["runtime"]):
             raise InvalidInput(f"a {agent['runtime']!r} agent has no secret", field="runtime")
         changes = {
-            "secret": new_secret("standard"),
-            "previous_secret": agent.get("secret") if grace_seconds else None,
-            "previous_secret_expires_at": iso(now + timedelta(seconds=grace_seconds))
-            if grace_seconds
-            else None,
+            **rotated(agent.get("secret"), new_secret("standard"), grace_seconds, now),
             "updated_at": iso(now),
         }
         return store.agents.update(agent_id, changes, expect_version=int(agent.get("version") or 0))

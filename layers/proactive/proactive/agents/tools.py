@@ -19,6 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from proactive import outbound
 from proactive.agents.runtimes import ToolContext
+from proactive.clock import utcnow
+from proactive.notifications.notice import Notice
+from proactive.notifications.outbox import queue_notice
+from proactive.notifications.wording import run_link
 from proactive.settings import get_settings
 
 # What a tool hands back to the model is cut to this, so one page cannot fill its context.
@@ -134,11 +138,6 @@ class NotifyArguments(Arguments):
 def notify(arguments: NotifyArguments, context: ToolContext | None) -> str:
     """Queue a message to one of the workspace's channels (the worker sends it, with retries, and
     it is in the notification log like any other). The same message twice in a run is sent once."""
-    from proactive.clock import utcnow
-    from proactive.notifications.notice import Notice
-    from proactive.notifications.outbox import queue_notice
-    from proactive.notifications.wording import run_link
-
     if context is None:
         raise ToolError("notifications are not available to this run")
     store = context.store

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -123,15 +123,7 @@ def forecast(
     "ensemble" or one of METHODS; Holt-Winters falls back to Holt when no season is found. A
     series with too few points for a backtest gets a flat "naive" forecast.
     """
-    if method != "ensemble" and method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; use 'ensemble' or one of {', '.join(METHODS)}")
-    if not 0.0 < level < 1.0:
-        raise ValueError("level must be between 0 and 1")
-    if not (horizon_seconds > 0 and math.isfinite(horizon_seconds)):
-        raise ValueError("horizon_seconds must be a positive number")
-    if step_seconds is not None and not (step_seconds > 0 and math.isfinite(step_seconds)):
-        raise ValueError("step_seconds must be a positive number")
-
+    _check_arguments(horizon_seconds, step_seconds, level, method)
     raw, step, last = _regularise(timestamps, values, step_seconds)
     horizon = min(_MAX_HORIZON_STEPS, max(1, math.ceil(horizon_seconds / step - 1e-9)))
     times = last + step * np.arange(1, horizon + 1, dtype=np.float64)
@@ -153,13 +145,64 @@ def forecast(
     fit_end = y.size - backtest_steps - origins + 1
     start = max(0, fit_end - max(_FIT_WINDOW_STEPS, min_fit))
     z, fit_len = y[start:], fit_end - start
+    predictors = {name: FITTERS[name](z, fit_len, season) for name in _method_names(method, season)}
+    fitted = _ensemble(predictors, z, fit_len, season, origins, backtest_steps, horizon, level)
+    if fitted is None:
+        return _naive_forecast(y, unit, step, times, level)
+    return Forecast(
+        method="ensemble" if len(fitted.weights) > 1 else next(iter(fitted.weights)),
+        step_seconds=step,
+        season_steps=season,
+        backtest_mase=fitted.scores,
+        weights=fitted.weights,
+        points=_points(
+            times, unit, fitted.centre, fitted.centre + fitted.lower, fitted.centre + fitted.upper
+        ),
+    )
 
+
+def _check_arguments(horizon_seconds: float, step_seconds: float | None, level: float, method: str) -> None:
+    if method != "ensemble" and method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; use 'ensemble' or one of {', '.join(METHODS)}")
+    if not 0.0 < level < 1.0:
+        raise ValueError("level must be between 0 and 1")
+    if not (horizon_seconds > 0 and math.isfinite(horizon_seconds)):
+        raise ValueError("horizon_seconds must be a positive number")
+    if step_seconds is not None and not (step_seconds > 0 and math.isfinite(step_seconds)):
+        raise ValueError("step_seconds must be a positive number")
+
+
+def _method_names(method: str, season: int | None) -> list[str]:
+    """The methods fitted: all that apply for the ensemble (Holt-Winters needs a season), else the
+    one asked for, Holt standing in for Holt-Winters when there is no season."""
     if method == "ensemble":
-        names = [name for name in METHODS if season or name != "holt_winters"]
-    else:
-        names = ["holt" if method == "holt_winters" and not season else method]
-    predictors = {name: FITTERS[name](z, fit_len, season) for name in names}
+        return [name for name in METHODS if season or name != "holt_winters"]
+    return ["holt" if method == "holt_winters" and not season else method]
 
+
+class _Ensemble(NamedTuple):
+    """The methods' weights and backtest scores, and the forecast's centre and interval offsets."""
+
+    weights: dict[str, float]
+    scores: dict[str, float]
+    centre: _Array
+    lower: _Array
+    upper: _Array
+
+
+def _ensemble(
+    predictors: dict[str, _Predictor],
+    z: _Array,
+    fit_len: int,
+    season: int | None,
+    origins: int,
+    backtest_steps: int,
+    horizon: int,
+    level: float,
+) -> _Ensemble | None:
+    """Backtest the methods from `origins` origins after the first `fit_len` values of `z`, weight
+    them by their scores and forecast `horizon` steps past the end; None when no method scores a
+    finite error or the forecast is not finite."""
     steps = np.arange(1, backtest_steps + 1, dtype=np.int64)
     backtest_origins = np.arange(fit_len - 1, fit_len - 1 + origins, dtype=np.int64)
     actual = z[backtest_origins[:, None] + steps[None, :]]
@@ -169,7 +212,7 @@ def forecast(
     # A method whose filter overflowed (values near the float limit) is left out altogether.
     scores = {name: score for name, score in scores.items() if math.isfinite(score)}
     if not scores:
-        return _naive_forecast(y, unit, step, times, level)
+        return None
 
     weights = _weights(scores)
     combined = sum(w * backtests[name] for name, w in weights.items())
@@ -183,15 +226,8 @@ def forecast(
     centre = np.asarray(mean, dtype=np.float64)
     lower, upper = _interval_offsets(errors, horizon, level)
     if not (np.all(np.isfinite(centre)) and np.all(np.isfinite(lower)) and np.all(np.isfinite(upper))):
-        return _naive_forecast(y, unit, step, times, level)
-    return Forecast(
-        method="ensemble" if len(weights) > 1 else next(iter(weights)),
-        step_seconds=step,
-        season_steps=season,
-        backtest_mase=scores,
-        weights=weights,
-        points=_points(times, unit, centre, centre + lower, centre + upper),
-    )
+        return None
+    return _Ensemble(weights, scores, centre, lower, upper)
 
 
 def mase(

@@ -75,6 +75,36 @@ def recurring_events(
     kept = [(t, kind) for t, kind in events if start < t <= now and math.isfinite(t)]
     if not kept:
         return []
+    grid = _event_grid(kept, start, now, zone)
+    patterns: list[Pattern] = []
+    for type_id, name in enumerate(grid.types):
+        patterns.extend(_type_patterns(grid, type_id, name, min_occurrences, timezone))
+    return sorted(patterns, key=_order)
+
+
+@dataclass(frozen=True)
+class _EventGrid:
+    """Events on a grid of local days and hours: the chance model and the hits of each type.
+
+    Days are counted from `first_day` (local days since the epoch) over `span` days; `weekday`
+    is each of those days' weekday (0 Monday). `hit_probability[type, day]` is the chance that
+    the type's events that day fall in a given hour; `hit_type`, `hit_day` and `hit_hour` list the
+    distinct (type, day, hour) hit. `observed_from` and `observed_to` bound the log in local
+    seconds.
+    """
+
+    types: list[str]
+    span: int
+    weekday: _Ints
+    hit_probability: _Array
+    hit_type: _Ints
+    hit_day: _Ints
+    hit_hour: _Ints
+    observed_from: float
+    observed_to: float
+
+
+def _event_grid(kept: list[tuple[float, str]], start: float, now: float, zone: ZoneInfo) -> _EventGrid:
     type_ids: dict[str, int] = {}
     ids = np.fromiter((type_ids.setdefault(kind, len(type_ids)) for _, kind in kept), np.int64, len(kept))
     times = np.fromiter((t for t, _ in kept), np.float64, len(kept))
@@ -83,8 +113,6 @@ def recurring_events(
     days = np.floor(shifted / _DAY).astype(np.int64)
     hours = ((shifted - days * _DAY) // _HOUR).astype(np.int64)
 
-    observed_from = _local_seconds(np.array([max(start, float(times.min()))]), zone)[0]
-    observed_to = _local_seconds(np.array([now]), zone)[0]
     first_day = int(days.min())
     span = int(days.max()) - first_day + 1
     n_types = len(type_ids)
@@ -92,47 +120,76 @@ def recurring_events(
 
     # Events per type per day give the chance model; distinct (type, day, hour) give the hits.
     per_day = np.bincount(ids * span + day_index, minlength=n_types * span).reshape(n_types, span)
-    hit_probability = 1 - (23 / 24) ** per_day
     hits = np.unique((ids * span + day_index) * 24 + hours)
     hit_type, hit_rest = np.divmod(hits, span * 24)
     hit_day, hit_hour = np.divmod(hit_rest, 24)
-    weekday = (np.arange(first_day, first_day + span) + 3) % 7  # 1970-01-01 was a Thursday.
+    return _EventGrid(
+        types=list(type_ids),
+        span=span,
+        weekday=(np.arange(first_day, first_day + span) + 3) % 7,  # 1970-01-01 was a Thursday.
+        hit_probability=np.asarray(1 - (23 / 24) ** per_day, dtype=np.float64),
+        hit_type=hit_type,
+        hit_day=hit_day,
+        hit_hour=hit_hour,
+        observed_from=float(_local_seconds(np.array([max(start, float(times.min()))]), zone)[0]),
+        observed_to=float(_local_seconds(np.array([now]), zone)[0]),
+    )
 
+
+def _type_patterns(
+    grid: _EventGrid, type_id: int, name: str, min_occurrences: int, timezone: str
+) -> list[Pattern]:
+    """The patterns of one event type: per hour, the daily pattern or the weekday ones replacing it."""
+    mine = grid.hit_type == type_id
+    chances = grid.hit_probability[type_id]
+    daily = np.bincount(grid.hit_hour[mine], minlength=24)
+    weekly = np.bincount(
+        grid.weekday[grid.hit_day[mine]] * 24 + grid.hit_hour[mine], minlength=7 * 24
+    ).reshape(7, 24)
+    tails = _tail_probabilities(chances)
     patterns: list[Pattern] = []
-    for type_id, name in enumerate(type_ids):
-        mine = hit_type == type_id
-        chances = hit_probability[type_id]
-        daily = np.bincount(hit_hour[mine], minlength=24)
-        weekly = np.bincount(weekday[hit_day[mine]] * 24 + hit_hour[mine], minlength=7 * 24).reshape(7, 24)
-        tails = _tail_probabilities(chances)
-        for hour in range(24):
-            found: list[Pattern] = []
-            if daily[hour] >= min_occurrences and tails[daily[hour]] <= _SIGNIFICANCE / 24:
-                observed = _instants(observed_from, observed_to, hour * _HOUR, _DAY)
-                found.append(
-                    _event_pattern(
-                        name, hour, None, int(daily[hour]), observed, float(tails[daily[hour]]), timezone
-                    )
+    for hour in range(24):
+        found: list[Pattern] = []
+        if daily[hour] >= min_occurrences and tails[daily[hour]] <= _SIGNIFICANCE / 24:
+            observed = _instants(grid.observed_from, grid.observed_to, hour * _HOUR, _DAY)
+            found.append(
+                _event_pattern(
+                    name, hour, None, int(daily[hour]), observed, float(tails[daily[hour]]), timezone
                 )
-            if span < _MIN_DAYS_FOR_WEEKDAYS:
-                patterns.extend(found)
-                continue
-            weekdays = []
-            for dow in np.flatnonzero(weekly[:, hour] >= min_occurrences).tolist():
-                occurrences = int(weekly[dow, hour])
-                p_value = float(_tail_probabilities(chances[weekday == dow])[occurrences])
-                if p_value > _SIGNIFICANCE / (7 * 24):
-                    continue
-                # Local day 0 (1970-01-01) was a Thursday, so weekday w first falls on day (w - 3) mod 7.
-                offset = ((dow - 3) % 7) * _DAY + hour * _HOUR
-                observed = _instants(observed_from, observed_to, offset, _WEEK)
-                weekdays.append(_event_pattern(name, hour, dow, occurrences, observed, p_value, timezone))
-            # A weekday slot replaces the daily pattern when it is at least twice as regular: the
-            # event belongs to that weekday rather than to every day.
-            daily_regularity = found[0].occurrences / found[0].days_observed if found else 0.0
-            weekdays = [p for p in weekdays if p.occurrences / p.days_observed >= 2 * daily_regularity]
-            patterns.extend(weekdays or found)
-    return sorted(patterns, key=_order)
+            )
+        if grid.span < _MIN_DAYS_FOR_WEEKDAYS:
+            patterns.extend(found)
+            continue
+        weekdays = _weekday_patterns(grid, name, hour, weekly[:, hour], chances, min_occurrences, timezone)
+        # A weekday slot replaces the daily pattern when it is at least twice as regular: the
+        # event belongs to that weekday rather than to every day.
+        daily_regularity = found[0].occurrences / found[0].days_observed if found else 0.0
+        weekdays = [p for p in weekdays if p.occurrences / p.days_observed >= 2 * daily_regularity]
+        patterns.extend(weekdays or found)
+    return patterns
+
+
+def _weekday_patterns(
+    grid: _EventGrid,
+    name: str,
+    hour: int,
+    per_weekday: _Ints,
+    chances: _Array,
+    min_occurrences: int,
+    timezone: str,
+) -> list[Pattern]:
+    """The weekdays on which the event type significantly recurs at `hour` (`per_weekday` hits)."""
+    weekdays = []
+    for dow in np.flatnonzero(per_weekday >= min_occurrences).tolist():
+        occurrences = int(per_weekday[dow])
+        p_value = float(_tail_probabilities(chances[grid.weekday == dow])[occurrences])
+        if p_value > _SIGNIFICANCE / (7 * 24):
+            continue
+        # Local day 0 (1970-01-01) was a Thursday, so weekday w first falls on day (w - 3) mod 7.
+        offset = ((dow - 3) % 7) * _DAY + hour * _HOUR
+        observed = _instants(grid.observed_from, grid.observed_to, offset, _WEEK)
+        weekdays.append(_event_pattern(name, hour, dow, occurrences, observed, p_value, timezone))
+    return weekdays
 
 
 def metric_peaks(
@@ -160,12 +217,31 @@ def metric_peaks(
     t, v = t[keep], v[keep]
     if t.size == 0:
         return []
+    peak_hours, observed_hours, chances = _daily_peaks(t, v, zone)
+    if not peak_hours:
+        return []
+    counts = np.bincount(np.asarray(peak_hours), minlength=24)
+    patterns = []
+    for hour in np.flatnonzero(counts >= min_occurrences).tolist():
+        # Only the days that saw this hour could have peaked in it.
+        seen = np.array([hour in hours for hours in observed_hours])
+        occurrences = int(counts[hour])
+        days_observed = int(seen.sum())
+        p_value = float(_tail_probabilities(np.asarray(chances)[seen])[occurrences])
+        if p_value > _SIGNIFICANCE / 24:
+            continue
+        patterns.append(_peak_pattern(subject, hour, occurrences, days_observed, p_value, timezone))
+    return sorted(patterns, key=_order)
+
+
+def _daily_peaks(t: _Array, v: _Array, zone: ZoneInfo) -> tuple[list[int], list[_Ints], list[float]]:
+    """Per day with a clear peak and enough data: its peak hour, the hours it observed, and the
+    chance it would peak in any one of them under no pattern."""
     local = _local_seconds(t, zone)
     slots, inverse = np.unique(np.floor(local / _HOUR).astype(np.int64), return_inverse=True)
     means = np.bincount(inverse, weights=v) / np.bincount(inverse)
     slot_days, slot_hours = np.divmod(slots, 24)
 
-    # Per valid day: its peak hour, which hours it observed, and the chance of each under no pattern.
     peak_hours: list[int] = []
     observed_hours: list[_Ints] = []
     chances: list[float] = []
@@ -182,34 +258,25 @@ def metric_peaks(
         peak_hours.append(int(day_hours[int(np.argmax(day_means))]))
         observed_hours.append(day_hours)
         chances.append(1 / day_means.size)
-    if not peak_hours:
-        return []
-    counts = np.bincount(np.asarray(peak_hours), minlength=24)
-    patterns = []
-    for hour in np.flatnonzero(counts >= min_occurrences).tolist():
-        # Only the days that saw this hour could have peaked in it.
-        seen = np.array([hour in hours for hours in observed_hours])
-        occurrences = int(counts[hour])
-        days_observed = int(seen.sum())
-        p_value = float(_tail_probabilities(np.asarray(chances)[seen])[occurrences])
-        if p_value > _SIGNIFICANCE / 24:
-            continue
-        patterns.append(
-            Pattern(
-                kind="metric_peak",
-                subject=subject,
-                hour_of_day=hour,
-                day_of_week=None,
-                occurrences=occurrences,
-                days_observed=days_observed,
-                confidence=_confidence(occurrences, days_observed, p_value),
-                description=(
-                    f"{subject} peaks around {hour:02d}:00 {timezone} "
-                    f"on {occurrences} of the last {days_observed} days"
-                ),
-            )
-        )
-    return sorted(patterns, key=_order)
+    return peak_hours, observed_hours, chances
+
+
+def _peak_pattern(
+    subject: str, hour: int, occurrences: int, days_observed: int, p_value: float, timezone: str
+) -> Pattern:
+    return Pattern(
+        kind="metric_peak",
+        subject=subject,
+        hour_of_day=hour,
+        day_of_week=None,
+        occurrences=occurrences,
+        days_observed=days_observed,
+        confidence=_confidence(occurrences, days_observed, p_value),
+        description=(
+            f"{subject} peaks around {hour:02d}:00 {timezone} "
+            f"on {occurrences} of the last {days_observed} days"
+        ),
+    )
 
 
 def _zone(name: str) -> ZoneInfo:

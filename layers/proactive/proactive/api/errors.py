@@ -1,4 +1,5 @@
-"""Every error leaves the API as JSON: {"error": code, "message": text, "field": name|null}."""
+"""Every error leaves the API as JSON: {"error": code, "message": text, "field": name|null}, the
+body `proactive.errors.error_body` builds (webhook ingest answers with the same)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from proactive.errors import DomainError
+from proactive.errors import DomainError, error_body
 from proactive.models.common import ErrorBody
 from proactive.observability import logger
+
+__all__ = ["RESPONSES", "error_body", "install_error_handlers"]
 
 # The errors any authenticated route may answer, each with the one error body.
 RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -28,11 +31,6 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorBody, "description": "The input cannot be used; `field` names what is wrong."},
     503: {"model": ErrorBody, "description": "A service the request needs did not answer; try again."},
 }
-
-
-def error_body(code: str, message: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
-    """The one error body: {"error": code, "message": text, "field": name|null} and any extra keys."""
-    return {"error": code, "message": message, "field": field, **extra}
 
 
 # The code of each status the framework itself may answer (a route's errors are DomainErrors),

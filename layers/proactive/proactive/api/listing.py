@@ -7,17 +7,21 @@ of the list with it. Here each item is shown as well as it can be:
 
 - text that is not valid Unicode is shown with U+FFFD (�) in place of each bad character, and the
   item says which fields (`unreadable`: `["payload.title"]`), so it is seen, not hidden;
-- an item the answer's model still refuses is left out of its page, with a warning logged naming
-  its id and why; the page's `next_cursor` goes on past it, so the items after it are listed.
+- an item the answer's model still refuses, or that cannot be presented at all, is left out of
+  its page, with a warning logged naming its id and why; the page's `next_cursor` goes on past
+  it, so the items after it are listed.
+
+Every list route answers with `page`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from proactive.api import cursors
 from proactive.lib.surrogates import readable
 from proactive.observability import logger
 
@@ -48,3 +52,28 @@ def shown_one(item: Mapping[str, Any], model: type[BaseModel]) -> dict[str, Any]
     """One item as `model` can show it; one that cannot be shown at all is given as it is, so the
     answer fails as it would have (a single item has nothing else to show)."""
     return shown(item, model) or dict(item)
+
+
+def page(
+    items: Iterable[Mapping[str, Any]],
+    next_cursor: str | None,
+    model: type[BaseModel],
+    *,
+    present: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A page of a list as the API answers it: each item presented (`present`, when the answer
+    shows an item otherwise than stored) and shown as `model` can show it, and the store's cursor
+    sealed for the client. One item that cannot be presented or shown is left out (logged)."""
+    presented: list[Mapping[str, Any]] = []
+    for item in items:
+        if present is None:
+            presented.append(item)
+            continue
+        try:
+            presented.append(present(item))
+        except Exception as exc:  # one bad item never breaks a listing
+            logger.warning(
+                "an item cannot be presented and is left out",
+                extra={"item_id": item.get("id"), "kind": model.__name__, "error": type(exc).__name__},
+            )
+    return {"items": shown_all(presented, model), "next_cursor": cursors.opaque(next_cursor)}

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 
-from proactive.api import cursors
+from proactive.api import listing
 from proactive.api.deps import CurrentPrincipal, Cursor, Limit, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
 from proactive.loop import action_handlers
@@ -46,7 +46,7 @@ def create_action(body: ActionCreate, principal: CurrentPrincipal, store: StoreD
 def list_actions(workspace: WorkspaceScope, store: StoreDep, limit: Limit = 50, cursor: Cursor = None) -> Any:
     """The workspace's actions, newest first, each with its record of outcomes."""
     items, next_cursor = store.actions.page(workspace, limit=limit, cursor=cursor)
-    return {"items": [action_handlers.present(i) for i in items], "next_cursor": cursors.opaque(next_cursor)}
+    return listing.page(items, next_cursor, Action, present=action_handlers.present)
 
 
 @router.get("/actions/{action_id}", response_model=Action)

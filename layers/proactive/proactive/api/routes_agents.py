@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from proactive import agents, references
-from proactive.api import cursors
+from proactive.api import listing
 from proactive.api.deps import CurrentPrincipal, Cursor, Force, Limit, QueueDep, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
 from proactive.models.agents import Agent, AgentCreate, AgentUpdate, AgentWithSecret
@@ -38,7 +38,7 @@ def list_agents(
     workspace: WorkspaceScope, store: StoreDep, limit: Limit = 50, cursor: Cursor = None
 ) -> dict[str, object]:
     items, next_cursor = store.agents.page(workspace, limit=limit, cursor=cursor)
-    return {"items": items, "next_cursor": cursors.opaque(next_cursor)}
+    return listing.page(items, next_cursor, Agent)
 
 
 @router.get("/{agent_id}", response_model=Agent)

@@ -16,7 +16,7 @@ from boto3.dynamodb.conditions import Attr
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from proactive.api import cursors
+from proactive.api import listing
 from proactive.api.deps import CurrentPrincipal, Cursor, Limit, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
 from proactive.errors import DomainError
@@ -36,7 +36,7 @@ def list_awaiting(
     items, next_cursor = store.goal_actions.page(
         workspace, limit=limit, cursor=cursor, filters=Attr("status").eq(approvals.AWAITING)
     )
-    return {"items": [runs_view.present_action(i) for i in items], "next_cursor": cursors.opaque(next_cursor)}
+    return listing.page(items, next_cursor, GoalAction, present=runs_view.present_action)
 
 
 @router.post("/approvals/{goal_action_id}/{decision}", response_model=GoalAction)

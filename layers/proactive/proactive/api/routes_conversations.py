@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 
 from proactive import conversations
-from proactive.api import cursors
+from proactive.api import listing
 from proactive.api.answers import ANSWERS, take_turn
 from proactive.api.deps import CurrentPrincipal, Cursor, Limit, QueueDep, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
@@ -44,10 +44,7 @@ def list_conversations(
 ) -> Any:
     """Conversations, newest first."""
     items, next_cursor = store.conversations.page(workspace, limit=limit, cursor=cursor)
-    return {
-        "items": [conversations.present(store, i) for i in items],
-        "next_cursor": cursors.opaque(next_cursor),
-    }
+    return listing.page(items, next_cursor, Conversation, present=lambda i: conversations.present(store, i))
 
 
 @router.get("/{conversation_id}", response_model=Conversation)
@@ -85,7 +82,7 @@ def messages(
     `usage`), and a deep research's `progress`."""
     conversations.get(store, conversation_id, principal.workspaces)
     items, next_cursor = store.messages.page(conversation_id, limit=limit, cursor=cursor)
-    return {"items": items, "next_cursor": cursors.opaque(next_cursor)}
+    return listing.page(items, next_cursor, Message)
 
 
 @router.post("/{conversation_id}/messages", response_model=Message, responses=ANSWERS)

@@ -10,7 +10,7 @@ from boto3.dynamodb.conditions import Attr
 from fastapi import APIRouter, Query
 from fastapi import status as http_status
 
-from proactive.api import cursors
+from proactive.api import cursors, listing
 from proactive.api.deps import CurrentPrincipal, Cursor, Limit, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
 from proactive.loop import runs_view, settings
@@ -115,7 +115,7 @@ def list_analyses(
 ) -> Any:
     """The workspace's analyses, newest first."""
     items, next_cursor = store.analyses.page(workspace, limit=limit, cursor=cursor)
-    return {"items": [runs_view.present(i) for i in items], "next_cursor": cursors.opaque(next_cursor)}
+    return listing.page(items, next_cursor, AnalysisRun, present=runs_view.present)
 
 
 @router.get("/analyses/{analysis_id}", response_model=AnalysisRun)
@@ -137,7 +137,7 @@ def list_goals(
     items, next_cursor = store.goals.page(
         workspace, limit=limit, cursor=cursor, filters=Attr("status").eq(status) if status else None
     )
-    return {"items": [analysis.present(i) for i in items], "next_cursor": cursors.opaque(next_cursor)}
+    return listing.page(items, next_cursor, Goal, present=analysis.present)
 
 
 @router.get("/goals/{goal_id}", response_model=GoalDetail)

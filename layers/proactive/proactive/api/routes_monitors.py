@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 
 from proactive import monitors
-from proactive.api import cursors
+from proactive.api import listing
 from proactive.api.deps import CurrentPrincipal, Cursor, Limit, QueueDep, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
 from proactive.models.common import Page
@@ -26,7 +26,7 @@ def list_monitors(
     workspace: WorkspaceScope, store: StoreDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Any:
     items, next_cursor = store.monitors.page(workspace, limit=limit, cursor=cursor)
-    return {"items": [monitors.present(m) for m in items], "next_cursor": cursors.opaque(next_cursor)}
+    return listing.page(items, next_cursor, Monitor, present=monitors.present)
 
 
 @router.get("/{monitor_id}", response_model=Monitor)
@@ -69,7 +69,7 @@ def history(
     """Checks, newest first: value, condition result, whether it fired (and the run), or the error."""
     monitors.get_monitor(store, monitor_id, principal.workspaces)
     items, next_cursor = store.checks.page(monitor_id, limit=limit, cursor=cursor)
-    return {"items": items, "next_cursor": cursors.opaque(next_cursor)}
+    return listing.page(items, next_cursor, Check)
 
 
 @router.post("/{monitor_id}/values", status_code=status.HTTP_202_ACCEPTED)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 
 from proactive import references
-from proactive.api import cursors
+from proactive.api import listing
 from proactive.api.deps import CurrentPrincipal, Cursor, Limit, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
 from proactive.errors import InvalidInput
@@ -41,7 +41,7 @@ def list_channels(
     workspace: WorkspaceScope, store: StoreDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Any:
     items, next_cursor = store.channels.page(workspace, limit=limit, cursor=cursor)
-    return {"items": [crud.present(c) for c in items], "next_cursor": cursors.opaque(next_cursor)}
+    return listing.page(items, next_cursor, Channel, present=crud.present)
 
 
 @router.get("/channels/{channel_id}", response_model=Channel)
@@ -86,7 +86,7 @@ def log(
     items, next_cursor = store.notifications.log(
         workspace, channel_id=channel_id, run_id=run_id, limit=limit, cursor=cursor
     )
-    return {"items": items, "next_cursor": cursors.opaque(next_cursor)}
+    return listing.page(items, next_cursor, Notification)
 
 
 @router.post("/test", response_model=SendOutcome)

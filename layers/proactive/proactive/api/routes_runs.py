@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, status
 
 from proactive import runs
-from proactive.api import cursors, listing
+from proactive.api import listing
 from proactive.api.deps import (
     CurrentPrincipal,
     Cursor,
@@ -72,7 +72,7 @@ def list_runs(
         limit=limit,
         cursor=cursor,
     )
-    return {"items": listing.shown_all(items, Run), "next_cursor": cursors.opaque(next_cursor)}
+    return listing.page(items, next_cursor, Run)
 
 
 @router.get("/{run_id}", response_model=Run)

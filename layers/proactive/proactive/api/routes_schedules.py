@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response, status
 
 from proactive import runs, schedules
-from proactive.api import cursors, listing
+from proactive.api import listing
 from proactive.api.deps import (
     CurrentPrincipal,
     Cursor,
@@ -38,7 +38,7 @@ def list_schedules(
     workspace: WorkspaceScope, store: StoreDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Any:
     items, next_cursor = store.schedules.page(workspace, limit=limit, cursor=cursor)
-    return {"items": [schedules.present(s) for s in items], "next_cursor": cursors.opaque(next_cursor)}
+    return listing.page(items, next_cursor, Schedule, present=schedules.present)
 
 
 @router.get("/{schedule_id}", response_model=Schedule)
@@ -114,7 +114,7 @@ def schedule_runs(
         limit=limit,
         cursor=cursor,
     )
-    return {"items": listing.shown_all(items, Run), "next_cursor": cursors.opaque(next_cursor)}
+    return listing.page(items, next_cursor, Run)
 
 
 @router.get("/{schedule_id}/next-runs", response_model=NextRuns)

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query, Response
 
 from proactive import series
-from proactive.api import cursors
+from proactive.api import listing
 from proactive.api.deps import CurrentPrincipal, Cursor, Limit, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
 from proactive.models.common import Page
@@ -65,7 +65,7 @@ def record_metrics(
 def list_metrics(workspace: WorkspaceScope, store: StoreDep, limit: Limit = 50, cursor: Cursor = None) -> Any:
     """The workspace's metrics, by name: how many points each has had, its first and last."""
     items, next_cursor = store.metric_states.page(workspace, limit=limit, cursor=cursor)
-    return {"items": items, "next_cursor": cursors.opaque(next_cursor)}
+    return listing.page(items, next_cursor, MetricSummary)
 
 
 @router.get("/metrics/{metric_name:path}", response_model=Page[Point])
@@ -83,7 +83,7 @@ def metric_points(
     items, next_cursor = series.metric_points(
         store, workspace, metric_name, since=since, until=until, limit=limit, cursor=cursor, now=utcnow()
     )
-    return {"items": items, "next_cursor": cursors.opaque(next_cursor)}
+    return listing.page(items, next_cursor, Point)
 
 
 @router.post("/events", response_model=EventsRecorded, responses=_partial(EventsRecorded, "events"))
@@ -115,4 +115,4 @@ def list_events(
     items, next_cursor = series.list_events(
         store, workspace, event_type=event_type, since=since, until=until, limit=limit, cursor=cursor
     )
-    return {"items": items, "next_cursor": cursors.opaque(next_cursor)}
+    return listing.page(items, next_cursor, Event)

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from proactive import tasks
-from proactive.api import cursors
+from proactive.api import listing
 from proactive.api.deps import CurrentPrincipal, Cursor, Limit, QueueDep, StoreDep, WorkspaceScope
 from proactive.api.routes_hooks import DOCUMENTED, deliver_to
 from proactive.clock import utcnow
 from proactive.models.common import Page
-from proactive.models.conversations import Task, TaskCreate, TaskType, TaskUpdate
 from proactive.models.runs import Run
+from proactive.models.tasks import Task, TaskCreate, TaskType, TaskUpdate
 from proactive.settings import get_settings
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
@@ -56,7 +56,7 @@ def list_tasks(
     items, next_cursor = tasks.page(
         store, workspace, _base(request), task_type=task_type, status=status_, limit=limit, cursor=cursor
     )
-    return {"items": items, "next_cursor": cursors.opaque(next_cursor)}
+    return listing.page(items, next_cursor, Task)
 
 
 @router.get("/{task_id}", response_model=Task)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from proactive import references, runs, triggers
-from proactive.api import cursors
+from proactive.api import listing
 from proactive.api.deps import (
     CurrentPrincipal,
     Cursor,
@@ -38,7 +38,7 @@ def list_triggers(
     workspace: WorkspaceScope, store: StoreDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Any:
     items, next_cursor = store.triggers.page(workspace, limit=limit, cursor=cursor)
-    return {"items": items, "next_cursor": cursors.opaque(next_cursor)}
+    return listing.page(items, next_cursor, Trigger)
 
 
 @router.get("/{trigger_id}", response_model=Trigger)

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 
-from proactive import webhooks
-from proactive.api import cursors, listing
+from proactive.api import listing
 from proactive.api.deps import CurrentPrincipal, Cursor, Limit, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
 from proactive.models.common import Page
@@ -18,11 +18,12 @@ from proactive.models.webhooks import (
     WebhookWithSecret,
 )
 from proactive.settings import get_settings
+from proactive.webhooks import crud as webhooks
 
 router = APIRouter(prefix="/api/proactive/webhooks", tags=["webhooks"])
 
 
-def _shown(request: Request, webhook: dict[str, Any], *, with_secret: bool = False) -> dict[str, Any]:
+def _shown(request: Request, webhook: Mapping[str, Any], *, with_secret: bool = False) -> dict[str, Any]:
     base = get_settings().public_base_url or str(request.base_url)
     shown = webhooks.present(webhook, base, utcnow())
     if with_secret:
@@ -44,7 +45,7 @@ def list_webhooks(
     request: Request, workspace: WorkspaceScope, store: StoreDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Any:
     items, next_cursor = store.webhooks.page(workspace, limit=limit, cursor=cursor)
-    return {"items": [_shown(request, w) for w in items], "next_cursor": cursors.opaque(next_cursor)}
+    return listing.page(items, next_cursor, Webhook, present=lambda w: _shown(request, w))
 
 
 @router.get("/{webhook_id}", response_model=Webhook)
@@ -96,4 +97,4 @@ def deliveries(
     stored is shown as well as it can be (`listing`): one never fails the page."""
     webhooks.get_webhook(store, webhook_id, principal.workspaces)
     items, next_cursor = store.deliveries.page(webhook_id, limit=limit, cursor=cursor)
-    return {"items": listing.shown_all(items, Delivery), "next_cursor": cursors.opaque(next_cursor)}
+    return listing.page(items, next_cursor, Delivery)

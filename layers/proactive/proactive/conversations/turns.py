@@ -67,6 +67,24 @@ def begin(
     message, or None when `text` only asks the agent to continue, and is not part of the
     conversation). Conflict while another turn runs."""
     run_id = new_id("run")
+    conversation = _take_turn(store, conversation_id, workspaces, run_id, from_user=from_user, now=now)
+    message = None
+    if from_user:
+        message = user_message(conversation_id, run_id, text, now)
+        store.messages.add(message)
+    return conversation, turn_run(conversation_id, conversation, run_id, text, now), message
+
+
+def _take_turn(
+    store: Store,
+    conversation_id: str,
+    workspaces: frozenset[str],
+    run_id: str,
+    *,
+    from_user: bool,
+    now: datetime,
+) -> dict[str, Any]:
+    """Make `run_id` the conversation's turn; Conflict while another turn's run is not final."""
 
     def take(conversation: dict[str, Any]) -> dict[str, Any]:
         active = conversation.get("active_run_id")
@@ -86,27 +104,34 @@ def begin(
 
     from proactive import conversations
 
-    conversation = modify(
+    return modify(
         lambda: conversations.get(store, conversation_id, workspaces),
         take,
         what=f"conversation {conversation_id!r}",
     )
-    message = None
-    if from_user:
-        message = {
-            "id": user_message_id(run_id),
-            "conversation_id": conversation_id,
-            "role": "user",
-            "content": text,
-            "created_at": iso(now),
-            "run_id": run_id,
-            "status": "complete",
-        }
-        store.messages.add(message)
+
+
+def user_message(conversation_id: str, run_id: str, text: str, now: datetime) -> dict[str, Any]:
+    """The user's message that starts the turn `run_id` answers."""
+    return {
+        "id": user_message_id(run_id),
+        "conversation_id": conversation_id,
+        "role": "user",
+        "content": text,
+        "created_at": iso(now),
+        "run_id": run_id,
+        "status": "complete",
+    }
+
+
+def turn_run(
+    conversation_id: str, conversation: Mapping[str, Any], run_id: str, text: str, now: datetime
+) -> dict[str, Any]:
+    """The run (not yet stored) of the conversation's agent that answers a turn on `text`."""
     extra: dict[str, Any] = {}
     if conversation.get("notify"):
         extra["source_notify"] = conversation["notify"]
-    run = new_run(
+    return new_run(
         run_id=run_id,
         workspace_id=conversation["workspace_id"],
         agent_id=conversation["agent_id"],
@@ -117,7 +142,6 @@ def begin(
         now=now,
         **extra,
     )
-    return conversation, run, message
 
 
 def in_background(conversation: Mapping[str, Any]) -> bool:

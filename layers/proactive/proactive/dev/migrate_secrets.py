@@ -30,7 +30,8 @@ from datetime import datetime
 from typing import Any
 
 from proactive.store.secrets import Secrets
-from proactive.store.table import Table, plain
+from proactive.store.table import Table
+from proactive.store.values import plain
 from proactive.workspace_secrets import KINDS, references
 
 Reader = Callable[[str], str | None]

@@ -71,7 +71,7 @@ def requeue_unfinished(client: Any, table_name: str, queue: RunQueue, now: datet
     waiting, and for when). Work is idempotent, so a piece that did finish is left alone."""
     from boto3.dynamodb.types import TypeDeserializer
 
-    from proactive.jobs import WORK_KINDS
+    from proactive.wiring import WORK_KINDS
 
     plain = TypeDeserializer()
     messages = []

@@ -7,8 +7,12 @@
 - `hmac-sha256`: `X-Signature: sha256=<hex HMAC-SHA256 of the body>`; the delivery id is a
   hash of the body.
 
-Only the standard library is used: verification sits on the ingest function's cold path, and
-several secrets are tried while a rotated one is in its grace period.
+Signing is the `standard` scheme's other half: what the platform sends (to an http agent, a
+webhook channel, an http action) carries `signed_headers`. A secret that is regenerated stays valid
+for a grace period (`rotated`), during which both are current (`current_secrets`).
+
+Only the standard library (and the clock's helpers) is used: verification sits on the ingest
+function's cold path, and several secrets are tried while a rotated one is in its grace period.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
+
+from proactive.clock import iso, parse_iso
 
 Scheme = Literal["standard", "github", "hmac-sha256"]
 SCHEMES: tuple[Scheme, ...] = ("standard", "github", "hmac-sha256")
@@ -70,6 +76,46 @@ def _key(secret: str) -> bytes:
 
 def _hmac(secret: str, data: bytes) -> bytes:
     return hmac.new(_key(secret), data, hashlib.sha256).digest()
+
+
+def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """The Standard Webhooks signature of a message: `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`,
+    keyed with the secret's decoded bytes."""
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(_hmac(secret, signed)).decode()
+
+
+def signed_headers(
+    secret: str, msg_id: str, timestamp: int, body: bytes, *, previous: Sequence[str] = ()
+) -> dict[str, str]:
+    """The Standard Webhooks headers of a message: its id, its time and its signature, followed
+    by one with each of `previous` (space-separated, as the scheme allows), so that a receiver
+    still holding a secret in its grace period keeps accepting it."""
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": " ".join(sign(s, msg_id, timestamp, body) for s in (secret, *previous)),
+    }
+
+
+def rotated(current: str | None, new: str, grace_seconds: int, now: datetime) -> dict[str, Any]:
+    """The stored fields of a secret's rotation at `now`: `new` becomes the secret, and `current`
+    stays valid as the previous one for `grace_seconds` (none is kept when that is 0)."""
+    return {
+        "secret": new,
+        "previous_secret": current if grace_seconds else None,
+        "previous_secret_expires_at": iso(now + timedelta(seconds=grace_seconds)) if grace_seconds else None,
+    }
+
+
+def current_secrets(item: Mapping[str, Any], now: datetime) -> list[str]:
+    """The secrets valid at `now` of what holds the fields `rotated` writes: its secret, then its
+    previous one while that is in its grace period."""
+    found = [item["secret"]] if item.get("secret") else []
+    expires = item.get("previous_secret_expires_at")
+    if item.get("previous_secret") and expires and parse_iso(expires) > now:
+        found.append(item["previous_secret"])
+    return found
 
 
 def body_key(body: bytes) -> str:
@@ -145,3 +191,14 @@ def _verify_standard(
         if any(hmac.compare_digest(e, given) for e in expected):
             return Verified(delivery_key=msg_id[:200], event=headers.get("webhook-event"))
     raise SignatureError("no v1 signature in webhook-signature matches this webhook's secret")
+
+
+def verify_callback(agent: Mapping[str, Any], headers: Mapping[str, str], body: bytes, now: datetime) -> str:
+    """Check a callback the agent POSTed to the platform: signed with the agent's current secret, or
+    its previous one while that is in its grace period, at most 5 minutes from `now`. Returns the
+    `webhook-id` (for replay protection); raises SignatureError otherwise."""
+    secrets = current_secrets(agent, now)
+    if not secrets:
+        raise SignatureError("this agent has no signing secret")
+    lowered = {name.lower(): value for name, value in headers.items()}
+    return verify("standard", secrets, lowered, body, now).delivery_key

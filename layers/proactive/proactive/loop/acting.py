@@ -3,7 +3,7 @@ still worth it), ask for approval, execute, measure the impact, learn.
 
 Each step reads the goal action (`store.goal_actions`) it works on and records what it did on it,
 with the time, in its `timeline`; a step run twice (a retried Task) finds its work done and does
-not do it again. The state carried between steps is the Map item `plan.plan_item` made.
+not do it again. The state carried between steps is the Map item `steps.plan_item` made.
 
 Executing (`action_execution`) an `agent` action starts a run (`source_type: goal`, its id derived from
 the goal action) and leaves the task waiting on its token until the run ends; `http` and
@@ -37,6 +37,7 @@ from proactive.loop.insights import record_of
 from proactive.loop.planner import Action, Plan, Strategy, choose_action, should_replan
 from proactive.loop.predictions import HISTORY, LEVEL, MAX_POINTS
 from proactive.loop.runs_view import timeline_entry
+from proactive.models.common import GoalType
 from proactive.observability import logger
 from proactive.queue import RunQueue
 from proactive.store import Store, keys
@@ -54,8 +55,6 @@ def _goal(store: Store, goal_id: str) -> Goal | None:
 
 
 def candidate(action: Mapping[str, Any]) -> Action:
-    from proactive.loop.rules import GoalType
-
     return Action(
         id=action["id"],
         name=action["name"],
@@ -90,18 +89,38 @@ def ready(store: Store, item: dict[str, Any], now: datetime) -> dict[str, Any]:
     if goal is None or goal.status != "active":
         why = "the goal is gone" if goal is None else f"the goal is {goal.status}"
         return _cancel(store, item, now, f"{why}, so the action is not needed")
-    plan = ga["plan"]
-    if plan.get("after"):
-        before = store.goal_actions.get(derived_id("goalaction", f"{ga['analysis_id']}|{plan['after']}"))
-        if before is not None and before["status"] not in FINAL:
-            if now.timestamp() >= goal.expires_at:
-                return _cancel(store, item, now, "the goal expired while waiting")
-            if ga["status"] != "waiting":
-                detail = f"waits for goal {plan['after']} to finish"
-                _record(store, ga["id"], {"status": "waiting"}, now, "waiting", detail)
-            return {**item, "go": "wait", "poll_seconds": POLL_SECONDS}
+    waiting = _wait_turn(store, item, ga, goal, now)
+    if waiting is not None:
+        return waiting
     latest = _latest_value(store, ga["workspace_id"], goal.metric, now)
-    as_planned = Plan(
+    if latest is not None and should_replan(as_planned(ga, goal, item), latest):
+        return _replan(store, item, ga, goal, latest, now)
+    return {**item, "go": "act"}
+
+
+def _wait_turn(
+    store: Store, item: Mapping[str, Any], ga: Mapping[str, Any], goal: Goal, now: datetime
+) -> dict[str, Any] | None:
+    """The answer while the goal planned before this one on its resource is under way (wait, or
+    stop when the goal expired meanwhile); None when this goal's turn has come."""
+    plan = ga["plan"]
+    if not plan.get("after"):
+        return None
+    before = store.goal_actions.get(derived_id("goalaction", f"{ga['analysis_id']}|{plan['after']}"))
+    if before is None or before["status"] in FINAL:
+        return None
+    if now.timestamp() >= goal.expires_at:
+        return _cancel(store, item, now, "the goal expired while waiting")
+    if ga["status"] != "waiting":
+        detail = f"waits for goal {plan['after']} to finish"
+        _record(store, ga["id"], {"status": "waiting"}, now, "waiting", detail)
+    return {**item, "go": "wait", "poll_seconds": POLL_SECONDS}
+
+
+def as_planned(ga: Mapping[str, Any], goal: Goal, item: Mapping[str, Any]) -> Plan:
+    """The plan a goal action was made with, as `should_replan` reads it."""
+    plan = ga["plan"]
+    return Plan(
         goal_id=goal.id,
         action_id=ga["action_id"],
         strategy=Strategy(plan["strategy"]),
@@ -112,37 +131,47 @@ def ready(store: Store, item: dict[str, Any], now: datetime) -> dict[str, Any]:
         planned_value=plan.get("planned_value"),
         reason=plan["reason"],
     )
-    if latest is not None and should_replan(as_planned, latest):
-        active = {a["id"]: a for a in store.actions.all_in(ga["workspace_id"]) if a.get("is_active", True)}
-        rng = seeded_rng(ga["id"] + "|replan")
-        choice = choose_action(goal.type, [candidate(a) for a in active.values()], rng)
-        if choice is None:
-            return _cancel(store, item, now, "re-planned: no action serves the goal now")
-        chosen = active[choice.action.id]
-        detail = (
-            f"{goal.metric} moved from {plan.get('planned_value')} to {latest} since planning; "
-            f"'{chosen['name']}' drew {choice.sample:.2f}"
-        )
-        _record(
-            store,
-            ga["id"],
-            {
-                "action_id": chosen["id"],
-                "action_name": chosen["name"],
-                "action_kind": chosen["kind"],
-                "plan": {**plan, "planned_value": latest, "replanned_at": iso(now)},
-            },
-            now,
-            "replanned",
-            detail,
-        )
-        item = {
-            **item,
+
+
+def _replan(
+    store: Store, item: Mapping[str, Any], ga: Mapping[str, Any], goal: Goal, latest: float, now: datetime
+) -> dict[str, Any]:
+    """Draw the action again now that the metric has moved; stop when no action serves the goal."""
+    plan = ga["plan"]
+    active = {a["id"]: a for a in store.actions.all_in(ga["workspace_id"]) if a.get("is_active", True)}
+    rng = seeded_rng(ga["id"] + "|replan")
+    choice = choose_action(goal.type, [candidate(a) for a in active.values()], rng)
+    if choice is None:
+        return _cancel(store, item, now, "re-planned: no action serves the goal now")
+    chosen = active[choice.action.id]
+    detail = (
+        f"{goal.metric} moved from {plan.get('planned_value')} to {latest} since planning; "
+        f"'{chosen['name']}' drew {choice.sample:.2f}"
+    )
+    _record(
+        store,
+        ga["id"],
+        {
+            "action_id": chosen["id"],
+            "action_name": chosen["name"],
             "action_kind": chosen["kind"],
-            "requires_approval": bool(chosen.get("requires_approval")),
-            "approval_timeout_seconds": int(chosen.get("approval_timeout_minutes", 60)) * 60,
-        }
-    return {**item, "go": "act"}
+            "plan": {**plan, "planned_value": latest, "replanned_at": iso(now)},
+        },
+        now,
+        "replanned",
+        detail,
+    )
+    return {**replanned_item(item, chosen), "go": "act"}
+
+
+def replanned_item(item: Mapping[str, Any], chosen: Mapping[str, Any]) -> dict[str, Any]:
+    """The Map item carrying the action drawn again in place of the planned one."""
+    return {
+        **item,
+        "action_kind": chosen["kind"],
+        "requires_approval": bool(chosen.get("requires_approval")),
+        "approval_timeout_seconds": int(chosen.get("approval_timeout_minutes", 60)) * 60,
+    }
 
 
 def request_approval(

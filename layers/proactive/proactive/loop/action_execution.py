@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from proactive import events, outbound
-from proactive.agents.runtimes.http import resolved_headers, signed_headers
+from proactive.agents.runtimes.http import resolved_headers
 from proactive.ids import derived_id
+from proactive.lib.signatures import signed_headers
 from proactive.loop import action_handlers as loop_actions
 from proactive.loop import machine
 from proactive.loop.runs_view import timeline_entry

@@ -28,8 +28,9 @@ from proactive.loop import runs_view
 from proactive.loop import settings as loop_settings
 from proactive.loop.goals import AnomalyScore, Evidence, Goal, MetricView, set_goals
 from proactive.loop.predictions import HISTORY, LEVEL, MAX_POINTS
-from proactive.loop.rules import GoalType, Rule, Target, forecast_horizons, parse_rule
+from proactive.loop.rules import Rule, Target, forecast_horizons, parse_rule
 from proactive.loop.timing import HOUR
+from proactive.models.common import GoalType
 from proactive.store import Store, keys
 
 MAX_EVENTS = 10_000

@@ -76,14 +76,8 @@ def request(
     found = links(store, ga_id, expires_at)
     workspace = store.workspaces.get(goal_action["workspace_id"]) or {}
     channels = list(workspace.get("default_channels") or [])
-    api = f"POST /api/autonomous/approvals/{ga_id}/approve (or /reject)"
     # Waiting first, asking second: a decision made the moment the message arrives is taken.
     if goal_action["status"] != AWAITING:
-        asked = (
-            f"asks {len(channels)} channel(s)"
-            if channels
-            else f"no default channel to ask: decide through {api}"
-        )
         store.goal_actions.update(
             ga_id,
             {
@@ -92,11 +86,49 @@ def request(
             },
             append={
                 "timeline": [
-                    timeline_entry(now, "approval_requested", f"{asked}; waits until {iso(expires_at)}")
+                    timeline_entry(now, "approval_requested", asked_detail(ga_id, channels, expires_at))
                 ]
             },
         )
-    notice = Notice(
+    told = queue_notice(
+        store,
+        queue,
+        goal_action["workspace_id"],
+        approval_notice(goal_action, goal, found, expires_at, now),
+        channels,
+        event_type="goal.approval",
+        key=ga_id,
+        subject_id=ga_id,
+        run_id=None,
+        now=now,
+    )
+    return {"asked_channels": told, "links": found is not None, "expires_at": iso(expires_at)}
+
+
+def api_route(goal_action_id: str) -> str:
+    """How someone signed in decides through the API."""
+    return f"POST /api/autonomous/approvals/{goal_action_id}/approve (or /reject)"
+
+
+def asked_detail(goal_action_id: str, channels: list[str], expires_at: datetime) -> str:
+    """The timeline's account of an approval asked for: whom it asks, and until when."""
+    asked = (
+        f"asks {len(channels)} channel(s)"
+        if channels
+        else f"no default channel to ask: decide through {api_route(goal_action_id)}"
+    )
+    return f"{asked}; waits until {iso(expires_at)}"
+
+
+def approval_notice(
+    goal_action: Mapping[str, Any],
+    goal: Mapping[str, Any],
+    found: Mapping[str, str] | None,
+    expires_at: datetime,
+    now: datetime,
+) -> Notice:
+    """The notice asking for a decision, with the approve and reject links when there are some."""
+    return Notice(
         event="goal.approval_requested",
         title=f"Approval needed: {goal_action['action_name']} for {goal['title']}",
         outcome="warning",
@@ -110,27 +142,14 @@ def request(
             ("Priority", f"{goal['priority_label']} ({goal['priority']:g})"),
             ("Why", goal["evidence"]["summary"]),
             ("Plan", goal_action["plan"]["reason"]),
-            ("Or through the API", api),
+            ("Or through the API", api_route(goal_action["id"])),
         ),
         body=goal["description"],
         link=None,
-        ref=ga_id,
+        ref=goal_action["id"],
         at=now,
         actions=() if found is None else (("Approve", found["approve"]), ("Reject", found["reject"])),
     )
-    told = queue_notice(
-        store,
-        queue,
-        goal_action["workspace_id"],
-        notice,
-        channels,
-        event_type="goal.approval",
-        key=ga_id,
-        subject_id=ga_id,
-        run_id=None,
-        now=now,
-    )
-    return {"asked_channels": told, "links": found is not None, "expires_at": iso(expires_at)}
 
 
 def read_link(store: Store, token: str, now: datetime) -> tuple[dict[str, Any], Decision]:

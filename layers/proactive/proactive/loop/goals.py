@@ -31,8 +31,9 @@ from proactive.analytics.forecast import Forecast, ForecastPoint
 from proactive.analytics.patterns import Pattern
 from proactive.errors import InvalidInput
 from proactive.ids import derived_id
-from proactive.loop.rules import GoalType, Rule, Severity, Target
+from proactive.loop.rules import Rule, Severity, Target
 from proactive.loop.timing import HOUR, Point, from_now, local_time, next_local_hour, recent_level, zone_info
+from proactive.models.common import GoalType
 
 GoalStatus = Literal["active", "achieved", "failed", "expired"]
 Trigger = Literal[

@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from proactive.loop.planner import ActionStats
-from proactive.loop.rules import GoalType
 from proactive.models.actions import (
     ActionInsight,
     CommonFailure,
@@ -26,6 +25,7 @@ from proactive.models.actions import (
     Posterior,
     SuccessRate,
 )
+from proactive.models.common import GoalType
 
 LEVEL = 0.9
 # How many of the most failing actions the insights name.

@@ -38,8 +38,8 @@ import numpy as np
 
 from proactive.errors import InvalidInput
 from proactive.loop.goals import Goal, MetricView
-from proactive.loop.rules import GoalType
 from proactive.loop.timing import HOUR, Point, next_local_hour, zone_info
+from proactive.models.common import GoalType
 
 REPLAN_TOLERANCE = 0.10
 _IMMINENT_SECONDS = HOUR
@@ -142,10 +142,7 @@ def plan_goals(
 ) -> list[Plan]:
     """One plan per active goal in `goals`, most pressing first. `running` are goals whose actions
     are under way: they hold their slots and their resources."""
-    if isinstance(max_concurrent_goals, bool) or not isinstance(max_concurrent_goals, int):
-        raise InvalidInput("max_concurrent_goals must be a whole number", field="max_concurrent_goals")
-    if max_concurrent_goals < 1:
-        raise InvalidInput("max_concurrent_goals must be at least 1", field="max_concurrent_goals")
+    _check_concurrency(max_concurrent_goals)
     zone = zone_info(timezone)
     lanes: list[list[str]] = []
     lane_of: dict[str, int] = {}
@@ -161,19 +158,10 @@ def plan_goals(
             reason = f"No action serves {goal.type} goals; add one to act on this goal."
             plans.append(Plan(goal.id, None, strategy, wait_until, None, None, False, latest, reason))
             continue
-        after = None
-        shared = lane_of.get(goal.resource)
-        if shared is not None:
-            after = lanes[shared][-1]
+        if goal.resource in lane_of:
             strategy = Strategy.COLLABORATIVE
-            why += f"; runs after goal {after}, which works on {goal.resource} too"
-            lane = shared
-        elif len(lanes) >= max_concurrent_goals:
-            lane = min(range(len(lanes)), key=lambda i: (len(lanes[i]), i))
-            after = lanes[lane][-1]
-            why += f"; max_concurrent_goals={max_concurrent_goals} are taken, so it runs after goal {after}"
-        else:
-            lane = None
+        lane, after, note = slot(goal, lanes, lane_of, max_concurrent_goals)
+        why += note
         _enter(lanes, lane_of, goal, lane)
         reason = f"{strategy}: {why}. {_explain(choice)}"
         action = choice.action
@@ -191,6 +179,34 @@ def plan_goals(
             )
         )
     return plans
+
+
+def _check_concurrency(max_concurrent_goals: int) -> None:
+    if isinstance(max_concurrent_goals, bool) or not isinstance(max_concurrent_goals, int):
+        raise InvalidInput("max_concurrent_goals must be a whole number", field="max_concurrent_goals")
+    if max_concurrent_goals < 1:
+        raise InvalidInput("max_concurrent_goals must be at least 1", field="max_concurrent_goals")
+
+
+def slot(
+    goal: Goal, lanes: Sequence[Sequence[str]], lane_of: Mapping[str, int], max_concurrent_goals: int
+) -> tuple[int | None, str | None, str]:
+    """Where a goal's action runs: the lane it joins (None: a lane of its own), the goal it runs
+    after, and why it waits. A goal whose resource a lane works on already joins that lane; when
+    every one of `max_concurrent_goals` lanes is taken, it joins the shortest."""
+    shared = lane_of.get(goal.resource)
+    if shared is not None:
+        after = lanes[shared][-1]
+        return shared, after, f"; runs after goal {after}, which works on {goal.resource} too"
+    if len(lanes) >= max_concurrent_goals:
+        lane = min(range(len(lanes)), key=lambda i: (len(lanes[i]), i))
+        after = lanes[lane][-1]
+        return (
+            lane,
+            after,
+            f"; max_concurrent_goals={max_concurrent_goals} are taken, so it runs after goal {after}",
+        )
+    return None, None, ""
 
 
 def should_replan(plan: Plan, latest_value: float, *, tolerance: float = REPLAN_TOLERANCE) -> bool:

@@ -27,22 +27,11 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from decimal import Decimal
-from enum import StrEnum
 from numbers import Real
 from typing import Any, Literal
 
 from proactive.errors import InvalidInput
-
-
-class GoalType(StrEnum):
-    RESOURCE_OPTIMIZATION = "RESOURCE_OPTIMIZATION"
-    PERFORMANCE_TARGET = "PERFORMANCE_TARGET"
-    CAPACITY_PLANNING = "CAPACITY_PLANNING"
-    BOTTLENECK_PREVENTION = "BOTTLENECK_PREVENTION"
-    COST_REDUCTION = "COST_REDUCTION"
-    SLA_MAINTENANCE = "SLA_MAINTENANCE"
-    PATTERN_ADAPTATION = "PATTERN_ADAPTATION"
-
+from proactive.models.common import GoalType
 
 RuleKind = Literal["threshold", "target", "slo", "cost", "pattern"]
 Operator = Literal["<=", ">=", "<", ">"]
@@ -131,6 +120,13 @@ class Rule:
     resource: str | None = None
 
     def __post_init__(self) -> None:
+        self._store_numbers()
+        self._check_condition()
+        self._check_options()
+        self._check_underused_at()
+        self._check_goal_type()
+
+    def _store_numbers(self) -> None:
         for name in _NUMBERS:
             number = getattr(self, name)
             if number is not None:
@@ -141,6 +137,9 @@ class Rule:
                 )
                 # Stored as float, so equal rules compare and print alike whichever way they came.
                 object.__setattr__(self, name, float(number))
+
+    def _check_condition(self) -> None:
+        """The metric, the kind, and the condition the kind needs."""
         _require(isinstance(self.metric, str) and bool(_NAME.fullmatch(self.metric)), "metric", _NAME_HELP)
         _require(self.kind in KINDS, "kind", f"kind must be one of {', '.join(KINDS)}")
         _require(self.operator in (*OPERATORS, None), "operator", f"use one of {', '.join(OPERATORS)}")
@@ -160,6 +159,9 @@ class Rule:
             _require(
                 self.operator in ("<=", "<"), "operator", "a cost rule's budget is a ceiling: use <= or <"
             )
+
+    def _check_options(self) -> None:
+        """The options: set only on the kinds that read them, each within its range."""
         for name, kinds in _KIND_OPTIONS.items():
             if getattr(self, name) != _DEFAULTS[name] and self.kind not in kinds:
                 raise InvalidInput(f"{name} applies to {' and '.join(kinds)} rules only", field=name)
@@ -176,6 +178,8 @@ class Rule:
         _require(0 < self.min_rise_pct <= 1000, "min_rise_pct", "min_rise_pct must be in (0, 1000]")
         _require(0 <= self.min_confidence <= 1, "min_confidence", "min_confidence must be in [0, 1]")
         _require(self.resource is None or bool(_NAME.fullmatch(self.resource)), "resource", _NAME_HELP)
+
+    def _check_underused_at(self) -> None:
         if self.underused_at is not None:
             target = self.target
             _require(
@@ -186,6 +190,8 @@ class Rule:
                 "underused_at",
                 f"underused_at must lie on the safe side of {target}",
             )
+
+    def _check_goal_type(self) -> None:
         if self.goal_type is not None:
             allowed = GOAL_TYPES_BY_KIND[self.kind]
             _require(

@@ -17,7 +17,7 @@ When the next analysis is due (`next_analysis_at`): never while autonomous mode 
 is off; at once when both come on; then the last analysis plus the interval (a new interval
 counts from the last analysis). The item is not in the due index yet: the dispatcher counts an
 indexed item of a kind nothing is registered to dispatch as an error at every tick, so it joins
-the index together with the goal loop's due kind in `proactive.jobs`.
+the index together with the goal loop's due kind in `proactive.wiring`.
 """
 
 from __future__ import annotations

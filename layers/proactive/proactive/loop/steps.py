@@ -24,8 +24,8 @@ from proactive.ids import derived_id
 from proactive.loop import acting, action_execution, analysis, runs_view
 from proactive.loop import settings as loop_settings
 from proactive.loop.analysis import Context, from_stored
-from proactive.loop.goals import MetricView
-from proactive.loop.planner import plan_goals
+from proactive.loop.goals import Goal, MetricView
+from proactive.loop.planner import Plan, plan_goals
 from proactive.loop.predictions import HISTORY
 from proactive.notifications.notice import Notice
 from proactive.notifications.outbox import queue_notice
@@ -73,16 +73,47 @@ def plan(store: Store, queue: RunQueue, event: Mapping[str, Any], now: datetime)
     goals = [
         from_stored(g) for g in store.goals.all_in(context.workspace_id, filters=Attr("status").eq("active"))
     ]
-    under_way = {
+    under_way = _goals_under_way(store, context)
+    actions = [a for a in store.actions.all_in(context.workspace_id) if a.get("is_active", True)]
+    views = _metric_views(store, context, goals)
+    plans = plan_goals(
+        [g for g in goals if g.id not in under_way],
+        [acting.candidate(a) for a in actions],
+        views,
+        acting.seeded_rng(context.analysis_id),
+        context.at,
+        max_concurrent_goals=int(settings["executor"]["max_concurrent_goals"]),
+        running=[g for g in goals if g.id in under_way],
+        timezone=str(settings["timezone"]),
+    )
+    by_id = {a["id"]: a for a in actions}
+    items = []
+    for made in plans:
+        action = by_id.get(made.action_id or "")
+        planned = planned_goal_action(context, made, action, now)
+        store.goal_actions.create(planned)
+        if action is not None:
+            items.append(plan_item(planned, action, settings))
+    runs_view.record_step(
+        store, context.analysis_id, "plan", {"plans": len(plans), "acting_on": [i["goal_id"] for i in items]}
+    )
+    return {**state, "plans": items}
+
+
+def _goals_under_way(store: Store, context: Context) -> set[str]:
+    """The goals an earlier analysis's action is still working on."""
+    return {
         ga["goal_id"]
         for ga in store.goal_actions.all_in(
             context.workspace_id, filters=Attr("status").is_in(list(_UNDER_WAY))
         )
         if ga["analysis_id"] != context.analysis_id
     }
-    running = [g for g in goals if g.id in under_way]
-    actions = [a for a in store.actions.all_in(context.workspace_id) if a.get("is_active", True)]
-    views = {
+
+
+def _metric_views(store: Store, context: Context, goals: list[Goal]) -> dict[str, MetricView]:
+    """The recent history of each metric the goals watch."""
+    return {
         metric: MetricView(
             points=acting.metric_points(
                 store, context.workspace_id, metric, context.now - HISTORY, context.now
@@ -90,67 +121,52 @@ def plan(store: Store, queue: RunQueue, event: Mapping[str, Any], now: datetime)
         )
         for metric in sorted({g.metric for g in goals})
     }
-    rng = acting.seeded_rng(context.analysis_id)
-    plans = plan_goals(
-        [g for g in goals if g.id not in under_way],
-        [acting.candidate(a) for a in actions],
-        views,
-        rng,
-        context.at,
-        max_concurrent_goals=int(settings["executor"]["max_concurrent_goals"]),
-        running=running,
-        timezone=str(settings["timezone"]),
-    )
-    by_id = {a["id"]: a for a in actions}
-    items = []
-    for made in plans:
-        ga_id = derived_id("goalaction", f"{context.analysis_id}|{made.goal_id}")
-        action = by_id.get(made.action_id or "")
-        plan_doc = {
+
+
+def planned_goal_action(
+    context: Context, made: Plan, action: Mapping[str, Any] | None, now: datetime
+) -> dict[str, Any]:
+    """The goal action recording `made`: planned, or `no_action` when no action serves its goal."""
+    return {
+        "id": derived_id("goalaction", f"{context.analysis_id}|{made.goal_id}"),
+        "workspace_id": context.workspace_id,
+        "goal_id": made.goal_id,
+        "analysis_id": context.analysis_id,
+        "action_id": made.action_id,
+        "action_name": action["name"] if action else None,
+        "action_kind": action["kind"] if action else None,
+        "status": "planned" if action else "no_action",
+        "plan": {
             "strategy": str(made.strategy),
             "reason": made.reason,
             "wait_until": epoch_iso(made.wait_until),
             "after": made.after,
             "sample": made.sample,
             "planned_value": made.planned_value,
-        }
-        store.goal_actions.create(
-            {
-                "id": ga_id,
-                "workspace_id": context.workspace_id,
-                "goal_id": made.goal_id,
-                "analysis_id": context.analysis_id,
-                "action_id": made.action_id,
-                "action_name": action["name"] if action else None,
-                "action_kind": action["kind"] if action else None,
-                "status": "planned" if action else "no_action",
-                "plan": plan_doc,
-                "created_at": iso(now),
-                "timeline": [runs_view.timeline_entry(now, "planned", made.reason)],
-            }
+        },
+        "created_at": iso(now),
+        "timeline": [runs_view.timeline_entry(now, "planned", made.reason)],
+    }
+
+
+def plan_item(
+    planned: Mapping[str, Any], action: Mapping[str, Any], settings: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The Map item that carries a planned goal action through its wait, approval and execution."""
+    return {
+        "goal_action_id": planned["id"],
+        "goal_id": planned["goal_id"],
+        "action_kind": action["kind"],
+        "requires_approval": bool(action.get("requires_approval")),
+        "wait_until": planned["plan"]["wait_until"],
+        "approval_timeout_seconds": int(
+            action.get("approval_timeout_minutes") or settings["approval_timeout_minutes"]
         )
-        if action is None:
-            continue
-        items.append(
-            {
-                "goal_action_id": ga_id,
-                "goal_id": made.goal_id,
-                "action_kind": action["kind"],
-                "requires_approval": bool(action.get("requires_approval")),
-                "wait_until": plan_doc["wait_until"],
-                "approval_timeout_seconds": int(
-                    action.get("approval_timeout_minutes") or settings["approval_timeout_minutes"]
-                )
-                * 60,
-                "impact_seconds": int(settings["impact_window_minutes"]) * 60,
-                "execute_timeout_seconds": action_execution.EXECUTE_TIMEOUT_SECONDS,
-                "poll_seconds": acting.POLL_SECONDS,
-            }
-        )
-    runs_view.record_step(
-        store, context.analysis_id, "plan", {"plans": len(plans), "acting_on": [i["goal_id"] for i in items]}
-    )
-    return {**state, "plans": items}
+        * 60,
+        "impact_seconds": int(settings["impact_window_minutes"]) * 60,
+        "execute_timeout_seconds": action_execution.EXECUTE_TIMEOUT_SECONDS,
+        "poll_seconds": acting.POLL_SECONDS,
+    }
 
 
 def report(store: Store, queue: RunQueue, event: Mapping[str, Any], now: datetime) -> dict[str, Any]:

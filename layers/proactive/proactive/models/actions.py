@@ -8,9 +8,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
 
-from proactive.agents.runtimes.http import SecretHeader
-from proactive.loop.rules import GoalType
-from proactive.models.common import Input, Name, Patch, ResourceId, TaskText, WorkspaceId
+from proactive.models.common import (
+    GoalType,
+    Input,
+    Name,
+    Patch,
+    ResourceId,
+    SecretHeader,
+    TaskText,
+    WorkspaceId,
+)
 from proactive.models.notifications import CHANNEL_REMOVED
 
 ActionKind = Literal["agent", "http", "notify"]

@@ -1,9 +1,11 @@
-"""Shapes shared by every capability: names, ids, inputs and patches, pages and errors."""
+"""Shapes shared by every capability: names, ids, inputs and patches, pages and errors, and the
+few types that more than one capability's models name (goal types, secret-valued headers)."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 from urllib.parse import urlsplit
 
@@ -18,6 +20,7 @@ from pydantic import (
 )
 
 from proactive.lib.text import unsafe_character
+from proactive.secret_store import NAME as SECRET_NAME
 
 # A workspace id, wherever one is taken (the API, tokens issued by `proactive token`).
 WORKSPACE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
@@ -54,6 +57,9 @@ Name = Annotated[
 TaskText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
 ResourceId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
+# The name of a workspace secret, where a config refers to one.
+SecretName = Annotated[str, StringConstraints(pattern=SECRET_NAME.pattern)]
+
 # How far ahead of the server's clock a measurement may say it was taken (clocks drift a little).
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
@@ -83,6 +89,27 @@ MeasuredAt = Annotated[datetime, AfterValidator(_measured_at)]
 
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class SecretHeader(BaseModel):
+    """A header value read from a named secret when the request is sent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    secret: SecretName
+    prefix: str = Field(default="", max_length=100, description="Text before the secret, e.g. 'Bearer '.")
+
+
+class GoalType(StrEnum):
+    """What a goal of the goal loop sets out to do (its rules say which finding sets which)."""
+
+    RESOURCE_OPTIMIZATION = "RESOURCE_OPTIMIZATION"
+    PERFORMANCE_TARGET = "PERFORMANCE_TARGET"
+    CAPACITY_PLANNING = "CAPACITY_PLANNING"
+    BOTTLENECK_PREVENTION = "BOTTLENECK_PREVENTION"
+    COST_REDUCTION = "COST_REDUCTION"
+    SLA_MAINTENANCE = "SLA_MAINTENANCE"
+    PATTERN_ADAPTATION = "PATTERN_ADAPTATION"
 
 
 class Patch(Input):

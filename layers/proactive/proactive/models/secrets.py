@@ -5,12 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field
 
 from proactive.models.common import Input, WorkspaceId
-from proactive.secret_store import MAX_VALUE_BYTES, NAME, value_problem
-
-SecretName = Annotated[str, StringConstraints(pattern=NAME.pattern)]
+from proactive.secret_store import MAX_VALUE_BYTES, value_problem
 
 
 def _value(value: str) -> str:

@@ -1,7 +1,12 @@
 """Monitors: check a value at an interval and start an agent when a condition becomes true.
 
 This module keeps monitors (what to read, the condition, the action) and the values posted to
-metric monitors; `proactive.monitors.checks` performs the checks.
+metric monitors; `proactive.monitors.checks` performs the checks, and what a check concludes is
+decided in `proactive.monitors.verdict`.
+
+The capability's other pieces: what the API accepts and shows in `proactive.models.monitors`;
+monitors, their checks and posted values in the table in `proactive.store.monitors`; the routes
+(`/api/proactive/monitors`) in `proactive.api.routes_monitors`.
 """
 
 from __future__ import annotations

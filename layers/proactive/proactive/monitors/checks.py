@@ -11,7 +11,6 @@ publishes `monitor.recovered`.
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 from collections.abc import Callable, Mapping
@@ -22,10 +21,10 @@ import jmespath
 
 from proactive import events
 from proactive.clock import iso, parse_iso
-from proactive.ids import derived_id, new_id, occurrence_run_id
-from proactive.lib.expressions import Expression, ExpressionError
-from proactive.lib.templates import TemplateError, render
+from proactive.ids import derived_id, new_id
 from proactive.models.runs import SourceType
+from proactive.monitors import verdict
+from proactive.monitors.verdict import SourceError
 from proactive.observability import logger, metrics
 from proactive.outbound import OutboundError, fetch_json, parse_networks
 from proactive.queue import Message, RunQueue, delay_until
@@ -33,12 +32,7 @@ from proactive.runs import enqueue_new, new_run
 from proactive.schedules import window_end
 from proactive.secret_store import SecretMissing, resolve
 from proactive.settings import get_settings
-from proactive.store import ConditionFailed, Store, UnstorableValue
-from proactive.store.table import storable
-
-
-class SourceError(Exception):
-    """The source answered, but not with a usable value."""
+from proactive.store import ConditionFailed, Store
 
 
 def check_id_for(monitor_id: str, slot: datetime) -> str:
@@ -149,37 +143,6 @@ def read_source(store: Store, monitor: Mapping[str, Any], now: datetime) -> tupl
 MAX_SERIES_POINTS = 5000
 
 
-def _change_pct(value: Any, previous: Any) -> float | None:
-    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (value, previous))
-    if not numeric or previous == 0:
-        return None
-    try:
-        change = round((value - previous) / abs(previous) * 100, 6)
-    except OverflowError:
-        return None
-    return float(change) if math.isfinite(change) else None
-
-
-# The most a check keeps of what it read (the value and the named values, as JSON). The check,
-# the monitor (`last_value`) and a fired run's payload each hold a copy, and an item holds 400 KB.
-MAX_VALUE_BYTES = 64 * 1024
-
-
-def _storable_values(value: Any, named: Mapping[str, Any]) -> None:
-    """Refuse, before anything fires, a value the check's record could not hold."""
-    try:
-        storable(value, "value")
-        storable(dict(named), "values")
-    except UnstorableValue as exc:
-        raise SourceError(f"the source's {exc.message}") from None
-    size = len(json.dumps({"value": value, "values": dict(named)}, default=str).encode())
-    if size > MAX_VALUE_BYTES:
-        raise SourceError(
-            f"the source's value is {size:,} bytes as JSON; a check keeps at most {MAX_VALUE_BYTES:,}: "
-            "make the source's `select` pick only what the condition needs"
-        )
-
-
 def run_check(store: Store, queue: RunQueue, check_id: str, now: datetime) -> dict[str, Any]:
     """Perform one queued check. Idempotent: a check that is no longer queued is left alone
     (but for events its monitor still has to deliver)."""
@@ -193,138 +156,73 @@ def run_check(store: Store, queue: RunQueue, check_id: str, now: datetime) -> di
     monitor = store.monitors.get(check["monitor_id"])
     if monitor is None or not monitor.get("is_active"):
         reason = "the monitor was deleted" if monitor is None else "the monitor is paused"
-        return store.checks.update(
-            check_id, {"status": "skipped", "reason": reason, "checked_at": iso(now)}, only_if_status="queued"
-        )
+        return _skip(store, check_id, now, reason)
     hold = timedelta(seconds=settings.outbound_timeout_seconds * 2 + 30)
     try:
         monitor = store.monitors.lock(monitor["id"], check_id, now=now, until=now + hold)
     except ConditionFailed:
-        return store.checks.update(
-            check_id,
-            {
-                "status": "skipped",
-                "checked_at": iso(now),
-                "reason": "the previous check of this monitor was still running",
-            },
-            only_if_status="queued",
-        )
+        return _skip(store, check_id, now, "the previous check of this monitor was still running")
     events.flush(store, queue, store.monitors, monitor, now)
+    threshold = settings.monitor_failure_threshold
     try:
         value, named = read_source(store, monitor, now)
-        _storable_values(value, named)
-        previous = monitor.get("last_value")
-        change_pct = _change_pct(value, previous)
-        names = {**named, "value": value, "previous": previous, "change_pct": change_pct}
-        met = Expression(monitor["condition"]).evaluate(names)
-    except (OutboundError, SecretMissing, SourceError, ExpressionError) as exc:
-        return _failed(store, queue, monitor, check_id, now, f"{exc}")
-    fire = met and (
-        not monitor.get("condition_met")
-        or (
-            monitor.get("cooldown") is not None
-            and monitor.get("last_triggered") is not None
-            and now - parse_iso(monitor["last_triggered"]) >= timedelta(seconds=int(monitor["cooldown"]))
+    except (OutboundError, SecretMissing, SourceError) as exc:
+        return _record(
+            store, queue, monitor, check_id, now, verdict.failed(monitor, f"{exc}", now, threshold)
         )
+    return _record(
+        store, queue, monitor, check_id, now, verdict.checked(monitor, check_id, value, named, now, threshold)
     )
-    run_id = None
-    if fire:
-        try:
-            task = render(monitor["action"], names)
-        except TemplateError as exc:
-            return _failed(store, queue, monitor, check_id, now, f"action: {exc}")
-        run = new_run(
-            run_id=occurrence_run_id(f"check#{check_id}"),
-            workspace_id=monitor["workspace_id"],
-            agent_id=monitor["agent_id"],
-            task=task,
-            source_type=SourceType.MONITOR,
-            source_id=monitor["id"],
-            now=now,
-            check_id=check_id,
-            payload=names,
-            source_name=monitor.get("name"),
-            source_notify=monitor.get("notify"),
-        )
-        enqueue_new(store, queue, run, now)
-        run_id = run["id"]
-        logger.info(
-            "monitor fired", extra={"monitor_id": monitor["id"], "check_id": check_id, "run_id": run_id}
-        )
-    result = store.checks.update(
-        check_id,
-        {
-            "status": "ok",
-            "checked_at": iso(now),
-            "value": value,
-            "values": named or None,
-            "previous": previous,
-            "change_pct": change_pct,
-            "condition_met": met,
-            "fired": bool(fire),
-            "run_id": run_id,
-        },
-        only_if_status="queued",
-    )
-    changes: dict[str, Any] = {
-        "last_check": iso(now),
-        "last_value": value,
-        "condition_met": met,
-        "state": "ok",
-        "consecutive_failures": 0,
-        "last_error": None,
-    }
-    if monitor.get("state") == "failing":
-        changes.update(events.pending(events.MONITOR_RECOVERED))
-    if fire:
-        changes["last_triggered"] = iso(now)
-    _unlock(store, queue, monitor, check_id, changes, now, add={"trigger_count": 1} if fire else None)
-    metrics.add_metric(name="MonitorChecks", unit="Count", value=1)
-    return result
 
 
-def _unlock(
+def _skip(store: Store, check_id: str, now: datetime, reason: str) -> dict[str, Any]:
+    return store.checks.update(
+        check_id, {"status": "skipped", "reason": reason, "checked_at": iso(now)}, only_if_status="queued"
+    )
+
+
+def _record(
     store: Store,
     queue: RunQueue,
     monitor: Mapping[str, Any],
     check_id: str,
-    changes: Mapping[str, Any],
     now: datetime,
-    *,
-    add: Mapping[str, int] | None = None,
-) -> None:
-    """Record the check's outcome on the monitor, release it, and deliver any event it published."""
-    updated = store.monitors.unlock(monitor["id"], check_id, changes, add=add)
+    outcome: verdict.Verdict,
+) -> dict[str, Any]:
+    """Do what the check's verdict says: start the run it fires, record the check and the
+    monitor's outcome, release the monitor, and deliver any event it published."""
+    if outcome.fire is not None:
+        run = new_run(
+            run_id=outcome.fire.run_id,
+            workspace_id=monitor["workspace_id"],
+            agent_id=monitor["agent_id"],
+            task=outcome.fire.task,
+            source_type=SourceType.MONITOR,
+            source_id=monitor["id"],
+            now=now,
+            check_id=check_id,
+            payload=outcome.fire.payload,
+            source_name=monitor.get("name"),
+            source_notify=monitor.get("notify"),
+        )
+        enqueue_new(store, queue, run, now)
+        logger.info(
+            "monitor fired", extra={"monitor_id": monitor["id"], "check_id": check_id, "run_id": run["id"]}
+        )
+    result = store.checks.update(check_id, outcome.check, only_if_status="queued")
+    updated = store.monitors.unlock(monitor["id"], check_id, outcome.monitor, add=outcome.add)
     if updated is not None:
         events.flush(store, queue, store.monitors, updated, now)
-
-
-def _failed(
-    store: Store, queue: RunQueue, monitor: Mapping[str, Any], check_id: str, now: datetime, error: str
-) -> dict[str, Any]:
-    """Record a failed check; after `monitor_failure_threshold` in a row the monitor is failing."""
-    failures = int(monitor.get("consecutive_failures") or 0) + 1
-    threshold = get_settings().monitor_failure_threshold
-    state = "failing" if failures >= threshold else monitor.get("state", "unknown")
-    result = store.checks.update(
-        check_id, {"status": "error", "checked_at": iso(now), "error": error[:2000]}, only_if_status="queued"
-    )
-    changes: dict[str, Any] = {
-        "last_check": iso(now),
-        "consecutive_failures": failures,
-        "last_error": error[:2000],
-        "state": state,
-    }
-    if state == "failing" and monitor.get("state") != "failing":
-        changes.update(events.pending(events.MONITOR_FAILING))
-    _unlock(store, queue, monitor, check_id, changes, now)
+    if outcome.error is None:
+        metrics.add_metric(name="MonitorChecks", unit="Count", value=1)
+        return result
     logger.warning(
         "monitor check failed",
         extra={
             "monitor_id": monitor["id"],
             "check_id": check_id,
-            "error": error,
-            "consecutive_failures": failures,
+            "error": outcome.error,
+            "consecutive_failures": outcome.monitor["consecutive_failures"],
         },
     )
     metrics.add_metric(name="MonitorCheckErrors", unit="Count", value=1)

@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from proactive import aws, outbound
-from proactive.agents.runtimes.http import retry_after, signed_headers
+from proactive.lib.signatures import signed_headers
 from proactive.notifications.channels import DEFAULT_NTFY_SERVER, MASK
 from proactive.notifications.render import Rendered
 from proactive.secret_store import SecretMissing, resolve, resolve_platform
@@ -101,7 +101,7 @@ def _wait(response: outbound.Response) -> float | None:
     wait = _json(response).get("retry_after")
     if isinstance(wait, int | float) and not isinstance(wait, bool) and 0 <= wait < 86400:
         return float(wait)
-    return retry_after(response)
+    return outbound.retry_after(response)
 
 
 Classify = Callable[[outbound.Response, str], Delivery]

@@ -17,7 +17,6 @@ A cancel asked for while the attempt ran wins over its outcome.
 from __future__ import annotations
 
 import contextvars
-import importlib
 import math
 import random
 import time
@@ -29,13 +28,22 @@ from boto3.dynamodb.conditions import Attr
 
 from proactive import events
 from proactive.agents import runtime_for
-from proactive.agents.runtimes import AgentResult, RunContext, StepLog, StreamEvent, ToolContext, Usage
+from proactive.agents.runtimes import (
+    AgentResult,
+    RunContext,
+    StepLog,
+    StreamEvent,
+    ToolContext,
+    Usage,
+    prepare_context,
+)
 from proactive.clock import iso, parse_iso, utcnow
 from proactive.errors import AgentError
 from proactive.models.runs import FINAL_STATUSES, RunStatus
 from proactive.notifications import targets
 from proactive.observability import logger
 from proactive.queue import LEAD_SECONDS, MAX_DELAY_SECONDS, RunQueue, run_message
+from proactive.runs import slots
 from proactive.runs.records import MAX_OUTPUT_CHARS, finish
 from proactive.settings import get_settings
 from proactive.store import ConditionFailed, Store
@@ -53,16 +61,6 @@ ATTEMPT_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
 ATTEMPT_STREAM: contextvars.ContextVar[StreamEvent | None] = contextvars.ContextVar(
     "attempt_stream", default=None
 )
-# What an agent must know about the source of its run, beyond the task (a conversation's
-# history): source type -> "module:function(store, run, context)", imported when first needed.
-CONTEXT_SOURCES = {"conversation": "proactive.conversations.turns:prepare"}
-
-
-def _prepare(store: Store, run: Mapping[str, Any], context: RunContext) -> None:
-    found = CONTEXT_SOURCES.get(run["source_type"])
-    if found is not None:
-        module, _, name = found.partition(":")
-        getattr(importlib.import_module(module), name)(store, run, context)
 
 
 class RunRetry(Exception):
@@ -119,24 +117,15 @@ def _attempt(
     lease_until = now + timedelta(seconds=settings.run_lease_seconds)
     # A scheduled occurrence first takes its schedule's slot, so a paused schedule or (with
     # overlap=skip) a run still going stops it.
-    slot_of = run["source_id"] if run.get("occurrence_key") else None
-    exclusive = slot_of is not None and run.get("overlap", "skip") == "skip"
+    slot_of, exclusive = slots.occurrence_slot(run)
     if slot_of is not None:
-        try:
-            store.schedules.take_slot(slot_of, run_id, now=now, lease_until=lease_until, exclusive=exclusive)
-        except ConditionFailed:
-            schedule = store.schedules.get(slot_of)
-            if not (exclusive and _take_from_finished(store, schedule, run_id, now, lease_until)):
-                return _public(_cancel_occurrence(store, queue, run, now, schedule))
+        refused = slots.take(store, queue, run, slot_of, exclusive, now, lease_until)
+        if refused is not None:
+            return _public(refused)
     steps = StepLog(run.get("steps"), clock=now_fn)
     steps.add("attempt_started", attempt=int(run.get("attempts") or 0) + 1)
     agent = store.agents.get(run["agent_id"])
-    extra: dict[str, Any] = {}
-    if not run.get("attempts"):
-        # Who is told about this run is settled when it first starts, and kept on it.
-        extra["notify"] = targets.plan(store, run, agent or {})
-        if targets.wants(extra["notify"], "start"):
-            extra.update(events.pending(events.RUN_STARTED))
+    extra = _first_start(store, run, agent) if not run.get("attempts") else {}
     try:
         run = store.runs.start(
             run_id,
@@ -151,54 +140,69 @@ def _attempt(
         # Another delivery holds it, or it finished meanwhile. The slot taken for it is given
         # back only in the second case: in the first, it is the other delivery's slot too (both
         # took it for the same run), and that delivery's attempt is going on.
-        if slot_of is not None and exclusive and not _held_elsewhere(store, run_id, now):
+        if slot_of is not None and exclusive and not slots.held_elsewhere(store, run_id, now):
             store.schedules.release_slot(slot_of, run_id)
         return {"run_id": run_id, "status": "taken"}
-    try:
-        events.flush(store, queue, store.runs, run, now)
-        run = {k: v for k, v in run.items() if k != events.PENDING}
-    except Exception:
-        # Telling of the start must never hold the run up: the event stays pending on the run
-        # and goes out with its end (`finish` keeps it).
-        logger.exception("the run's start could not be told; the run goes on", extra={"run_id": run_id})
-
+    run = _tell_started(store, queue, run, now)
     if agent is None or agent["workspace_id"] != run["workspace_id"]:
         error = f"agent {run['agent_id']!r} no longer exists"
         steps.add("attempt_failed", error=error)
         return _public(finish(store, queue, run, RunStatus.FAILED, now_fn(), error=error, steps=steps.steps))
+    return _public(_run_agent(store, queue, run, agent, steps, now_fn))
+
+
+def _first_start(store: Store, run: Mapping[str, Any], agent: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What a run records when it first starts: who is told about it (settled now, and kept on
+    it), and the start event when they want it."""
+    extra: dict[str, Any] = {"notify": targets.plan(store, run, agent or {})}
+    if targets.wants(extra["notify"], "start"):
+        extra.update(events.pending(events.RUN_STARTED))
+    return extra
+
+
+def _tell_started(store: Store, queue: RunQueue, run: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Tell of the run's start; the run without its pending events once they are told."""
+    try:
+        events.flush(store, queue, store.runs, run, now)
+        return {k: v for k, v in run.items() if k != events.PENDING}
+    except Exception:
+        # Telling of the start must never hold the run up: the event stays pending on the run
+        # and goes out with its end (`finish` keeps it).
+        logger.exception("the run's start could not be told; the run goes on", extra={"run_id": run["id"]})
+        return run
+
+
+def _run_agent(
+    store: Store,
+    queue: RunQueue,
+    run: dict[str, Any],
+    agent: Mapping[str, Any],
+    steps: StepLog,
+    now_fn: Callable[[], datetime],
+) -> dict[str, Any]:
+    """Run the agent on the run's task, and record the attempt's outcome."""
     context = RunContext(
-        run_id=run_id,
+        run_id=run["id"],
         workspace_id=run["workspace_id"],
         source_type=run["source_type"],
         source_id=run.get("source_id"),
         attempt=run["attempts"],
         payload=run.get("payload"),
         steps=steps,
-        tools=ToolContext(store=store, queue=queue, workspace_id=run["workspace_id"], run_id=run_id),
+        tools=ToolContext(store=store, queue=queue, workspace_id=run["workspace_id"], run_id=run["id"]),
         deadline=ATTEMPT_DEADLINE.get(),
         on_event=ATTEMPT_STREAM.get(),
     )
     try:
-        _prepare(store, run, context)
+        prepare_context(store, run, context)
         result = runtime_for(agent["runtime"]).execute(agent, run["task"], context)
     except AgentError as exc:
-        return _public(after_failure(store, queue, run, agent, steps, exc, now_fn()))
+        return after_failure(store, queue, run, agent, steps, exc, now_fn())
     except Exception as exc:  # a runtime's own fault is recorded like an agent's, and retried
-        logger.exception("agent runtime raised", extra={"run_id": run_id})
+        logger.exception("agent runtime raised", extra={"run_id": run["id"]})
         failure = AgentError(f"{type(exc).__name__}: {exc}", retryable=True)
-        return _public(after_failure(store, queue, run, agent, steps, failure, now_fn()))
-    return _public(after_success(store, queue, run, agent, steps, result, now_fn()))
-
-
-def _held_elsewhere(store: Store, run_id: str, now: datetime) -> bool:
-    """Whether another delivery's attempt of the run is going on (it holds the run's lease)."""
-    run = store.runs.get(run_id)
-    return (
-        run is not None
-        and run["status"] == RunStatus.RUNNING
-        and bool(run.get("lease_until"))
-        and parse_iso(run["lease_until"]) > now
-    )
+        return after_failure(store, queue, run, agent, steps, failure, now_fn())
+    return after_success(store, queue, run, agent, steps, result, now_fn())
 
 
 def max_attempts(agent: Mapping[str, Any]) -> int:
@@ -270,44 +274,14 @@ def after_failure(
     spent = _usage(run.get("usage"), failure.usage)
     usage = {"usage": spent} if spent else {}
     if failure.retryable and attempts < max_attempts(agent):
-        if failure.retry_after is not None:
-            delay = min(float(settings.retry_cap_seconds), max(0.0, failure.retry_after))
-        else:
-            ceiling = min(settings.retry_cap_seconds, settings.retry_base_seconds * 2 ** (attempts - 1))
-            delay = random.uniform(0, ceiling)  # noqa: S311 - jitter, not a secret
-        retry_at = now + timedelta(seconds=delay)
-        steps.add("attempt_failed", error=error, retry_at=iso(retry_at))
-        # The next attempt's message goes first: if this worker dies before recording the
-        # failure, that message still finds the run (its lease lapses) and makes the attempt.
-        queue.send([run_message(run["id"], min(MAX_DELAY_SECONDS, math.ceil(delay)), attempt=attempts + 1)])
-        try:
-            queued = store.runs.update(
-                run["id"],
-                {
-                    "status": RunStatus.QUEUED.value,
-                    "error": error,
-                    "retry_at": iso(retry_at),
-                    "lease_until": None,
-                    "steps": steps.steps,
-                    **usage,
-                },
-                condition=Attr("status").eq(RunStatus.RUNNING.value) & Attr("cancel_requested").not_exists(),
-            )
-        except ConditionFailed:
-            return _cancelled_meanwhile(store, queue, run, steps, now, error=error)
-        if run.get("holds_slot"):
-            store.schedules.release_slot(run["source_id"], run["id"])
-        logger.warning(
-            "run attempt failed; will retry",
-            extra={"run_id": run["id"], "error": error, "retry_at": iso(retry_at)},
+        delay = retry_delay(
+            failure,
+            attempts,
+            base_seconds=settings.retry_base_seconds,
+            cap_seconds=settings.retry_cap_seconds,
         )
-        return queued
+        return _retry_later(store, queue, run, steps, now, delay, error=error, usage=usage)
     steps.add("attempt_failed", error=error, retry_at=None)
-    reason = (
-        f"gave up after {attempts} attempt(s)"
-        if failure.retryable
-        else "not retried: the failure cannot pass"
-    )
     try:
         return finish(
             store,
@@ -317,12 +291,72 @@ def after_failure(
             now,
             condition=Attr("cancel_requested").not_exists(),
             error=error,
-            reason=reason,
+            reason=give_up_reason(failure, attempts),
             steps=steps.steps,
             **usage,
         )
     except ConditionFailed:
         return _cancelled_meanwhile(store, queue, run, steps, now, error=error)
+
+
+def retry_delay(failure: AgentError, attempts: int, *, base_seconds: int, cap_seconds: int) -> float:
+    """Seconds until the next attempt: the agent's Retry-After (at most `cap_seconds`), else
+    exponential back-off from `base_seconds` with full jitter after `attempts` attempts."""
+    if failure.retry_after is not None:
+        return min(float(cap_seconds), max(0.0, failure.retry_after))
+    ceiling = min(cap_seconds, base_seconds * 2 ** (attempts - 1))
+    return random.uniform(0, ceiling)  # noqa: S311 - jitter, not a secret
+
+
+def give_up_reason(failure: AgentError, attempts: int) -> str:
+    """Why a failed run is not tried again."""
+    return (
+        f"gave up after {attempts} attempt(s)"
+        if failure.retryable
+        else "not retried: the failure cannot pass"
+    )
+
+
+def _retry_later(
+    store: Store,
+    queue: RunQueue,
+    run: dict[str, Any],
+    steps: StepLog,
+    now: datetime,
+    delay: float,
+    *,
+    error: str,
+    usage: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Queue the next attempt `delay` seconds from now and put the run back in the queue."""
+    attempts = int(run.get("attempts") or 0)
+    retry_at = now + timedelta(seconds=delay)
+    steps.add("attempt_failed", error=error, retry_at=iso(retry_at))
+    # The next attempt's message goes first: if this worker dies before recording the
+    # failure, that message still finds the run (its lease lapses) and makes the attempt.
+    queue.send([run_message(run["id"], min(MAX_DELAY_SECONDS, math.ceil(delay)), attempt=attempts + 1)])
+    try:
+        queued = store.runs.update(
+            run["id"],
+            {
+                "status": RunStatus.QUEUED.value,
+                "error": error,
+                "retry_at": iso(retry_at),
+                "lease_until": None,
+                "steps": steps.steps,
+                **usage,
+            },
+            condition=Attr("status").eq(RunStatus.RUNNING.value) & Attr("cancel_requested").not_exists(),
+        )
+    except ConditionFailed:
+        return _cancelled_meanwhile(store, queue, run, steps, now, error=error)
+    if run.get("holds_slot"):
+        store.schedules.release_slot(run["source_id"], run["id"])
+    logger.warning(
+        "run attempt failed; will retry",
+        extra={"run_id": run["id"], "error": error, "retry_at": iso(retry_at)},
+    )
+    return queued
 
 
 def _cancelled_meanwhile(
@@ -418,44 +452,3 @@ def _callback_timer(
         run["id"], remove=("waiting_for", "callback_deadline"), condition=Attr("waiting_for").eq("callback")
     )
     return _public(after_failure(store, queue, waiting, agent, steps, failure, now))
-
-
-def _take_from_finished(
-    store: Store, schedule: Mapping[str, Any] | None, run_id: str, now: datetime, lease_until: datetime
-) -> bool:
-    """Take the schedule's slot from the run holding it if that run has finished (a run does not
-    release a slot whose lease lapses before the next occurrence); False if the slot is held by
-    a run still going, or the schedule is paused or gone."""
-    holder = (schedule or {}).get("active_run_id")
-    if schedule is None or not schedule.get("is_active") or not holder or holder == run_id:
-        return False
-    holding = store.runs.get(str(holder))
-    if holding is not None and holding["status"] not in FINAL_STATUSES:
-        return False
-    try:
-        store.schedules.take_slot(
-            schedule["id"], run_id, now=now, lease_until=lease_until, exclusive=True, replacing=str(holder)
-        )
-    except ConditionFailed:
-        return False
-    return True
-
-
-def _cancel_occurrence(
-    store: Store,
-    queue: RunQueue,
-    run: Mapping[str, Any],
-    now: datetime,
-    schedule: Mapping[str, Any] | None,
-) -> dict[str, Any]:
-    """Record why a scheduled occurrence could not take its schedule's slot (`schedule` as read
-    after it could not)."""
-    if schedule is None:
-        reason = "the schedule was deleted before this occurrence ran"
-    elif not schedule.get("is_active"):
-        reason = "the schedule was paused before this occurrence ran"
-    else:
-        reason = (
-            f"skipped by overlap=skip: run {schedule.get('active_run_id')} of this schedule was still running"
-        )
-    return finish(store, queue, run, RunStatus.CANCELLED, now, reason=reason)

@@ -13,7 +13,7 @@ from boto3.dynamodb.conditions import Attr
 
 from proactive.agents.runtimes import AgentResult, StepLog
 from proactive.errors import AgentError, Conflict, InvalidInput, NotFound, Unauthorized
-from proactive.lib.signatures import SignatureError
+from proactive.lib.signatures import SignatureError, verify_callback
 from proactive.lib.surrogates import lone_surrogate, may_hold_surrogates
 from proactive.models.runs import FINAL_STATUSES
 from proactive.queue import RunQueue
@@ -42,7 +42,6 @@ def receive(
     store: Store, queue: RunQueue, run_id: str, headers: Mapping[str, str], body: bytes, now: datetime
 ) -> dict[str, Any]:
     """Take an agent's callback for the run waiting for it. `headers` have lower-case names."""
-    from proactive.agents.runtimes.http import verify_callback
 
     run = store.runs.get(run_id)
     agent = store.agents.get(run["agent_id"]) if run else None

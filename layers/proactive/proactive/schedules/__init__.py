@@ -2,7 +2,12 @@
 
 Both the dispatcher (every tick) and the API (when a schedule is saved close to its next
 fire time) call `dispatch`, which is idempotent: an occurrence's run id is derived from
-(schedule, fire time), so creating it is the claim.
+(schedule, fire time), so creating it is the claim. Which due occurrences run and which are
+recorded as missed after downtime is the catch-up rule, in `proactive.schedules.catchup`.
+
+The capability's other pieces: what the API accepts and shows in `proactive.models.schedules`;
+schedules in the table, with their place in the due index, in `proactive.store.schedules`; the
+routes (`/api/proactive/schedules`) in `proactive.api.routes_schedules`.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from proactive.notifications import targets
 from proactive.observability import logger
 from proactive.queue import Message, QueueError, RunQueue, delay_until, run_message
 from proactive.runs import enqueue_new, new_run
+from proactive.schedules import catchup
 from proactive.settings import get_settings
 from proactive.store import ConditionFailed, Store
 from proactive.store.entities import modify
@@ -270,8 +276,8 @@ def dispatch(
 
     `now` is the tick's clock (the scheduled event's time); `wall_now` is the real time used
     for SQS delays (defaults to now). Occurrences older than `missed_after_seconds` were missed
-    during downtime and follow the schedule's `catch_up` policy; each one not run is recorded
-    as a `missed` run.
+    during downtime and follow the schedule's `catch_up` policy (`proactive.schedules.catchup`);
+    each one not run is recorded as a `missed` run.
     """
     settings = get_settings()
     result = DispatchResult()
@@ -279,31 +285,41 @@ def dispatch(
     if not schedule.get("is_active") or not current:
         return result
     cron = CronSchedule(schedule["cron_expression"], schedule["timezone"])
-    end = window_end(now)
-    cutoff = now - timedelta(seconds=settings.missed_after_seconds)
-
-    fires: list[datetime] = []
-    nxt: datetime | None = parse_iso(current)
-    while nxt is not None and nxt <= end and len(fires) < settings.max_catch_up_per_tick:
-        fires.append(nxt)
-        nxt = cron.next_after(nxt)
-    # The latest missed occurrence is only known once this chunk reaches the cutoff.
-    missed_complete = nxt is None or nxt >= cutoff
-    missed = [f for f in fires if f < cutoff]
-    to_run = [f for f in fires if f >= cutoff]
     policy = schedule.get("catch_up", "latest")
-    if policy == "all":
-        to_run = missed + to_run
-        skipped: list[datetime] = []
-    elif policy == "latest" and missed and missed_complete:
-        to_run = [missed[-1], *to_run]
-        skipped = missed[:-1]
-    else:
-        skipped = missed
+    planned = catchup.plan(
+        parse_iso(current),
+        cron.next_after,
+        end=window_end(now),
+        cutoff=now - timedelta(seconds=settings.missed_after_seconds),
+        policy=policy,
+        limit=settings.max_catch_up_per_tick,
+    )
+    result.missed = _record_missed(store, queue, schedule, planned.miss, now, policy)
+    _queue_occurrences(store, queue, schedule, planned.queue, now, wall_now or now, result)
+    nxt = planned.next_fire
+    result.next_fire_at = iso(nxt) if nxt else None
+    try:
+        store.schedules.reschedule(
+            schedule["id"], {"next_fire_at": result.next_fire_at}, due_at=nxt, expect_next_fire_at=current
+        )
+    except ConditionFailed:
+        # Edited, paused, deleted or advanced by another caller meanwhile: theirs stands.
+        logger.info("schedule changed during dispatch", extra={"schedule_id": schedule["id"]})
+    return result
 
-    messages: list[Message] = []
-    clock = wall_now or now
-    for fire in skipped:
+
+def _record_missed(
+    store: Store,
+    queue: RunQueue,
+    schedule: Mapping[str, Any],
+    fires: list[datetime],
+    now: datetime,
+    policy: str,
+) -> list[str]:
+    """Record each occurrence as a `missed` run (once) and deliver its event; the ids of those
+    recorded now."""
+    recorded: list[str] = []
+    for fire in fires:
         run = _occurrence_run(
             schedule,
             fire,
@@ -312,7 +328,7 @@ def dispatch(
             reason=(f"missed: nothing dispatched this occurrence by its time (downtime); catch_up={policy}"),
         )
         if store.runs.create(run):
-            result.missed.append(run["id"])
+            recorded.append(run["id"])
             logger.info(
                 "occurrence missed", extra={"schedule_id": schedule["id"], "scheduled_for": iso(fire)}
             )
@@ -320,7 +336,22 @@ def dispatch(
             run = store.runs.get(run["id"]) or {}
         if run:
             events.flush(store, queue, store.runs, run, now)
-    for fire in to_run:
+    return recorded
+
+
+def _queue_occurrences(
+    store: Store,
+    queue: RunQueue,
+    schedule: Mapping[str, Any],
+    fires: list[datetime],
+    now: datetime,
+    clock: datetime,
+    result: DispatchResult,
+) -> None:
+    """Create each occurrence's run (once) and queue it, delayed until its fire time by `clock`
+    (the real time); a run already there is queued again while it is still `queued`."""
+    messages: list[Message] = []
+    for fire in fires:
         run = _occurrence_run(schedule, fire, now, status=RunStatus.QUEUED)
         delay = delay_until(fire, clock)
         if store.runs.create(run):
@@ -341,16 +372,6 @@ def dispatch(
             },
         )
     queue.send(messages)
-
-    result.next_fire_at = iso(nxt) if nxt else None
-    try:
-        store.schedules.reschedule(
-            schedule["id"], {"next_fire_at": result.next_fire_at}, due_at=nxt, expect_next_fire_at=current
-        )
-    except ConditionFailed:
-        # Edited, paused, deleted or advanced by another caller meanwhile: theirs stands.
-        logger.info("schedule changed during dispatch", extra={"schedule_id": schedule["id"]})
-    return result
 
 
 def _occurrence_run(

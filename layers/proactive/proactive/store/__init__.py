@@ -1,7 +1,8 @@
 """DynamoDB access for the single table, one module per entity.
 
 `keys` is the only module that builds a key or names an index; `table` holds the shared
-mechanics (what can be stored, conditional writes, transactions, pages, cursors). `Store` gathers
+mechanics (conditional writes, transactions, queries, pages) and `values` what can be stored and
+how it reads back (conversions, JSON as text, cursors, filters). `Store` gathers
 one accessor per entity for the rest of the package: `store.runs.get(run_id)`. Each accessor's
 module is imported when it is first used, so a function pays only for the entities it touches
 (webhook ingest's cold start reads two).
@@ -13,25 +14,29 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from proactive.settings import Settings, get_settings
-from proactive.store.table import ConditionFailed, Table, UnstorableValue, WriteConflict
+from proactive.store.table import ConditionFailed, Table, WriteConflict
+from proactive.store.values import UnstorableValue
 
 if TYPE_CHECKING:
     from proactive.store.actions import Actions
     from proactive.store.agents import Agents
+    from proactive.store.analyses import Analyses, AnalysisParts
     from proactive.store.autonomy import Autonomy
-    from proactive.store.conversations import Conversations, Messages, Tasks
+    from proactive.store.conversations import Conversations, Messages
     from proactive.store.due import DueIndex
+    from proactive.store.goal_actions import GoalActions, TaskTokens
     from proactive.store.goals import Goals
     from proactive.store.loop import LoopSettings
-    from proactive.store.loop_runs import Analyses, AnalysisParts, GoalActions, PlatformKeys, TaskTokens
     from proactive.store.monitors import Checks, MetricValues, Monitors
     from proactive.store.notifications import Channels, Notifications
     from proactive.store.payloads import Payloads
+    from proactive.store.platform_keys import PlatformKeys
     from proactive.store.requests import Requests
     from proactive.store.runs import Runs
     from proactive.store.schedules import Schedules
     from proactive.store.secrets import Secrets
     from proactive.store.series import EventLog, MetricPoints, MetricStates
+    from proactive.store.tasks import Tasks
     from proactive.store.triggers import Triggers
     from proactive.store.webhooks import Deliveries, Webhooks
     from proactive.store.workspaces import Workspaces
@@ -176,7 +181,7 @@ class Store:
 
     @cached_property
     def tasks(self) -> Tasks:
-        from proactive.store.conversations import Tasks
+        from proactive.store.tasks import Tasks
 
         return Tasks(self.table)
 
@@ -200,31 +205,31 @@ class Store:
 
     @cached_property
     def analyses(self) -> Analyses:
-        from proactive.store.loop_runs import Analyses
+        from proactive.store.analyses import Analyses
 
         return Analyses(self.table)
 
     @cached_property
     def analysis_parts(self) -> AnalysisParts:
-        from proactive.store.loop_runs import AnalysisParts
+        from proactive.store.analyses import AnalysisParts
 
         return AnalysisParts(self.table)
 
     @cached_property
     def goal_actions(self) -> GoalActions:
-        from proactive.store.loop_runs import GoalActions
+        from proactive.store.goal_actions import GoalActions
 
         return GoalActions(self.table)
 
     @cached_property
     def task_tokens(self) -> TaskTokens:
-        from proactive.store.loop_runs import TaskTokens
+        from proactive.store.goal_actions import TaskTokens
 
         return TaskTokens(self.table)
 
     @cached_property
     def platform_keys(self) -> PlatformKeys:
-        from proactive.store.loop_runs import PlatformKeys
+        from proactive.store.platform_keys import PlatformKeys
 
         return PlatformKeys(self.table)
 

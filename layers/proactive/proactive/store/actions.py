@@ -29,7 +29,8 @@ from proactive.clock import iso
 from proactive.errors import Conflict, NotFound
 from proactive.store import keys
 from proactive.store.entities import SIGNING_SECRETS, Entities, seal_fields, version_is
-from proactive.store.table import ConditionFailed, Put, Update, WriteConflict, json_text
+from proactive.store.table import ConditionFailed, Put, Update, WriteConflict
+from proactive.store.values import json_text
 
 # A new action's record: no outcomes yet, so the uniform Beta(1, 1) posterior.
 FRESH_RECORD: dict[str, int] = {

@@ -1,4 +1,4 @@
-"""Conversations, their messages in order, and tasks (views over schedules, triggers and runs)."""
+"""Conversations and their messages in order."""
 
 from __future__ import annotations
 
@@ -9,16 +9,13 @@ from boto3.dynamodb.conditions import Attr, Key
 
 from proactive.store import keys
 from proactive.store.entities import Entities
-from proactive.store.table import ConditionFailed, Table, body
+from proactive.store.table import ConditionFailed, Table
+from proactive.store.values import body
 
 
 class Conversations(Entities):
     kind = "conversation"
     json_fields = ("context_data",)
-
-
-class Tasks(Entities):
-    kind = "task"
 
 
 class Messages:

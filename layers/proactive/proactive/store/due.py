@@ -10,7 +10,8 @@ from boto3.dynamodb.conditions import Key
 
 from proactive.clock import iso
 from proactive.store import keys
-from proactive.store.table import Table, body
+from proactive.store.table import Table
+from proactive.store.values import body
 
 
 class DueIndex:

@@ -21,7 +21,8 @@ from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from proactive import sealing
 from proactive.errors import Conflict, InvalidInput, NotFound
 from proactive.store import keys
-from proactive.store.table import ConditionFailed, Table, Update, body, from_json_text, json_text
+from proactive.store.table import ConditionFailed, Table, Update
+from proactive.store.values import body, from_json_text, json_text
 
 T = TypeVar("T")
 

@@ -6,7 +6,7 @@ message the worker takes, so that one partition would take all of those writes, 
 takes 1,000 a second. Here the idempotency key is in the partition key, and the sort key is a
 constant (the table has a composite key).
 
-Work given no key (None: work that guards itself, see `proactive.jobs`) is performed without a
+Work given no key (None: work that guards itself, see `proactive.wiring`) is performed without a
 record, as Powertools does, but without its warning that a key is missing: that is meant.
 """
 

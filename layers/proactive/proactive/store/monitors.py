@@ -14,7 +14,8 @@ from proactive.clock import iso, parse_iso
 from proactive.store import keys
 from proactive.store.runs import expires
 from proactive.store.schedules import DueEntities
-from proactive.store.table import ConditionFailed, Table, Update, body
+from proactive.store.table import ConditionFailed, Table, Update
+from proactive.store.values import body
 
 
 class Monitors(DueEntities):

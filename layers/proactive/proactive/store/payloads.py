@@ -19,7 +19,8 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr
 
 from proactive.store import keys
-from proactive.store.table import ConditionFailed, Table, from_json_text, json_text
+from proactive.store.table import ConditionFailed, Table
+from proactive.store.values import from_json_text, json_text
 
 # What a process keeps of the payloads it read (JSON text): enough for a worker's batch.
 CACHE_BYTES = 4 * 1024 * 1024

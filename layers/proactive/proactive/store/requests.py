@@ -12,7 +12,8 @@ from boto3.dynamodb.conditions import Attr
 from proactive.clock import iso
 from proactive.errors import Conflict
 from proactive.store import keys
-from proactive.store.table import ConditionFailed, Table, body
+from proactive.store.table import ConditionFailed, Table
+from proactive.store.values import body
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 # The longest a call may wait for the first call with its key to be answered (`Prefer: wait=N`):

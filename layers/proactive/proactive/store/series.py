@@ -19,7 +19,8 @@ from proactive.clock import iso, parse_iso
 from proactive.store import keys
 from proactive.store.entities import version_is
 from proactive.store.runs import expires
-from proactive.store.table import Table, body, decode_cursor, encode_cursor, from_json_text, json_text
+from proactive.store.table import Table
+from proactive.store.values import body, decode_cursor, encode_cursor, from_json_text, json_text
 
 
 def _window(

@@ -12,7 +12,8 @@ from boto3.dynamodb.conditions import Key
 from proactive.clock import iso
 from proactive.store import keys
 from proactive.store.entities import Entities
-from proactive.store.table import ConditionFailed, body
+from proactive.store.table import ConditionFailed
+from proactive.store.values import body
 
 
 def _listener(trigger: Mapping[str, Any]) -> dict[str, str]:

@@ -19,11 +19,13 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 
 from proactive.clock import parse_iso
+from proactive.queue import DLQ_RETENTION_SECONDS
 from proactive.store import keys
 from proactive.store.entities import SIGNING_SECRETS, Entities, unseal_fields
 from proactive.store.payloads import Payloads
 from proactive.store.runs import expires
-from proactive.store.table import Put, Table, Update, body, from_json_text
+from proactive.store.table import Put, Table, Update
+from proactive.store.values import body, from_json_text
 
 
 class Webhooks(Entities):
@@ -58,8 +60,11 @@ class Deliveries:
         self.table = table
         self.retention_days = retention_days
         self.payloads = payloads
-        # The payload is kept as long as the run it starts.
-        self.payload_retention_days = max(retention_days, run_retention_days)
+        # The payload is kept as long as the run it starts: that run is made when the worker takes
+        # the delivery's message, which waits at most the run queue's 4 days and, redriven from
+        # the dead-letter queue, that queue's retention.
+        waits = -(-DLQ_RETENTION_SECONDS // 86_400)
+        self.payload_retention_days = max(retention_days, run_retention_days + waits)
 
     def _shown_many(self, items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         shown = [body(i) for i in items]

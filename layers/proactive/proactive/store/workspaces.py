@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from proactive.store import keys
-from proactive.store.table import Table, Update, body
+from proactive.store.table import Table, Update
+from proactive.store.values import body
 
 
 class Workspaces:

@@ -8,6 +8,11 @@
 Editing, disabling or deleting a task does the same to what it owns; `POST /tasks/{id}/execute`
 runs the prompt now. Errors name the task's fields (`schedule_expression`, `prompt`), not those
 of the resources underneath.
+
+Where its pieces are: what a task makes and changes in what it owns is translated in
+`proactive.tasks.owned`; what the API accepts and shows is in `proactive.models.tasks`; tasks in
+the table are `proactive.store.tasks` (`store.tasks`); the routes (`/tasks`, and a triggered
+task's webhook at `/tasks/webhooks/<task id>`) are in `proactive.api.routes_tasks`.
 """
 
 from __future__ import annotations
@@ -18,25 +23,25 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from proactive import conversations, schedules, triggers, webhooks
+from proactive import conversations, schedules, triggers
 from proactive.auth import Principal
 from proactive.clock import iso, parse_iso
 from proactive.errors import Conflict, InvalidInput
 from proactive.ids import new_id
 from proactive.lib.signatures import HOW_TO_SIGN
-from proactive.lib.text import escape_unsafe
-from proactive.models.conversations import TaskCreate, TaskUpdate, TriggerConfig
-from proactive.models.notifications import NotifyConfig
 from proactive.models.runs import SourceType
-from proactive.models.schedules import ScheduleCreate, ScheduleUpdate
-from proactive.models.triggers import TriggerCreate, TriggerUpdate
-from proactive.models.webhooks import WebhookCreate, WebhookUpdate
+from proactive.models.schedules import ScheduleUpdate
+from proactive.models.tasks import TaskCreate, TaskUpdate
+from proactive.models.triggers import TriggerUpdate
+from proactive.models.webhooks import WebhookUpdate
 from proactive.notifications import shorthands
 from proactive.queue import RunQueue
 from proactive.runs.records import enqueue_new, new_run
 from proactive.store import Store
 from proactive.store import keys as store_keys
 from proactive.store.entities import modify
+from proactive.tasks import owned
+from proactive.webhooks import crud as webhooks
 
 T = TypeVar("T")
 RECENT_RUNS = 10
@@ -79,79 +84,23 @@ def create(
     notify, shown = shorthands.resolve(
         store, workspace, data.notification_config, now, field="notification_config"
     )
-    task_id = new_id("task")
-    # A name made from the prompt is a name like any other: characters a name refuses are shown
-    # escaped rather than refusing a prompt that may hold them.
-    name = data.name or escape_unsafe(" ".join(data.prompt.split()))[:80]
-    task: dict[str, Any] = {
-        "id": task_id,
-        "workspace_id": workspace,
-        "task_type": data.task_type,
-        "name": name,
-        "prompt": data.prompt,
-        "agent_id": agent_id,
-        "notify": notify,
-        "notification_config": shown,
-        "schedule_id": None,
-        "trigger_id": None,
-        "webhook_id": None,
-        "run_id": None,
-        "created_at": iso(now),
-        "updated_at": iso(now),
-    }
+    task = owned.new_task(new_id("task"), workspace, agent_id, data, notify, shown, now)
     secret = None
     if data.task_type == "scheduled":
         schedule = _named(
-            lambda: schedules.create_schedule(
-                store,
-                queue,
-                ScheduleCreate(
-                    name=f"task: {name}"[:200],
-                    workspace_id=workspace,
-                    agent_id=agent_id,
-                    task_description=data.prompt,
-                    cron_expression=data.schedule_expression or "",
-                    timezone=data.timezone or "UTC",
-                    notify=NotifyConfig.model_validate(notify) if notify else None,
-                ),
-                now,
-            )
+            lambda: schedules.create_schedule(store, queue, owned.schedule_for(task, data), now)
         )
         task["schedule_id"] = schedule["id"]
     elif data.task_type == "triggered":
-        config = data.trigger_config or TriggerConfig()
-        trigger = _named(
-            lambda: triggers.create_trigger(
-                store,
-                TriggerCreate(
-                    name=f"task: {name}"[:200],
-                    workspace_id=workspace,
-                    trigger_type="webhook",
-                    agent_id=agent_id,
-                    task_template=data.prompt,
-                    filter=config.filter,
-                    notify=NotifyConfig.model_validate(notify) if notify else None,
-                ),
-                now,
-            )
-        )
+        trigger = _named(lambda: triggers.create_trigger(store, owned.trigger_for(task, data), now))
         webhook = webhooks.create_webhook(
-            store,
-            WebhookCreate(
-                workspace_id=workspace,
-                name=f"task: {name}"[:200],
-                trigger_id=trigger["id"],
-                signature_scheme=config.signature_scheme,
-                rate_limit_per_minute=config.rate_limit_per_minute,
-            ),
-            now,
-            url_path=task_id,
+            store, owned.webhook_for(task, data, trigger["id"]), now, url_path=task["id"]
         )
         task.update(trigger_id=trigger["id"], webhook_id=webhook["id"])
         secret = webhook["secret"]
     store.tasks.put(task)
     if data.task_type == "delegation":
-        task = store.tasks.update(task_id, {"run_id": _run(store, queue, task, now)["id"]})
+        task = store.tasks.update(task["id"], {"run_id": _run(store, queue, task, now)["id"]})
     return {**task, "secret": secret} if secret else task
 
 
@@ -352,14 +301,7 @@ def update(
     """Edit the task and, with it, what it owns."""
     task = get(store, task_id, workspaces)
     requested = data.model_dump(exclude_unset=True)
-    if task["task_type"] == "delegation":
-        raise Conflict(f"task {task_id} is a delegation, run once; create a new task to run another prompt")
-    if task["task_type"] != "scheduled" and ({"schedule_expression", "timezone"} & set(requested)):
-        raise InvalidInput(
-            "schedule_expression and timezone are for scheduled tasks", field="schedule_expression"
-        )
-    if task["task_type"] != "triggered" and "trigger_config" in requested:
-        raise InvalidInput("trigger_config is for triggered tasks", field="trigger_config")
+    owned.refuse_update(task, requested)
     if "agent_id" in requested:
         conversations.default_agent(store, task["workspace_id"], data.agent_id)
     changes: dict[str, Any] = {k: requested[k] for k in ("name", "prompt", "agent_id") if k in requested}
@@ -368,57 +310,13 @@ def update(
             store, task["workspace_id"], data.notification_config, now, field="notification_config"
         )
         changes.update(notify=notify, notification_config=shown)
-    common: dict[str, Any] = {}
-    if "agent_id" in changes:
-        common["agent_id"] = changes["agent_id"]
-    if "notify" in changes:
-        common["notify"] = changes["notify"]
-    if task.get("schedule_id"):
-        schedule_changes = dict(common)
-        for ours, theirs in (("prompt", "task_description"), ("schedule_expression", "cron_expression")):
-            if ours in requested:
-                schedule_changes[theirs] = requested[ours]
-        if "timezone" in requested:
-            schedule_changes["timezone"] = requested["timezone"]
-        if schedule_changes:
-            _named(
-                lambda: schedules.update_schedule(
-                    store,
-                    queue,
-                    task["schedule_id"],
-                    ScheduleUpdate.model_validate(schedule_changes),
-                    workspaces,
-                    now,
-                )
-            )
-    if task.get("trigger_id"):
-        trigger_changes = dict(common)
-        if "prompt" in requested:
-            trigger_changes["task_template"] = requested["prompt"]
-        config = data.trigger_config
-        if config is not None:
-            trigger_changes["filter"] = config.filter
-            webhook = store.webhooks.get(task["webhook_id"]) or {}
-            if config.signature_scheme != webhook.get("signature_scheme"):
-                raise InvalidInput(
-                    "trigger_config.signature_scheme cannot change (senders hold a secret of the "
-                    "current scheme); create a new task for another scheme",
-                    field="trigger_config.signature_scheme",
-                )
-        if trigger_changes:
-            _named(
-                lambda: triggers.update_trigger(
-                    store, task["trigger_id"], TriggerUpdate.model_validate(trigger_changes), workspaces, now
-                )
-            )
-        if config is not None:
-            webhooks.update_webhook(
-                store,
-                task["webhook_id"],
-                WebhookUpdate(rate_limit_per_minute=config.rate_limit_per_minute),
-                workspaces,
-                now,
-            )
+    config = data.trigger_config
+    scheme = None
+    if task.get("trigger_id") and config is not None:
+        scheme = (store.webhooks.get(task["webhook_id"]) or {}).get("signature_scheme")
+    _change_owned(
+        store, queue, task, owned.owned_changes(task, requested, changes, config, scheme), workspaces, now
+    )
 
     def write(current: dict[str, Any]) -> dict[str, Any]:
         return store.tasks.update(
@@ -426,6 +324,38 @@ def update(
         )
 
     return modify(lambda: get(store, task_id, workspaces), write, what=f"task {task_id!r}")
+
+
+def _change_owned(
+    store: Store,
+    queue: RunQueue,
+    task: Mapping[str, Any],
+    plan: owned.OwnedChanges,
+    workspaces: frozenset[str],
+    now: datetime,
+) -> None:
+    """Apply an edit's changes to what the task owns, naming the task's fields in any error."""
+    if plan.schedule:
+        _named(
+            lambda: schedules.update_schedule(
+                store,
+                queue,
+                task["schedule_id"],
+                ScheduleUpdate.model_validate(plan.schedule),
+                workspaces,
+                now,
+            )
+        )
+    if plan.trigger:
+        _named(
+            lambda: triggers.update_trigger(
+                store, task["trigger_id"], TriggerUpdate.model_validate(plan.trigger), workspaces, now
+            )
+        )
+    if plan.webhook:
+        webhooks.update_webhook(
+            store, task["webhook_id"], WebhookUpdate.model_validate(plan.webhook), workspaces, now
+        )
 
 
 def delete(store: Store, task_id: str, workspaces: frozenset[str]) -> None:

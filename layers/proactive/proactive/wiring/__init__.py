@@ -1,4 +1,18 @@
-"""What can come due, and what the worker can be asked to do: each kind registered once.
+"""The platform's wiring: everything that is looked up by kind or by name, registered once here.
+
+Every function's handler, the API app and the local stack call `install()` where they start;
+nothing below this module imports it. The modules it names know nothing of one another through it: each
+registration imports its capability only when first used, so a function loads only what its
+work needs (the API function never loads the goal loop's analytics to answer about an agent).
+
+- Due kinds and work kinds (below): what the dispatcher and the worker look up.
+- Event subscribers (`SUBSCRIPTIONS`): what happens when a run ends, a monitor fails or
+  recovers, an occurrence is missed. `events` delivers to them and knows none of them.
+- Agent runtimes, and run context sources (what an agent must know about the source of its run
+  beyond the task: a conversation's history): in `proactive.wiring.agents`, installed by the
+  functions that run or configure agents only (the API, the worker, the goal loop), so that the
+  others (ingest, the dispatcher, dead letters) load none of the agents' modules, and cannot
+  reach the model providers' SDKs even through an import they would never make.
 
 - A due kind is an item kind in the due index (schedule, monitor, ...) with the function that
   hands what is due of one such item to the queue. The dispatcher looks kinds up here.
@@ -11,7 +25,8 @@
   wins, and a finished run, or an attempt already made, is left alone), and so does a delivery
   (its run's id is derived from it, and the run guards itself).
 
-Adding a kind means writing its module and adding one line below.
+Adding a kind, a subscriber, a context source or a runtime means writing its module and adding
+one line below.
 """
 
 from __future__ import annotations
@@ -21,17 +36,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from proactive import autonomy, runs, schedules
-from proactive.loop import cycle
-from proactive.monitors import checks
-from proactive.notifications import attempts
+from proactive import events
+from proactive.context import Context
+from proactive.events import EVENT_TYPES, RUN_FINISHED, RUN_STARTED, Event, Subscription
+from proactive.notifications import targets
 from proactive.queue import Message, RunQueue
 from proactive.store import Store
-from proactive.webhooks import deliveries
 
-Dispatch = Callable[[Store, RunQueue, Mapping[str, Any], datetime, datetime | None], Mapping[str, int]]
-# (store, queue, item id, clock, the message's other fields) -> a summary of what was done
-Perform = Callable[[Store, RunQueue, str, Callable[[], datetime], Mapping[str, Any]], dict[str, Any]]
+# (context, the due item, the tick's time, the wall clock's) -> a summary of what was handed over
+Dispatch = Callable[[Context, Mapping[str, Any], datetime, datetime | None], Mapping[str, int]]
+# (context, item id, the message's other fields) -> a summary of what was done
+Perform = Callable[[Context, str, Mapping[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -40,8 +55,8 @@ class DueKind:
     dispatch: Dispatch
 
 
-# (store, queue, item id, now, why) -> None: settle work whose message was set aside for good
-Abandon = Callable[[Store, RunQueue, str, datetime, str], None]
+# (context, item id, why) -> None: settle work whose message was set aside for good
+Abandon = Callable[[Context, str, str], None]
 # (the stored item, now) -> the message that takes it up again, or None if it waits for nothing;
 # used where a queue can be lost with the work in it (the local stack's restart)
 Requeue = Callable[[Mapping[str, Any], datetime], Message | None]
@@ -71,47 +86,100 @@ class WorkKind:
         return "#".join([self.kind, item_id, *(f"{k}={extra[k]}" for k in sorted(extra))])
 
 
+# Each registration imports its capability when first used (see the module's docstring).
+
+
 def _schedule(
-    store: Store, queue: RunQueue, item: Mapping[str, Any], now: datetime, wall_now: datetime | None
+    ctx: Context, item: Mapping[str, Any], now: datetime, wall_now: datetime | None
 ) -> dict[str, int]:
-    result = schedules.dispatch(store, queue, item, now, wall_now=wall_now)
+    from proactive import schedules
+
+    result = schedules.dispatch(ctx.store, ctx.queue, item, now, wall_now=wall_now)
     return {"queued": len(result.queued), "missed": len(result.missed), "requeued": len(result.requeued)}
 
 
 def _monitor(
-    store: Store, queue: RunQueue, item: Mapping[str, Any], now: datetime, wall_now: datetime | None
+    ctx: Context, item: Mapping[str, Any], now: datetime, wall_now: datetime | None
 ) -> dict[str, int]:
-    return {"checks": int(checks.dispatch(store, queue, item, now, wall_now=wall_now))}
+    from proactive.monitors import checks
+
+    return {"checks": int(checks.dispatch(ctx.store, ctx.queue, item, now, wall_now=wall_now))}
 
 
 def _autonomy(
-    store: Store, queue: RunQueue, item: Mapping[str, Any], now: datetime, wall_now: datetime | None
+    ctx: Context, item: Mapping[str, Any], now: datetime, wall_now: datetime | None
 ) -> dict[str, int]:
-    return {"queued": autonomy.dispatch(store, queue, item, now, wall_now=wall_now)}
+    from proactive import autonomy
+
+    return {"queued": autonomy.dispatch(ctx.store, ctx.queue, item, now, wall_now=wall_now)}
 
 
 def _goal_loop(
-    store: Store, queue: RunQueue, item: Mapping[str, Any], now: datetime, wall_now: datetime | None
+    ctx: Context, item: Mapping[str, Any], now: datetime, wall_now: datetime | None
 ) -> dict[str, int]:
-    return {"started": cycle.dispatch(store, queue, item, now, wall_now=wall_now)}
+    from proactive.loop import cycle
+
+    return {"started": cycle.dispatch(ctx.store, ctx.queue, item, now, wall_now=wall_now)}
 
 
-def _run(
-    store: Store, queue: RunQueue, run_id: str, now_fn: Callable[[], datetime], extra: Mapping[str, Any]
-) -> dict[str, Any]:
-    return runs.execute(store, queue, run_id, now_fn=now_fn, message=extra)
+def _run(ctx: Context, run_id: str, extra: Mapping[str, Any]) -> dict[str, Any]:
+    from proactive import runs
+
+    return runs.execute(ctx.store, ctx.queue, run_id, now_fn=ctx.clock, message=extra)
 
 
-def _delivery(
-    store: Store, queue: RunQueue, delivery_id: str, now_fn: Callable[[], datetime], extra: Mapping[str, Any]
-) -> dict[str, Any]:
-    return deliveries.process(store, queue, delivery_id, now_fn)
+def _abandon_run(ctx: Context, run_id: str, why: str) -> None:
+    from proactive import runs
+
+    runs.abandon(ctx.store, ctx.queue, run_id, ctx.now(), why)
 
 
-def _check(
-    store: Store, queue: RunQueue, check_id: str, now_fn: Callable[[], datetime], extra: Mapping[str, Any]
-) -> dict[str, Any]:
-    return checks.run_check(store, queue, check_id, now_fn())
+def _requeue_run(run: Mapping[str, Any], now: datetime) -> Message | None:
+    from proactive import runs
+
+    return runs.requeue(run, now)
+
+
+def _delivery(ctx: Context, delivery_id: str, extra: Mapping[str, Any]) -> dict[str, Any]:
+    from proactive.webhooks import deliveries
+
+    return deliveries.process(ctx.store, ctx.queue, delivery_id, ctx.clock)
+
+
+def _requeue_delivery(delivery: Mapping[str, Any], now: datetime) -> Message | None:
+    from proactive.webhooks import deliveries
+
+    return deliveries.requeue(delivery, now)
+
+
+def _check(ctx: Context, check_id: str, extra: Mapping[str, Any]) -> dict[str, Any]:
+    from proactive.monitors import checks
+
+    return checks.run_check(ctx.store, ctx.queue, check_id, ctx.now())
+
+
+def _requeue_check(check: Mapping[str, Any], now: datetime) -> Message | None:
+    from proactive.monitors import checks
+
+    return checks.requeue(check, now)
+
+
+def _notification(ctx: Context, notification_id: str, extra: Mapping[str, Any]) -> dict[str, Any]:
+    from proactive.notifications import attempts
+
+    return attempts.perform(ctx.store, ctx.queue, notification_id, ctx.clock, extra)
+
+
+def _abandon_notification(ctx: Context, notification_id: str, why: str) -> None:
+    from proactive.notifications import attempts
+
+    attempts.abandon(ctx.store, ctx.queue, notification_id, ctx.now(), why)
+
+
+def _requeue_notification(notification: Mapping[str, Any], now: datetime) -> Message | None:
+    from proactive.notifications import attempts
+
+    return attempts.requeue(notification, now)
 
 
 DUE_KINDS: dict[str, DueKind] = {
@@ -129,12 +197,82 @@ WORK_KINDS: dict[str, WorkKind] = {
     for k in (
         # A run's attempt guards itself; the timer of a callback wait re-sends itself, so a
         # second delivery of one would double the timer's messages: it keeps its record.
-        WorkKind("run", _run, runs.abandon, runs.requeue, guards_itself=lambda extra: "wake" not in extra),
-        WorkKind("delivery", _delivery, requeue=deliveries.requeue, guards_itself=lambda extra: True),
-        WorkKind("check", _check, requeue=checks.requeue),
-        WorkKind("notification", attempts.perform, attempts.abandon, attempts.requeue),
+        WorkKind("run", _run, _abandon_run, _requeue_run, guards_itself=lambda extra: "wake" not in extra),
+        WorkKind("delivery", _delivery, requeue=_requeue_delivery, guards_itself=lambda extra: True),
+        WorkKind("check", _check, requeue=_requeue_check),
+        WorkKind("notification", _notification, _abandon_notification, _requeue_notification),
     )
 }
+
+
+# Event subscribers.
+
+
+def _chain(store: Store, queue: RunQueue, event: Event, now: datetime) -> None:
+    from proactive import triggers
+
+    triggers.chain(store, queue, event, now)
+
+
+def _chained(store: Store, event: Event) -> bool:
+    """A run's end may fire event triggers when its workspace has any listening for runs."""
+    return store.triggers.any_listening(str(event.subject["workspace_id"]), "run.")
+
+
+def _reply(store: Store, queue: RunQueue, event: Event, now: datetime) -> None:
+    from proactive.conversations import turns
+
+    turns.on_run_finished(store, queue, event, now)
+
+
+def _goal_action_run(store: Store, queue: RunQueue, event: Event, now: datetime) -> None:
+    from proactive.loop import action_execution
+
+    action_execution.on_run_finished(store, queue, event, now)
+
+
+def _notify(store: Store, queue: RunQueue, event: Event, now: datetime) -> None:
+    from proactive.notifications import outbox
+
+    outbox.on_event(store, queue, event, now)
+
+
+# The moment of a run's end its notify plan names, by the run's status.
+_MOMENTS = {"succeeded": "success", "failed": "failure"}
+
+
+def _told(store: Store, event: Event) -> bool:
+    """A run's start or end is told when the run's plan (settled when it first started) names a
+    channel for that moment; a run with no plan yet, and any other event, may be told."""
+    if event.type not in (RUN_STARTED, RUN_FINISHED) or event.subject.get("notify") is None:
+        return True
+    moment = "start" if event.type == RUN_STARTED else _MOMENTS.get(str(event.subject.get("status")))
+    return moment is not None and bool(targets.wants(event.subject["notify"], moment))
+
+
+SUBSCRIPTIONS: tuple[Subscription, ...] = (
+    Subscription("trigger chaining", frozenset({RUN_FINISHED}), _chain, _chained),
+    Subscription(
+        "conversation replies",
+        frozenset({RUN_FINISHED}),
+        _reply,
+        lambda store, event: event.subject.get("source_type") == "conversation",
+    ),
+    Subscription(
+        "goal loop actions",
+        frozenset({RUN_FINISHED}),
+        _goal_action_run,
+        lambda store, event: event.subject.get("source_type") == "goal",
+    ),
+    Subscription("notifications", EVENT_TYPES, _notify, _told),
+)
+
+
+def install() -> None:
+    """Register the subscribers above where events are delivered. Each function calls it where
+    it starts; calling it again changes nothing."""
+    for subscription in SUBSCRIPTIONS:
+        events.subscribe(subscription)
 
 
 def work_in(message: Any) -> tuple[WorkKind, str, dict[str, Any]] | None:

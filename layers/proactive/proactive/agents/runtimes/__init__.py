@@ -11,7 +11,6 @@ that never run agents never load what runtimes depend on.
 
 from __future__ import annotations
 
-import importlib
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -36,7 +35,10 @@ __all__ = [
     "StreamEvent",
     "ToolContext",
     "Usage",
+    "prepare_context",
+    "register_context_source",
     "register_runtime",
+    "register_runtime_loader",
     "runtime_for",
 ]
 
@@ -194,12 +196,29 @@ class AgentRuntime(Protocol):
         """Do the task. Raise AgentError (retryable or not) when the agent cannot."""
 
 
-# name -> the runtime, or "module:attribute" where it is found until first used.
-_RUNTIMES: dict[str, AgentRuntime | str] = {
-    "builtin": "proactive.agents.runtimes.builtin:BuiltinRuntime",
-    "http": "proactive.agents.runtimes.http:HttpRuntime",
-    "llm": "proactive.agents.runtimes.llm:LlmRuntime",
-}
+# What an agent must know about the source of its run, beyond the task (a conversation's
+# history): source type -> the function that adds it to the run's context before each attempt.
+# Registered by the platform's wiring (`proactive.wiring.agents`); runs know none of the sources.
+ContextSource = Callable[["Store", Mapping[str, Any], RunContext], None]
+_CONTEXT_SOURCES: dict[str, ContextSource] = {}
+
+
+def register_context_source(source_type: str, prepare: ContextSource) -> None:
+    """Let runs from `source_type` have their context prepared by `prepare` before each attempt."""
+    _CONTEXT_SOURCES[source_type] = prepare
+
+
+def prepare_context(store: Store, run: Mapping[str, Any], context: RunContext) -> None:
+    """Add what the run's source tells the agent (nothing, for most sources) to `context`."""
+    prepare = _CONTEXT_SOURCES.get(run["source_type"])
+    if prepare is not None:
+        prepare(store, run, context)
+
+
+# name -> the runtime; and name -> the function that makes it when first used (registered by the
+# platform's wiring, `proactive.wiring`: a runtime's SDKs load only when an agent needs them).
+_RUNTIMES: dict[str, AgentRuntime] = {}
+_LOADERS: dict[str, Callable[[], AgentRuntime]] = {}
 
 
 def register_runtime(runtime: AgentRuntime) -> None:
@@ -207,14 +226,19 @@ def register_runtime(runtime: AgentRuntime) -> None:
     _RUNTIMES[runtime.name] = runtime
 
 
+def register_runtime_loader(name: str, load: Callable[[], AgentRuntime]) -> None:
+    """Make the runtime `load()` returns available by `name`, loaded when an agent first uses it."""
+    _LOADERS[name] = load
+
+
 def runtime_for(name: str) -> AgentRuntime:
-    entry = _RUNTIMES.get(name)
-    if entry is None:
-        raise InvalidInput(
-            f"unknown runtime {name!r}; available: {', '.join(sorted(_RUNTIMES))}", field="runtime"
-        )
-    if isinstance(entry, str):
-        module, _, attribute = entry.partition(":")
-        entry = getattr(importlib.import_module(module), attribute)()
-        _RUNTIMES[name] = entry
-    return entry
+    runtime = _RUNTIMES.get(name)
+    if runtime is None:
+        load = _LOADERS.get(name)
+        if load is None:
+            if not _RUNTIMES and not _LOADERS:
+                raise RuntimeError("no agent runtime is registered: the function imports proactive.wiring")
+            available = ", ".join(sorted({*_RUNTIMES, *_LOADERS}))
+            raise InvalidInput(f"unknown runtime {name!r}; available: {available}", field="runtime")
+        runtime = _RUNTIMES[name] = load()
+    return runtime

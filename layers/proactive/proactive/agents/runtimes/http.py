@@ -5,7 +5,7 @@ Each attempt is one POST of the run (`run_id`, `task`, `source_type`, `source_id
 signed with Standard Webhooks headers and the agent's secret, so the service can tell the
 request came from this platform. The service answers at once (`sync`: a 2xx whose JSON
 `output`, or whose text, is the run's output), or, in `callback` mode, with 202 and later POSTs
-the result back, signed the same way with the same secret (`verify_callback`).
+the result back, signed the same way with the same secret (`signatures.verify_callback`).
 
 The request goes through the outbound guard: the URL is user-supplied, so it must resolve to a
 public address (or one the allow-list names), redirects are not followed, and the answer is
@@ -14,16 +14,11 @@ bounded in time and size.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
-import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from ipaddress import ip_address
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -40,14 +35,11 @@ from pydantic import (
 
 from proactive import outbound
 from proactive.agents.runtimes import AgentResult, RunContext
-from proactive.clock import parse_iso
 from proactive.errors import AgentError, InvalidInput
 from proactive.lib import signatures
-from proactive.models.common import without_credentials
+from proactive.models.common import SecretHeader, without_credentials
 from proactive.secret_store import SecretMissing, SecretUnreadable, resolve
 from proactive.settings import get_settings
-
-SecretName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,128}$")]
 
 # Headers the runtime sets itself.
 _RESERVED_HEADERS = frozenset(
@@ -108,15 +100,6 @@ def check_url(url: str, info: ValidationInfo | None = None) -> str:
     except outbound.OutboundError as exc:
         raise ValueError(str(exc)) from None
     return url
-
-
-class SecretHeader(BaseModel):
-    """A header value read from a named secret when the request is sent."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    secret: SecretName
-    prefix: str = Field(default="", max_length=100, description="Text before the secret, e.g. 'Bearer '.")
 
 
 class HttpConfig(BaseModel):
@@ -182,23 +165,6 @@ def new_secret() -> str:
     return signatures.new_secret("standard")
 
 
-def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
-    """The Standard Webhooks `webhook-signature` value for a message: `v1,<base64 HMAC-SHA256 of
-    "id.timestamp.body">`, keyed with the secret's decoded bytes."""
-    key = base64.b64decode(secret.removeprefix("whsec_"))
-    signed = f"{msg_id}.{timestamp}.".encode() + body
-    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
-
-
-def signed_headers(secret: str, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
-    """The Standard Webhooks headers of a message: its id, its time and its signature."""
-    return {
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, msg_id, timestamp, body),
-    }
-
-
 def resolved_headers(
     workspace_id: str, headers: Mapping[str, str | SecretHeader | Mapping[str, str]]
 ) -> dict[str, str]:
@@ -215,26 +181,6 @@ def resolved_headers(
     return out
 
 
-def signing_secrets(agent: Mapping[str, Any], now: datetime) -> list[str]:
-    """The agent's current secret, and its previous one while that is in its grace period."""
-    secrets = [agent["secret"]] if agent.get("secret") else []
-    expires = agent.get("previous_secret_expires_at")
-    if agent.get("previous_secret") and expires and parse_iso(expires) > now:
-        secrets.append(agent["previous_secret"])
-    return secrets
-
-
-def verify_callback(agent: Mapping[str, Any], headers: Mapping[str, str], body: bytes, now: datetime) -> str:
-    """Check a callback the agent POSTed to the platform: signed with the agent's current secret, or
-    its previous one while that is in its grace period, at most 5 minutes from `now`. Returns the
-    `webhook-id` (for replay protection); raises signatures.SignatureError otherwise."""
-    secrets = signing_secrets(agent, now)
-    if not secrets:
-        raise signatures.SignatureError("this agent has no signing secret")
-    lowered = {name.lower(): value for name, value in headers.items()}
-    return signatures.verify("standard", secrets, lowered, body, now).delivery_key
-
-
 class HttpRuntime:
     """Runs the task on the user's own HTTP agent service."""
 
@@ -247,90 +193,126 @@ class HttpRuntime:
             raise invalid_config(exc) from None
 
     def execute(self, agent: Mapping[str, Any], task: str, context: RunContext) -> AgentResult:
-        try:
-            config = HttpConfig.model_validate(agent.get("config") or {}, context=STORED)
-        except ValidationError as exc:
-            raise AgentError(
-                f"agent config is invalid: {invalid_config(exc).message}", retryable=False
-            ) from None
+        config = _stored_config(agent)
         secret = agent.get("secret")
         if not secret:
             raise AgentError("agent has no signing secret; generate one for it", retryable=False)
+        headers = _configured_headers(agent, config)
+        timeout = _timeout(config, context)
+        body = _request_body(task, context)
+        headers.update({"Content-Type": "application/json", **_signed_headers(agent, secret, context, body)})
+        step = _step_recorder(context, config.url)
         try:
-            headers = resolved_headers(str(agent.get("workspace_id") or ""), config.headers)
-        except SecretMissing as exc:
-            raise AgentError(str(exc), retryable=isinstance(exc, SecretUnreadable)) from None
-        timeout = float(config.timeout_seconds)
-        left = context.seconds_left()
-        if left is not None:
-            if left <= 0:
-                raise AgentError("no time was left in this attempt to call the agent")
-            timeout = min(timeout, left)
-
-        body = json.dumps(
-            {
-                "run_id": context.run_id,
-                "task": task,
-                "source_type": context.source_type,
-                "source_id": context.source_id,
-                "attempt": context.attempt,
-                "payload": context.payload,
-                **({"messages": context.history} if context.history else {}),
-                **({"instructions": context.instructions} if context.instructions else {}),
-            },
-            separators=(",", ":"),
-            ensure_ascii=False,
-            default=str,
-        ).encode()
-        msg_id = f"{context.run_id}-{context.attempt}"
-        timestamp = int(time.time())
-        headers.update(
-            {"Content-Type": "application/json", **signed_headers(secret, msg_id, timestamp, body)}
-        )
-        # While a regenerated secret's predecessor is in its grace period, the request carries a
-        # signature with each (Standard Webhooks takes several, space-separated), so a service
-        # that still holds the old one keeps working until it is updated.
-        extra = signing_secrets(agent, datetime.now(UTC))[1:]
-        if extra:
-            headers["webhook-signature"] = " ".join(
-                [headers["webhook-signature"], *(sign(old, msg_id, timestamp, body) for old in extra)]
-            )
-        settings = get_settings()
-        host = urlsplit(config.url).netloc.rsplit("@", 1)[-1]
-        started = time.monotonic()
-
-        def step(status: int | None, error: str | None = None) -> None:
-            details: dict[str, Any] = {
-                "url": host,
-                "status": status,
-                "duration_ms": round((time.monotonic() - started) * 1000),
-            }
-            if error:
-                details["error"] = error
-            context.steps.add("http_request", **details)
-
-        try:
-            response = outbound.request(
-                "POST",
-                config.url,
-                headers=headers,
-                body=body,
-                timeout=timeout,
-                max_bytes=settings.outbound_max_response_bytes,
-                allow=_allowed(),
-            )
+            response = _post(config.url, headers, body, timeout)
         except outbound.OutboundError as exc:
             error = _request_error(exc, timeout)
             step(None, error.message)
             raise error from None
-        if 200 <= response.status < 300:
-            step(response.status)
-            if config.mode == "callback" and response.status == 202:
-                return AgentResult(waiting_for_callback=True)
-            return AgentResult(_output(response.body))
-        error = _status_error(response)
-        step(response.status, error.message)
-        raise error
+        outcome = _outcome(config, response)
+        if isinstance(outcome, AgentError):
+            step(response.status, outcome.message)
+            raise outcome
+        step(response.status, None)
+        return outcome
+
+
+def _stored_config(agent: Mapping[str, Any]) -> HttpConfig:
+    """The agent's config as stored; AgentError (not retryable) when it no longer validates."""
+    try:
+        return HttpConfig.model_validate(agent.get("config") or {}, context=STORED)
+    except ValidationError as exc:
+        raise AgentError(f"agent config is invalid: {invalid_config(exc).message}", retryable=False) from None
+
+
+def _configured_headers(agent: Mapping[str, Any], config: HttpConfig) -> dict[str, str]:
+    """The config's headers, secret ones read from the agent's workspace; AgentError when a secret
+    is missing (retryable only when the store did not answer)."""
+    try:
+        return resolved_headers(str(agent.get("workspace_id") or ""), config.headers)
+    except SecretMissing as exc:
+        raise AgentError(str(exc), retryable=isinstance(exc, SecretUnreadable)) from None
+
+
+def _timeout(config: HttpConfig, context: RunContext) -> float:
+    """The config's timeout, cut to the time left in this attempt; AgentError when none is left."""
+    timeout = float(config.timeout_seconds)
+    left = context.seconds_left()
+    if left is not None:
+        if left <= 0:
+            raise AgentError("no time was left in this attempt to call the agent")
+        timeout = min(timeout, left)
+    return timeout
+
+
+def _request_body(task: str, context: RunContext) -> bytes:
+    """The JSON the agent is POSTed: the run, its task and payload, and a conversation's messages
+    and instructions where there are any."""
+    return json.dumps(
+        {
+            "run_id": context.run_id,
+            "task": task,
+            "source_type": context.source_type,
+            "source_id": context.source_id,
+            "attempt": context.attempt,
+            "payload": context.payload,
+            **({"messages": context.history} if context.history else {}),
+            **({"instructions": context.instructions} if context.instructions else {}),
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    ).encode()
+
+
+def _signed_headers(
+    agent: Mapping[str, Any], secret: str, context: RunContext, body: bytes
+) -> dict[str, str]:
+    """The Standard Webhooks headers of this attempt's request. While a regenerated secret's
+    predecessor is in its grace period, the request carries a signature with each, so a service
+    that still holds the old one keeps working until it is updated."""
+    previous = signatures.current_secrets(agent, datetime.now(UTC))[1:]
+    msg_id = f"{context.run_id}-{context.attempt}"
+    return signatures.signed_headers(secret, msg_id, int(time.time()), body, previous=previous)
+
+
+def _step_recorder(context: RunContext, url: str) -> Callable[[int | None, str | None], None]:
+    """Records the request, when called with its answer's status and any error, as an
+    `http_request` step: its host (never the rest of the url), status and duration from now."""
+    host = urlsplit(url).netloc.rsplit("@", 1)[-1]
+    started = time.monotonic()
+
+    def step(status: int | None, error: str | None) -> None:
+        details: dict[str, Any] = {
+            "url": host,
+            "status": status,
+            "duration_ms": round((time.monotonic() - started) * 1000),
+        }
+        if error:
+            details["error"] = error
+        context.steps.add("http_request", **details)
+
+    return step
+
+
+def _post(url: str, headers: Mapping[str, str], body: bytes, timeout: float) -> outbound.Response:
+    return outbound.request(
+        "POST",
+        url,
+        headers=headers,
+        body=body,
+        timeout=timeout,
+        max_bytes=get_settings().outbound_max_response_bytes,
+        allow=_allowed(),
+    )
+
+
+def _outcome(config: HttpConfig, response: outbound.Response) -> AgentResult | AgentError:
+    """What the agent's answer means: its output, a wait for its callback, or the error to report."""
+    if 200 <= response.status < 300:
+        if config.mode == "callback" and response.status == 202:
+            return AgentResult(waiting_for_callback=True)
+        return AgentResult(_output(response.body))
+    return _status_error(response)
 
 
 def _request_error(exc: outbound.OutboundError, timeout: float) -> AgentError:
@@ -379,7 +361,7 @@ def _status_error(response: outbound.Response) -> AgentError:
     detail = _detail(response)
     said = f": {detail}" if detail else ""
     if status == 429 or status == 408 or status >= 500:
-        return AgentError(f"agent answered HTTP {status}{said}", retry_after=retry_after(response))
+        return AgentError(f"agent answered HTTP {status}{said}", retry_after=outbound.retry_after(response))
     if 300 <= status < 400:
         location = response.headers.get("location", "elsewhere")
         return AgentError(
@@ -395,30 +377,3 @@ def _status_error(response: outbound.Response) -> AgentError:
         410: " (check the agent's url)",
     }.get(status, "")
     return AgentError(f"agent answered HTTP {status}{hint}{said}", retryable=False)
-
-
-def retry_after(response: outbound.Response) -> float | None:
-    """Seconds the agent asked to wait: `Retry-After` (seconds or an HTTP date), else a JSON
-    body's `retry_after`; None when it did not say."""
-    header = response.headers.get("retry-after", "").strip()
-    if header:
-        try:
-            seconds = float(header)
-        except ValueError:
-            try:
-                when = parsedate_to_datetime(header)
-            except (TypeError, ValueError):
-                when = None
-            if when is not None:
-                if when.tzinfo is None:
-                    when = when.replace(tzinfo=UTC)
-                return max(0.0, (when - datetime.now(UTC)).total_seconds())
-        else:
-            if math.isfinite(seconds):
-                return max(0.0, seconds)
-    data = _json_body(response)
-    if isinstance(data, dict):
-        value = data.get("retry_after")
-        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-            return max(0.0, float(value))
-    return None

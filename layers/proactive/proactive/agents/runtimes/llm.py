@@ -1,9 +1,9 @@
 """The llm runtime: the agent is a model (OpenAI-compatible, Anthropic or Bedrock) with tools.
 
-Validating a config needs only Pydantic; the LLM libraries are imported when an agent runs, and
-then only the chosen provider's (each costs about a second of cold start). The model is built
-with the provider's retries off: a failed attempt becomes an AgentError at once, and the platform
-retries it through its queue rather than by sleeping inside the function.
+Validating a config needs only Pydantic (`llm_config`); the LLM libraries are imported when an
+agent runs, and then only the chosen provider's (each costs about a second of cold start). The
+model is built with the provider's retries off: a failed attempt becomes an AgentError at once,
+and the platform retries it through its queue rather than by sleeping inside the function.
 
 `build_agent` is the shared setup (model, tools, step recording, limits) for anything that runs
 an llm agent; `LlmRuntime.execute` is one run of it on a task.
@@ -13,29 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
-
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-)
 
 from proactive import outbound
 from proactive.agents import tools
 from proactive.agents.runtimes import AgentResult, RunContext, StepLog, ToolContext, Usage, conversing
-from proactive.agents.runtimes.http import STORED, SecretName, check_url, invalid_config
-from proactive.agents.runtimes.llm_errors import _describe, _short, classify
+from proactive.agents.runtimes.llm_config import DEFAULT_MAX_REQUESTS, LlmConfig, Seen, parse_config
+from proactive.agents.runtimes.llm_errors import classify, describe, short
 from proactive.errors import AgentError, InvalidInput
 from proactive.secret_store import SecretMissing, SecretUnreadable, resolve
 from proactive.settings import get_settings
@@ -44,111 +33,12 @@ if TYPE_CHECKING:
     import httpx2
     from botocore.client import BaseClient
     from pydantic_ai import Agent
+    from pydantic_ai.capabilities import Hooks
     from pydantic_ai.models import Model
     from pydantic_ai.settings import ModelSettings
+    from pydantic_ai.usage import UsageLimits
 
-Provider = Literal["openai", "anthropic", "bedrock"]
-# pydantic-ai's own default: a run stops after this many model requests unless told otherwise.
-DEFAULT_MAX_REQUESTS = 50
 MAX_PAYLOAD_CHARS = 20_000
-# Config keys that would hold a credential itself rather than the name of a secret.
-_KEY_LIKE_KEY = re.compile(r"(^|_)(api_?key|key|token|secret|password|credentials?)$|^aws_", re.IGNORECASE)
-# Values that look like a provider key rather than a secret's name.
-_KEY_LIKE_VALUE = re.compile(r"^(sk-|sk_|xai-|gsk_|AKIA|ASIA|AIza)|^[A-Za-z0-9+/_=-]{40,}$")
-
-
-class LlmUsageLimits(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    max_requests: int | None = Field(default=None, gt=0, le=1000)
-    max_total_tokens: int | None = Field(default=None, gt=0, le=100_000_000)
-
-
-class LlmConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    provider: Provider
-    model: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    system_prompt: str | None = Field(default=None, max_length=20_000)
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    max_tokens: int | None = Field(default=None, ge=1, le=200_000)
-    timeout_seconds: int = Field(default=120, ge=1, le=900)
-    api_key_secret: SecretName | None = None
-    base_url: Annotated[str, StringConstraints(max_length=2000)] | None = None
-    region: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")] | None = None
-    endpoint_url: Annotated[str, StringConstraints(max_length=2000)] | None = None
-    tools: list[str] = Field(default_factory=list, max_length=len(tools.TOOLS))
-    usage_limits: LlmUsageLimits = Field(default_factory=LlmUsageLimits)
-    max_attempts: int = Field(default=3, ge=1, le=10)
-
-    @field_validator("base_url", "endpoint_url")
-    @classmethod
-    def _urls(cls, url: str | None, info: ValidationInfo) -> str | None:
-        return None if url is None else check_url(url, info)
-
-    @field_validator("api_key_secret")
-    @classmethod
-    def _a_name_not_a_key(cls, name: str) -> str:
-        if _KEY_LIKE_VALUE.search(name):
-            raise ValueError("looks like an API key itself; store the key as a secret and give its name here")
-        return name
-
-    @field_validator("tools")
-    @classmethod
-    def _known_tools(cls, names: list[str]) -> list[str]:
-        unknown = [n for n in names if n not in tools.TOOLS]
-        if unknown:
-            raise ValueError(f"unknown tool(s) {unknown}; available: {', '.join(sorted(tools.TOOLS))}")
-        if len(set(names)) != len(names):
-            raise ValueError("lists a tool more than once")
-        return names
-
-
-def parse_config(config: Mapping[str, Any], *, stored: bool = False) -> LlmConfig:
-    """The config checked: InvalidInput naming `config.<field>` when it cannot be used. `stored`:
-    it was accepted before (its endpoint's address is left to the outbound guard)."""
-    for key in config:
-        if key != "api_key_secret" and _KEY_LIKE_KEY.search(key):
-            raise InvalidInput(
-                f"config.{key}: an llm agent's config must not carry a credential; store the API key "
-                "as a secret and give its name in api_key_secret",
-                field=f"config.{key}",
-            )
-    try:
-        parsed = LlmConfig.model_validate(config, context=STORED if stored else None)
-    except ValidationError as exc:
-        raise invalid_config(exc) from None
-    misplaced = ["region", "endpoint_url"] if parsed.provider != "bedrock" else ["base_url", "api_key_secret"]
-    for name in misplaced:
-        if getattr(parsed, name) is not None:
-            raise InvalidInput(
-                f"config.{name}: is not a setting of the {parsed.provider} provider", field=f"config.{name}"
-            )
-    if parsed.provider != "bedrock" and not parsed.base_url and not parsed.api_key_secret:
-        raise InvalidInput(
-            f"config.api_key_secret: the {parsed.provider} API needs a key; store it as a secret and "
-            "give its name here",
-            field="config.api_key_secret",
-        )
-    return parsed
-
-
-@dataclass
-class _Seen:
-    """What the run has consumed so far, kept as each model request finishes (also on failure)."""
-
-    requests: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    tool_calls: int = 0
-    # None once a request has no known price.
-    cost_usd: float | None = 0.0
-
-    def usage(self) -> Usage | None:
-        if not self.requests:
-            return None
-        cost = round(self.cost_usd, 6) if self.cost_usd is not None else None
-        return Usage(self.requests, self.input_tokens, self.output_tokens, self.tool_calls, cost)
 
 
 @dataclass
@@ -161,7 +51,7 @@ class LlmAgent:
     config: LlmConfig
     agent: Agent[None, str]
     run_kwargs: dict[str, Any]
-    seen: _Seen
+    seen: Seen
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def aclose(self) -> None:
@@ -196,15 +86,38 @@ def build_agent(
     default the config's). Raises AgentError for a missing secret or a refused address (not
     retryable) or a custom host that does not resolve (retryable); blocks briefly to resolve it."""
     from pydantic_ai import Agent
-    from pydantic_ai.capabilities import Hooks
-    from pydantic_ai.usage import UsageLimits
 
     parsed = config if isinstance(config, LlmConfig) else parse_config(config, stored=True)
     timeout = float(parsed.timeout_seconds) if timeout is None else timeout
     steps = steps if steps is not None else StepLog()
     closers: list[Callable[[], Awaitable[None]]] = []
     model = _model(parsed, workspace_id, timeout, closers)
-    seen = _Seen()
+    seen = Seen()
+    agent: Agent[None, str] = Agent(
+        model,
+        instructions=parsed.system_prompt,
+        tools=[_tool(tools.TOOLS[name], tool_context, steps, seen) for name in parsed.tools],
+        capabilities=[_request_hooks(steps, seen)],
+    )
+    run_kwargs: dict[str, Any] = {"usage_limits": _usage_limits(parsed), "timeout": timeout}
+    return LlmAgent(parsed, agent, run_kwargs, seen, closers)
+
+
+def _usage_limits(config: LlmConfig) -> UsageLimits:
+    """The run's limits: the config's, else pydantic-ai's default number of requests."""
+    from pydantic_ai.usage import UsageLimits
+
+    return UsageLimits(
+        request_limit=config.usage_limits.max_requests or DEFAULT_MAX_REQUESTS,
+        total_tokens_limit=config.usage_limits.max_total_tokens,
+    )
+
+
+def _request_hooks(steps: StepLog, seen: Seen) -> Hooks[None]:
+    """Hooks that record each model request as a `model_request` step (its tokens and duration,
+    or why it failed) and count what it consumed in `seen`."""
+    from pydantic_ai.capabilities import Hooks
+
     hooks: Hooks[None] = Hooks()
 
     @hooks.on.model_request
@@ -220,14 +133,10 @@ def build_agent(
             )
             raise
         except Exception as exc:
-            steps.add("model_request", duration_ms=_ms(started), error=_short(exc))
+            steps.add("model_request", duration_ms=_ms(started), error=short(exc))
             raise
         usage = response.usage
-        seen.requests += 1
-        seen.input_tokens += usage.input_tokens
-        seen.output_tokens += usage.output_tokens
-        cost = getattr(usage, "cost", None)
-        seen.cost_usd = None if cost is None or seen.cost_usd is None else seen.cost_usd + float(cost)
+        seen.add_request(usage.input_tokens, usage.output_tokens, getattr(usage, "cost", None))
         steps.add(
             "model_request",
             input_tokens=usage.input_tokens,
@@ -236,18 +145,7 @@ def build_agent(
         )
         return response
 
-    agent: Agent[None, str] = Agent(
-        model,
-        instructions=parsed.system_prompt,
-        tools=[_tool(tools.TOOLS[name], tool_context, steps, seen) for name in parsed.tools],
-        capabilities=[hooks],
-    )
-    limits = UsageLimits(
-        request_limit=parsed.usage_limits.max_requests or DEFAULT_MAX_REQUESTS,
-        total_tokens_limit=parsed.usage_limits.max_total_tokens,
-    )
-    run_kwargs: dict[str, Any] = {"usage_limits": limits, "timeout": timeout}
-    return LlmAgent(parsed, agent, run_kwargs, seen, closers)
+    return hooks
 
 
 def _ms(started: float) -> int:
@@ -368,7 +266,7 @@ def _bedrock_client(region: str | None, endpoint_url: str | None, read_timeout: 
     return client
 
 
-def _tool(tool: tools.Tool, context: ToolContext | None, steps: StepLog, seen: _Seen) -> Any:
+def _tool(tool: tools.Tool, context: ToolContext | None, steps: StepLog, seen: Seen) -> Any:
     """A pydantic-ai tool running `tool`: a failure goes back to the model as text, and each call
     is recorded as a `tool_call` step."""
     from pydantic_ai import Tool
@@ -379,7 +277,7 @@ def _tool(tool: tools.Tool, context: ToolContext | None, steps: StepLog, seen: _
         try:
             result = tool.call(arguments, context)
         except Exception as exc:
-            error = str(exc) if isinstance(exc, tools.ToolError) else _describe(exc)
+            error = str(exc) if isinstance(exc, tools.ToolError) else describe(exc)
             steps.add(
                 "tool_call",
                 tool=tool.name,

@@ -5,32 +5,30 @@ AgentError; a usage limit named with what was spent."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from proactive.agents.runtimes.llm_config import DEFAULT_MAX_REQUESTS, LlmConfig, Seen
 from proactive.errors import AgentError
-
-if TYPE_CHECKING:
-    from proactive.agents.runtimes.llm import LlmConfig, _Seen
 
 _DETAIL_CHARS = 300
 
 
-def _short(exc: Exception) -> str:
+def short(exc: Exception) -> str:
     """A failed model request in a line: the status and the provider's words where it gave them."""
     from pydantic_ai import exceptions as errors
 
     if isinstance(exc, errors.ModelHTTPError):
         said = _provider_message(exc.body)
         return f"{type(exc).__name__}: HTTP {exc.status_code}" + (f": {said}" if said else "")
-    return _describe(exc)
+    return describe(exc)
 
 
-def _describe(exc: BaseException) -> str:
+def describe(exc: BaseException) -> str:
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def classify(exc: BaseException, config: LlmConfig, seen: _Seen, timeout: float | None) -> AgentError:
+def classify(exc: BaseException, config: LlmConfig, seen: Seen, timeout: float | None) -> AgentError:
     """What a failed run tells the user, and whether another attempt could succeed."""
     from pydantic_ai import exceptions as errors
 
@@ -43,7 +41,7 @@ def classify(exc: BaseException, config: LlmConfig, seen: _Seen, timeout: float 
     if isinstance(exc, timed_out):
         return AgentError(f"the {where} did not finish within {timeout or config.timeout_seconds:g} s")
     if isinstance(exc, errors.ModelConnectionError):
-        return AgentError(f"could not reach the {where}: {_describe(exc.__cause__ or exc)}")
+        return AgentError(f"could not reach the {where}: {describe(exc.__cause__ or exc)}")
     status = exc.status_code if isinstance(exc, errors.ModelHTTPError) else None
     said = _provider_message(exc.body).rstrip(".") if isinstance(exc, errors.ModelAPIError) else ""
     detail = f" (HTTP {status})" if status else ""
@@ -69,7 +67,7 @@ def classify(exc: BaseException, config: LlmConfig, seen: _Seen, timeout: float 
         return AgentError(f"the {where} rejected the request{detail}", retryable=False)
     if isinstance(exc, errors.UnexpectedModelBehavior):
         return AgentError(f"the {where} answered unexpectedly: {exc.message}")
-    return AgentError(f"the {where} failed: {_describe(exc)}")
+    return AgentError(f"the {where} failed: {describe(exc)}")
 
 
 def _body_retry_after(body: Any) -> float | None:
@@ -83,9 +81,7 @@ def _body_retry_after(body: Any) -> float | None:
     return None
 
 
-def _limit_message(text: str, config: LlmConfig, seen: _Seen) -> str:
-    from proactive.agents.runtimes.llm import DEFAULT_MAX_REQUESTS
-
+def _limit_message(text: str, config: LlmConfig, seen: Seen) -> str:
     if "request_limit" in text:
         limit = config.usage_limits.max_requests
         named = f"max_requests={limit}" if limit else f"max_requests={DEFAULT_MAX_REQUESTS}, the default"

@@ -1,0 +1,98 @@
+"""A scheduled occurrence's hold on its schedule's slot.
+
+An occurrence of a schedule (a run with an `occurrence_key`) takes its schedule's slot before its
+attempt, so a paused or deleted schedule stops it, and with `overlap: skip` (the default) a run of
+the schedule still going does too: the occurrence is then cancelled with the reason. A run that
+finished without giving its slot back (its lease lapsed before the next occurrence) loses it to
+the next occurrence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from proactive.clock import parse_iso
+from proactive.models.runs import FINAL_STATUSES, RunStatus
+from proactive.queue import RunQueue
+from proactive.runs.records import finish
+from proactive.store import ConditionFailed, Store
+
+
+def occurrence_slot(run: Mapping[str, Any]) -> tuple[str | None, bool]:
+    """The schedule whose slot a run must take before its attempt (None: not a scheduled
+    occurrence), and whether it takes the slot alone (overlap=skip, the default)."""
+    slot_of = run["source_id"] if run.get("occurrence_key") else None
+    return slot_of, slot_of is not None and run.get("overlap", "skip") == "skip"
+
+
+def take(
+    store: Store,
+    queue: RunQueue,
+    run: dict[str, Any],
+    slot_of: str,
+    exclusive: bool,
+    now: datetime,
+    lease_until: datetime,
+) -> dict[str, Any] | None:
+    """Take the schedule's slot for the run; None when taken, else the occurrence as cancelled."""
+    try:
+        store.schedules.take_slot(slot_of, run["id"], now=now, lease_until=lease_until, exclusive=exclusive)
+    except ConditionFailed:
+        schedule = store.schedules.get(slot_of)
+        if not (exclusive and _take_from_finished(store, schedule, run["id"], now, lease_until)):
+            return _cancel_occurrence(store, queue, run, now, schedule)
+    return None
+
+
+def held_elsewhere(store: Store, run_id: str, now: datetime) -> bool:
+    """Whether another delivery's attempt of the run is going on (it holds the run's lease)."""
+    run = store.runs.get(run_id)
+    return (
+        run is not None
+        and run["status"] == RunStatus.RUNNING
+        and bool(run.get("lease_until"))
+        and parse_iso(run["lease_until"]) > now
+    )
+
+
+def _take_from_finished(
+    store: Store, schedule: Mapping[str, Any] | None, run_id: str, now: datetime, lease_until: datetime
+) -> bool:
+    """Take the schedule's slot from the run holding it if that run has finished (a run does not
+    release a slot whose lease lapses before the next occurrence); False if the slot is held by
+    a run still going, or the schedule is paused or gone."""
+    holder = (schedule or {}).get("active_run_id")
+    if schedule is None or not schedule.get("is_active") or not holder or holder == run_id:
+        return False
+    holding = store.runs.get(str(holder))
+    if holding is not None and holding["status"] not in FINAL_STATUSES:
+        return False
+    try:
+        store.schedules.take_slot(
+            schedule["id"], run_id, now=now, lease_until=lease_until, exclusive=True, replacing=str(holder)
+        )
+    except ConditionFailed:
+        return False
+    return True
+
+
+def _cancel_occurrence(
+    store: Store,
+    queue: RunQueue,
+    run: Mapping[str, Any],
+    now: datetime,
+    schedule: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """Record why a scheduled occurrence could not take its schedule's slot (`schedule` as read
+    after it could not)."""
+    if schedule is None:
+        reason = "the schedule was deleted before this occurrence ran"
+    elif not schedule.get("is_active"):
+        reason = "the schedule was paused before this occurrence ran"
+    else:
+        reason = (
+            f"skipped by overlap=skip: run {schedule.get('active_run_id')} of this schedule was still running"
+        )
+    return finish(store, queue, run, RunStatus.CANCELLED, now, reason=reason)
