@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -141,11 +142,17 @@ def test_data_survives_a_restart_and_reset_starts_empty(tmp_path: Path) -> None:
         assert c.get(f"/api/agents/{agent['id']}").status_code == 404
 
 
-def _moto_servers() -> set[int]:
+def _moto_servers(mark: str) -> set[int]:
+    """Pids of moto servers started by a stack whose environment holds `mark` (other tests' stacks,
+    on other workers, come and go meanwhile)."""
     found = set()
     for proc in Path("/proc").iterdir():
         try:
-            if proc.name.isdigit() and b"proactive.dev.state_machine" in (proc / "cmdline").read_bytes():
+            if (
+                proc.name.isdigit()
+                and b"proactive.dev.state_machine" in (proc / "cmdline").read_bytes()
+                and f"PROACTIVE_TEST_MARK={mark}".encode() in (proc / "environ").read_bytes().split(b"\0")
+            ):
                 found.add(int(proc.name))
         except OSError:
             continue
@@ -153,10 +160,15 @@ def _moto_servers() -> set[int]:
 
 
 def test_invalid_settings_stop_the_stack_with_one_line_naming_each(tmp_path: Path) -> None:
-    before = _moto_servers()
+    mark = uuid.uuid4().hex
     result = subprocess.run(
         [PROACTIVE, "dev", "--no-data", "--port", str(free_port())],
-        env={**stack_env(), "OUTBOUND_ALLOW_NETWORKS": "banana", "TICK_SECONDS": "1"},
+        env={
+            **stack_env(),
+            "OUTBOUND_ALLOW_NETWORKS": "banana",
+            "TICK_SECONDS": "1",
+            "PROACTIVE_TEST_MARK": mark,
+        },
         capture_output=True,
         text=True,
         timeout=120,
@@ -167,5 +179,8 @@ def test_invalid_settings_stop_the_stack_with_one_line_naming_each(tmp_path: Pat
     [line] = [line for line in result.stderr.splitlines() if line.startswith("proactive dev:")]
     assert "OUTBOUND_ALLOW_NETWORKS='banana'" in line
     assert "TICK_SECONDS" in line
-    time.sleep(1)
-    assert _moto_servers() <= before  # nothing left running
+    # Nothing left running (a server told to stop may take a moment to go).
+    deadline = time.monotonic() + 10
+    while _moto_servers(mark) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _moto_servers(mark) == set()
