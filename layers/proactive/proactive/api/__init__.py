@@ -18,23 +18,15 @@ if TYPE_CHECKING:
 
 def create_app() -> FastAPI:
     """The management API: every route, its OpenAPI document and docs page."""
-    from proactive import wiring
     from proactive.api.app import create_app as build
-    from proactive.wiring import agents as agent_wiring
 
-    wiring.install()
-    agent_wiring.install()
     return build()
 
 
 def create_lazy_app() -> ASGIApp:
     """The management API as the API function serves it: see `proactive.api.app.create_lazy_app`."""
-    from proactive import wiring
     from proactive.api.app import create_lazy_app as build
-    from proactive.wiring import agents as agent_wiring
 
-    wiring.install()
-    agent_wiring.install()
     return build()
 
 

@@ -34,8 +34,19 @@ class ASGIApp(Protocol):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None: ...
 
 
+def _wire() -> None:
+    """What the routes look up (event subscribers, runtimes, ...), registered before the first
+    app is built: at a request's time in the API function, so its init loads none of it."""
+    from proactive import wiring
+    from proactive.wiring import agents as agent_wiring
+
+    wiring.install()
+    agent_wiring.install()
+
+
 def create_app() -> FastAPI:
     """The whole API: every router, the OpenAPI document at /openapi.json and the docs page."""
+    _wire()
     app = FastAPIOffline(
         title="Proactive",
         version=__version__,
@@ -81,6 +92,7 @@ class _LazyApi:
         if prefix not in self._apps:
             with self._building:
                 if prefix not in self._apps:
+                    _wire()
                     self._apps[prefix] = create_app() if prefix is None else _prefix_app(prefix)
         return self._apps[prefix]
 
