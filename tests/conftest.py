@@ -64,7 +64,7 @@ def _own_workspace_secrets(
     get_settings.cache_clear()
 
 
-def _file_rank(path: str, items: list[pytest.Item]) -> tuple[int, int]:
+def _file_rank(items: list[pytest.Item]) -> tuple[int, int]:
     """Where a test file goes in the run: those with a test that takes a minute or more first,
     then the other end-to-end and infra files (they mostly wait on processes), then the rest, most
     tests first. Under `-n --dist loadfile --no-loadscope-reorder` files are handed to workers in
@@ -80,5 +80,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     by_file: dict[str, list[pytest.Item]] = {}
     for item in items:
         by_file.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
-    order = sorted(by_file, key=lambda path: _file_rank(path, by_file[path]))
+    order = sorted(by_file, key=lambda path: _file_rank(by_file[path]))
     items[:] = [item for path in order for item in by_file[path]]

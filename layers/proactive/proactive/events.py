@@ -66,22 +66,22 @@ class Subscription:
     may_act: MayAct = _always
 
 
-_subscriptions: list[Subscription] | None = None
+_subscriptions: tuple[Subscription, ...] | None = None
 
 
 def subscribe(subscription: Subscription) -> None:
     """Deliver the events of `subscription.types` to it from now on (once per name)."""
     global _subscriptions
-    kept = [s for s in _subscriptions or () if s.name != subscription.name]
-    _subscriptions = [*kept, subscription]
+    kept = tuple(s for s in _subscriptions or () if s.name != subscription.name)
+    _subscriptions = (*kept, subscription)
 
 
 def subscriptions() -> tuple[Subscription, ...]:
     """Every subscriber. Refuses to answer before the wiring registered any: an event published
     then would reach no one, and be cleared as if it had."""
     if _subscriptions is None:
-        raise RuntimeError("no event subscriber is registered: the function must import proactive.wiring")
-    return tuple(_subscriptions)
+        raise RuntimeError("no event subscriber is registered: the function calls proactive.wiring.install()")
+    return _subscriptions
 
 
 def pending(*types: str) -> dict[str, list[str]]:

@@ -237,7 +237,7 @@ def runtime_for(name: str) -> AgentRuntime:
         load = _LOADERS.get(name)
         if load is None:
             if not _RUNTIMES and not _LOADERS:
-                raise RuntimeError("no agent runtime is registered: the function imports proactive.wiring")
+                raise RuntimeError("no agent runtime is registered: call wiring.agents.install() first")
             available = ", ".join(sorted({*_RUNTIMES, *_LOADERS}))
             raise InvalidInput(f"unknown runtime {name!r}; available: {available}", field="runtime")
         runtime = _RUNTIMES[name] = load()
