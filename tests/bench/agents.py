@@ -79,7 +79,7 @@ def _throughput(runtime: str) -> list[float]:
                     now=now,
                 )
                 store.runs.create(run)
-                ids.append(run["id"])
+                ids.append(run.id)
             worker = load_handler("worker", instance=f"_bench_{runtime}_{attempt}")
             records = [
                 {"MessageId": f"m{i}", "ReceiptHandle": f"r{i}", "Body": f'{{"run_id": "{rid}"}}'}
@@ -93,7 +93,7 @@ def _throughput(runtime: str) -> list[float]:
                 )
                 assert result["batchItemFailures"] == [], result
             elapsed = time.perf_counter() - t0
-            assert all((store.runs.get(r) or {}).get("status") == "succeeded" for r in ids)
+            assert all(getattr(store.runs.get(r), "status", None) == "succeeded" for r in ids)
             if runtime == "http":
                 assert len(service.runs) == RUNS_PER_MEASURE
             rates.append(RUNS_PER_MEASURE / elapsed)

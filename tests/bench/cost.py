@@ -650,7 +650,7 @@ def scheduled_run(bench: Bench, agent_id: str) -> Cost:
         # previous run is done, so the worker's invocations are made one at a time.
         for i, schedule in enumerate(made):
             fire = now + timedelta(seconds=3 + 3 * i + (i + 0.5) / CLAIMED)
-            store.schedules.reschedule(schedule["id"], {"next_fire_at": iso(fire)}, due_at=fire)
+            store.schedules.reschedule(schedule.id, {"next_fire_at": iso(fire)}, due_at=fire)
 
     cost = Cost("scheduled run")
     claim, sent = bench.marginal_tick(CLAIMED, make_due)
@@ -672,7 +672,7 @@ def scheduled_run(bench: Bench, agent_id: str) -> Cost:
     for run_body in (b for _, b in runs):
         run = store.runs.get(json.loads(run_body)["run_id"])
         assert run is not None, run_body
-        assert run["status"] == "succeeded", run
+        assert run.status == "succeeded", run
     cost.add(tally, 1 / CLAIMED)
     cost.gb_seconds += worker.gb_seconds / CLAIMED
     cost.lambda_requests += 1
@@ -689,7 +689,7 @@ def _signed(secret: str, body: bytes) -> dict[str, str]:
     return {"content-type": "application/json", "x-signature": f"sha256={digest}"}
 
 
-def webhook_delivery(bench: Bench, hook: Mapping[str, Any], size: int, serial: int) -> Cost:
+def webhook_delivery(bench: Bench, hook: Any, size: int, serial: int) -> Cost:
     """A signed delivery of about `size` bytes of JSON to the ingest function, then the worker
     runs it (the trigger's run, to success)."""
     from proactive.dev.local import http_api_event
@@ -699,9 +699,9 @@ def webhook_delivery(bench: Bench, hook: Mapping[str, Any], size: int, serial: i
         {"event": "deploy", "serial": serial, "nonce": uuid.uuid4().hex, "log": filler}
     ).encode()
     cost = Cost(f"webhook delivery, {size // 1024} KB")
-    path = f"/api/hooks/{hook['url_path']}"
+    path = f"/api/hooks/{hook.url_path}"
     event = http_api_event(
-        "POST", path, _signed(hook["secret"], body), body, path_parameters={"url_path": hook["url_path"]}
+        "POST", path, _signed(hook.secret, body), body, path_parameters={"url_path": hook.url_path}
     )
     with bench.recorder.recording(cost.name) as tally:
         answer = bench.invoke("IngestFunction", bench.ingest, event, cost)
@@ -713,10 +713,10 @@ def webhook_delivery(bench: Bench, hook: Mapping[str, Any], size: int, serial: i
     cost.http_requests += 1
     delivery = bench.store.deliveries.get(json.loads(answer["body"])["delivery_id"])
     assert delivery is not None, answer
-    assert delivery.get("run_id"), delivery
-    run = bench.store.runs.get(delivery["run_id"])
+    assert delivery.run_id, delivery
+    run = bench.store.runs.get(delivery.run_id)
     assert run is not None, delivery
-    assert run["status"] == "succeeded", run
+    assert run.status == "succeeded", run
     return cost
 
 
@@ -746,7 +746,7 @@ def monitor_check(bench: Bench, monitor_ids: list[str]) -> Cost:
     for body in checks:
         check = bench.store.checks.get(json.loads(body)["check_id"])
         assert check is not None, body
-        assert (check["status"], check.get("fired")) == ("ok", False), check
+        assert (check.status, check.fired) == ("ok", False), check
     return cost
 
 
@@ -772,7 +772,7 @@ def conversation_turn(bench: Bench, conversation_id: str, token: str) -> Cost:
 # The figures.
 
 
-def _setup_hooks(bench: Bench, agent_id: str) -> dict[str, Any]:
+def _setup_hooks(bench: Bench, agent_id: str) -> Any:
     from proactive import triggers
     from proactive.models.triggers import TriggerCreate
     from proactive.models.webhooks import WebhookCreate
@@ -822,7 +822,7 @@ def _setup_monitors(bench: Bench, agent_id: str, url: str) -> list[str]:
             ),
             datetime.now(UTC),
         )
-        made.append(str(monitor["id"]))
+        made.append(monitor.id)
     return made
 
 

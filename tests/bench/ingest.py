@@ -56,8 +56,10 @@ class _Webhooks:
         "rate_limit_per_minute": 10**9,
     }
 
-    def by_path(self, url_path: str) -> dict[str, Any]:
-        return self.webhook
+    def by_path(self, url_path: str) -> Any:
+        from proactive.models.webhooks import HookRecord
+
+        return HookRecord.model_validate(self.webhook)
 
 
 class _Deliveries:
@@ -225,10 +227,10 @@ def _calls() -> None:
         for i in range(accepted):
             event = http_api_event(
                 "POST",
-                f"/api/hooks/{hook['url_path']}",
-                _headers(i, hook["secret"]),
+                f"/api/hooks/{hook.url_path}",
+                _headers(i, hook.secret),
                 BODY,
-                path_parameters={"url_path": hook["url_path"]},
+                path_parameters={"url_path": hook.url_path},
             )
             assert ingest.handler(event, LocalContext("IngestFunction"))["statusCode"] == 202
         print(

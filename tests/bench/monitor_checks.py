@@ -25,7 +25,7 @@ def main() -> None:
     from proactive.context import Context
     from proactive.dev.local import LocalContext, load_handler, sqs_event
     from proactive.models.agents import AgentCreate
-    from proactive.models.monitors import MonitorCreate
+    from proactive.models.monitors import CheckRecord, MonitorCreate
     from proactive.queue import RunQueue
     from proactive.store import Store
     from tests.mockaws import mocked_aws
@@ -50,15 +50,11 @@ def main() -> None:
         ids = []
         for i in range(CHECKS):
             mon = monitors.create_monitor(store, base.model_copy(update={"name": f"m{i}"}), now)
-            check = {
-                "id": f"chk-bench-{i}",
-                "monitor_id": mon["id"],
-                "workspace_id": "ws",
-                "scheduled_for": iso(now),
-                "status": "queued",
-            }
+            check = CheckRecord(
+                id=f"chk-bench-{i}", monitor_id=mon.id, workspace_id="ws", scheduled_for=now, status="queued"
+            )
             store.checks.create(check)
-            ids.append(check["id"])
+            ids.append(check.id)
         worker = load_handler("worker", instance="_bench")
         records = [
             {"MessageId": f"m{i}", "ReceiptHandle": f"r{i}", "Body": json.dumps({"check_id": cid})}
@@ -71,7 +67,7 @@ def main() -> None:
             )
             assert result["batchItemFailures"] == [], result
         elapsed = time.perf_counter() - t0
-        fired = sum(1 for cid in ids if (store.checks.get(cid) or {}).get("fired"))
+        fired = sum(1 for cid in ids if getattr(store.checks.get(cid), "fired", False))
         assert fired == CHECKS, fired
         print(
             f"[monitors] worker: {CHECKS / elapsed:.0f} checks/s over {CHECKS} checks "

@@ -35,6 +35,7 @@ def _measure(attempt: int) -> tuple[float, dict[str, float]]:
                 "config": {"webhook_url": discord.url},
                 "is_active": True,
                 "created_at": "2026-01-01T00:00:00.000000Z",
+                "updated_at": "2026-01-01T00:00:00.000000Z",
             }
         )
         records = []

@@ -126,15 +126,13 @@ def target() -> Iterator[Callable[[bytes], str]]:
                 stored = store.deliveries.get(response.body["delivery_id"])
                 expect(stored is not None, "an accepted delivery is not stored")
                 assert stored is not None
+                expect(stored.status == "accepted", f"an accepted delivery is stored as {stored.status}")
                 expect(
-                    stored["status"] == "accepted", f"an accepted delivery is stored as {stored['status']}"
-                )
-                expect(
-                    stored["delivery_key"] == fmt.delivery_key(delivery),
+                    stored.delivery_key == fmt.delivery_key(delivery),
                     "the stored delivery key is not the sender's",
                 )
                 expect(
-                    json.dumps(stored["payload"], sort_keys=True) == json.dumps(payload, sort_keys=True),
+                    json.dumps(stored.payload, sort_keys=True) == json.dumps(payload, sort_keys=True),
                     "the stored payload is not the body's",
                 )
             return str(status)

@@ -30,7 +30,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
@@ -43,11 +43,12 @@ from proactive.auth import issue_local_token
 from proactive.clock import iso, utcnow
 from proactive.dev import state_machine
 from proactive.dev.local import LocalContext, http_api_event, load_handler, sqs_event
-from proactive.models.runs import SourceType
+from proactive.models.runs import RunRecord, SourceType
 from proactive.queue import RunQueue, run_message
 from proactive.runs.records import new_run
 from proactive.settings import get_settings
 from proactive.store import Store
+from proactive.store.entities import field_of
 from proactive.store.keys import INDEX_KEYS
 from tests.awscalls import ACCOUNT, Recorder, serve_as
 from tests.fakes import BedrockConverseServer, ToolCall, call_tool, call_tools, say
@@ -441,7 +442,7 @@ def _goal_action(aws: Aws, goal_action_id: str, status: str, purpose: str) -> No
     aws.store.task_tokens.put(goal_action_id, purpose, f"token-{goal_action_id}", now + timedelta(hours=1))
 
 
-def _goal_run(aws: Aws, agent_id: str, goal_action_id: str) -> dict[str, Any]:
+def _goal_run(aws: Aws, agent_id: str, goal_action_id: str) -> RunRecord:
     """A goal action's run (stored, not queued), its execution waiting for it to finish."""
     _goal_action(aws, goal_action_id, "executing", "execution")
     run = new_run(
@@ -682,7 +683,9 @@ def _dispatcher(
 
     def make_due() -> None:
         for entities, item_id in due_items:
-            current = entities.get(item_id)["next_fire_at"]
+            current = field_of(entities.get(item_id), "next_fire_at")
+            if isinstance(current, datetime):  # a record's time, stored as its text
+                current = iso(current)
             entities.reschedule(item_id, {"next_fire_at": iso(due)}, due_at=due, expect_next_fire_at=current)
 
     make_due()
@@ -710,7 +713,7 @@ def _worker(handlers: Handlers, aws: Aws, made: Made) -> None:
     """A goal action's run done by the worker (ending the execution's wait), and a message no
     worker knows, whose retry the worker brings forward (the back-off)."""
     run = _goal_run(aws, made.reporter, "goalaction_iam_done")
-    aws.queue.send([run_message(run["id"])])
+    aws.queue.send([run_message(run.id)])
     handlers.drain()
     aws.sqs.send_message(QueueUrl=aws.queue_url, MessageBody=json.dumps({"nothing_id": "x"}))
     [message] = [m for m in aws.receive() if "nothing_id" in m["Body"]]
@@ -722,7 +725,7 @@ def _dead_letters(aws: Aws, world: World, made: Made) -> None:
     fails, the default channel is told, a trigger chains a run, the execution's wait ends."""
     deadletters = load_handler("deadletters", instance="_iam")
     run = _goal_run(aws, made.reporter, "goalaction_iam_dead")
-    aws.sqs.send_message(QueueUrl=world.dlq_url, MessageBody=run_message(run["id"]).body())
+    aws.sqs.send_message(QueueUrl=world.dlq_url, MessageBody=run_message(run.id).body())
     messages = aws.sqs.receive_message(QueueUrl=world.dlq_url, MaxNumberOfMessages=10)["Messages"]
     event = sqs_event(messages, World.queue_arn(world.dlq_url))
     assert deadletters.handler(event, LocalContext("DeadLetterFunction")) == {"batchItemFailures": []}

@@ -115,12 +115,15 @@ class World:
     def id(self, kind: str) -> str:
         """The id of a live resource of this kind (made again if it is gone)."""
         known = self._ids.get(kind)
-        if known is not None and (
-            kind not in self._paths or self.client.get(self._paths[kind].format(known)).status_code == 200
-        ):
+        if known is not None and (kind not in self._paths or self._live(kind, known)):
             return known
         self._ids[kind] = self._made[kind]()
         return self._ids[kind]
+
+    def _live(self, kind: str, known: str) -> bool:
+        resp = self.client.get(self._paths[kind].format(known))
+        # A suggestion is live while it can still be accepted, dismissed or snoozed.
+        return resp.status_code == 200 and (kind != "suggestion" or resp.json()["status"] == "open")
 
     # The resources, each as a person would make it.
 
@@ -259,10 +262,8 @@ class World:
         self._ids["goal_action"] = str(awaiting[0]["id"])
         self._ids["goal"] = str(awaiting[0]["goal_id"])
         # The links go out in a notification (sent later by the worker): read them where it is kept.
-        [notice] = [
-            n for n in deps.get_store().notifications.all_in(WS) if n["subject_id"] == awaiting[1]["id"]
-        ]
-        approve = dict(notice["notice"]["actions"])["Approve"]
+        [notice] = [n for n in deps.get_store().notifications.all_in(WS) if n.subject_id == awaiting[1]["id"]]
+        approve = dict(notice.notice["actions"])["Approve"]
         self._ids["link"] = approve.rsplit("/", 1)[1]
 
     def known(self, kind: str) -> str | None:

@@ -202,8 +202,8 @@ def test_the_dispatcher_fires_each_slot_once_under_concurrent_ticks(aws: Aws, ha
         "ws-1", status=None, source_type="autonomous", source_id="ws-1", limit=100, cursor=None
     )
     [run] = runs
-    assert run["scheduled_for"] == iso(slot)
-    assert "Workspace ws-1 since" in run["task"]
+    assert iso(run.scheduled_for) == iso(slot)
+    assert "Workspace ws-1 since" in run.task
     config = aws.store.autonomy.get("ws-1")
     assert (config["last_execution"], config["next_fire_at"]) == (
         iso(slot),
@@ -215,9 +215,9 @@ def test_the_dispatcher_fires_each_slot_once_under_concurrent_ticks(aws: Aws, ha
     runs, _ = aws.store.runs.list_runs(
         "ws-1", status=None, source_type="autonomous", source_id="ws-1", limit=100, cursor=None
     )
-    skipped = [r for r in runs if r["id"] != run["id"]]
-    assert [(r["status"], r["reason"]) for r in skipped] == [
-        ("cancelled", f"autonomous run {run['id']} was still running")
+    skipped = [r for r in runs if r.id != run.id]
+    assert [(r.status, r.reason) for r in skipped] == [
+        ("cancelled", f"autonomous run {run.id} was still running")
     ]
 
 

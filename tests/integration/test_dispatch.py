@@ -13,8 +13,9 @@ from botocore.stub import Stubber
 
 import proactive.aws
 from proactive import schedules
+from proactive.clock import iso
 from proactive.dev.local import LocalContext, load_handler, scheduled_event
-from proactive.models.schedules import ScheduleCreate
+from proactive.models.schedules import ScheduleCreate, ScheduleRecord
 from proactive.queue import RunQueue
 from proactive.settings import get_settings
 from proactive.store import Store
@@ -22,7 +23,7 @@ from tests.integration.conftest import Aws, Handlers, make_agent
 from tests.mockaws import mocked_aws
 
 
-def create(aws: Aws, now: datetime, cron: str, tz: str = "UTC", **extra: Any) -> dict[str, Any]:
+def create(aws: Aws, now: datetime, cron: str, tz: str = "UTC", **extra: Any) -> ScheduleRecord:
     body = ScheduleCreate(
         name="Daily Report",
         workspace_id="ws-1",
@@ -35,11 +36,19 @@ def create(aws: Aws, now: datetime, cron: str, tz: str = "UTC", **extra: Any) ->
     return schedules.create_schedule(aws.store, aws.queue, body, now)
 
 
+def next_fire(aws: Aws, schedule_id: str) -> str | None:
+    """The schedule's next fire time as the table holds it."""
+    schedule = aws.store.schedules.get(schedule_id)
+    assert schedule is not None
+    return iso(schedule.next_fire_at) if schedule.next_fire_at else None
+
+
 def runs_of(aws: Aws, schedule_id: str) -> list[dict[str, Any]]:
+    """The schedule's runs as the table holds them (times as their stored text)."""
     items, _ = aws.store.runs.list_runs(
         "ws-1", status=None, source_type="schedule", source_id=schedule_id, limit=1000, cursor=None
     )
-    return sorted(items, key=lambda r: r["scheduled_for"])
+    return sorted((r.as_stored() for r in items), key=lambda r: r["scheduled_for"])
 
 
 def tick_every_minute(handlers: Handlers, start: datetime, end: datetime) -> None:
@@ -55,16 +64,16 @@ def test_occurrence_is_queued_one_tick_ahead_with_the_delay_left(aws: Aws, handl
     sched = create(aws, datetime(2026, 6, 1, 14, tzinfo=UTC), "0 9 * * *", "America/New_York")
     summary = handlers.tick(datetime(2026, 6, 2, 12, 59, tzinfo=UTC))
     assert summary["queued"] == 1
-    [run] = runs_of(aws, sched["id"])
+    [run] = runs_of(aws, sched.id)
     assert run["scheduled_for"] == "2026-06-02T13:00:00.000000Z"
     assert run["status"] == "queued"
     assert aws.queued_run_ids() == [run["id"]]
-    assert aws.store.schedules.get(sched["id"])["next_fire_at"] == "2026-06-03T13:00:00.000000Z"
+    assert next_fire(aws, sched.id) == "2026-06-03T13:00:00.000000Z"
 
 
 def test_retried_and_stale_ticks_never_start_a_second_run(aws: Aws, handlers: Handlers) -> None:
     sched = create(aws, datetime(2026, 6, 1, 12, tzinfo=UTC), "*/5 * * * *")
-    stale_view = aws.store.schedules.get(sched["id"])
+    stale_view = aws.store.schedules.get(sched.id)
     now = datetime(2026, 6, 1, 12, 4, tzinfo=UTC)
     handlers.tick(now)
     handlers.tick(now)  # a retried invocation of the same tick
@@ -72,12 +81,12 @@ def test_retried_and_stale_ticks_never_start_a_second_run(aws: Aws, handlers: Ha
     # A tick that read the schedule before it advanced re-sends but cannot create a run.
     result = schedules.dispatch(aws.store, aws.queue, stale_view, now)
     assert result.queued == []
-    runs = runs_of(aws, sched["id"])
+    runs = runs_of(aws, sched.id)
     assert [r["scheduled_for"] for r in runs] == ["2026-06-01T12:05:00.000000Z"]
     # The duplicate messages reach the worker, which executes the run once.
     handlers.drain()
     run = aws.store.runs.get(runs[0]["id"])
-    assert (run["status"], run["attempts"]) == ("succeeded", 1)
+    assert (run.status, run.attempts) == ("succeeded", 1)
 
 
 def test_fall_back_repeated_time_runs_once(aws: Aws, handlers: Handlers) -> None:
@@ -87,8 +96,8 @@ def test_fall_back_repeated_time_runs_once(aws: Aws, handlers: Handlers) -> None
     tick_every_minute(
         handlers, datetime(2026, 11, 1, 4, 0, tzinfo=UTC), datetime(2026, 11, 1, 7, 30, tzinfo=UTC)
     )
-    assert [r["scheduled_for"] for r in runs_of(aws, sched["id"])] == ["2026-11-01T05:30:00.000000Z"]
-    assert aws.store.schedules.get(sched["id"])["next_fire_at"] == "2026-11-02T06:30:00.000000Z"
+    assert [r["scheduled_for"] for r in runs_of(aws, sched.id)] == ["2026-11-01T05:30:00.000000Z"]
+    assert next_fire(aws, sched.id) == "2026-11-02T06:30:00.000000Z"
 
 
 def test_spring_forward_missing_time_runs_once_after_the_gap(aws: Aws, handlers: Handlers) -> None:
@@ -97,7 +106,7 @@ def test_spring_forward_missing_time_runs_once_after_the_gap(aws: Aws, handlers:
     tick_every_minute(
         handlers, datetime(2026, 3, 8, 6, 0, tzinfo=UTC), datetime(2026, 3, 8, 8, 0, tzinfo=UTC)
     )
-    assert [r["scheduled_for"] for r in runs_of(aws, sched["id"])] == ["2026-03-08T07:00:00.000000Z"]
+    assert [r["scheduled_for"] for r in runs_of(aws, sched.id)] == ["2026-03-08T07:00:00.000000Z"]
 
 
 @pytest.mark.parametrize(
@@ -115,14 +124,14 @@ def test_downtime_follows_catch_up_and_records_every_missed_occurrence(
     # when the dispatcher comes back, each missed occurrence is run or recorded as missed.
     sched = create(aws, datetime(2026, 5, 1, 0, 0, 30, tzinfo=UTC), "*/10 * * * *", catch_up=policy)
     summary = handlers.tick(datetime(2026, 5, 1, 1, 5, tzinfo=UTC))
-    runs = runs_of(aws, sched["id"])
+    runs = runs_of(aws, sched.id)
     queued = [r["scheduled_for"][11:16] for r in runs if r["status"] == "queued"]
     missed = [r for r in runs if r["status"] == "missed"]
     assert queued == expected_run
     assert [r["scheduled_for"][11:16] for r in missed] == expected_missed
     assert all(f"catch_up={policy}" in r["reason"] for r in missed)
     assert summary["missed"] == len(expected_missed)
-    assert aws.store.schedules.get(sched["id"])["next_fire_at"] == "2026-05-01T01:10:00.000000Z"
+    assert next_fire(aws, sched.id) == "2026-05-01T01:10:00.000000Z"
 
 
 def test_long_downtime_is_caught_up_in_bounded_chunks_without_losing_any(
@@ -132,10 +141,10 @@ def test_long_downtime_is_caught_up_in_bounded_chunks_without_losing_any(
     sched = create(aws, datetime(2026, 5, 1, 0, 0, 30, tzinfo=UTC), "* * * * *")
     back = datetime(2026, 5, 1, 0, 0, 30, tzinfo=UTC) + timedelta(minutes=2 * limit + 30)
     ticks = 0
-    while aws.store.schedules.get(sched["id"])["next_fire_at"] < back.strftime("%Y-%m-%dT%H:%M"):
+    while next_fire(aws, sched.id) < back.strftime("%Y-%m-%dT%H:%M"):
         handlers.tick(back)
         ticks += 1
-    runs = runs_of(aws, sched["id"])
+    runs = runs_of(aws, sched.id)
     assert ticks == 3
     fires = [r["scheduled_for"] for r in runs]
     assert len(fires) == len(set(fires)) == 2 * limit + 30 + 1
@@ -151,15 +160,15 @@ def test_late_tick_runs_recent_occurrences_rather_than_calling_them_missed(
     # A tick that starts 40 s late (cold start, throttling) is not downtime.
     sched = create(aws, datetime(2026, 5, 1, 0, 0, 30, tzinfo=UTC), "* * * * *", catch_up="skip")
     handlers.tick(datetime(2026, 5, 1, 0, 1, 40, tzinfo=UTC))
-    assert {r["status"] for r in runs_of(aws, sched["id"])} == {"queued"}
+    assert {r["status"] for r in runs_of(aws, sched.id)} == {"queued"}
 
 
 def test_saving_just_before_a_fire_hands_the_occurrence_to_the_queue(aws: Aws) -> None:
     # Created 20 s before its first fire: the next tick would be too late, so saving queues it.
     sched = create(aws, datetime(2026, 5, 1, 8, 59, 40, tzinfo=UTC), "0 9 * * *")
-    [run] = runs_of(aws, sched["id"])
+    [run] = runs_of(aws, sched.id)
     assert run["scheduled_for"] == "2026-05-01T09:00:00.000000Z"
-    assert aws.store.schedules.get(sched["id"])["next_fire_at"] == "2026-05-02T09:00:00.000000Z"
+    assert next_fire(aws, sched.id) == "2026-05-02T09:00:00.000000Z"
 
 
 def test_tick_reads_only_due_items(aws: Aws, handlers: Handlers) -> None:
@@ -173,9 +182,9 @@ def test_tick_reads_only_due_items(aws: Aws, handlers: Handlers) -> None:
 
 def test_paused_schedule_is_not_due(aws: Aws, handlers: Handlers) -> None:
     sched = create(aws, datetime(2026, 5, 1, 0, 0, tzinfo=UTC), "*/5 * * * *", is_active=False)
-    assert sched["next_fire_at"] is None
+    assert sched.next_fire_at is None
     assert handlers.tick(datetime(2026, 5, 1, 0, 4, tzinfo=UTC))["due"] == 0
-    assert runs_of(aws, sched["id"]) == []
+    assert runs_of(aws, sched.id) == []
 
 
 def test_a_tick_fans_out_one_invocation_per_shard_and_each_dispatches_its_own(
@@ -186,9 +195,9 @@ def test_a_tick_fans_out_one_invocation_per_shard_and_each_dispatches_its_own(
         store = Store()
         aws = Aws(store, RunQueue(), None, "", "", "")
         now = datetime(2026, 6, 1, 12, 0, 30, tzinfo=UTC)
-        ids = [create(aws, now, "*/30 * * * *")["id"] for _ in range(40)]
+        ids = [create(aws, now, "*/30 * * * *").id for _ in range(40)]
         while len({store.due.attributes(i, now)["due_pk"] for i in ids}) < 8:
-            ids.append(create(aws, now, "*/30 * * * *")["id"])  # random ids: fill every shard
+            ids.append(create(aws, now, "*/30 * * * *").id)  # random ids: fill every shard
         dispatcher = load_handler("dispatcher", instance="_fanout")
 
         # When the scheduled tick arrives, it starts one asynchronous invocation per shard

@@ -187,10 +187,10 @@ def test_concurrent_patches_of_one_monitor_lose_nothing(
                 assert final[key] == value, (edits, final)
         # The next check (what the dispatcher reads) follows the interval and state it has now
         stored = aws.store.monitors.get(mon["id"])
+        assert stored is not None
         if final["is_active"]:
-            wait = datetime.fromisoformat(stored["next_fire_at"]) - datetime.fromisoformat(
-                final["updated_at"]
-            )
+            assert stored.next_fire_at is not None
+            wait = stored.next_fire_at - datetime.fromisoformat(final["updated_at"])
             assert wait.total_seconds() == 3600, (edits, stored)
         else:
-            assert stored.get("next_fire_at") is None, (edits, stored)
+            assert stored.next_fire_at is None, (edits, stored)

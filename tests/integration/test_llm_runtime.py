@@ -18,6 +18,7 @@ from proactive import secret_store
 from proactive.agents.runtimes import AgentResult, RunContext, ToolContext, Usage
 from proactive.agents.runtimes.llm import LlmRuntime
 from proactive.errors import AgentError
+from proactive.models.runs import RunRecord
 from proactive.settings import get_settings
 from tests.fakes import (
     AnthropicMessagesServer,
@@ -98,7 +99,7 @@ def tool_results(request: RecordedRequest) -> dict[str, str]:
 
 
 def add_run(aws: Aws, run_id: str, minute: int, status: str, **fields: Any) -> None:
-    aws.store.runs.create(
+    run = RunRecord.model_validate(
         {
             "id": run_id,
             "workspace_id": "ws-1",
@@ -115,6 +116,7 @@ def add_run(aws: Aws, run_id: str, minute: int, status: str, **fields: Any) -> N
             **fields,
         }
     )
+    aws.store.runs.create(run)
 
 
 def test_the_notify_tool_tells_a_channel_of_the_workspace(aws: Aws, handlers: Handlers) -> None:
@@ -128,6 +130,7 @@ def test_the_notify_tool_tells_a_channel_of_the_workspace(aws: Aws, handlers: Ha
                 "config": {"webhook_url": discord.url},
                 "is_active": True,
                 "created_at": "2026-11-21T09:00:00Z",
+                "updated_at": "2026-11-21T09:00:00Z",
             }
         )
 
@@ -166,7 +169,7 @@ def test_the_notify_tool_tells_a_channel_of_the_workspace(aws: Aws, handlers: Ha
         [logged] = aws.store.notifications.log(
             "ws-1", channel_id=None, run_id="run_now", limit=5, cursor=None
         )[0]
-        assert logged["status"] == "sent"
+        assert logged.status == "sent"
 
 
 def test_openai_compatible_model_uses_both_tools_then_answers(aws: Aws, quote: Quote) -> None:

@@ -14,6 +14,7 @@ from proactive.api import create_app
 from proactive.clock import iso
 from proactive.dev import persistence
 from proactive.loop import runs_view
+from proactive.models.notifications import NotificationRecord
 from proactive.models.runs import RunCreate
 from proactive.models.schedules import ScheduleCreate
 from proactive.queue import RunQueue
@@ -44,7 +45,7 @@ def test_saved_table_loads_back_and_waiting_work_is_queued_again(tmp_path: Path)
         done = runs.delegate(
             store, queue, RunCreate(workspace_id="ws-1", agent_id=agent, task="x"), requested_by="u", now=now
         )
-        store.runs.update(done["id"], {"status": "succeeded", "big": 10**37})
+        store.runs.update(done.id, {"status": "succeeded", "big": 10**37})
         # When the stack saves its table and stops
         saved = persistence.save(boto3.client("dynamodb"), store.table.name, tmp_path)
 
@@ -57,14 +58,14 @@ def test_saved_table_loads_back_and_waiting_work_is_queued_again(tmp_path: Path)
         requeued = persistence.requeue_unfinished(client, store.table.name, queue, now + timedelta(minutes=1))
 
         # Then everything is back as it was, and only the waiting run is queued again
-        assert store.schedules.get(schedule["id"]) is not None
-        assert store.runs.get(done["id"])["big"] == 10**37
-        waiting = [r for r in store.runs.all_in("ws-1") if r["status"] == "queued"]
+        assert store.schedules.get(schedule.id) is not None
+        assert store.runs.get(done.id).big == 10**37
+        waiting = [r for r in store.runs.all_in("ws-1") if r.status == "queued"]
         assert len(waiting) == requeued == 1
         messages = boto3.client("sqs").receive_message(
             QueueUrl=res["queue_url"], MaxNumberOfMessages=10, WaitTimeSeconds=0
         )["Messages"]
-        assert [json.loads(m["Body"]) for m in messages] == [{"run_id": waiting[0]["id"], "attempt": 1}]
+        assert [json.loads(m["Body"]) for m in messages] == [{"run_id": waiting[0].id, "attempt": 1}]
 
 
 def test_notifications_waiting_when_the_stack_stopped_are_sent_after_it_starts(tmp_path: Path) -> None:
@@ -81,7 +82,14 @@ def test_notifications_waiting_when_the_stack_stopped_are_sent_after_it_starts(t
                 "created_at": "2026-06-01T11:00:00Z",
             }
         )
-        base = {"workspace_id": "ws-1", "channel_id": "chan-1", "channel_type": "webhook", "notice": {}}
+        base = {
+            "workspace_id": "ws-1",
+            "channel_id": "chan-1",
+            "channel_type": "webhook",
+            "event": "run.succeeded",
+            "title": "Run succeeded",
+            "notice": {},
+        }
         for item in (
             {"id": "notif-new", "status": "queued", "attempts": 0},
             {
@@ -92,7 +100,10 @@ def test_notifications_waiting_when_the_stack_stopped_are_sent_after_it_starts(t
             },
             {"id": "notif-sent", "status": "sent", "attempts": 1},
         ):
-            assert store.notifications.create({**base, **item, "created_at": "2026-06-01T11:59:00Z"})
+            notification = NotificationRecord.model_validate(
+                {**base, **item, "created_at": "2026-06-01T11:59:00Z"}
+            )
+            assert store.notifications.create(notification)
         # When the stack saves its table, stops, and starts again 10 s later with an empty queue
         persistence.save(boto3.client("dynamodb"), store.table.name, tmp_path)
 

@@ -115,8 +115,8 @@ def awaiting(client: TestClient) -> dict[str, Any]:
 
 def links_sent(aws: Aws, goal_action_id: str) -> dict[str, str]:
     """The approve and reject links the notification to the workspace's channel carries."""
-    [note] = [n for n in aws.store.notifications.all_in("ws-1") if n["subject_id"] == goal_action_id]
-    actions = dict(note["notice"]["actions"])
+    [note] = [n for n in aws.store.notifications.all_in("ws-1") if n.subject_id == goal_action_id]
+    actions = dict(note.notice["actions"])
     return {"approve": actions["Approve"], "reject": actions["Reject"]}
 
 
@@ -235,7 +235,7 @@ def test_a_rejected_action_does_not_run_and_the_decision_is_recorded(
     assert ga["run_id"] is None
     assert client.post(f"/api/autonomous/approvals/{pending['id']}/approve").status_code == 409
     assert handlers.drain() >= 0
-    assert not [r for r in aws.store.runs.all_in("ws-1") if r["source_type"] == "goal"]
+    assert not [r for r in aws.store.runs.all_in("ws-1") if r.source_type == "goal"]
 
 
 def test_an_action_without_approval_runs_at_once_and_a_failed_run_is_a_failure_on_its_record(

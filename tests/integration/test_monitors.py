@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from proactive import secret_store
+from proactive.models.monitors import MonitorRecord
 from proactive.monitors import checks
 from proactive.settings import get_settings
 from tests.integration.conftest import Aws, Handlers
@@ -82,7 +83,8 @@ def test_cooldown_lets_a_condition_that_stays_true_fire_again(
     fired = []
     for minutes in (0, 5, 9, 11):
         stored = aws.store.monitors.get(mon["id"])
-        fired.append(checks.check_now(aws.store, aws.queue, stored, t0 + timedelta(minutes=minutes))["fired"])
+        assert stored is not None
+        fired.append(checks.check_now(aws.store, aws.queue, stored, t0 + timedelta(minutes=minutes)).fired)
     assert fired == [True, False, False, True]
 
 
@@ -248,7 +250,9 @@ def test_dispatcher_claims_each_check_slot_once(
     slot = datetime.fromisoformat(mon["next_check"].replace("Z", "+00:00"))
     assert handlers.tick(slot)["checks"] == 1
     assert handlers.tick(slot)["checks"] == 0  # a retried tick cannot claim it again
-    stale = aws.store.monitors.get(mon["id"]) | {"next_fire_at": mon["next_check"]}
+    stored = aws.store.monitors.get(mon["id"])
+    assert stored is not None
+    stale = MonitorRecord.model_validate({**stored.model_dump(), "next_fire_at": mon["next_check"]})
     assert checks.dispatch(aws.store, aws.queue, stale, slot) is False
     quote.price = 151
     handlers.drain()

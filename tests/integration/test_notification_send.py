@@ -16,6 +16,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from proactive import secret_store
+from proactive.models.notifications import ChannelRecord
 from proactive.notifications import send as sending
 from proactive.notifications.channels import new_channel_secret, validate
 from proactive.notifications.notice import Notice
@@ -56,16 +57,34 @@ LONG = replace(
 )
 
 
+def channel_of(type_: str, config: dict[str, Any], **fields: Any) -> ChannelRecord:
+    """A channel of `type_` with this config (and any other `fields`: its workspace, its secret)."""
+    made = "2025-03-04T05:06:07Z"
+    return ChannelRecord.model_validate(
+        {
+            "id": "chn-1",
+            "workspace_id": "",
+            "name": "receiver",
+            "type": type_,
+            "config": config,
+            "is_active": True,
+            "created_at": made,
+            "updated_at": made,
+            **fields,
+        }
+    )
+
+
 def send(type_: str, config: dict[str, Any], notice: Notice = LONG, **channel: Any) -> Delivery:
     """Validate the config, render the notice and deliver it, as the platform does."""
     stored = validate(type_, config)
     rendered = render(type_, notice, stored)
-    item = {"id": "chn-1", "type": type_, "config": stored, **channel}
+    item = channel_of(type_, stored, **channel)
     return deliver(item, rendered, message_id="ntf-0001", now=datetime.now(UTC))
 
 
 def send_rendered(type_: str, config: dict[str, Any], payload: dict[str, Any]) -> Delivery:
-    channel = {"id": "chn-1", "type": type_, "config": config}
+    channel = channel_of(type_, config)
     return deliver(channel, Rendered(type_, payload), message_id="ntf-0001", now=datetime.now(UTC))
 
 

@@ -563,8 +563,8 @@ def test_missed_occurrences_are_one_notification_not_one_per_occurrence(
     [message] = ntfy.messages
     assert message["title"] == "Occurrence missed: Ten-minute sync"
     assert "2026-05-01T00:10:00" in message["message"]
-    assert f"source_id={schedule['id']}&status=missed" in message["message"]
-    missed = client.get("/api/runs", params={"source_id": schedule["id"], "status": "missed"}).json()["items"]
+    assert f"source_id={schedule.id}&status=missed" in message["message"]
+    missed = client.get("/api/runs", params={"source_id": schedule.id, "status": "missed"}).json()["items"]
     assert len(missed) == 6
 
 

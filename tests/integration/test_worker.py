@@ -15,7 +15,7 @@ from proactive.agents import RunContext, register_runtime
 from proactive.agents.runtimes import AgentResult
 from proactive.clock import utcnow
 from proactive.errors import AgentError
-from proactive.models.runs import RunCreate
+from proactive.models.runs import RunCreate, RunRecord
 from proactive.models.schedules import ScheduleCreate
 from proactive.queue import MAX_DELAY_SECONDS
 from proactive.runs import delegate
@@ -66,7 +66,7 @@ def flaky() -> FlakyRuntime:
     return runtime
 
 
-def delegate_run(aws: Aws, agent_id: str, task: str = "Research AI trends") -> dict[str, Any]:
+def delegate_run(aws: Aws, agent_id: str, task: str = "Research AI trends") -> RunRecord:
     return delegate(
         aws.store,
         aws.queue,
@@ -78,13 +78,13 @@ def delegate_run(aws: Aws, agent_id: str, task: str = "Research AI trends") -> d
 
 def test_delegated_run_succeeds_with_the_agents_output(aws: Aws, handlers: Handlers) -> None:
     run = delegate_run(aws, make_agent(aws.store))
-    assert run["status"] == "queued"
+    assert run.status == "queued"
     handlers.drain()
-    done = aws.store.runs.get(run["id"])
-    assert done["status"] == "succeeded"
-    assert done["attempts"] == 1
-    assert done["output"].startswith("Builtin agent 'report-agent' summary of the manual task")
-    assert done["started_at"] <= done["finished_at"]
+    done = aws.store.runs.get(run.id)
+    assert done.status == "succeeded"
+    assert done.attempts == 1
+    assert done.output.startswith("Builtin agent 'report-agent' summary of the manual task")
+    assert done.started_at <= done.finished_at
 
 
 def test_redelivered_message_does_not_run_again(aws: Aws, handlers: Handlers, flaky: FlakyRuntime) -> None:
@@ -93,7 +93,7 @@ def test_redelivered_message_does_not_run_again(aws: Aws, handlers: Handlers, fl
     assert handlers.deliver([message])["batchItemFailures"] == []
     assert handlers.deliver([message])["batchItemFailures"] == []  # SQS at-least-once
     assert flaky.calls == 1
-    assert aws.store.runs.get(run["id"])["attempts"] == 1
+    assert aws.store.runs.get(run.id).attempts == 1
 
 
 def test_agent_failure_is_recorded_and_retried_until_it_succeeds(
@@ -105,15 +105,15 @@ def test_agent_failure_is_recorded_and_retried_until_it_succeeds(
     result = handlers.deliver([message])
     # The attempt is done with (its message is not retried); the next attempt has its own message.
     assert result["batchItemFailures"] == []
-    after_first = aws.store.runs.get(run["id"])
-    assert (after_first["status"], after_first["attempts"]) == ("queued", 1)
-    assert "upstream returned 503 on call 1" in after_first["error"]
-    assert after_first["retry_at"] > after_first["started_at"]
-    handlers.drain_until(lambda: aws.store.runs.get(run["id"])["status"] == "succeeded", fast_forward=True)
-    final = aws.store.runs.get(run["id"])
-    assert (final["status"], final["attempts"], final["error"]) == ("succeeded", 3, None)
-    assert final["output"] == "done: Research AI trends"
-    assert [s["type"] for s in final["steps"]] == [
+    after_first = aws.store.runs.get(run.id)
+    assert (after_first.status, after_first.attempts) == ("queued", 1)
+    assert "upstream returned 503 on call 1" in after_first.error
+    assert after_first.retry_at > after_first.started_at
+    handlers.drain_until(lambda: aws.store.runs.get(run.id).status == "succeeded", fast_forward=True)
+    final = aws.store.runs.get(run.id)
+    assert (final.status, final.attempts, final.error) == ("succeeded", 3, None)
+    assert final.output == "done: Research AI trends"
+    assert [s["type"] for s in final.steps] == [
         "attempt_started",
         "attempt_failed",
         "attempt_started",
@@ -127,11 +127,11 @@ def test_agent_that_keeps_failing_ends_failed_with_the_error(
 ) -> None:
     flaky.failures = 99
     run = delegate_run(aws, make_agent(aws.store, runtime="flaky"))
-    handlers.drain_until(lambda: aws.store.runs.get(run["id"])["status"] == "failed", fast_forward=True)
-    final = aws.store.runs.get(run["id"])
-    assert (final["status"], final["attempts"]) == ("failed", 3)
-    assert final["error"] == "upstream returned 503 on call 3"
-    assert final["reason"] == "gave up after 3 attempt(s)"
+    handlers.drain_until(lambda: aws.store.runs.get(run.id).status == "failed", fast_forward=True)
+    final = aws.store.runs.get(run.id)
+    assert (final.status, final.attempts) == ("failed", 3)
+    assert final.error == "upstream returned 503 on call 3"
+    assert final.reason == "gave up after 3 attempt(s)"
     # Finished: no message is left, none stuck in a retry loop (SQS delays a message 15 minutes
     # at most, so by then any would be due).
     aws.clock.advance(MAX_DELAY_SECONDS + 1)
@@ -143,9 +143,9 @@ def test_run_of_a_deleted_agent_fails_with_a_clear_error(aws: Aws, handlers: Han
     run = delegate_run(aws, agent_id)
     aws.store.agents.delete(agent_id)
     handlers.drain()
-    final = aws.store.runs.get(run["id"])
-    assert final["status"] == "failed"
-    assert final["error"] == f"agent {agent_id!r} no longer exists"
+    final = aws.store.runs.get(run.id)
+    assert final.status == "failed"
+    assert final.error == f"agent {agent_id!r} no longer exists"
 
 
 def test_malformed_message_is_reported_failed_not_dropped(aws: Aws, handlers: Handlers) -> None:
@@ -165,15 +165,15 @@ def test_occurrence_of_a_schedule_paused_before_it_ran_is_cancelled(aws: Aws, ha
         cron_expression="0 9 * * *",
     )
     sched = schedules.create_schedule(aws.store, aws.queue, body, now)
-    schedules.set_active(aws.store, aws.queue, sched["id"], False, frozenset({"ws-1"}), now)
+    schedules.set_active(aws.store, aws.queue, sched.id, False, frozenset({"ws-1"}), now)
     [run] = aws.store.runs.list_runs(
-        "ws-1", status=None, source_type="schedule", source_id=sched["id"], limit=5, cursor=None
+        "ws-1", status=None, source_type="schedule", source_id=sched.id, limit=5, cursor=None
     )[0]
     from proactive import runs
 
-    result = runs.execute(aws.store, aws.queue, run["id"], now_fn=lambda: now + timedelta(minutes=1))
+    result = runs.execute(aws.store, aws.queue, run.id, now_fn=lambda: now + timedelta(minutes=1))
     assert result["status"] == "cancelled"
-    assert aws.store.runs.get(run["id"])["reason"] == "the schedule was paused before this occurrence ran"
+    assert aws.store.runs.get(run.id).reason == "the schedule was paused before this occurrence ran"
 
 
 def test_overlap_skip_cancels_an_occurrence_while_the_previous_run_is_still_going(
@@ -194,25 +194,26 @@ def test_overlap_skip_cancels_an_occurrence_while_the_previous_run_is_still_goin
     handlers.tick(start + timedelta(seconds=30))
     first, second = sorted(
         aws.store.runs.list_runs(
-            "ws-1", status=None, source_type="schedule", source_id=sched["id"], limit=5, cursor=None
+            "ws-1", status=None, source_type="schedule", source_id=sched.id, limit=5, cursor=None
         )[0],
-        key=lambda r: r["scheduled_for"],
+        key=lambda r: r.scheduled_for,
     )
     from proactive import runs
 
-    worker = threading.Thread(target=runs.execute, args=(aws.store, aws.queue, first["id"]))
+    worker = threading.Thread(target=runs.execute, args=(aws.store, aws.queue, first.id))
     worker.start()
     assert gate.entered.wait(10)
-    assert runs.execute(aws.store, aws.queue, second["id"])["status"] == "cancelled"
+    assert runs.execute(aws.store, aws.queue, second.id)["status"] == "cancelled"
     gate.release.set()
     worker.join(10)
-    assert aws.store.runs.get(first["id"])["status"] == "succeeded"
-    reason = aws.store.runs.get(second["id"])["reason"]
-    assert reason == f"skipped by overlap=skip: run {first['id']} of this schedule was still running"
+    assert aws.store.runs.get(first.id).status == "succeeded"
+    reason = aws.store.runs.get(second.id).reason
+    assert reason == f"skipped by overlap=skip: run {first.id} of this schedule was still running"
     # The slot is free again: the next occurrence runs.
-    schedule = aws.store.schedules.get(sched["id"])
+    schedule = aws.store.table.get(aws.store.schedules.key(sched.id))
+    assert schedule is not None
     assert "active_run_id" not in schedule
-    assert schedule["last_run_id"] == first["id"]
+    assert schedule["last_run_id"] == first.id
 
 
 class RendezvousRuntime:
@@ -243,8 +244,8 @@ def test_a_batchs_records_are_performed_side_by_side(aws: Aws, handlers: Handler
     assert len(messages) == 2
     assert handlers.deliver(messages)["batchItemFailures"] == []
     for run in (first, second):
-        done = aws.store.runs.get(run["id"])
-        assert (done["status"], done["attempts"]) == ("succeeded", 1), done.get("error")
+        done = aws.store.runs.get(run.id)
+        assert (done.status, done.attempts) == ("succeeded", 1), done.error
 
 
 def test_message_that_keeps_failing_lands_in_the_dead_letter_queue(aws: Aws, handlers: Handlers) -> None:

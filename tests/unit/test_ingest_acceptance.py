@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from proactive.clock import iso
+from proactive.models.webhooks import HookRecord
 from proactive.webhooks.acceptance import (
     Accepted,
     Answer,
@@ -24,19 +25,21 @@ BODY = b'{"action": "opened"}'
 JSON = {"content-type": "application/json"}
 
 
-def webhook(**fields: Any) -> dict[str, Any]:
-    return {
-        "id": "webhook-1",
-        "workspace_id": "ws-1",
-        "trigger_id": "trg-1",
-        "is_active": True,
-        "signature_scheme": "hmac-sha256",
-        "secret": SECRET,
-        "previous_secret": None,
-        "previous_secret_expires_at": None,
-        "rate_limit_per_minute": 60,
-        **fields,
-    }
+def webhook(**fields: Any) -> HookRecord:
+    return HookRecord.model_validate(
+        {
+            "id": "webhook-1",
+            "workspace_id": "ws-1",
+            "trigger_id": "trg-1",
+            "is_active": True,
+            "signature_scheme": "hmac-sha256",
+            "secret": SECRET,
+            "previous_secret": None,
+            "previous_secret_expires_at": None,
+            "rate_limit_per_minute": 60,
+            **fields,
+        }
+    )
 
 
 SECRET = "s3cret"

@@ -9,25 +9,36 @@ from typing import Any
 from proactive import events
 from proactive.clock import iso
 from proactive.ids import occurrence_run_id
+from proactive.models.monitors import MonitorRecord
 from proactive.monitors.verdict import MAX_VALUE_BYTES, change_pct, checked, failed, fires
 
 NOW = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
 THRESHOLD = 3
 
 
-def monitor(**fields: Any) -> dict[str, Any]:
-    return {
-        "id": "mon-1",
-        "condition": "value > 100",
-        "action": "Price is {value} (was {previous})",
-        "state": "ok",
-        "condition_met": False,
-        "last_value": 90,
-        "consecutive_failures": 0,
-        "cooldown": None,
-        "last_triggered": None,
-        **fields,
-    }
+def monitor(**fields: Any) -> MonitorRecord:
+    return MonitorRecord.model_validate(
+        {
+            "id": "mon-1",
+            "name": "Price",
+            "agent_id": "agent-1",
+            "workspace_id": "ws-1",
+            "source": {"type": "metric"},
+            "check_interval": 300,
+            "is_active": True,
+            "created_at": NOW,
+            "updated_at": NOW,
+            "condition": "value > 100",
+            "action": "Price is {value} (was {previous})",
+            "state": "ok",
+            "condition_met": False,
+            "last_value": 90,
+            "consecutive_failures": 0,
+            "cooldown": None,
+            "last_triggered": None,
+            **fields,
+        }
+    )
 
 
 def test_the_monitor_fires_on_the_false_to_true_edge_with_the_rendered_action() -> None:

@@ -4,16 +4,23 @@ why not, which schedule slot an occurrence takes, and the records a turn starts 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from proactive.clock import iso
 from proactive.conversations import turns
 from proactive.errors import AgentError
+from proactive.models.runs import RunRecord
 from proactive.runs import slots
 from proactive.runs.attempts import give_up_reason, retry_delay
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def _run(**fields: Any) -> RunRecord:
+    base = {"id": "run_1", "workspace_id": "ws_1", "agent_id": "agent_1", "source_type": "schedule"}
+    return RunRecord.model_validate({**base, "status": "queued", "created_at": NOW, "task": "t", **fields})
 
 
 def test_a_retry_after_is_followed_within_the_cap() -> None:
@@ -37,9 +44,9 @@ def test_the_reason_a_failed_run_is_not_tried_again() -> None:
 
 
 def test_only_a_scheduled_occurrence_takes_its_schedule_slot() -> None:
-    assert slots.occurrence_slot({"source_id": "sch_1"}) == (None, False)
-    assert slots.occurrence_slot({"source_id": "sch_1", "occurrence_key": "k"}) == ("sch_1", True)
-    assert slots.occurrence_slot({"source_id": "sch_1", "occurrence_key": "k", "overlap": "allow"}) == (
+    assert slots.occurrence_slot(_run(source_id="sch_1")) == (None, False)
+    assert slots.occurrence_slot(_run(source_id="sch_1", occurrence_key="k")) == ("sch_1", True)
+    assert slots.occurrence_slot(_run(source_id="sch_1", occurrence_key="k", overlap="allow")) == (
         "sch_1",
         False,
     )
@@ -67,13 +74,13 @@ def test_a_turn_starts_with_the_users_message_and_a_run_of_the_agent() -> None:
         "run_id": "run_1",
         "status": "complete",
     }
-    assert run["id"] == "run_1"
-    assert (run["workspace_id"], run["agent_id"], run["task"]) == ("ws_1", "agent_1", "What changed?")
-    assert (run["source_type"], run["source_id"]) == ("conversation", "conv_1")
+    assert run.id == "run_1"
+    assert (run.workspace_id, run.agent_id, run.task) == ("ws_1", "agent_1", "What changed?")
+    assert (run.source_type, run.source_id) == ("conversation", "conv_1")
     # Untitled, the run is named for the conversation's pattern
-    assert run["source_name"] == "deep research"
-    assert run["source_notify"] == {"on": ["finish"]}
-    assert run["status"] == "queued"
+    assert run.source_name == "deep research"
+    assert run.source_notify == {"on": ["finish"]}
+    assert run.status == "queued"
 
 
 def test_a_turn_of_a_titled_conversation_without_notify_settings() -> None:
@@ -81,5 +88,5 @@ def test_a_turn_of_a_titled_conversation_without_notify_settings() -> None:
 
     run = turns.turn_run("conv_1", conversation, "run_1", "hi", NOW)
 
-    assert run["source_name"] == "Ops"
-    assert "source_notify" not in run
+    assert run.source_name == "Ops"
+    assert "source_notify" not in run.as_stored()

@@ -21,14 +21,17 @@ import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Attr
 
 from proactive.observability import logger
 from proactive.queue import RunQueue
 from proactive.store import ConditionFailed, Store
-from proactive.store.entities import Entities
+from proactive.store.entities import Entities, field_of
+
+if TYPE_CHECKING:
+    from proactive.models.common import Record
 
 PENDING = "pending_events"
 
@@ -125,12 +128,16 @@ def deliver(store: Store, queue: RunQueue, events: Sequence[Event], now: datetim
         raise failed[0]
 
 
-def flush(store: Store, queue: RunQueue, entities: Entities, item: Mapping[str, Any], now: datetime) -> None:
-    """Deliver the events pending on `item`, then clear them. Safe to repeat."""
-    types = item.get(PENDING) or []
+def flush(
+    store: Store, queue: RunQueue, entities: Entities[Any], item: Mapping[str, Any] | Record, now: datetime
+) -> None:
+    """Deliver the events pending on `item` (a record, or a stored item), then clear them. Each
+    event's subject is the item as stored. Safe to repeat."""
+    types = field_of(item, PENDING) or []
     if not types:
         return
-    deliver(store, queue, [Event(t, item) for t in types], now)
+    subject = item if isinstance(item, Mapping) else item.as_stored()
+    deliver(store, queue, [Event(t, subject) for t in types], now)
     # Cleared by another delivery meanwhile, or the item is gone: either way nothing is pending.
     with contextlib.suppress(ConditionFailed):
-        entities.update(item["id"], remove=(PENDING,), condition=Attr(PENDING).exists())
+        entities.update(subject["id"], remove=(PENDING,), condition=Attr(PENDING).exists())

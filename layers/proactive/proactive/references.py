@@ -26,16 +26,17 @@ from proactive import monitors, schedules
 from proactive.agents import get_agent
 from proactive.clock import iso
 from proactive.errors import Conflict
+from proactive.models.notifications import ChannelRecord
 from proactive.queue import RunQueue
 from proactive.store import Store
-from proactive.store.entities import modify
+from proactive.store.entities import field_of, fields_of, modify
 from proactive.triggers import get_trigger
 
 
-def _describe(users: dict[str, list[dict[str, Any]]]) -> str:
+def _describe(users: dict[str, list[Any]]) -> str:
     return "; ".join(
         f"{len(items)} {kind}: "
-        + ", ".join(f"{i['id']} ({i.get('name', '')})" for i in items[:10])
+        + ", ".join(f"{field_of(i, 'id')} ({field_of(i, 'name') or ''})" for i in items[:10])
         + (" ..." if len(items) > 10 else "")
         for kind, items in users.items()
         if items
@@ -44,7 +45,7 @@ def _describe(users: dict[str, list[dict[str, Any]]]) -> str:
 
 def _refuse(
     what: str,
-    users: dict[str, list[dict[str, Any]]],
+    users: dict[str, list[Any]],
     remedy: str = "point them elsewhere or delete them first, or delete with ?force=true to pause each "
     "of them",
 ) -> Conflict:
@@ -52,14 +53,14 @@ def _refuse(
     return Conflict(
         f"{what} is in use by {_describe(users)}; {remedy}",
         details=[
-            {"field": kind, "message": ", ".join(i["id"] for i in items)}
+            {"field": kind, "message": ", ".join(field_of(i, "id") for i in items)}
             for kind, items in users.items()
             if items
         ],
     )
 
 
-def agent_users(store: Store, agent: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+def agent_users(store: Store, agent: dict[str, Any]) -> dict[str, list[Any]]:
     """The schedules, triggers, monitors and goal-loop actions of the agent's workspace that
     start it, its autonomous mode if that runs it, and its settings if it is the default agent."""
     uses = Attr("agent_id").eq(agent["id"])
@@ -92,7 +93,7 @@ def delete_agent(
         raise _refuse(f"agent {agent_id!r}", users)
     reason = f"paused when its agent {agent_id} ({agent['name']}) was deleted"
     for schedule in users["schedules"]:
-        schedules.set_active(store, queue, schedule["id"], False, workspaces, now, reason=reason)
+        schedules.set_active(store, queue, schedule.id, False, workspaces, now, reason=reason)
     for trigger in users["triggers"]:
         modify(
             partial(get_trigger, store, trigger["id"], workspaces),
@@ -100,7 +101,7 @@ def delete_agent(
             what=f"trigger {trigger['id']!r}",
         )
     for monitor in users["monitors"]:
-        monitors.set_active(store, monitor["id"], False, workspaces, now, reason=reason)
+        monitors.set_active(store, monitor.id, False, workspaces, now, reason=reason)
     for action in users["actions"]:
         modify(
             partial(store.actions.owned, action["id"], workspaces),
@@ -115,7 +116,7 @@ def delete_agent(
     if users["workspace_settings"]:
         store.workspaces.set(agent["workspace_id"], {"default_agent_id": None})
     store.agents.delete(agent_id)
-    return {kind: [i["id"] for i in items] for kind, items in users.items()}
+    return {kind: [field_of(i, "id") for i in items] for kind, items in users.items()}
 
 
 def delete_trigger(
@@ -132,21 +133,21 @@ def delete_trigger(
     reason = f"paused when its trigger {trigger_id} ({trigger['name']}) was deleted"
     for webhook in users["webhooks"]:
         modify(
-            partial(store.webhooks.owned, webhook["id"], workspaces),
+            partial(store.webhooks.owned, webhook.id, workspaces),
             lambda current: store.webhooks.update(
-                current["id"], _paused(reason, now), expect_version=int(current.get("version") or 0)
+                current.id, _paused(reason, now), expect_version=current.version
             ),
-            what=f"webhook {webhook['id']!r}",
+            what=f"webhook {webhook.id!r}",
         )
     store.triggers.delete(trigger_id)
-    return {"webhooks": [w["id"] for w in users["webhooks"]]}
+    return {"webhooks": [w.id for w in users["webhooks"]]}
 
 
-def channel_users(store: Store, channel: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+def channel_users(store: Store, channel: ChannelRecord) -> dict[str, list[Any]]:
     """What names the channel: the schedules, triggers, monitors, agents, tasks and conversations
     whose `notify` tells it, the goal loop's notify actions that tell it, autonomous mode, and the
     workspace's default channels."""
-    ws, channel_id = channel["workspace_id"], channel["id"]
+    ws, channel_id = channel.workspace_id, channel.id
     in_notify = Attr("notify.channels").contains(channel_id)
     autonomy = store.autonomy.get(ws) or {}
     return {
@@ -183,14 +184,14 @@ def delete_channel(
             users,
             "take it out of them first, or delete with ?force=true to remove it from each of them",
         )
-    unnamed = _Unnamed(channel_id, f"channel {channel_id} ({channel['name']}) was deleted at {iso(now)}", now)
+    unnamed = _Unnamed(channel_id, f"channel {channel_id} ({channel.name}) was deleted at {iso(now)}", now)
     for kind in ("schedules", "monitors", "agents", "conversations", "tasks"):
         entities = getattr(store, kind)
         for user in users[kind]:
             modify(
-                partial(entities.owned, user["id"], workspaces),
+                partial(entities.owned, field_of(user, "id"), workspaces),
                 partial(unnamed.update, entities),
-                what=f"{kind[:-1]} {user['id']!r}",
+                what=f"{kind[:-1]} {field_of(user, 'id')!r}",
             )
     for trigger in users["triggers"]:
         modify(
@@ -204,7 +205,7 @@ def delete_channel(
             lambda current: store.actions.change(current, unnamed.action_changes(current)),
             what=f"action {action['id']!r}",
         )
-    ws = channel["workspace_id"]
+    ws = channel.workspace_id
     if users["autonomy"]:
         modify(
             lambda: store.autonomy.get(ws) or {},
@@ -215,7 +216,7 @@ def delete_channel(
         defaults = unnamed.without(store.workspaces.get(ws).get("default_channels"))
         store.workspaces.set(ws, {"default_channels": defaults, "channel_removed_reason": unnamed.reason})
     store.channels.delete(channel_id)
-    return {kind: [i["id"] for i in items] for kind, items in users.items()}
+    return {kind: [field_of(i, "id") for i in items] for kind, items in users.items()}
 
 
 class _Unnamed:
@@ -245,11 +246,13 @@ class _Unnamed:
             changes["notification_config"] = {**shown, "channel_ids": self.without(shown["channel_ids"])}
         return changes
 
-    def update(self, entities: Any, current: dict[str, Any]) -> dict[str, Any]:
-        changed: dict[str, Any] = entities.update(
-            current["id"], self.notify_changes(current), expect_version=int(current.get("version") or 0)
+    def update(self, entities: Any, current: Any) -> Any:
+        """Out of what `current` (a record or a stored item) names, saved."""
+        return entities.update(
+            field_of(current, "id"),
+            self.notify_changes(fields_of(current)),
+            expect_version=int(field_of(current, "version") or 0),
         )
-        return changed
 
     def action_changes(self, current: dict[str, Any]) -> dict[str, Any]:
         """Out of a notify action's `channels`; one left with none is paused."""

@@ -30,7 +30,7 @@ from proactive.models.common import WORKSPACE_ID, WORKSPACE_ID_RULE
 from proactive.observability import logger
 from proactive.settings import get_settings, shared_secret_pairs
 from proactive.store import ConditionFailed, Store
-from proactive.store.entities import modify
+from proactive.store.entities import Entities, fields_of, modify
 
 # A workspace holds at most this many secrets (Parameter Store's standard tier holds 10,000 per
 # account and region, for every workspace of every stage).
@@ -73,10 +73,14 @@ def references(kind: str, item: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def _resources(store: Store, kind: str, workspace_id: str) -> list[dict[str, Any]]:
-    entities = {"agent": store.agents, "monitor": store.monitors, "channel": store.channels}
+    entities: dict[str, Entities[Any]] = {
+        "agent": store.agents,
+        "monitor": store.monitors,
+        "channel": store.channels,
+    }
     if kind == "action":
         return store.actions.all_in(workspace_id)
-    return entities[kind].all_in(workspace_id)
+    return [fields_of(item) for item in entities[kind].all_in(workspace_id)]
 
 
 def users(store: Store, workspace_id: str) -> dict[str, list[dict[str, str]]]:

@@ -13,7 +13,7 @@ from proactive.lib.signatures import new_secret, rotated
 from proactive.models.agents import AgentCreate, AgentUpdate
 from proactive.notifications import targets
 from proactive.store import Store
-from proactive.store.entities import modify
+from proactive.store.entities import field_of, modify
 
 __all__ = [
     "RunContext",
@@ -85,15 +85,16 @@ def require_agent_in(
     return store.agents.referenced(agent_id, workspace_id, field=field)
 
 
-def require_agent_to_resume(store: Store, item: dict[str, Any], what: str) -> None:
-    """Before `what` (a schedule, trigger or monitor, `item`) is resumed or enabled: 422 naming
-    `agent_id` while the agent it starts is gone (deleted with `?force=true`, which paused it), so
-    it is not turned on only to fail at its next fire. Giving it another agent in the same
-    change resumes it."""
-    agent = store.agents.get(item["agent_id"])
-    if agent is None or agent.get("workspace_id") != item["workspace_id"]:
+def require_agent_to_resume(store: Store, item: Any, what: str) -> None:
+    """Before `what` (a schedule, trigger or monitor, `item`: a record or a stored item) is
+    resumed or enabled: 422 naming `agent_id` while the agent it starts is gone (deleted with
+    `?force=true`, which paused it), so it is not turned on only to fail at its next fire. Giving
+    it another agent in the same change resumes it."""
+    agent_id, workspace_id = field_of(item, "agent_id"), field_of(item, "workspace_id")
+    agent = store.agents.get(agent_id)
+    if agent is None or agent.get("workspace_id") != workspace_id:
         raise InvalidInput(
-            f"{what} {item['id']} cannot be resumed: its agent {item['agent_id']} no longer exists (it "
+            f"{what} {field_of(item, 'id')} cannot be resumed: its agent {agent_id} no longer exists (it "
             "was deleted); give it another agent (agent_id) to resume it",
             field="agent_id",
         )

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from proactive import outbound
 from proactive.agents.runtimes import ToolContext
-from proactive.clock import utcnow
+from proactive.clock import iso, utcnow
 from proactive.notifications.notice import Notice
 from proactive.notifications.outbox import queue_notice
 from proactive.notifications.wording import run_link
@@ -103,17 +103,15 @@ def recent_runs(arguments: RecentRunsArguments, context: ToolContext | None) -> 
     runs, _ = context.store.runs.page(context.workspace_id, limit=arguments.limit + 1, cursor=None)
     listed = [
         {
-            "run_id": run["id"],
-            "created_at": run.get("created_at"),
-            "source": f"{run.get('source_type')}:{run.get('source_id')}"
-            if run.get("source_id")
-            else run.get("source_type"),
-            "status": run.get("status"),
-            "task": _summary(run.get("task")),
-            "result": _summary(run.get("error") if run.get("status") == "failed" else run.get("output")),
+            "run_id": run.id,
+            "created_at": iso(run.created_at),
+            "source": f"{run.source_type}:{run.source_id}" if run.source_id else run.source_type,
+            "status": run.status,
+            "task": _summary(run.task),
+            "result": _summary(run.error if run.status == "failed" else run.output),
         }
         for run in runs
-        if run["id"] != context.run_id
+        if run.id != context.run_id
     ][: arguments.limit]
     return json.dumps(listed, ensure_ascii=False, default=str)
 
@@ -142,14 +140,14 @@ def notify(arguments: NotifyArguments, context: ToolContext | None) -> str:
         raise ToolError("notifications are not available to this run")
     store = context.store
     channel = store.channels.get(arguments.channel_id)
-    if channel is None or channel.get("workspace_id") != context.workspace_id:
-        known = [f"{c['id']} ({c['name']}, {c['type']})" for c in store.channels.all_in(context.workspace_id)]
+    if channel is None or channel.workspace_id != context.workspace_id:
+        known = [f"{c.id} ({c.name}, {c.type})" for c in store.channels.all_in(context.workspace_id)]
         raise ToolError(
             f"there is no channel {arguments.channel_id!r} in this workspace; its channels: "
             + (", ".join(known) or "none")
         )
-    if not channel.get("is_active"):
-        raise ToolError(f"channel {channel['name']} is off: {channel.get('disabled_reason') or 'turned off'}")
+    if not channel.is_active:
+        raise ToolError(f"channel {channel.name} is off: {channel.disabled_reason or 'turned off'}")
     now = utcnow()
     notice = Notice(
         event="agent.notify",
@@ -168,14 +166,14 @@ def notify(arguments: NotifyArguments, context: ToolContext | None) -> str:
         context.queue,
         context.workspace_id,
         notice,
-        [channel["id"]],
+        [channel.id],
         event_type="agent.notify",
         key=f"{context.run_id}#{digest}",
         subject_id=context.run_id,
         run_id=context.run_id,
         now=now,
     )
-    where = f"{channel['name']} ({channel['type']})"
+    where = f"{channel.name} ({channel.type})"
     return f"queued for channel {where}; the notification log shows when it is sent"
 
 

@@ -16,11 +16,11 @@ from anyio import to_thread
 from fastapi import status
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from proactive.clock import utcnow
+from proactive.clock import iso, utcnow
 from proactive.conversations import turns
 from proactive.errors import AgentFailed
 from proactive.models.conversations import Message, TurnAccepted
-from proactive.models.runs import FINAL_STATUSES
+from proactive.models.runs import FINAL_STATUSES, RunRecord, RunStatus
 from proactive.queue import RunQueue
 from proactive.runs.records import enqueue_new
 from proactive.settings import get_settings
@@ -84,27 +84,27 @@ async def take_turn(
         )
     seconds = get_settings().conversation_turn_seconds
     final = await to_thread.run_sync(lambda: turns.answer(store, queue, run, seconds=seconds))
-    reply = turns.reply_for(store, final) if final["status"] in FINAL_STATUSES else None
+    reply = turns.reply_for(store, final) if final.status in FINAL_STATUSES else None
     if reply is None:
         return _accepted(final, message, _pending(final))
     if reply["status"] == "failed":
-        raise AgentFailed(f"the agent could not answer (run {final['id']}): {reply.get('error')}")
+        raise AgentFailed(f"the agent could not answer (run {final.id}): {reply.get('error')}")
     return reply
 
 
-def _pending(run: dict[str, Any]) -> str:
-    if run["status"] in FINAL_STATUSES:
-        return f"the turn ended {run['status']}: {run.get('reason') or run.get('error')}"
-    why = f" after: {run['error']}" if run.get("error") else ""
-    when = f" at {run['retry_at']}" if run.get("retry_at") else ""
+def _pending(run: RunRecord) -> str:
+    if run.status in FINAL_STATUSES:
+        return f"the turn ended {run.status}: {run.reason or run.error}"
+    why = f" after: {run.error}" if run.error else ""
+    when = f" at {iso(run.retry_at)}" if run.retry_at else ""
     return f"the answer will be retried{when}{why}; it will appear in the conversation's messages"
 
 
-def _accepted(run: dict[str, Any], message: dict[str, Any] | None, detail: str) -> JSONResponse:
+def _accepted(run: RunRecord, message: dict[str, Any] | None, detail: str) -> JSONResponse:
     body = TurnAccepted(
-        conversation_id=run["source_id"],
-        run_id=run["id"],
-        status=run["status"],
+        conversation_id=str(run.source_id),
+        run_id=run.id,
+        status=RunStatus(run.status),
         message=Message.model_validate(message) if message else None,
         detail=detail,
     )
@@ -115,7 +115,7 @@ def _event(kind: str, data: Any) -> bytes:
     return f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n".encode()
 
 
-async def _stream(store: Store, queue: RunQueue, run: dict[str, Any]) -> AsyncIterator[bytes]:
+async def _stream(store: Store, queue: RunQueue, run: RunRecord) -> AsyncIterator[bytes]:
     """Answer the turn in a thread, passing on each event as the model produces it."""
     loop = asyncio.get_running_loop()
     events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
@@ -138,12 +138,12 @@ async def _stream(store: Store, queue: RunQueue, run: dict[str, Any]) -> AsyncIt
     try:
         final = work.result()
     except Exception as exc:  # the run is recorded; the client hears why it has no answer here
-        yield _event("error", {"run_id": run["id"], "error": f"{type(exc).__name__}: {exc}"})
+        yield _event("error", {"run_id": run.id, "error": f"{type(exc).__name__}: {exc}"})
         return
-    reply = turns.reply_for(store, final) if final["status"] in FINAL_STATUSES else None
+    reply = turns.reply_for(store, final) if final.status in FINAL_STATUSES else None
     if reply is None or reply.get("status") == "failed":
         detail = reply.get("error") if reply else _pending(final)
-        yield _event("error", {"run_id": run["id"], "status": final["status"], "error": detail})
+        yield _event("error", {"run_id": run.id, "status": final.status, "error": detail})
         return
     if not wrote and reply["content"]:
         yield _event("delta", {"text": reply["content"]})

@@ -26,9 +26,14 @@ from proactive.lib.surrogates import readable
 from proactive.observability import logger
 
 
-def shown(item: Mapping[str, Any], model: type[BaseModel]) -> dict[str, Any] | None:
-    """`item` as `model` can show it (see the module's docstring); None if it cannot be shown."""
-    fixed, unreadable = readable(dict(item))
+def _fields(item: Mapping[str, Any] | BaseModel) -> dict[str, Any]:
+    return item.model_dump() if isinstance(item, BaseModel) else dict(item)
+
+
+def shown(item: Mapping[str, Any] | BaseModel, model: type[BaseModel]) -> dict[str, Any] | None:
+    """`item` (a stored item, a record or a presented answer) as `model` can show it (see the
+    module's docstring); None if it cannot be shown."""
+    fixed, unreadable = readable(_fields(item))
     if unreadable:
         fixed["unreadable"] = unreadable
     try:
@@ -37,34 +42,34 @@ def shown(item: Mapping[str, Any], model: type[BaseModel]) -> dict[str, Any] | N
         fields = ", ".join(".".join(str(p) for p in error["loc"]) for error in exc.errors()[:5])
         logger.warning(
             "an item cannot be shown and is left out",
-            extra={"item_id": item.get("id"), "kind": model.__name__, "fields": fields},
+            extra={"item_id": fixed.get("id"), "kind": model.__name__, "fields": fields},
         )
         return None
     return dict(fixed)
 
 
-def shown_all(items: Iterable[Mapping[str, Any]], model: type[BaseModel]) -> list[dict[str, Any]]:
+def shown_all(items: Iterable[Mapping[str, Any] | BaseModel], model: type[BaseModel]) -> list[dict[str, Any]]:
     """Each item as `model` can show it, in order; those that cannot be shown left out (logged)."""
     return [s for s in (shown(item, model) for item in items) if s is not None]
 
 
-def shown_one(item: Mapping[str, Any], model: type[BaseModel]) -> dict[str, Any]:
+def shown_one(item: Mapping[str, Any] | BaseModel, model: type[BaseModel]) -> dict[str, Any]:
     """One item as `model` can show it; one that cannot be shown at all is given as it is, so the
     answer fails as it would have (a single item has nothing else to show)."""
-    return shown(item, model) or dict(item)
+    return shown(item, model) or _fields(item)
 
 
 def page(
-    items: Iterable[Mapping[str, Any]],
+    items: Iterable[Any],
     next_cursor: str | None,
     model: type[BaseModel],
     *,
-    present: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None,
+    present: Callable[[Any], Mapping[str, Any] | BaseModel] | None = None,
 ) -> dict[str, Any]:
     """A page of a list as the API answers it: each item presented (`present`, when the answer
     shows an item otherwise than stored) and shown as `model` can show it, and the store's cursor
     sealed for the client. One item that cannot be presented or shown is left out (logged)."""
-    presented: list[Mapping[str, Any]] = []
+    presented: list[Mapping[str, Any] | BaseModel] = []
     for item in items:
         if present is None:
             presented.append(item)
@@ -74,6 +79,10 @@ def page(
         except Exception as exc:  # one bad item never breaks a listing
             logger.warning(
                 "an item cannot be presented and is left out",
-                extra={"item_id": item.get("id"), "kind": model.__name__, "error": type(exc).__name__},
+                extra={
+                    "item_id": _fields(item).get("id"),
+                    "kind": model.__name__,
+                    "error": type(exc).__name__,
+                },
             )
     return {"items": shown_all(presented, model), "next_cursor": cursors.opaque(next_cursor)}

@@ -19,6 +19,7 @@ from proactive.models.autonomy import (
     SimpleStatus,
     TestWebhookPayload,
 )
+from proactive.models.notifications import ChannelRecord
 from proactive.notifications import channels, crud, render, send
 from proactive.notifications.notice import Notice
 
@@ -29,13 +30,15 @@ DISCORD_NAME, NTFY_NAME = "autonomous mode (discord)", "autonomous mode (ntfy)"
 
 def _shown(store: StoreDep, config: dict[str, Any]) -> dict[str, Any]:
     shown = autonomy.present(store, config, utcnow())
-    by_id = {c["id"]: c for c in store.channels.all_in(config["workspace_id"])}
+    by_id = {c.id: c for c in store.channels.all_in(config["workspace_id"])}
     for channel_id in config.get("channels", []):
-        channel = by_id.get(channel_id) or {}
-        if channel.get("name") == DISCORD_NAME:
-            shown["discord_webhook"] = channels.masked_url(channel["config"]["webhook_url"], "discord")
-        elif channel.get("name") == NTFY_NAME:
-            shown["ntfy_topic"] = channel["config"]["topic"]
+        channel = by_id.get(channel_id)
+        if channel is None:
+            continue
+        if channel.name == DISCORD_NAME:
+            shown["discord_webhook"] = channels.masked_url(channel.config["webhook_url"], "discord")
+        elif channel.name == NTFY_NAME:
+            shown["ntfy_topic"] = channel.config["topic"]
     return shown
 
 
@@ -56,8 +59,8 @@ def put_config(body: AutonomousConfigPayload, principal: CurrentPrincipal, store
     principal.require(workspace)
     now = utcnow()
     current = autonomy.get_config(store, workspace)
-    by_id = {c["id"]: c for c in store.channels.all_in(workspace)}
-    attached = {by_id[c]["name"]: c for c in current.get("channels", []) if c in by_id}
+    by_id = {c.id: c for c in store.channels.all_in(workspace)}
+    attached = {by_id[c].name: c for c in current.get("channels", []) if c in by_id}
     given = body.model_fields_set
     if "channels" in given:
         picked = list(body.channels)
@@ -92,9 +95,9 @@ def put_config(body: AutonomousConfigPayload, principal: CurrentPrincipal, store
     return {**_shown(store, autonomy.save_config(store, workspace, changes, now)), "status": "ok"}
 
 
-def _shown_value(channel: dict[str, Any], type_: str) -> str:
+def _shown_value(channel: ChannelRecord, type_: str) -> str:
     """A shorthand channel's value as GET shows it."""
-    config = channel.get("config") or {}
+    config = channel.config
     if type_ == "discord":
         return channels.masked_url(config.get("webhook_url", ""), "discord")
     return str(config.get("topic", ""))
@@ -128,8 +131,18 @@ def test_webhook(body: TestWebhookPayload, principal: CurrentPrincipal) -> Any:
         ref=None,
         at=now,
     )
+    tested = ChannelRecord(
+        id="test",
+        workspace_id="",
+        name="test",
+        type="discord",
+        config=config,
+        is_active=True,
+        created_at=now,
+        updated_at=now,
+    )
     outcome = send.deliver(
-        {"id": "test", "type": "discord", "config": config},
+        tested,
         render.render("discord", notice, config),
         message_id="test",
         now=now,

@@ -9,14 +9,14 @@ from proactive.api import listing
 from proactive.api.deps import CurrentPrincipal, Cursor, Limit, QueueDep, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
 from proactive.models.common import Page
-from proactive.models.monitors import Check, MetricValue, Monitor, MonitorCreate, MonitorUpdate
+from proactive.models.monitors import Check, CheckRecord, MetricValue, Monitor, MonitorCreate, MonitorUpdate
 from proactive.monitors import checks
 
 router = APIRouter(prefix="/api/proactive/monitors", tags=["monitors"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Monitor)
-def create_monitor(body: MonitorCreate, principal: CurrentPrincipal, store: StoreDep) -> Any:
+def create_monitor(body: MonitorCreate, principal: CurrentPrincipal, store: StoreDep) -> Monitor:
     principal.require(body.workspace_id)
     return monitors.present(monitors.create_monitor(store, body, utcnow()))
 
@@ -24,18 +24,20 @@ def create_monitor(body: MonitorCreate, principal: CurrentPrincipal, store: Stor
 @router.get("", response_model=Page[Monitor])
 def list_monitors(
     workspace: WorkspaceScope, store: StoreDep, limit: Limit = 50, cursor: Cursor = None
-) -> Any:
+) -> dict[str, Any]:
     items, next_cursor = store.monitors.page(workspace, limit=limit, cursor=cursor)
     return listing.page(items, next_cursor, Monitor, present=monitors.present)
 
 
 @router.get("/{monitor_id}", response_model=Monitor)
-def get_monitor(monitor_id: str, principal: CurrentPrincipal, store: StoreDep) -> Any:
+def get_monitor(monitor_id: str, principal: CurrentPrincipal, store: StoreDep) -> Monitor:
     return monitors.present(monitors.get_monitor(store, monitor_id, principal.workspaces))
 
 
 @router.patch("/{monitor_id}", response_model=Monitor)
-def update_monitor(monitor_id: str, body: MonitorUpdate, principal: CurrentPrincipal, store: StoreDep) -> Any:
+def update_monitor(
+    monitor_id: str, body: MonitorUpdate, principal: CurrentPrincipal, store: StoreDep
+) -> Monitor:
     return monitors.present(monitors.update_monitor(store, monitor_id, body, principal.workspaces, utcnow()))
 
 
@@ -46,17 +48,17 @@ def delete_monitor(monitor_id: str, principal: CurrentPrincipal, store: StoreDep
 
 
 @router.post("/{monitor_id}/pause", response_model=Monitor)
-def pause(monitor_id: str, principal: CurrentPrincipal, store: StoreDep) -> Any:
+def pause(monitor_id: str, principal: CurrentPrincipal, store: StoreDep) -> Monitor:
     return monitors.present(monitors.set_active(store, monitor_id, False, principal.workspaces, utcnow()))
 
 
 @router.post("/{monitor_id}/resume", response_model=Monitor)
-def resume(monitor_id: str, principal: CurrentPrincipal, store: StoreDep) -> Any:
+def resume(monitor_id: str, principal: CurrentPrincipal, store: StoreDep) -> Monitor:
     return monitors.present(monitors.set_active(store, monitor_id, True, principal.workspaces, utcnow()))
 
 
 @router.post("/{monitor_id}/check", response_model=Check)
-def check_now(monitor_id: str, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep) -> Any:
+def check_now(monitor_id: str, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep) -> CheckRecord:
     """Check now and return the result (a fire queues the agent's run, as a scheduled check would)."""
     monitor = monitors.get_monitor(store, monitor_id, principal.workspaces)
     return checks.check_now(store, queue, monitor, utcnow())
@@ -65,7 +67,7 @@ def check_now(monitor_id: str, principal: CurrentPrincipal, store: StoreDep, que
 @router.get("/{monitor_id}/history", response_model=Page[Check])
 def history(
     monitor_id: str, principal: CurrentPrincipal, store: StoreDep, limit: Limit = 50, cursor: Cursor = None
-) -> Any:
+) -> dict[str, Any]:
     """Checks, newest first: value, condition result, whether it fired (and the run), or the error."""
     monitors.get_monitor(store, monitor_id, principal.workspaces)
     items, next_cursor = store.checks.page(monitor_id, limit=limit, cursor=cursor)

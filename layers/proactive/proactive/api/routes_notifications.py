@@ -15,6 +15,7 @@ from proactive.models.common import Page
 from proactive.models.notifications import (
     Channel,
     ChannelCreate,
+    ChannelRecord,
     ChannelUpdate,
     ChannelWithSecret,
     Notification,
@@ -28,29 +29,31 @@ router = APIRouter(prefix="/api/notifications", tags=["notifications"])
 
 
 @router.post("/channels", status_code=status.HTTP_201_CREATED, response_model=ChannelWithSecret)
-def create_channel(body: ChannelCreate, principal: CurrentPrincipal, store: StoreDep) -> Any:
+def create_channel(body: ChannelCreate, principal: CurrentPrincipal, store: StoreDep) -> ChannelWithSecret:
     """Create a channel: `discord`, `slack`, `ntfy`, `email` or `webhook`. A webhook channel's
     signing secret is shown in this answer only."""
     principal.require(body.workspace_id)
     channel = crud.create_channel(store, body, utcnow())
-    return {**crud.present(channel), "secret": channel.get("secret")}
+    return ChannelWithSecret.model_validate({**crud.present(channel).model_dump(), "secret": channel.secret})
 
 
 @router.get("/channels", response_model=Page[Channel])
 def list_channels(
     workspace: WorkspaceScope, store: StoreDep, limit: Limit = 50, cursor: Cursor = None
-) -> Any:
+) -> dict[str, Any]:
     items, next_cursor = store.channels.page(workspace, limit=limit, cursor=cursor)
     return listing.page(items, next_cursor, Channel, present=crud.present)
 
 
 @router.get("/channels/{channel_id}", response_model=Channel)
-def get_channel(channel_id: str, principal: CurrentPrincipal, store: StoreDep) -> Any:
+def get_channel(channel_id: str, principal: CurrentPrincipal, store: StoreDep) -> Channel:
     return crud.present(crud.get_channel(store, channel_id, principal.workspaces))
 
 
 @router.patch("/channels/{channel_id}", response_model=Channel)
-def update_channel(channel_id: str, body: ChannelUpdate, principal: CurrentPrincipal, store: StoreDep) -> Any:
+def update_channel(
+    channel_id: str, body: ChannelUpdate, principal: CurrentPrincipal, store: StoreDep
+) -> Channel:
     """Rename, reconfigure, or turn on and off (turning on clears `disabled_reason`)."""
     return crud.present(crud.update_channel(store, channel_id, body, principal.workspaces, utcnow()))
 
@@ -80,7 +83,7 @@ def log(
     run_id: Annotated[str | None, Query(max_length=128)] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> Any:
+) -> dict[str, Any]:
     """Every notification, newest first: `sent`, `retrying`, `failed` or `dropped`, with what the
     receiver answered."""
     items, next_cursor = store.notifications.log(
@@ -90,11 +93,12 @@ def log(
 
 
 @router.post("/test", response_model=SendOutcome)
-def test(body: TestNotification, principal: CurrentPrincipal, store: StoreDep) -> Any:
+def test(body: TestNotification, principal: CurrentPrincipal, store: StoreDep) -> send.Delivery:
     """Send a test message to a channel (`channel_id`) or to one given inline (`channel`), now, and
     answer what the receiver said."""
     if body.channel_id is not None and body.channel is not None:
         raise InvalidInput("give either channel_id or channel, not both", field="channel_id")
+    now = utcnow()
     if body.channel_id is not None:
         channel = crud.get_channel(store, body.channel_id, principal.workspaces)
     elif body.channel is None:
@@ -102,14 +106,17 @@ def test(body: TestNotification, principal: CurrentPrincipal, store: StoreDep) -
     else:
         workspace = body.workspace_id or principal.only_workspace()
         principal.require(workspace)
-        channel = {
-            "id": "inline",
-            "workspace_id": workspace,  # whose secrets an ntfy token_secret names
-            "type": body.channel.type,
-            "config": channels.validate(body.channel.type, body.channel.config),
-            "secret": channels.new_channel_secret(),
-        }
-    now = utcnow()
+        channel = ChannelRecord(
+            id="inline",
+            workspace_id=workspace,  # whose secrets an ntfy token_secret names
+            name="inline",
+            type=body.channel.type,
+            config=channels.validate(body.channel.type, body.channel.config),
+            is_active=True,
+            secret=channels.new_channel_secret(),
+            created_at=now,
+            updated_at=now,
+        )
     notice = Notice(
         event="test",
         title="Test Notification",
@@ -121,5 +128,5 @@ def test(body: TestNotification, principal: CurrentPrincipal, store: StoreDep) -
         ref=None,
         at=now,
     )
-    rendered = render.render(channel["type"], notice, channel["config"])
+    rendered = render.render(channel.type, notice, channel.config)
     return send.deliver(channel, rendered, message_id=f"test-{int(now.timestamp() * 1000)}", now=now)

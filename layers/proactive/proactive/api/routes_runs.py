@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
@@ -19,7 +19,7 @@ from proactive.api.deps import (
 )
 from proactive.clock import utcnow
 from proactive.models.common import Page
-from proactive.models.runs import Run, RunCreate, RunStatus, SourceType
+from proactive.models.runs import Run, RunCreate, RunRecord, RunStatus, SourceType
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 
@@ -33,7 +33,7 @@ def delegate(
     queue: QueueDep,
     wait: IdempotencyWait,
     idempotency_key: IdempotencyKey = None,
-) -> Any:
+) -> RunRecord | None:
     """Queue a one-time background task; poll `GET /api/runs/{id}` for its outcome. With an
     `Idempotency-Key`, the same key within 24 hours gives back the first call's run (while that
     call is still being handled: 409, or, with `Prefer: wait=<seconds>`, its answer)."""
@@ -81,7 +81,7 @@ def get_run(run_id: str, principal: CurrentPrincipal, store: StoreDep) -> dict[s
 
 
 @router.post("/{run_id}/cancel", response_model=Run)
-def cancel(run_id: str, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep) -> Any:
+def cancel(run_id: str, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep) -> RunRecord:
     """Cancel a run. Queued, waiting to retry or waiting for a callback: cancelled now. Its attempt
     executing: `cancel_requested`, and cancelled when the attempt returns (its output is kept in
     `steps`, not as the result). Finished: 409."""
@@ -97,14 +97,14 @@ def replay(
     queue: QueueDep,
     wait: IdempotencyWait,
     idempotency_key: IdempotencyKey = None,
-) -> Any:
+) -> RunRecord | None:
     """A new run with the same agent, task and payload (`replay_of`; the original lists it in
     `replays`), for instance after fixing the agent."""
     original = runs.get_run(store, run_id, principal.workspaces)
     now = utcnow()
     return runs.with_idempotency(
         store,
-        original["workspace_id"],
+        original.workspace_id,
         idempotency_key,
         fingerprint(request, None),
         now,

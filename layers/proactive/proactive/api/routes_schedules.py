@@ -28,7 +28,7 @@ router = APIRouter(prefix="/api/proactive/schedules", tags=["schedules"])
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Schedule)
 def create_schedule(
     body: ScheduleCreate, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep
-) -> Any:
+) -> Schedule:
     principal.require(body.workspace_id)
     return schedules.present(schedules.create_schedule(store, queue, body, utcnow()))
 
@@ -36,20 +36,20 @@ def create_schedule(
 @router.get("", response_model=Page[Schedule])
 def list_schedules(
     workspace: WorkspaceScope, store: StoreDep, limit: Limit = 50, cursor: Cursor = None
-) -> Any:
+) -> dict[str, Any]:
     items, next_cursor = store.schedules.page(workspace, limit=limit, cursor=cursor)
     return listing.page(items, next_cursor, Schedule, present=schedules.present)
 
 
 @router.get("/{schedule_id}", response_model=Schedule)
-def get_schedule(schedule_id: str, principal: CurrentPrincipal, store: StoreDep) -> Any:
+def get_schedule(schedule_id: str, principal: CurrentPrincipal, store: StoreDep) -> Schedule:
     return schedules.present(schedules.get_schedule(store, schedule_id, principal.workspaces))
 
 
 @router.patch("/{schedule_id}", response_model=Schedule)
 def update_schedule(
     schedule_id: str, body: ScheduleUpdate, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep
-) -> Any:
+) -> Schedule:
     return schedules.present(
         schedules.update_schedule(store, queue, schedule_id, body, principal.workspaces, utcnow())
     )
@@ -77,7 +77,7 @@ def run_now(
     now = utcnow()
     return runs.with_idempotency(
         store,
-        schedule["workspace_id"],
+        schedule.workspace_id,
         idempotency_key,
         fingerprint(request, None),
         now,
@@ -87,14 +87,14 @@ def run_now(
 
 
 @router.post("/{schedule_id}/pause", response_model=Schedule)
-def pause(schedule_id: str, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep) -> Any:
+def pause(schedule_id: str, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep) -> Schedule:
     return schedules.present(
         schedules.set_active(store, queue, schedule_id, False, principal.workspaces, utcnow())
     )
 
 
 @router.post("/{schedule_id}/resume", response_model=Schedule)
-def resume(schedule_id: str, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep) -> Any:
+def resume(schedule_id: str, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep) -> Schedule:
     """Resume from now on; occurrences that fell while paused are not run."""
     return schedules.present(
         schedules.set_active(store, queue, schedule_id, True, principal.workspaces, utcnow())
@@ -107,7 +107,7 @@ def schedule_runs(
 ) -> Any:
     schedule = schedules.get_schedule(store, schedule_id, principal.workspaces)
     items, next_cursor = store.runs.list_runs(
-        schedule["workspace_id"],
+        schedule.workspace_id,
         status=None,
         source_type="schedule",
         source_id=schedule_id,
@@ -123,7 +123,7 @@ def next_runs(
     principal: CurrentPrincipal,
     store: StoreDep,
     count: Annotated[int, Query(ge=1, le=100)] = 5,
-) -> Any:
+) -> NextRuns:
     """The next fire times, each with the schedule's zone offset (DST included)."""
     schedule = schedules.get_schedule(store, schedule_id, principal.workspaces)
-    return {"next_runs": schedules.next_runs(schedule, count, utcnow())}
+    return NextRuns(next_runs=schedules.next_runs(schedule, count, utcnow()))

@@ -22,6 +22,7 @@ from proactive.api.deps import (
 from proactive.clock import utcnow
 from proactive.errors import InvalidInput
 from proactive.models.common import Page
+from proactive.models.runs import RunRecord
 from proactive.models.triggers import FireRequest, FireResult, Trigger, TriggerCreate, TriggerUpdate
 
 router = APIRouter(prefix="/api/proactive/triggers", tags=["triggers"])
@@ -89,7 +90,7 @@ def fire(
     now = utcnow()
     outcomes: list[triggers.Outcome] = []
 
-    def fire_once(run_id: str) -> dict[str, Any] | None:
+    def fire_once(run_id: str) -> RunRecord | None:
         outcome, run = triggers.fire(
             store, queue, trigger, body.payload, event=body.event, now=now, run_id=run_id
         )

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
@@ -14,6 +13,7 @@ from proactive.models.webhooks import (
     RegenerateSecret,
     Webhook,
     WebhookCreate,
+    WebhookRecord,
     WebhookUpdate,
     WebhookWithSecret,
 )
@@ -23,40 +23,44 @@ from proactive.webhooks import crud as webhooks
 router = APIRouter(prefix="/api/proactive/webhooks", tags=["webhooks"])
 
 
-def _shown(request: Request, webhook: Mapping[str, Any], *, with_secret: bool = False) -> dict[str, Any]:
+def _shown(request: Request, webhook: WebhookRecord) -> Webhook:
     base = get_settings().public_base_url or str(request.base_url)
-    shown = webhooks.present(webhook, base, utcnow())
-    if with_secret:
-        shown["secret"] = webhook["secret"]
-    return shown
+    return webhooks.present(webhook, base, utcnow())
+
+
+def _with_secret(request: Request, webhook: WebhookRecord) -> WebhookWithSecret:
+    """The webhook as shown, and its secret: only when it is made or its secret is renewed."""
+    return WebhookWithSecret.model_validate(
+        {**_shown(request, webhook).model_dump(), "secret": webhook.secret}
+    )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=WebhookWithSecret)
 def create_webhook(
     request: Request, body: WebhookCreate, principal: CurrentPrincipal, store: StoreDep
-) -> Any:
+) -> WebhookWithSecret:
     """Create a webhook. The response is the only time its secret is shown."""
     principal.require(body.workspace_id)
-    return _shown(request, webhooks.create_webhook(store, body, utcnow()), with_secret=True)
+    return _with_secret(request, webhooks.create_webhook(store, body, utcnow()))
 
 
 @router.get("", response_model=Page[Webhook])
 def list_webhooks(
     request: Request, workspace: WorkspaceScope, store: StoreDep, limit: Limit = 50, cursor: Cursor = None
-) -> Any:
+) -> dict[str, Any]:
     items, next_cursor = store.webhooks.page(workspace, limit=limit, cursor=cursor)
     return listing.page(items, next_cursor, Webhook, present=lambda w: _shown(request, w))
 
 
 @router.get("/{webhook_id}", response_model=Webhook)
-def get_webhook(request: Request, webhook_id: str, principal: CurrentPrincipal, store: StoreDep) -> Any:
+def get_webhook(request: Request, webhook_id: str, principal: CurrentPrincipal, store: StoreDep) -> Webhook:
     return _shown(request, webhooks.get_webhook(store, webhook_id, principal.workspaces))
 
 
 @router.patch("/{webhook_id}", response_model=Webhook)
 def update_webhook(
     request: Request, webhook_id: str, body: WebhookUpdate, principal: CurrentPrincipal, store: StoreDep
-) -> Any:
+) -> Webhook:
     """Rename, retarget, pause (`is_active: false`) or change the rate limit."""
     return _shown(request, webhooks.update_webhook(store, webhook_id, body, principal.workspaces, utcnow()))
 
@@ -74,7 +78,7 @@ def regenerate_secret(
     principal: CurrentPrincipal,
     store: StoreDep,
     body: RegenerateSecret | None = None,
-) -> Any:
+) -> WebhookWithSecret:
     """A new secret, shown only now. The old one stays valid for the grace period (24 h unless
     `grace_period_seconds` says otherwise) so senders can switch without dropping deliveries."""
     webhook = webhooks.regenerate_secret(
@@ -85,13 +89,13 @@ def regenerate_secret(
         utcnow(),
         get_settings().webhook_secret_grace_seconds,
     )
-    return _shown(request, webhook, with_secret=True)
+    return _with_secret(request, webhook)
 
 
 @router.get("/{webhook_id}/deliveries", response_model=Page[Delivery])
 def deliveries(
     webhook_id: str, principal: CurrentPrincipal, store: StoreDep, limit: Limit = 50, cursor: Cursor = None
-) -> Any:
+) -> dict[str, Any]:
     """Every delivery, newest first: accepted, duplicate, filtered, rejected, unauthorized or
     rate limited, with the reason and the run it started. A delivery that cannot be shown as
     stored is shown as well as it can be (`listing`): one never fails the page."""

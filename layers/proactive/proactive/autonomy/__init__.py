@@ -20,7 +20,7 @@ from proactive.agents import require_agent_in
 from proactive.clock import iso, parse_iso
 from proactive.errors import Conflict, InvalidInput
 from proactive.ids import derived_id
-from proactive.models.runs import FINAL_STATUSES, RunStatus, SourceType
+from proactive.models.runs import FINAL_STATUSES, RunRecord, RunStatus, SourceType
 from proactive.observability import logger
 from proactive.queue import RunQueue, delay_until, run_message
 from proactive.runs import enqueue_new, new_run
@@ -123,61 +123,58 @@ def digest(store: Store, workspace_id: str, since: datetime | None, now: datetim
     status and source, failures, failing monitors, missed occurrences, what is coming up, and the
     goals the goal loop is working on."""
     start = since or now - timedelta(hours=24)
-    recent: list[dict[str, Any]] = []
+    recent: list[RunRecord] = []
     cursor = None
     while len(recent) < 500:
         page, cursor = store.runs.page(workspace_id, limit=100, cursor=cursor)
-        fresh = [r for r in page if r["created_at"] >= iso(start)]
+        fresh = [r for r in page if r.created_at >= start]
         recent.extend(fresh)
         if len(fresh) < len(page) or not cursor:
             break
-    statuses = Counter(r["status"] for r in recent)
-    sources = Counter(r["source_type"] for r in recent)
+    statuses = Counter(r.status for r in recent)
+    sources = Counter(r.source_type for r in recent)
     lines = [f"Workspace {workspace_id} since {iso(start)}:"]
     lines.append(
         f"- Runs: {len(recent)}"
         + (f" ({', '.join(f'{n} {s}' for s, n in statuses.most_common())})" if recent else "")
         + (f"; by source: {', '.join(f'{s} {n}' for s, n in sources.most_common())}" if recent else "")
     )
-    for run in [r for r in recent if r["status"] == RunStatus.FAILED][:5]:
+    for run in [r for r in recent if r.status == "failed"][:5]:
         lines.append(
-            f"- Failed: {run['id']} ({run['source_type']} {run.get('source_name') or ''}): "
-            f"{(run.get('error') or '')[:200]}"
+            f"- Failed: {run.id} ({run.source_type} {run.source_name or ''}): {(run.error or '')[:200]}"
         )
-    missed = [r for r in recent if r["status"] == RunStatus.MISSED]
+    missed = [r for r in recent if r.status == "missed"]
     if missed:
         first = missed[0]
-        lines.append(
-            f"- Missed occurrences: {len(missed)} "
-            f"(e.g. {first.get('source_name')} at {first['scheduled_for']})"
-        )
+        at = iso(first.scheduled_for) if first.scheduled_for else None
+        lines.append(f"- Missed occurrences: {len(missed)} (e.g. {first.source_name} at {at})")
     failing = store.monitors.all_in(workspace_id, filters=Attr("state").eq("failing"))
     for monitor in failing[:5]:
-        error = (monitor.get("last_error") or "")[:200]
-        lines.append(f"- Failing monitor: {monitor['name']} ({monitor['id']}): {error}")
-    soon = iso(now + timedelta(hours=24))
+        error = (monitor.last_error or "")[:200]
+        lines.append(f"- Failing monitor: {monitor.name} ({monitor.id}): {error}")
+    soon = now + timedelta(hours=24)
     upcoming = sorted(
         (
-            s
+            (s.next_fire_at, s.name)
             for s in store.schedules.all_in(workspace_id, filters=Attr("is_active").eq(True))
-            if (s.get("next_fire_at") or "~") <= soon
+            if s.next_fire_at is not None and s.next_fire_at <= soon
         ),
-        key=lambda s: s["next_fire_at"],
+        key=lambda fire_and_name: fire_and_name[0],
     )
-    for schedule in upcoming[:10]:
-        lines.append(f"- Coming up: {schedule['name']} at {schedule['next_fire_at']}")
+    for fire, name in upcoming[:10]:
+        lines.append(f"- Coming up: {name} at {iso(fire)}")
     goals = store.goals.all_in(workspace_id, filters=Attr("status").eq("active"))
     for goal in sorted(goals, key=lambda g: -float(g.get("priority") or 0))[:10]:
         by = f", due by {goal['due_by']}" if goal.get("due_by") else ""
         lines.append(f"- Active goal: {goal['title']} (on {goal['metric']}{by})")
-    if not failing and not missed and not statuses.get(RunStatus.FAILED):
+    if not failing and not missed and not statuses.get("failed"):
         lines.append("- Nothing failed and nothing was missed.")
     return "\n".join(lines)
 
 
 def _run_for(
     store: Store, config: Mapping[str, Any], slot: datetime, now: datetime, *, run_id: str
-) -> dict[str, Any]:
+) -> RunRecord:
     since = parse_iso(config["last_execution"]) if config.get("last_execution") else None
     summary = digest(store, config["workspace_id"], since, now)
     task = f"{config.get('task') or DEFAULT_TASK}\n\n{summary}"
@@ -202,7 +199,7 @@ def _running(store: Store, config: Mapping[str, Any]) -> str | None:
     if not active:
         return None
     run = store.runs.get(active)
-    return active if run is not None and run["status"] not in FINAL_STATUSES else None
+    return active if run is not None and run.status not in FINAL_STATUSES else None
 
 
 def dispatch(
@@ -241,10 +238,12 @@ def dispatch(
         return 0
     run = _run_for(store, config, slot, now, run_id=run_id)
     if busy:
-        run.update(
-            status=RunStatus.CANCELLED.value,
-            finished_at=iso(now),
-            reason=f"autonomous run {busy} was still running",
+        run = run.model_copy(
+            update={
+                "status": RunStatus.CANCELLED.value,
+                "finished_at": now,
+                "reason": f"autonomous run {busy} was still running",
+            }
         )
         store.runs.create(run)
         return 0
@@ -253,7 +252,7 @@ def dispatch(
     return 1
 
 
-def execute_now(store: Store, queue: RunQueue, workspace_id: str, now: datetime) -> dict[str, Any]:
+def execute_now(store: Store, queue: RunQueue, workspace_id: str, now: datetime) -> RunRecord:
     """`POST /api/autonomous/execute`: an execution now (it counts as one: the next is a frequency
     from now). 409 naming the run while another execution runs."""
     config = get_config(store, workspace_id)

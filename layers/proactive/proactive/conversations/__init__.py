@@ -76,7 +76,7 @@ def present(store: Store, conversation: Mapping[str, Any]) -> dict[str, Any]:
     active = conversation.get("active_run_id")
     if active:
         run = store.runs.get(active)
-        if run is None or run["status"] in FINAL_STATUSES:
+        if run is None or run.status in FINAL_STATUSES:
             shown["active_run_id"] = None
     return shown
 

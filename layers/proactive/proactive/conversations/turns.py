@@ -27,7 +27,7 @@ from proactive.agents.runtimes import RunContext, StreamEvent
 from proactive.clock import iso
 from proactive.errors import Conflict
 from proactive.ids import derived_id, new_id
-from proactive.models.runs import FINAL_STATUSES, RunStatus, SourceType
+from proactive.models.runs import FINAL_STATUSES, RunRecord, RunStatus, SourceType
 from proactive.queue import MAX_DELAY_SECONDS, RunQueue, run_message
 from proactive.runs import attempts
 from proactive.runs.records import new_run
@@ -62,7 +62,7 @@ def begin(
     text: str,
     from_user: bool = True,
     now: datetime,
-) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+) -> tuple[dict[str, Any], RunRecord, dict[str, Any] | None]:
     """Take the conversation's turn and make its run on `text`: (conversation, run, the user's
     message, or None when `text` only asks the agent to continue, and is not part of the
     conversation). Conflict while another turn runs."""
@@ -90,9 +90,9 @@ def _take_turn(
         active = conversation.get("active_run_id")
         if active:
             run = store.runs.get(active)
-            if run is not None and run["status"] not in FINAL_STATUSES:
+            if run is not None and run.status not in FINAL_STATUSES:
                 raise Conflict(
-                    f"conversation {conversation_id} is still answering (run {active}, {run['status']}); "
+                    f"conversation {conversation_id} is still answering (run {active}, {run.status}); "
                     f"wait for it, or cancel it with POST /api/runs/{active}/cancel"
                 )
         return store.conversations.update(
@@ -126,7 +126,7 @@ def user_message(conversation_id: str, run_id: str, text: str, now: datetime) ->
 
 def turn_run(
     conversation_id: str, conversation: Mapping[str, Any], run_id: str, text: str, now: datetime
-) -> dict[str, Any]:
+) -> RunRecord:
     """The run (not yet stored) of the conversation's agent that answers a turn on `text`."""
     extra: dict[str, Any] = {}
     if conversation.get("notify"):
@@ -152,40 +152,40 @@ def in_background(conversation: Mapping[str, Any]) -> bool:
 def answer(
     store: Store,
     queue: RunQueue,
-    run: dict[str, Any],
+    run: RunRecord,
     *,
     seconds: float,
     on_event: StreamEvent | None = None,
-) -> dict[str, Any]:
+) -> RunRecord:
     """Store the run and make its first attempt here and now (telling `on_event` what the model
     produces as it goes). The run as it is after: final, or queued for a retry by the worker."""
     store.runs.create(run)
     # Should this process die mid-answer, this message lets the worker take the run over once its
     # lease lapses; when the answer is done, it finds the run finished and does nothing.
     takeover = min(MAX_DELAY_SECONDS, get_settings().run_lease_seconds + 5)
-    queue.send([run_message(run["id"], takeover)])
+    queue.send([run_message(run.id, takeover)])
     deadline = attempts.ATTEMPT_DEADLINE.set(time.monotonic() + seconds)
     stream = attempts.ATTEMPT_STREAM.set(on_event)
     try:
-        attempts.execute(store, queue, run["id"])
+        attempts.execute(store, queue, run.id)
     finally:
         attempts.ATTEMPT_STREAM.reset(stream)
         attempts.ATTEMPT_DEADLINE.reset(deadline)
-    return store.runs.get(run["id"]) or run
+    return store.runs.get(run.id) or run
 
 
-def reply_for(store: Store, run: Mapping[str, Any]) -> dict[str, Any] | None:
+def reply_for(store: Store, run: RunRecord) -> dict[str, Any] | None:
     """The assistant's message for a finished run, as stored."""
-    if not run.get("finished_at"):
+    if run.finished_at is None or run.source_id is None:
         return None
-    return store.messages.get(run["source_id"], run["finished_at"], assistant_message_id(run["id"]))
+    return store.messages.get(run.source_id, iso(run.finished_at), assistant_message_id(run.id))
 
 
-def prepare(store: Store, run: Mapping[str, Any], context: RunContext) -> None:
+def prepare(store: Store, run: RunRecord, context: RunContext) -> None:
     """What the agent must know on this turn: the conversation so far (without this turn's own
     message, which is the task), the application state, and for deep research a progress
     listener."""
-    conversation = store.conversations.get(str(run["source_id"]))
+    conversation = store.conversations.get(str(run.source_id))
     if conversation is None:
         return
     earlier = store.messages.latest(conversation["id"], get_settings().conversation_history_messages + 1)
@@ -194,7 +194,7 @@ def prepare(store: Store, run: Mapping[str, Any], context: RunContext) -> None:
         for m in earlier
         if m["role"] in ("user", "assistant")
         and m.get("status", "complete") == "complete"
-        and m.get("run_id") != run["id"]
+        and m.get("run_id") != run.id
     ][-get_settings().conversation_history_messages :]
     parts = []
     if conversation.get("context_data"):
@@ -202,7 +202,7 @@ def prepare(store: Store, run: Mapping[str, Any], context: RunContext) -> None:
         parts.append(_STATE_INTRO + state)
     if conversation["pattern_type"] == "deep_research":
         parts.append(_RESEARCH_INTRO)
-        context.steps.listeners.append(_progress(store, conversation["id"], run["id"], context.attempt))
+        context.steps.listeners.append(_progress(store, conversation["id"], run.id, context.attempt))
     context.instructions = "\n\n".join(parts) or None
 
 

@@ -84,8 +84,8 @@ def start_run(
         )
         enqueue_new(store, queue, run, now)
         store.goal_actions.update(ga["id"], {"run_id": run_id})
-    elif existing["status"] in ("succeeded", "failed", "cancelled"):
-        _run_done(store, existing, now)  # it finished before this retry: end the wait now
+    elif existing.status in ("succeeded", "failed", "cancelled"):
+        _run_done(store, existing.as_stored(), now)  # it finished before this retry: end the wait now
     return {"goal_action_id": ga["id"], "status": "executing", "run_id": run_id}
 
 
@@ -98,6 +98,7 @@ def on_run_finished(store: Store, queue: RunQueue, event: events.Event, now: dat
 
 
 def _run_done(store: Store, run: Mapping[str, Any], now: datetime) -> None:
+    """End the wait of the goal action `run` (as stored, as an event tells of it) was made for."""
     ga_id = run["goal_action_id"]
     ga = store.goal_actions.get(ga_id)
     token = store.task_tokens.peek(ga_id, EXECUTION)

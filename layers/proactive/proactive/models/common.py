@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from proactive.clock import iso
 from proactive.lib.text import unsafe_character
 from proactive.secret_store import NAME as SECRET_NAME
 
@@ -123,6 +124,49 @@ class Patch(Input):
             if getattr(self, name) is None and name not in self._nullable:
                 raise ValueError(f"{name} cannot be null")
         return self
+
+
+class Record(BaseModel):
+    """An entity as the table holds it, for the code that works with it: the fields it is known
+    to have, typed (times as aware datetimes), and whatever else the item holds kept as it is
+    (`extra="allow"`), so that writing a record back never drops an attribute and one written by
+    a newer version reads back. The store gives a capability's entities as its record
+    (`store.entities.Records`); the API's response model for them derives from it (`Shown`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    # Kept by the store (every write adds one); a write conditional on it is `expect_version=`.
+    version: int = Field(default=0, exclude=True)
+
+    def as_stored(self) -> dict[str, Any]:
+        """The record's fields as the table holds them (times as fixed-width UTC text), e.g. for
+        an event's subject, which is read as a stored item is."""
+        return _stored(self.model_dump())  # type: ignore[no-any-return]
+
+
+def _stored(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, dict):
+        return {k: _stored(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_stored(v) for v in value]
+    return value
+
+
+class Shown(BaseModel):
+    """Mixed into a response model derived from a record: it shows the record's declared fields,
+    not what else the item holds, and a field the record declares that people must not see (a
+    secret, a lock) is declared again in the response as `hidden()`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+def hidden() -> Any:
+    """A record's field left out of the response model that derives from it, and of its schema:
+    `secret: SkipJsonSchema[str] = hidden()`."""
+    return Field(default=None, exclude=True)
 
 
 T = TypeVar("T")

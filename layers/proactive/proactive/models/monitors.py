@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
 
 from proactive.models.common import (
     Input,
@@ -13,9 +14,12 @@ from proactive.models.common import (
     MeasuredAt,
     Name,
     Patch,
+    Record,
     ResourceId,
+    Shown,
     TaskText,
     WorkspaceId,
+    hidden,
     without_credentials,
 )
 from proactive.models.notifications import CHANNEL_REMOVED, NotifyConfig
@@ -101,8 +105,12 @@ class MonitorUpdate(Patch):
     notify: NotifyConfig | None = None
 
 
-class Monitor(BaseModel):
-    id: str
+class MonitorRecord(Record):
+    """A monitor as stored: what it reads and when, and what its checks found. `source` and
+    `notify` are kept as they were given (a source stored before a rule of its model was added
+    still reads back), `next_fire_at` is its next check while active, and `checking_id` /
+    `checking_until` hold it for the one check under way."""
+
     name: str
     agent_id: str
     workspace_id: str
@@ -120,7 +128,7 @@ class Monitor(BaseModel):
     condition_met: bool | None = None
     last_triggered: datetime | None = None
     trigger_count: int = 0
-    next_check: datetime | None = None
+    next_fire_at: datetime | None = None
     paused_reason: str | None = Field(
         default=None,
         description="Why the platform paused it (e.g. its agent was deleted); none when a person did.",
@@ -129,6 +137,15 @@ class Monitor(BaseModel):
     updated_at: datetime
     notify: dict[str, Any] | None = None
     channel_removed_reason: str | None = Field(default=None, description=CHANNEL_REMOVED)
+    checking_id: str | None = None
+    checking_until: datetime | None = None
+
+
+class Monitor(MonitorRecord, Shown):
+    next_check: datetime | None = None
+    next_fire_at: SkipJsonSchema[datetime | None] = hidden()
+    checking_id: SkipJsonSchema[str | None] = hidden()
+    checking_until: SkipJsonSchema[datetime | None] = hidden()
 
 
 class MetricValue(Input):
@@ -136,9 +153,11 @@ class MetricValue(Input):
     timestamp: MeasuredAt | None = Field(default=None, description="When it was measured; default now.")
 
 
-class Check(BaseModel):
-    id: str
+class CheckRecord(Record):
+    """One check of a monitor as stored: queued for its slot, then what it found."""
+
     monitor_id: str
+    workspace_id: str
     scheduled_for: datetime
     checked_at: datetime | None = None
     status: Literal["queued", "ok", "error", "skipped"]
@@ -151,3 +170,7 @@ class Check(BaseModel):
     run_id: str | None = None
     error: str | None = None
     reason: str | None = None
+
+
+class Check(CheckRecord, Shown):
+    workspace_id: SkipJsonSchema[str] = hidden()

@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
 
-from proactive.models.common import Input, Name, Patch, ResourceId, WorkspaceId
+from proactive.models.common import Input, Name, Patch, Record, ResourceId, Shown, WorkspaceId, hidden
 
 # What each item naming channels shows once a channel it named was deleted (`?force=true`).
 CHANNEL_REMOVED = (
@@ -54,18 +55,27 @@ class ChannelUpdate(Patch):
     is_active: bool | None = None
 
 
-class Channel(BaseModel):
-    id: str
+class ChannelRecord(Record):
+    """A notification channel as stored: its type's `config` as `channels.validate` gave it
+    (a Discord or Slack webhook URL, with its token, in clear), and a webhook channel's signing
+    `secret` (sealed in the table, plaintext here)."""
+
     workspace_id: str
     name: str
     type: ChannelType
-    config: dict[str, Any] = Field(description="As stored, with webhook URLs' tokens masked.")
+    config: dict[str, Any]
     is_active: bool
     disabled_reason: str | None = Field(
         default=None, description="Why the platform turned the channel off (the receiver said it is gone)."
     )
     created_at: datetime
     updated_at: datetime
+    secret: str | None = None
+
+
+class Channel(ChannelRecord, Shown):
+    config: dict[str, Any] = Field(description="As stored, with webhook URLs' tokens masked.")
+    secret: SkipJsonSchema[str | None] = hidden()
 
 
 class ChannelWithSecret(Channel):
@@ -98,8 +108,11 @@ class SendOutcome(BaseModel):
 NotificationStatus = Literal["queued", "sent", "retrying", "failed", "dropped"]
 
 
-class Notification(BaseModel):
-    id: str
+class NotificationRecord(Record):
+    """One message to one channel, as stored: what it says (`notice`, as `outbox.notice_to_dict`
+    gave it), how its attempts went, and the notification it is sent after (`after`: a run's
+    start, for its end)."""
+
     workspace_id: str
     channel_id: str
     channel_type: ChannelType
@@ -114,7 +127,14 @@ class Notification(BaseModel):
     reason: str | None = None
     next_attempt_at: datetime | None = None
     sent_at: datetime | None = None
+    notice: dict[str, Any] = Field(default_factory=dict)
+    after: str | None = None
     created_at: datetime
+
+
+class Notification(NotificationRecord, Shown):
+    notice: SkipJsonSchema[dict[str, Any]] = hidden()
+    after: SkipJsonSchema[str | None] = hidden()
 
 
 class WorkspaceSettings(BaseModel):

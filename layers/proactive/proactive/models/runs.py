@@ -7,8 +7,10 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
-from proactive.models.common import Input, ResourceId, TaskText, WorkspaceId
+from proactive.models.common import Input, Record, ResourceId, Shown, TaskText, WorkspaceId, hidden
+from proactive.models.schedules import Overlap
 
 # How an item stored with text that is not valid Unicode is shown (`proactive.api.listing`).
 UNREADABLE = (
@@ -29,6 +31,10 @@ class RunStatus(StrEnum):
 FINAL_STATUSES = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.MISSED, RunStatus.CANCELLED})
 
 
+# A run's status, as a run record holds it (the values of `RunStatus`).
+RunStatusName = Literal["queued", "running", "succeeded", "failed", "missed", "cancelled"]
+
+
 class SourceType(StrEnum):
     SCHEDULE = "schedule"
     MANUAL = "manual"
@@ -40,6 +46,21 @@ class SourceType(StrEnum):
     REPLAY = "replay"
     CONVERSATION = "conversation"
     TASK = "task"
+
+
+# What started a run, as a run record holds it (the values of `SourceType`).
+SourceTypeName = Literal[
+    "schedule",
+    "manual",
+    "webhook",
+    "trigger",
+    "monitor",
+    "autonomous",
+    "goal",
+    "replay",
+    "conversation",
+    "task",
+]
 
 
 class Step(BaseModel):
@@ -67,14 +88,22 @@ class RunCreate(Input):
     task: TaskText
 
 
-class Run(BaseModel):
-    id: str
+class RunRecord(Record):
+    """A run as the table holds it (its payload read back with it: `proactive.store.runs`).
+
+    Fields a run was not made with (those added since, and those only some runs have) have
+    defaults, so runs stored by earlier versions read back."""
+
     workspace_id: str
     agent_id: str
-    source_type: SourceType
+    source_type: SourceTypeName
     source_id: str | None = None
+    # The name of what started the run when it was made, for what is said about the run.
+    source_name: str | None = None
+    # The `notify` of what started the run, carried when it was made (see `notifications.targets`).
+    source_notify: dict[str, Any] | None = None
     scheduled_for: datetime | None = None
-    status: RunStatus
+    status: RunStatusName
     attempts: int = 0
     created_at: datetime
     started_at: datetime | None = None
@@ -86,11 +115,29 @@ class Run(BaseModel):
     trigger_id: str | None = None
     delivery_id: str | None = Field(default=None, description="The webhook delivery that started this run.")
     check_id: str | None = Field(default=None, description="The monitor check that started this run.")
+    # A scheduled occurrence's key, and its schedule's overlap rule (`proactive.runs.slots`).
+    occurrence_key: str | None = None
+    overlap: Overlap = "skip"
+    # The run holds its schedule's slot (an occurrence of a schedule whose runs do not overlap).
+    holds_slot: bool = False
+    # How many event triggers' runs led to this one.
+    chain_depth: int = 0
+    goal_action_id: str | None = None
     payload: Any = Field(
         default=None, description="The data that started the run (webhook, trigger, monitor)."
     )
-    steps: list[Step] = Field(default_factory=list, description="What happened inside the run, in order.")
-    usage: Usage | None = Field(default=None, description="What the run's agent consumed, over all attempts.")
+    # Each step as stored: `at`, `type` and its details (`agents.runtimes.StepLog`).
+    steps: list[dict[str, Any]] = Field(
+        default_factory=list, description="What happened inside the run, in order."
+    )
+    # As stored: the fields of `Usage`.
+    usage: dict[str, Any] | None = Field(
+        default=None, description="What the run's agent consumed, over all attempts."
+    )
+    # Who is told about the run, settled when it first starts: [{channel_id, on: [...]}].
+    notify: list[dict[str, Any]] | None = None
+    # Until when the attempt going on holds the run.
+    lease_until: datetime | None = None
     waiting_for: Literal["callback"] | None = Field(
         default=None, description="The agent answered 202 and will call back by `callback_deadline`."
     )
@@ -102,6 +149,41 @@ class Run(BaseModel):
         default=False,
         description="A cancel was asked for while an attempt ran; it takes effect when it returns.",
     )
+    cancel_requested_by: str | None = None
     replay_of: str | None = Field(default=None, description="The run this one replays.")
     replays: list[str] = Field(default_factory=list, description="Runs that replayed this one.")
+    # Events about the run not yet delivered (`proactive.events`).
+    pending_events: list[str] = Field(default_factory=list)
+
+    def as_stored(self) -> dict[str, Any]:
+        """The fields the run holds, as the table holds them: a field it was read or made
+        without is left out rather than given its default (what reads it, an event's
+        subscriber, tells a field never set from one set to its default)."""
+        held = self.model_fields_set
+        return {k: v for k, v in super().as_stored().items() if k in held}
+
+
+# A run as the API shows it (no docstring: the document describes it as it always has).
+class Run(RunRecord, Shown):
+    source_name: SkipJsonSchema[str | None] = hidden()
+    source_notify: SkipJsonSchema[dict[str, Any] | None] = hidden()
+    occurrence_key: SkipJsonSchema[str | None] = hidden()
+    overlap: SkipJsonSchema[Overlap] = hidden()
+    holds_slot: SkipJsonSchema[bool] = hidden()
+    chain_depth: SkipJsonSchema[int] = hidden()
+    goal_action_id: SkipJsonSchema[str | None] = hidden()
+    notify: SkipJsonSchema[list[dict[str, Any]] | None] = hidden()
+    lease_until: SkipJsonSchema[datetime | None] = hidden()
+    cancel_requested_by: SkipJsonSchema[str | None] = hidden()
+    pending_events: SkipJsonSchema[list[str]] = hidden()
+    # Shown as the API documents them: the status and source as their enums, the stored steps
+    # and usage as their models.
+    source_type: SourceType  # type: ignore[assignment]
+    status: RunStatus  # type: ignore[assignment]
+    steps: list[Step] = Field(  # type: ignore[assignment]
+        default_factory=list, description="What happened inside the run, in order."
+    )
+    usage: Usage | None = Field(  # type: ignore[assignment]
+        default=None, description="What the run's agent consumed, over all attempts."
+    )
     unreadable: list[str] | None = Field(default=None, description=UNREADABLE)

@@ -1,4 +1,4 @@
-"""Schedules: what the API accepts and shows."""
+"""Schedules: what the API accepts and shows, and a schedule as the table holds it."""
 
 from __future__ import annotations
 
@@ -6,8 +6,19 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
 
-from proactive.models.common import Input, Name, Patch, ResourceId, TaskText, WorkspaceId
+from proactive.models.common import (
+    Input,
+    Name,
+    Patch,
+    Record,
+    ResourceId,
+    Shown,
+    TaskText,
+    WorkspaceId,
+    hidden,
+)
 from proactive.models.notifications import CHANNEL_REMOVED, NotifyConfig
 
 CatchUp = Literal["skip", "latest", "all"]
@@ -48,8 +59,10 @@ class ScheduleUpdate(Patch):
     notify: NotifyConfig | None = None
 
 
-class Schedule(BaseModel):
-    id: str
+class ScheduleRecord(Record):
+    """A schedule as the table holds it. Its slot (`active_run_id`, `active_lease_until`) is held
+    by the run of it going on, when its runs do not overlap (`proactive.store.schedules`)."""
+
     name: str
     workspace_id: str
     agent_id: str
@@ -57,12 +70,12 @@ class Schedule(BaseModel):
     cron_expression: str
     timezone: str
     is_active: bool
-    catch_up: CatchUp
-    overlap: Overlap
-    next_run: str | None = Field(description="Next fire time (ISO-8601 with the schedule's zone offset).")
-    last_run: str | None = Field(
-        default=None, description="When the last run started, in the schedule's zone."
-    )
+    # What an item stored without them has always meant.
+    catch_up: CatchUp = "latest"
+    overlap: Overlap = "skip"
+    # When it next fires (UTC); None while paused, or when its cron never fires again.
+    next_fire_at: datetime | None = None
+    last_run: datetime | None = None
     last_run_id: str | None = None
     paused_reason: str | None = Field(
         default=None,
@@ -72,6 +85,22 @@ class Schedule(BaseModel):
     updated_at: datetime
     notify: dict[str, Any] | None = None
     channel_removed_reason: str | None = Field(default=None, description=CHANNEL_REMOVED)
+    active_run_id: str | None = None
+    active_lease_until: datetime | None = None
+
+
+# A schedule as the API shows it: its times in its own zone.
+class Schedule(ScheduleRecord, Shown):
+    catch_up: CatchUp
+    overlap: Overlap
+    next_run: str | None = Field(description="Next fire time (ISO-8601 with the schedule's zone offset).")
+    # Shown as text with the schedule's zone offset, not as the instant the record holds.
+    last_run: str | None = Field(  # type: ignore[assignment]
+        default=None, description="When the last run started, in the schedule's zone."
+    )
+    next_fire_at: SkipJsonSchema[datetime | None] = hidden()
+    active_run_id: SkipJsonSchema[str | None] = hidden()
+    active_lease_until: SkipJsonSchema[datetime | None] = hidden()
 
 
 class NextRuns(BaseModel):

@@ -1,13 +1,14 @@
-"""Webhooks and their delivery log: what the API accepts and shows."""
+"""Webhooks and their delivery log: what the API accepts and shows, and each as the table holds it."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
 
-from proactive.models.common import Input, Name, Patch, ResourceId, WorkspaceId
+from proactive.models.common import Input, Name, Patch, Record, ResourceId, Shown, WorkspaceId, hidden
 from proactive.models.runs import UNREADABLE
 from proactive.models.triggers import DeliveryStatus
 
@@ -41,16 +42,19 @@ class RegenerateSecret(Input):
     )
 
 
-class Webhook(BaseModel):
-    id: str
+class WebhookRecord(Record):
+    """A webhook as the table holds it: its signing `secret` and, while a rotation's grace period
+    lasts, the `previous_secret` (both sealed in the table, plaintext here)."""
+
     workspace_id: str
     name: str
     trigger_id: str
     url_path: str
-    webhook_url: str
     signature_scheme: SignatureScheme
     rate_limit_per_minute: int
     is_active: bool
+    secret: str
+    previous_secret: str | None = None
     previous_secret_expires_at: datetime | None = None
     paused_reason: str | None = Field(
         default=None,
@@ -60,13 +64,40 @@ class Webhook(BaseModel):
     updated_at: datetime
 
 
+class HookRecord(Record):
+    """The fields of a webhook that ingest reads (`store.keys.HOOK_FIELDS`), as the index of
+    public paths holds them: found in one call, without the rest of the webhook."""
+
+    workspace_id: str
+    trigger_id: str
+    is_active: bool
+    signature_scheme: SignatureScheme
+    secret: str
+    previous_secret: str | None = None
+    previous_secret_expires_at: datetime | None = None
+    rate_limit_per_minute: int
+
+
+# A webhook as the API shows it: where senders deliver, never its secrets.
+class Webhook(WebhookRecord, Shown):
+    webhook_url: str
+    secret: SkipJsonSchema[str] = hidden()
+    previous_secret: SkipJsonSchema[str | None] = hidden()
+
+
 class WebhookWithSecret(Webhook):
     secret: str = Field(description="Shown only now: store it with the sender.")
 
 
-class Delivery(BaseModel):
-    id: str
+class DeliveryRecord(Record):
+    """One delivery to a webhook, accepted or not, as the delivery log holds it, with its
+    `payload` read back and `payload_ref` (where the payload is stored, for the run it starts;
+    None for a delivery stored with its payload inside, or without one)."""
+
     webhook_id: str
+    workspace_id: str
+    # The trigger an accepted delivery is for (a delivery that was not accepted names none).
+    trigger_id: str | None = None
     received_at: datetime
     status: DeliveryStatus
     reason: str | None = None
@@ -74,4 +105,11 @@ class Delivery(BaseModel):
     delivery_key: str | None = Field(default=None, description="The sender's delivery id (or a body hash).")
     event: str | None = None
     payload: Any = None
+    payload_ref: str | None = None
+
+
+class Delivery(DeliveryRecord, Shown):
     unreadable: list[str] | None = Field(default=None, description=UNREADABLE)
+    workspace_id: SkipJsonSchema[str] = hidden()
+    trigger_id: SkipJsonSchema[str | None] = hidden()
+    payload_ref: SkipJsonSchema[str | None] = hidden()

@@ -24,7 +24,7 @@ from proactive.errors import InvalidInput
 from proactive.ids import new_id
 from proactive.lib.expressions import Expression, ExpressionError
 from proactive.lib.templates import TemplateError, render
-from proactive.models.monitors import MetricValue, MonitorCreate, MonitorUpdate
+from proactive.models.monitors import MetricValue, Monitor, MonitorCreate, MonitorRecord, MonitorUpdate
 from proactive.notifications import targets
 from proactive.observability import logger
 from proactive.store import Store
@@ -81,42 +81,48 @@ def _missing_source(condition: str) -> NoReturn:
     raise InvalidInput("; ".join(p["message"] for p in problems), field="source", details=problems)
 
 
-def present(monitor: Mapping[str, Any]) -> dict[str, Any]:
-    shown = dict(monitor)
-    shown["next_check"] = monitor.get("next_fire_at") if monitor.get("is_active") else None
-    return shown
+def present(monitor: MonitorRecord) -> Monitor:
+    """The monitor as the API shows it: with its next check while it is active."""
+    return Monitor.model_validate(
+        {**monitor.model_dump(), "next_check": monitor.next_fire_at if monitor.is_active else None}
+    )
 
 
-def get_monitor(store: Store, monitor_id: str, workspaces: frozenset[str]) -> dict[str, Any]:
+def get_monitor(store: Store, monitor_id: str, workspaces: frozenset[str]) -> MonitorRecord:
     return store.monitors.owned(monitor_id, workspaces)
 
 
-def create_monitor(store: Store, data: MonitorCreate, now: datetime) -> dict[str, Any]:
+def create_monitor(store: Store, data: MonitorCreate, now: datetime) -> MonitorRecord:
     if data.source is None:
         _missing_source(data.condition)
     source = data.source.model_dump()
     _validate(source, data.condition, data.action)
     require_agent_in(store, data.agent_id, data.workspace_id)
     first = now + timedelta(seconds=data.check_interval) if data.is_active else None
-    monitor = {
-        **data.model_dump(),
-        "notify": targets.check(store, data.notify, data.workspace_id),
-        "source": source,
-        "id": new_id("mon"),
-        "state": "unknown",
-        "consecutive_failures": 0,
-        "last_error": None,
-        "last_check": None,
-        "last_value": None,
-        "condition_met": None,
-        "last_triggered": None,
-        "trigger_count": 0,
-        "next_fire_at": iso(first) if first else None,
-        "created_at": iso(now),
-        "updated_at": iso(now),
-    }
-    store.monitors.put_due(monitor, due_at=first)
-    logger.info("monitor created", extra={"monitor_id": monitor["id"], "next_check": monitor["next_fire_at"]})
+    monitor = MonitorRecord.model_validate(
+        {
+            **data.model_dump(),
+            "notify": targets.check(store, data.notify, data.workspace_id),
+            "source": source,
+            "id": new_id("mon"),
+            "state": "unknown",
+            "consecutive_failures": 0,
+            "last_error": None,
+            "last_check": None,
+            "last_value": None,
+            "condition_met": None,
+            "last_triggered": None,
+            "trigger_count": 0,
+            "next_fire_at": first,
+            "created_at": now,
+            "updated_at": now,
+        }
+    )
+    # Stored with the fields given: a check takes the monitor only while it holds no `checking_id`.
+    store.monitors.put_due(monitor.model_dump(exclude_unset=True), due_at=first)
+    logger.info(
+        "monitor created", extra={"monitor_id": monitor.id, "next_check": iso(first) if first else None}
+    )
     return monitor
 
 
@@ -128,36 +134,35 @@ def update_monitor(
     now: datetime,
     *,
     reason: str | None = None,
-) -> dict[str, Any]:
+) -> MonitorRecord:
     """Change a monitor; `reason` says why the platform paused it (none when a person did)."""
     requested = data.model_dump(exclude_unset=True)
     if data.source is not None:
         # A new source is whole, with its defaults (a window, an aggregation), as at creation.
         requested["source"] = data.source.model_dump()
 
-    def write(current: dict[str, Any]) -> dict[str, Any]:
+    def write(current: MonitorRecord) -> MonitorRecord:
         changes = dict(requested)
         if "notify" in changes:
-            changes["notify"] = targets.check(store, changes["notify"], current["workspace_id"])
-        merged = {**current, **changes}
-        _validate(merged["source"], merged["condition"], merged["action"])
+            changes["notify"] = targets.check(store, changes["notify"], current.workspace_id)
+        merged = current.model_copy(update=changes)
+        _validate(merged.source, merged.condition, merged.action)
         if "agent_id" in changes:
-            require_agent_in(store, changes["agent_id"], current["workspace_id"])
-        elif merged["is_active"] and not current["is_active"]:
+            require_agent_in(store, changes["agent_id"], current.workspace_id)
+        elif merged.is_active and not current.is_active:
             require_agent_to_resume(store, current, "monitor")
         if "source" in changes or "condition" in changes:
             # A new question: the last answer says nothing about the next edge.
             changes.update({"condition_met": None, "last_value": None})
-        changes["updated_at"] = iso(now)
-        version = int(current.get("version") or 0)
+        changes["updated_at"] = now
         if "check_interval" in changes or (
-            "is_active" in changes and changes["is_active"] != current["is_active"]
+            "is_active" in changes and changes["is_active"] != current.is_active
         ):
-            due = now + timedelta(seconds=merged["check_interval"]) if merged["is_active"] else None
-            changes["next_fire_at"] = iso(due) if due else None
-            changes["paused_reason"] = None if merged["is_active"] else reason
-            return store.monitors.reschedule(monitor_id, changes, due_at=due, expect_version=version)
-        return store.monitors.update(monitor_id, changes, expect_version=version)
+            due = now + timedelta(seconds=merged.check_interval) if merged.is_active else None
+            changes["next_fire_at"] = due
+            changes["paused_reason"] = None if merged.is_active else reason
+            return store.monitors.reschedule(monitor_id, changes, due_at=due, expect_version=current.version)
+        return store.monitors.update(monitor_id, changes, expect_version=current.version)
 
     return modify(lambda: get_monitor(store, monitor_id, workspaces), write, what=f"monitor {monitor_id!r}")
 
@@ -170,7 +175,7 @@ def set_active(
     now: datetime,
     *,
     reason: str | None = None,
-) -> dict[str, Any]:
+) -> MonitorRecord:
     return update_monitor(store, monitor_id, MonitorUpdate(is_active=active), workspaces, now, reason=reason)
 
 
@@ -179,11 +184,11 @@ def delete_monitor(store: Store, monitor_id: str, workspaces: frozenset[str]) ->
     store.monitors.delete(monitor_id)
 
 
-def add_value(store: Store, monitor: Mapping[str, Any], data: MetricValue, now: datetime) -> None:
-    if monitor["source"]["type"] != "metric":
+def add_value(store: Store, monitor: MonitorRecord, data: MetricValue, now: datetime) -> None:
+    if monitor.source["type"] != "metric":
         raise InvalidInput(
-            f"this monitor reads a {monitor['source']['type']} source; values can be posted only to a "
+            f"this monitor reads a {monitor.source['type']} source; values can be posted only to a "
             "metric monitor",
             field="source",
         )
-    store.metric_values.put(monitor["id"], data.timestamp or now, data.value)
+    store.metric_values.put(monitor.id, data.timestamp or now, data.value)

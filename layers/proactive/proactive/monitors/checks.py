@@ -20,8 +20,9 @@ from typing import Any
 import jmespath
 
 from proactive import events
-from proactive.clock import iso, parse_iso
+from proactive.clock import iso
 from proactive.ids import derived_id, new_id
+from proactive.models.monitors import CheckRecord, MonitorRecord
 from proactive.models.runs import SourceType
 from proactive.monitors import verdict
 from proactive.monitors.verdict import SourceError
@@ -42,7 +43,7 @@ def check_id_for(monitor_id: str, slot: datetime) -> str:
 def dispatch(
     store: Store,
     queue: RunQueue,
-    monitor: Mapping[str, Any],
+    monitor: MonitorRecord,
     now: datetime,
     *,
     wall_now: datetime | None = None,
@@ -50,49 +51,49 @@ def dispatch(
     """Claim the monitor's due check slot and queue the check. After downtime the stale slot is
     checked now, once, and the next slot follows the interval from there."""
     settings = get_settings()
-    current = monitor.get("next_fire_at")
-    if not monitor.get("is_active") or not current:
+    slot = monitor.next_fire_at
+    if not monitor.is_active or slot is None:
         return False
-    slot = parse_iso(current)
     if slot > window_end(now):
         return False
-    interval = timedelta(seconds=int(monitor["check_interval"]))
-    check = {
-        "id": check_id_for(monitor["id"], slot),
-        "monitor_id": monitor["id"],
-        "workspace_id": monitor["workspace_id"],
-        "scheduled_for": iso(max(slot, now - timedelta(seconds=settings.missed_after_seconds))),
-        "status": "queued",
-    }
+    interval = timedelta(seconds=monitor.check_interval)
+    check = CheckRecord(
+        id=check_id_for(monitor.id, slot),
+        monitor_id=monitor.id,
+        workspace_id=monitor.workspace_id,
+        scheduled_for=max(slot, now - timedelta(seconds=settings.missed_after_seconds)),
+        status="queued",
+    )
     created = store.checks.create(check)
-    if created or (store.checks.get(check["id"]) or {}).get("status") == "queued":
-        queue.send([Message("check", check["id"], delay_until(slot, wall_now or now))])
+    claimed = None if created else store.checks.get(check.id)
+    if created or (claimed is not None and claimed.status == "queued"):
+        queue.send([Message("check", check.id, delay_until(slot, wall_now or now))])
     following = slot + interval
     while following <= now:
         following += interval
     try:
         store.monitors.reschedule(
-            monitor["id"], {"next_fire_at": iso(following)}, due_at=following, expect_next_fire_at=current
+            monitor.id, {"next_fire_at": following}, due_at=following, expect_next_fire_at=iso(slot)
         )
     except ConditionFailed:
-        logger.info("monitor changed during dispatch", extra={"monitor_id": monitor["id"]})
+        logger.info("monitor changed during dispatch", extra={"monitor_id": monitor.id})
     return created
 
 
-def read_source(store: Store, monitor: Mapping[str, Any], now: datetime) -> tuple[Any, dict[str, Any]]:
+def read_source(store: Store, monitor: MonitorRecord, now: datetime) -> tuple[Any, dict[str, Any]]:
     """(value, named values) from the monitor's source; raises OutboundError, SecretMissing or
     SourceError with a reason a user can act on."""
     settings = get_settings()
-    source = monitor["source"]
+    source = monitor.source
     if source["type"] in ("metric", "series"):
         window = int(source["window"])
         since = now - timedelta(seconds=window)
         named: dict[str, Any] = {}
         if source["type"] == "metric":
-            values = store.metric_values.between(monitor["id"], since, now)
+            values = store.metric_values.between(monitor.id, since, now)
         else:
             points = store.metrics.newest(
-                monitor["workspace_id"], source["metric_name"], iso(since), iso(now), limit=MAX_SERIES_POINTS
+                monitor.workspace_id, source["metric_name"], iso(since), iso(now), limit=MAX_SERIES_POINTS
             )
             values = [float(p["value"]) for p in points]
             named["anomaly_score"] = max((float(p["anomaly_score"]) for p in points), default=0.0)
@@ -118,7 +119,7 @@ def read_source(store: Store, monitor: Mapping[str, Any], now: datetime) -> tupl
         headers[name] = (
             header
             if isinstance(header, str)
-            else header.get("prefix", "") + resolve(monitor["workspace_id"], header["secret"])
+            else header.get("prefix", "") + resolve(monitor.workspace_id, header["secret"])
         )
     data = fetch_json(
         source["url"],
@@ -144,22 +145,29 @@ MAX_SERIES_POINTS = 5000
 
 
 def run_check(store: Store, queue: RunQueue, check_id: str, now: datetime) -> dict[str, Any]:
-    """Perform one queued check. Idempotent: a check that is no longer queued is left alone
-    (but for events its monitor still has to deliver)."""
+    """Perform one queued check (see `perform`); what it recorded, as stored."""
+    check = perform(store, queue, check_id, now)
+    return check.as_stored() if check is not None else {"id": check_id, "status": "gone"}
+
+
+def perform(store: Store, queue: RunQueue, check_id: str, now: datetime) -> CheckRecord | None:
+    """Perform one queued check; the check as it is now, or None if there is none. Idempotent: a
+    check that is no longer queued is left alone (but for events its monitor still has to
+    deliver)."""
     settings = get_settings()
     check = store.checks.get(check_id)
-    if check is None or check["status"] != "queued":
-        monitor = store.monitors.get(check["monitor_id"]) if check else None
+    if check is None or check.status != "queued":
+        monitor = store.monitors.get(check.monitor_id) if check else None
         if monitor is not None:
             events.flush(store, queue, store.monitors, monitor, now)
-        return check or {"id": check_id, "status": "gone"}
-    monitor = store.monitors.get(check["monitor_id"])
-    if monitor is None or not monitor.get("is_active"):
+        return check
+    monitor = store.monitors.get(check.monitor_id)
+    if monitor is None or not monitor.is_active:
         reason = "the monitor was deleted" if monitor is None else "the monitor is paused"
         return _skip(store, check_id, now, reason)
     hold = timedelta(seconds=settings.outbound_timeout_seconds * 2 + 30)
     try:
-        monitor = store.monitors.lock(monitor["id"], check_id, now=now, until=now + hold)
+        monitor = store.monitors.lock(monitor.id, check_id, now=now, until=now + hold)
     except ConditionFailed:
         return _skip(store, check_id, now, "the previous check of this monitor was still running")
     events.flush(store, queue, store.monitors, monitor, now)
@@ -175,7 +183,7 @@ def run_check(store: Store, queue: RunQueue, check_id: str, now: datetime) -> di
     )
 
 
-def _skip(store: Store, check_id: str, now: datetime, reason: str) -> dict[str, Any]:
+def _skip(store: Store, check_id: str, now: datetime, reason: str) -> CheckRecord:
     return store.checks.update(
         check_id, {"status": "skipped", "reason": reason, "checked_at": iso(now)}, only_if_status="queued"
     )
@@ -184,33 +192,31 @@ def _skip(store: Store, check_id: str, now: datetime, reason: str) -> dict[str, 
 def _record(
     store: Store,
     queue: RunQueue,
-    monitor: Mapping[str, Any],
+    monitor: MonitorRecord,
     check_id: str,
     now: datetime,
     outcome: verdict.Verdict,
-) -> dict[str, Any]:
+) -> CheckRecord:
     """Do what the check's verdict says: start the run it fires, record the check and the
     monitor's outcome, release the monitor, and deliver any event it published."""
     if outcome.fire is not None:
         run = new_run(
             run_id=outcome.fire.run_id,
-            workspace_id=monitor["workspace_id"],
-            agent_id=monitor["agent_id"],
+            workspace_id=monitor.workspace_id,
+            agent_id=monitor.agent_id,
             task=outcome.fire.task,
             source_type=SourceType.MONITOR,
-            source_id=monitor["id"],
+            source_id=monitor.id,
             now=now,
             check_id=check_id,
             payload=outcome.fire.payload,
-            source_name=monitor.get("name"),
-            source_notify=monitor.get("notify"),
+            source_name=monitor.name,
+            source_notify=monitor.notify,
         )
         enqueue_new(store, queue, run, now)
-        logger.info(
-            "monitor fired", extra={"monitor_id": monitor["id"], "check_id": check_id, "run_id": run["id"]}
-        )
+        logger.info("monitor fired", extra={"monitor_id": monitor.id, "check_id": check_id, "run_id": run.id})
     result = store.checks.update(check_id, outcome.check, only_if_status="queued")
-    updated = store.monitors.unlock(monitor["id"], check_id, outcome.monitor, add=outcome.add)
+    updated = store.monitors.unlock(monitor.id, check_id, outcome.monitor, add=outcome.add)
     if updated is not None:
         events.flush(store, queue, store.monitors, updated, now)
     if outcome.error is None:
@@ -219,7 +225,7 @@ def _record(
     logger.warning(
         "monitor check failed",
         extra={
-            "monitor_id": monitor["id"],
+            "monitor_id": monitor.id,
             "check_id": check_id,
             "error": outcome.error,
             "consecutive_failures": outcome.monitor["consecutive_failures"],
@@ -229,17 +235,17 @@ def _record(
     return result
 
 
-def check_now(store: Store, queue: RunQueue, monitor: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+def check_now(store: Store, queue: RunQueue, monitor: MonitorRecord, now: datetime) -> CheckRecord:
     """`POST /{id}/check`: a check outside the schedule, performed at once."""
-    check = {
-        "id": new_id("chk"),
-        "monitor_id": monitor["id"],
-        "workspace_id": monitor["workspace_id"],
-        "scheduled_for": iso(now),
-        "status": "queued",
-    }
+    check = CheckRecord(
+        id=new_id("chk"),
+        monitor_id=monitor.id,
+        workspace_id=monitor.workspace_id,
+        scheduled_for=now,
+        status="queued",
+    )
     store.checks.create(check)
-    return run_check(store, queue, check["id"], now)
+    return perform(store, queue, check.id, now) or check
 
 
 def requeue(check: Mapping[str, Any], now: datetime) -> Message | None:

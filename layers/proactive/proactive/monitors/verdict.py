@@ -18,10 +18,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from proactive import events
-from proactive.clock import iso, parse_iso
+from proactive.clock import iso
 from proactive.ids import occurrence_run_id
 from proactive.lib.expressions import Expression, ExpressionError
 from proactive.lib.templates import TemplateError, render
+from proactive.models.monitors import MonitorRecord
 from proactive.store.values import UnstorableValue, storable
 
 # The most a check keeps of what it read (the value and the named values, as JSON). The check,
@@ -85,40 +86,36 @@ def storable_values(value: Any, named: Mapping[str, Any]) -> None:
         )
 
 
-def fires(monitor: Mapping[str, Any], met: bool, now: datetime) -> bool:
+def fires(monitor: MonitorRecord, met: bool, now: datetime) -> bool:
     """Whether a check whose condition is `met` fires: on the false-to-true edge, or while it
     stays true once `cooldown` seconds (if set) have passed since the last fire."""
     if not met:
         return False
-    if not monitor.get("condition_met"):
+    if not monitor.condition_met:
         return True
-    cooldown, last = monitor.get("cooldown"), monitor.get("last_triggered")
-    return (
-        cooldown is not None
-        and last is not None
-        and now - parse_iso(last) >= timedelta(seconds=int(cooldown))
-    )
+    cooldown, last = monitor.cooldown, monitor.last_triggered
+    return cooldown is not None and last is not None and now - last >= timedelta(seconds=cooldown)
 
 
-def failed(monitor: Mapping[str, Any], error: str, now: datetime, failure_threshold: int) -> Verdict:
+def failed(monitor: MonitorRecord, error: str, now: datetime, failure_threshold: int) -> Verdict:
     """A check that failed with `error`: the monitor is `failing` from the `failure_threshold`th
     failure in a row, publishing `monitor.failing` when it becomes so."""
-    failures = int(monitor.get("consecutive_failures") or 0) + 1
-    state = "failing" if failures >= failure_threshold else monitor.get("state", "unknown")
+    failures = monitor.consecutive_failures + 1
+    state = "failing" if failures >= failure_threshold else monitor.state
     changes: dict[str, Any] = {
         "last_check": iso(now),
         "consecutive_failures": failures,
         "last_error": error[:MAX_ERROR_CHARS],
         "state": state,
     }
-    if state == "failing" and monitor.get("state") != "failing":
+    if state == "failing" and monitor.state != "failing":
         changes.update(events.pending(events.MONITOR_FAILING))
     check = {"status": "error", "checked_at": iso(now), "error": error[:MAX_ERROR_CHARS]}
     return Verdict(check=check, monitor=changes, error=error)
 
 
 def checked(
-    monitor: Mapping[str, Any],
+    monitor: MonitorRecord,
     check_id: str,
     value: Any,
     named: Mapping[str, Any],
@@ -129,18 +126,18 @@ def checked(
     over them plus `previous` and `change_pct`, whether the monitor fires and with what task, and
     a recovery from `failing`. A value too large to keep, a condition that cannot be evaluated or
     an action that cannot be filled in makes it a failed check."""
-    previous = monitor.get("last_value")
+    previous = monitor.last_value
     pct = change_pct(value, previous)
     names = {**named, "value": value, "previous": previous, "change_pct": pct}
     try:
         storable_values(value, named)
-        met = Expression(monitor["condition"]).evaluate(names)
+        met = Expression(monitor.condition).evaluate(names)
     except (SourceError, ExpressionError) as exc:
         return failed(monitor, f"{exc}", now, failure_threshold)
     fire = None
     if fires(monitor, met, now):
         try:
-            task = render(monitor["action"], names)
+            task = render(monitor.action, names)
         except TemplateError as exc:
             return failed(monitor, f"action: {exc}", now, failure_threshold)
         fire = Fire(occurrence_run_id(f"check#{check_id}"), task, names)
@@ -163,7 +160,7 @@ def checked(
         "consecutive_failures": 0,
         "last_error": None,
     }
-    if monitor.get("state") == "failing":
+    if monitor.state == "failing":
         changes.update(events.pending(events.MONITOR_RECOVERED))
     if fire:
         changes["last_triggered"] = iso(now)

@@ -18,7 +18,8 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr
 
-from proactive.clock import iso, parse_iso
+from proactive.clock import parse_iso
+from proactive.models.notifications import ChannelRecord, NotificationRecord
 from proactive.notifications import render, send
 from proactive.notifications.outbox import notice_from_dict
 from proactive.observability import logger, metrics
@@ -34,9 +35,9 @@ BASE_SECONDS = 5.0
 MAX_WAITS_FOR_FIRST = 30
 
 
-def _record(store: Store, notification: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+def _record(store: Store, notification: NotificationRecord, changes: Mapping[str, Any]) -> NotificationRecord:
     return store.notifications.update(
-        notification["id"], changes, condition=Attr("attempts").eq(int(notification.get("attempts") or 0))
+        notification.id, changes, condition=Attr("attempts").eq(notification.attempts)
     )
 
 
@@ -50,25 +51,25 @@ def perform(
     notification = store.notifications.get(notification_id)
     if notification is None:
         return {"notification_id": notification_id, "status": "gone"}
-    attempts = int(notification.get("attempts") or 0)
-    if notification["status"] in DONE or attempts >= int(extra.get("attempt") or 1):
-        return {"notification_id": notification_id, "status": notification["status"]}
+    attempts = notification.attempts
+    if notification.status in DONE or attempts >= int(extra.get("attempt") or 1):
+        return {"notification_id": notification_id, "status": notification.status}
     now = now_fn()
     waiting = _wait_for_first(store, queue, notification, attempts, now, int(extra.get("wait") or 0))
     if waiting is not None:
         return waiting
-    channel = store.channels.get(notification["channel_id"])
-    if channel is None or not channel.get("is_active"):
+    channel = store.channels.get(notification.channel_id)
+    if channel is None or not channel.is_active:
         reason = (
             "the channel was deleted"
             if channel is None
-            else f"the channel is off: {channel.get('disabled_reason') or 'turned off'}"
+            else f"the channel is off: {channel.disabled_reason or 'turned off'}"
         )
         return _public(
             _record(store, notification, {"status": "dropped", "reason": reason, "attempts": attempts})
         )
-    notice = notice_from_dict(notification["notice"])
-    rendered = render.render(channel["type"], notice, channel.get("config") or {})
+    notice = notice_from_dict(notification.notice)
+    rendered = render.render(channel.type, notice, channel.config)
     outcome = send.deliver(channel, rendered, message_id=f"{notification_id}-{attempts + 1}", now=now)
     changes: dict[str, Any] = {
         "attempts": attempts + 1,
@@ -78,10 +79,10 @@ def perform(
     }
     metrics.add_metric(name=f"Notifications{outcome.status.capitalize()}", unit="Count", value=1)
     if outcome.status == "sent":
-        changes.update(status="sent", sent_at=iso(now), next_attempt_at=None)
+        changes.update(status="sent", sent_at=now, next_attempt_at=None)
     elif outcome.status == "retry" and attempts + 1 < get_settings().notification_max_attempts:
-        delay = _wait(outcome.retry_after, attempts + 1, channel["type"], outcome.http_status)
-        changes.update(status="retrying", next_attempt_at=iso(now + timedelta(seconds=delay)))
+        delay = _wait(outcome.retry_after, attempts + 1, channel.type, outcome.http_status)
+        changes.update(status="retrying", next_attempt_at=now + timedelta(seconds=delay))
         queue.send([Message("notification", notification_id, math.ceil(delay), (("attempt", attempts + 2),))])
     elif outcome.status == "gone":
         changes.update(status="failed", next_attempt_at=None)
@@ -97,18 +98,18 @@ def perform(
 
 
 def _wait_for_first(
-    store: Store, queue: RunQueue, notification: Mapping[str, Any], attempts: int, now: datetime, waits: int
+    store: Store, queue: RunQueue, notification: NotificationRecord, attempts: int, now: datetime, waits: int
 ) -> dict[str, Any] | None:
     """A run's end is sent to a channel after its start: while the start notification is still
     on its way, this one comes back when the start's next try is due (a second at least)."""
-    first = store.notifications.get(notification["after"]) if notification.get("after") else None
-    if first is None or first["status"] in DONE or waits >= MAX_WAITS_FOR_FIRST:
+    first = store.notifications.get(notification.after) if notification.after else None
+    if first is None or first.status in DONE or waits >= MAX_WAITS_FOR_FIRST:
         return None
-    due = parse_iso(first["next_attempt_at"]) if first.get("next_attempt_at") else now
+    due = first.next_attempt_at or now
     delay = min(MAX_DELAY_SECONDS, max(1, math.ceil((due - now).total_seconds()) + 1))
     extra = (("attempt", attempts + 1), ("wait", waits + 1))
-    queue.send([Message("notification", notification["id"], delay, extra)])
-    return {"notification_id": notification["id"], "status": "waiting"}
+    queue.send([Message("notification", notification.id, delay, extra)])
+    return {"notification_id": notification.id, "status": "waiting"}
 
 
 def _wait(retry_after: float | None, attempt: int, channel_type: str, status: int | None) -> float:
@@ -121,20 +122,20 @@ def _wait(retry_after: float | None, attempt: int, channel_type: str, status: in
     return min(float(MAX_DELAY_SECONDS), max(0.0, wait))
 
 
-def _turn_off(store: Store, channel: Mapping[str, Any], reason: str, now: datetime) -> None:
+def _turn_off(store: Store, channel: ChannelRecord, reason: str, now: datetime) -> None:
     try:
         store.channels.update(
-            channel["id"],
-            {"is_active": False, "disabled_reason": reason, "updated_at": iso(now)},
+            channel.id,
+            {"is_active": False, "disabled_reason": reason, "updated_at": now},
             condition=Attr("is_active").eq(True),
         )
     except ConditionFailed:
         return
-    logger.warning("notification channel turned off", extra={"channel_id": channel["id"], "reason": reason})
+    logger.warning("notification channel turned off", extra={"channel_id": channel.id, "reason": reason})
 
 
-def _public(notification: Mapping[str, Any]) -> dict[str, Any]:
-    return {"notification_id": notification["id"], "status": notification["status"]}
+def _public(notification: NotificationRecord) -> dict[str, Any]:
+    return {"notification_id": notification.id, "status": notification.status}
 
 
 def requeue(notification: Mapping[str, Any], now: datetime) -> Message | None:
@@ -152,7 +153,7 @@ def abandon(store: Store, queue: RunQueue, notification_id: str, now: datetime, 
     """A notification whose queue message was set aside after failing every receive: `failed`,
     saying why, rather than `queued` or `retrying` forever."""
     notification = store.notifications.get(notification_id)
-    if notification is None or notification["status"] in DONE:
+    if notification is None or notification.status in DONE:
         return
     try:
         _record(store, notification, {"status": "failed", "reason": reason, "next_attempt_at": None})

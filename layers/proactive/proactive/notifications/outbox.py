@@ -16,6 +16,7 @@ from typing import Any
 from proactive import events
 from proactive.clock import iso, parse_iso
 from proactive.ids import derived_id
+from proactive.models.notifications import NotificationRecord
 from proactive.notifications import targets, wording
 from proactive.notifications.notice import Notice
 from proactive.observability import logger
@@ -139,24 +140,30 @@ def queue_notice(
         if channel is None:
             logger.warning("a notify config names a channel that is gone", extra={"channel_id": channel_id})
             continue
-        notification = {
-            "id": notification_id(event_type, notice.event, key, channel_id),
-            "workspace_id": workspace_id,
-            "channel_id": channel_id,
-            "channel_type": channel["type"],
-            "event": notice.event,
-            "title": notice.title,
-            "run_id": run_id,
-            "subject_id": subject_id,
-            "status": "queued",
-            "attempts": 0,
-            "notice": notice_to_dict(notice),
-            "created_at": iso(now),
-        }
-        if channel_id in told_of_start:
-            notification["after"] = notification_id(events.RUN_STARTED, start_event, subject_id, channel_id)
-        made = store.notifications.create(notification)
-        if made or (store.notifications.get(notification["id"]) or {}).get("status") == "queued":
-            messages.append(Message("notification", notification["id"]))
+        notification = NotificationRecord(
+            id=notification_id(event_type, notice.event, key, channel_id),
+            workspace_id=workspace_id,
+            channel_id=channel_id,
+            channel_type=channel.type,
+            event=notice.event,
+            title=notice.title,
+            run_id=run_id,
+            subject_id=subject_id,
+            status="queued",
+            attempts=0,
+            notice=notice_to_dict(notice),
+            after=(
+                notification_id(events.RUN_STARTED, start_event, subject_id, channel_id)
+                if channel_id in told_of_start
+                else None
+            ),
+            created_at=now,
+        )
+        if not store.notifications.create(notification):
+            # Made before: queued again only while it waits for its first attempt.
+            made = store.notifications.get(notification.id)
+            if made is None or made.status != "queued":
+                continue
+        messages.append(Message("notification", notification.id))
     queue.send(messages)
     return len(messages)

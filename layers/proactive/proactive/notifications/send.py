@@ -36,6 +36,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from proactive import aws, outbound
 from proactive.lib.signatures import signed_headers
+from proactive.models.notifications import ChannelRecord
 from proactive.notifications.channels import DEFAULT_NTFY_SERVER, MASK
 from proactive.notifications.render import Rendered
 from proactive.secret_store import SecretMissing, resolve, resolve_platform
@@ -58,12 +59,12 @@ class Delivery:
     reason: str | None = None
 
 
-def deliver(channel: Mapping[str, Any], rendered: Rendered, *, message_id: str, now: datetime) -> Delivery:
-    """Send `rendered` to `channel` (`type`, `config`, and `secret` for a webhook channel) once.
+def deliver(channel: ChannelRecord, rendered: Rendered, *, message_id: str, now: datetime) -> Delivery:
+    """Send `rendered` to `channel` (its `type`, `config`, and `secret` for a webhook channel) once.
 
     `message_id` identifies the message across retries (the webhook channel's `webhook-id`, the
     email's Message-ID); `now` dates it."""
-    type_, config = channel["type"], channel["config"]
+    type_, config = channel.type, channel.config
     if type_ == "email":
         return _email(config, rendered.payload, message_id, now)
     if type_ in ("discord", "slack"):
@@ -73,7 +74,7 @@ def deliver(channel: Mapping[str, Any], rendered: Rendered, *, message_id: str, 
         hide = [url, path, path.rstrip("/").rsplit("/", 1)[-1]]
         return _post(url, rendered.body, {}, _discord if type_ == "discord" else _slack, hide)
     if type_ == "ntfy":
-        return _ntfy(str(channel.get("workspace_id") or ""), config, rendered)
+        return _ntfy(channel.workspace_id, config, rendered)
     if type_ == "webhook":
         return _webhook(channel, rendered, message_id, now)
     raise ValueError(f"no channel type {type_!r}")
@@ -225,8 +226,8 @@ def _ntfy(workspace_id: str, config: Mapping[str, Any], rendered: Rendered) -> D
     return delivery
 
 
-def _webhook(channel: Mapping[str, Any], rendered: Rendered, message_id: str, now: datetime) -> Delivery:
-    secret = channel.get("secret")
+def _webhook(channel: ChannelRecord, rendered: Rendered, message_id: str, now: datetime) -> Delivery:
+    secret = channel.secret
     if not secret:
         return Delivery("failed", None, "not sent", reason="This webhook channel has no signing secret.")
     body, timestamp = rendered.body, int(now.timestamp())
@@ -243,7 +244,7 @@ def _webhook(channel: Mapping[str, Any], rendered: Rendered, message_id: str, no
         reason = f"The endpoint refused the message with HTTP {status}{hint}: {said}"
         return Delivery("failed", status, said, reason=bounded(reason))
 
-    return _post(channel["config"]["url"], body, headers, classify, [secret])
+    return _post(channel.config["url"], body, headers, classify, [secret])
 
 
 # -- email ------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from proactive.store import Store
+from proactive.store.entities import field_of
 
 # Which source types name a resource (and its notify config) by their source_id.
 _SOURCES = {"schedule": "schedules", "trigger": "triggers", "monitor": "monitors"}
@@ -35,7 +36,7 @@ def plan(store: Store, run: Mapping[str, Any], agent: Mapping[str, Any]) -> list
     if "source_notify" in run:  # carried from the source when the run was made
         add(run["source_notify"])
     elif (accessor := _SOURCES.get(run["source_type"])) and run.get("source_id"):
-        add((getattr(store, accessor).get(run["source_id"]) or {}).get("notify"))
+        add(field_of(getattr(store, accessor).get(run["source_id"]), "notify"))
     add(agent.get("notify"))
     for channel_id in store.workspaces.get(run["workspace_id"]).get("default_channels") or []:
         targets.setdefault(channel_id, set()).add("failure")

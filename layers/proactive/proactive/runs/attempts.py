@@ -37,9 +37,9 @@ from proactive.agents.runtimes import (
     Usage,
     prepare_context,
 )
-from proactive.clock import iso, parse_iso, utcnow
+from proactive.clock import iso, utcnow
 from proactive.errors import AgentError
-from proactive.models.runs import FINAL_STATUSES, RunStatus
+from proactive.models.runs import FINAL_STATUSES, RunRecord, RunStatus
 from proactive.notifications import targets
 from proactive.observability import logger
 from proactive.queue import LEAD_SECONDS, MAX_DELAY_SECONDS, RunQueue, run_message
@@ -67,8 +67,8 @@ class RunRetry(Exception):
     """The message should be tried again later (another delivery holds the run)."""
 
 
-def _public(run: Mapping[str, Any]) -> dict[str, Any]:
-    return {"run_id": run["id"], "status": run["status"]}
+def _public(run: RunRecord) -> dict[str, Any]:
+    return {"run_id": run.id, "status": run.status}
 
 
 def execute(
@@ -87,33 +87,31 @@ def execute(
     if run is None:
         logger.warning("run no longer exists; message dropped", extra={"run_id": run_id})
         return {"run_id": run_id, "status": "gone"}
-    if run["status"] in FINAL_STATUSES:
+    if run.status in FINAL_STATUSES:
         events.flush(store, queue, store.runs, run, now_fn())
         return _public(run)
     if message.get("wake") == "callback":
         return _callback_timer(store, queue, run, message, now_fn())
-    if run["status"] == RunStatus.QUEUED and int(run.get("attempts") or 0) >= int(
-        message.get("attempt") or 1
-    ):
+    if run.status == "queued" and run.attempts >= int(message.get("attempt") or 1):
         return {"run_id": run_id, "status": "stale"}  # that attempt happened; a later message is queued
-    if run.get("waiting_for"):
+    if run.waiting_for:
         return {"run_id": run_id, "status": "waiting"}
     now = now_fn()
-    if not run.get("attempts"):
-        early = parse_iso(run["scheduled_for"]) - now
+    if not run.attempts and run.scheduled_for is not None:
+        early = run.scheduled_for - now
         if timedelta(0) < early <= MAX_EARLY_WAIT:
             time.sleep(early.total_seconds())
             now = now_fn()
-    if run["status"] == RunStatus.RUNNING and parse_iso(run["lease_until"]) > now:
-        raise RunRetry(f"run {run_id} is held by another delivery until {run['lease_until']}")
+    if run.status == "running" and run.lease_until is not None and run.lease_until > now:
+        raise RunRetry(f"run {run_id} is held by another delivery until {iso(run.lease_until)}")
     return _attempt(store, queue, run, now, now_fn)
 
 
 def _attempt(
-    store: Store, queue: RunQueue, run: dict[str, Any], now: datetime, now_fn: Callable[[], datetime]
+    store: Store, queue: RunQueue, run: RunRecord, now: datetime, now_fn: Callable[[], datetime]
 ) -> dict[str, Any]:
     settings = get_settings()
-    run_id = run["id"]
+    run_id = run.id
     lease_until = now + timedelta(seconds=settings.run_lease_seconds)
     # A scheduled occurrence first takes its schedule's slot, so a paused schedule or (with
     # overlap=skip) a run still going stops it.
@@ -122,10 +120,10 @@ def _attempt(
         refused = slots.take(store, queue, run, slot_of, exclusive, now, lease_until)
         if refused is not None:
             return _public(refused)
-    steps = StepLog(run.get("steps"), clock=now_fn)
-    steps.add("attempt_started", attempt=int(run.get("attempts") or 0) + 1)
-    agent = store.agents.get(run["agent_id"])
-    extra = _first_start(store, run, agent) if not run.get("attempts") else {}
+    steps = StepLog(run.steps, clock=now_fn)
+    steps.add("attempt_started", attempt=run.attempts + 1)
+    agent = store.agents.get(run.agent_id)
+    extra = _first_start(store, run, agent) if not run.attempts else {}
     try:
         run = store.runs.start(
             run_id,
@@ -133,7 +131,7 @@ def _attempt(
             lease_until=lease_until,
             holds_slot=exclusive,
             steps=steps.steps,
-            first=not run.get("attempts"),
+            first=not run.attempts,
             extra=extra,
         )
     except ConditionFailed:
@@ -144,62 +142,62 @@ def _attempt(
             store.schedules.release_slot(slot_of, run_id)
         return {"run_id": run_id, "status": "taken"}
     run = _tell_started(store, queue, run, now)
-    if agent is None or agent["workspace_id"] != run["workspace_id"]:
-        error = f"agent {run['agent_id']!r} no longer exists"
+    if agent is None or agent["workspace_id"] != run.workspace_id:
+        error = f"agent {run.agent_id!r} no longer exists"
         steps.add("attempt_failed", error=error)
         return _public(finish(store, queue, run, RunStatus.FAILED, now_fn(), error=error, steps=steps.steps))
     return _public(_run_agent(store, queue, run, agent, steps, now_fn))
 
 
-def _first_start(store: Store, run: Mapping[str, Any], agent: Mapping[str, Any] | None) -> dict[str, Any]:
+def _first_start(store: Store, run: RunRecord, agent: Mapping[str, Any] | None) -> dict[str, Any]:
     """What a run records when it first starts: who is told about it (settled now, and kept on
     it), and the start event when they want it."""
-    extra: dict[str, Any] = {"notify": targets.plan(store, run, agent or {})}
+    extra: dict[str, Any] = {"notify": targets.plan(store, run.as_stored(), agent or {})}
     if targets.wants(extra["notify"], "start"):
         extra.update(events.pending(events.RUN_STARTED))
     return extra
 
 
-def _tell_started(store: Store, queue: RunQueue, run: dict[str, Any], now: datetime) -> dict[str, Any]:
+def _tell_started(store: Store, queue: RunQueue, run: RunRecord, now: datetime) -> RunRecord:
     """Tell of the run's start; the run without its pending events once they are told."""
     try:
         events.flush(store, queue, store.runs, run, now)
-        return {k: v for k, v in run.items() if k != events.PENDING}
+        return run.model_copy(update={"pending_events": []})
     except Exception:
         # Telling of the start must never hold the run up: the event stays pending on the run
         # and goes out with its end (`finish` keeps it).
-        logger.exception("the run's start could not be told; the run goes on", extra={"run_id": run["id"]})
+        logger.exception("the run's start could not be told; the run goes on", extra={"run_id": run.id})
         return run
 
 
 def _run_agent(
     store: Store,
     queue: RunQueue,
-    run: dict[str, Any],
+    run: RunRecord,
     agent: Mapping[str, Any],
     steps: StepLog,
     now_fn: Callable[[], datetime],
-) -> dict[str, Any]:
+) -> RunRecord:
     """Run the agent on the run's task, and record the attempt's outcome."""
     context = RunContext(
-        run_id=run["id"],
-        workspace_id=run["workspace_id"],
-        source_type=run["source_type"],
-        source_id=run.get("source_id"),
-        attempt=run["attempts"],
-        payload=run.get("payload"),
+        run_id=run.id,
+        workspace_id=run.workspace_id,
+        source_type=run.source_type,
+        source_id=run.source_id,
+        attempt=run.attempts,
+        payload=run.payload,
         steps=steps,
-        tools=ToolContext(store=store, queue=queue, workspace_id=run["workspace_id"], run_id=run["id"]),
+        tools=ToolContext(store=store, queue=queue, workspace_id=run.workspace_id, run_id=run.id),
         deadline=ATTEMPT_DEADLINE.get(),
         on_event=ATTEMPT_STREAM.get(),
     )
     try:
         prepare_context(store, run, context)
-        result = runtime_for(agent["runtime"]).execute(agent, run["task"], context)
+        result = runtime_for(agent["runtime"]).execute(agent, run.task, context)
     except AgentError as exc:
         return after_failure(store, queue, run, agent, steps, exc, now_fn())
     except Exception as exc:  # a runtime's own fault is recorded like an agent's, and retried
-        logger.exception("agent runtime raised", extra={"run_id": run["id"]})
+        logger.exception("agent runtime raised", extra={"run_id": run.id})
         failure = AgentError(f"{type(exc).__name__}: {exc}", retryable=True)
         return after_failure(store, queue, run, agent, steps, failure, now_fn())
     return after_success(store, queue, run, agent, steps, result, now_fn())
@@ -227,14 +225,14 @@ def _usage(previous: Mapping[str, Any] | None, usage: Usage | None) -> dict[str,
 def after_success(
     store: Store,
     queue: RunQueue,
-    run: dict[str, Any],
+    run: RunRecord,
     agent: Mapping[str, Any],
     steps: StepLog,
     result: AgentResult,
     now: datetime,
-) -> dict[str, Any]:
+) -> RunRecord:
     """Record an attempt that answered: the output, or a wait for the agent's callback."""
-    usage = _usage(run.get("usage"), result.usage)
+    usage = _usage(run.usage, result.usage)
     if result.waiting_for_callback:
         return _await_callback(store, queue, run, agent, steps, usage, now)
     output = result.output
@@ -260,18 +258,18 @@ def after_success(
 def after_failure(
     store: Store,
     queue: RunQueue,
-    run: dict[str, Any],
+    run: RunRecord,
     agent: Mapping[str, Any],
     steps: StepLog,
     failure: AgentError,
     now: datetime,
-) -> dict[str, Any]:
+) -> RunRecord:
     """Record a failed attempt: queue the next one after a back-off if the failure may pass and
     attempts are left, else fail the run with the reason."""
     settings = get_settings()
     error = failure.message[:4000]
-    attempts = int(run.get("attempts") or 0)
-    spent = _usage(run.get("usage"), failure.usage)
+    attempts = run.attempts
+    spent = _usage(run.usage, failure.usage)
     usage = {"usage": spent} if spent else {}
     if failure.retryable and attempts < max_attempts(agent):
         delay = retry_delay(
@@ -320,24 +318,24 @@ def give_up_reason(failure: AgentError, attempts: int) -> str:
 def _retry_later(
     store: Store,
     queue: RunQueue,
-    run: dict[str, Any],
+    run: RunRecord,
     steps: StepLog,
     now: datetime,
     delay: float,
     *,
     error: str,
     usage: Mapping[str, Any],
-) -> dict[str, Any]:
+) -> RunRecord:
     """Queue the next attempt `delay` seconds from now and put the run back in the queue."""
-    attempts = int(run.get("attempts") or 0)
+    attempts = run.attempts
     retry_at = now + timedelta(seconds=delay)
     steps.add("attempt_failed", error=error, retry_at=iso(retry_at))
     # The next attempt's message goes first: if this worker dies before recording the
     # failure, that message still finds the run (its lease lapses) and makes the attempt.
-    queue.send([run_message(run["id"], min(MAX_DELAY_SECONDS, math.ceil(delay)), attempt=attempts + 1)])
+    queue.send([run_message(run.id, min(MAX_DELAY_SECONDS, math.ceil(delay)), attempt=attempts + 1)])
     try:
         queued = store.runs.update(
-            run["id"],
+            run.id,
             {
                 "status": RunStatus.QUEUED.value,
                 "error": error,
@@ -350,32 +348,32 @@ def _retry_later(
         )
     except ConditionFailed:
         return _cancelled_meanwhile(store, queue, run, steps, now, error=error)
-    if run.get("holds_slot"):
-        store.schedules.release_slot(run["source_id"], run["id"])
+    if run.holds_slot and run.source_id:
+        store.schedules.release_slot(run.source_id, run.id)
     logger.warning(
         "run attempt failed; will retry",
-        extra={"run_id": run["id"], "error": error, "retry_at": iso(retry_at)},
+        extra={"run_id": run.id, "error": error, "retry_at": iso(retry_at)},
     )
     return queued
 
 
 def _cancelled_meanwhile(
-    store: Store, queue: RunQueue, run: dict[str, Any], steps: StepLog, now: datetime, **outcome: Any
-) -> dict[str, Any]:
+    store: Store, queue: RunQueue, run: RunRecord, steps: StepLog, now: datetime, **outcome: Any
+) -> RunRecord:
     """The attempt ended after a cancel was asked for: the run is cancelled, and what the attempt
     produced is kept in its steps."""
-    current = store.runs.get(run["id"])
-    if current is None or current["status"] in FINAL_STATUSES or not current.get("cancel_requested"):
+    current = store.runs.get(run.id)
+    if current is None or current.status in FINAL_STATUSES or not current.cancel_requested:
         return current or run
     kept = {k: v for k, v in outcome.items() if v is not None}
-    steps.add("cancelled", by=current.get("cancel_requested_by"), discarded=kept)
+    steps.add("cancelled", by=current.cancel_requested_by, discarded=kept)
     return finish(
         store,
         queue,
         current,
         RunStatus.CANCELLED,
         now,
-        reason=f"cancelled by {current.get('cancel_requested_by')} while its attempt ran",
+        reason=f"cancelled by {current.cancel_requested_by} while its attempt ran",
         steps=steps.steps,
     )
 
@@ -383,12 +381,12 @@ def _cancelled_meanwhile(
 def _await_callback(
     store: Store,
     queue: RunQueue,
-    run: dict[str, Any],
+    run: RunRecord,
     agent: Mapping[str, Any],
     steps: StepLog,
     usage: Mapping[str, Any] | None,
     now: datetime,
-) -> dict[str, Any]:
+) -> RunRecord:
     timeout = int((agent.get("config") or {}).get("callback_timeout_seconds") or 3600)
     deadline = now + timedelta(seconds=timeout)
     steps.add("waiting_for_callback", until=iso(deadline))
@@ -396,9 +394,9 @@ def _await_callback(
     queue.send(
         [
             run_message(
-                run["id"],
+                run.id,
                 wake,
-                attempt=run["attempts"],
+                attempt=run.attempts,
                 wake="callback",
                 until=iso(now + timedelta(seconds=wake)),
             )
@@ -406,7 +404,7 @@ def _await_callback(
     )
     try:
         return store.runs.update(
-            run["id"],
+            run.id,
             {
                 "waiting_for": "callback",
                 "callback_deadline": iso(deadline),
@@ -422,33 +420,31 @@ def _await_callback(
 
 
 def _callback_timer(
-    store: Store, queue: RunQueue, run: dict[str, Any], message: Mapping[str, Any], now: datetime
+    store: Store, queue: RunQueue, run: RunRecord, message: Mapping[str, Any], now: datetime
 ) -> dict[str, Any]:
     """The callback's time is up (or, for waits longer than SQS can delay a message, a step
     towards it): fail the attempt if the agent has still not called back."""
-    if run.get("waiting_for") != "callback" or int(run.get("attempts") or 0) != int(
-        message.get("attempt") or 0
-    ):
+    deadline = run.callback_deadline
+    if run.waiting_for != "callback" or run.attempts != int(message.get("attempt") or 0) or deadline is None:
         return _public(run)
-    deadline = parse_iso(run["callback_deadline"])
     if now < deadline:
         wake = min(MAX_DELAY_SECONDS, math.ceil((deadline - now).total_seconds()))
         queue.send(
             [
                 run_message(
-                    run["id"],
+                    run.id,
                     wake,
-                    attempt=run["attempts"],
+                    attempt=run.attempts,
                     wake="callback",
                     until=iso(now + timedelta(seconds=wake)),
                 )
             ]
         )
-        return {"run_id": run["id"], "status": "waiting"}
-    agent = store.agents.get(run["agent_id"]) or {"config": {}}
-    steps = StepLog(run.get("steps"))
-    failure = AgentError(f"the agent did not call back by {run['callback_deadline']}", retryable=True)
+        return {"run_id": run.id, "status": "waiting"}
+    agent = store.agents.get(run.agent_id) or {"config": {}}
+    steps = StepLog(run.steps)
+    failure = AgentError(f"the agent did not call back by {iso(deadline)}", retryable=True)
     waiting = store.runs.update(
-        run["id"], remove=("waiting_for", "callback_deadline"), condition=Attr("waiting_for").eq("callback")
+        run.id, remove=("waiting_for", "callback_deadline"), condition=Attr("waiting_for").eq("callback")
     )
     return _public(after_failure(store, queue, waiting, agent, steps, failure, now))

@@ -44,7 +44,7 @@ def receive(
     """Take an agent's callback for the run waiting for it. `headers` have lower-case names."""
 
     run = store.runs.get(run_id)
-    agent = store.agents.get(run["agent_id"]) if run else None
+    agent = store.agents.get(run.agent_id) if run else None
     if run is None or agent is None or agent.get("runtime") != "http":
         raise NotFound(f"no run {run_id!r} of an http agent")
     try:
@@ -54,9 +54,9 @@ def receive(
     if store.requests.callback_accepted(run_id, message_id):
         raise Unauthorized(f"callback {message_id!r} was already accepted; a replay is refused")
     output, error, retryable = _outcome(body)
-    if run["status"] in FINAL_STATUSES:
-        raise Conflict(f"run {run_id} has already finished ({run['status']})")
-    if run.get("waiting_for") != "callback":
+    if run.status in FINAL_STATUSES:
+        raise Conflict(f"run {run_id} has already finished ({run.status})")
+    if run.waiting_for != "callback":
         raise Conflict(f"run {run_id} is not waiting for a callback")
     if not store.requests.accept_callback(run_id, message_id, now):
         raise Unauthorized(f"callback {message_id!r} was already accepted; a replay is refused")
@@ -66,11 +66,11 @@ def receive(
         )
     except ConditionFailed:
         raise Conflict(f"run {run_id} is not waiting for a callback") from None
-    steps = StepLog(waiting.get("steps"))
+    steps = StepLog(waiting.steps)
     steps.add("callback_received", ok=error is None, webhook_id=message_id)
     if error is None:
         final = after_success(store, queue, waiting, agent, steps, AgentResult(output or ""), now)
     else:
         failure = AgentError(f"the agent reported: {error}", retryable=retryable)
         final = after_failure(store, queue, waiting, agent, steps, failure, now)
-    return {"run_id": run_id, "status": final["status"]}
+    return {"run_id": run_id, "status": final.status}

@@ -20,7 +20,7 @@ from proactive.agents.runtimes import StepLog
 from proactive.clock import iso, parse_iso
 from proactive.errors import Conflict, ServiceUnavailable
 from proactive.ids import new_id
-from proactive.models.runs import FINAL_STATUSES, RunCreate, RunStatus, SourceType
+from proactive.models.runs import FINAL_STATUSES, RunCreate, RunRecord, RunStatus, SourceType
 from proactive.observability import logger, metrics
 from proactive.queue import MAX_DELAY_SECONDS, Message, QueueError, RunQueue, delay_until, run_message
 from proactive.store import ConditionFailed, Store
@@ -47,41 +47,42 @@ def new_run(
     run_id: str | None = None,
     status: RunStatus = RunStatus.QUEUED,
     **extra: Any,
-) -> dict[str, Any]:
+) -> RunRecord:
     """A run record (not yet stored). `extra` may carry `payload`: the data that started it."""
-    run: dict[str, Any] = {
-        "id": run_id or new_id("run"),
-        "workspace_id": workspace_id,
-        "agent_id": agent_id,
-        "source_type": source_type.value,
-        "source_id": source_id,
-        "scheduled_for": iso(scheduled_for or now),
-        "status": status.value,
-        "attempts": 0,
-        "created_at": iso(now),
-        "started_at": None,
-        "finished_at": iso(now) if status in FINAL_STATUSES else None,
-        "task": task,
-        "output": None,
-        "error": None,
-        "reason": None,
-        "steps": [],
-        "usage": None,
-    }
-    run.update(extra)
-    return run
+    return RunRecord.model_validate(
+        {
+            "id": run_id or new_id("run"),
+            "workspace_id": workspace_id,
+            "agent_id": agent_id,
+            "source_type": source_type.value,
+            "source_id": source_id,
+            "scheduled_for": scheduled_for or now,
+            "status": status.value,
+            "attempts": 0,
+            "created_at": now,
+            "started_at": None,
+            "finished_at": now if status in FINAL_STATUSES else None,
+            "task": task,
+            "output": None,
+            "error": None,
+            "reason": None,
+            "steps": [],
+            "usage": None,
+            **extra,
+        }
+    )
 
 
-def enqueue_new(store: Store, queue: RunQueue, run: dict[str, Any], now: datetime) -> dict[str, Any]:
+def enqueue_new(store: Store, queue: RunQueue, run: RunRecord, now: datetime) -> RunRecord:
     """Store a run and queue it. If the queue refuses it, the run is marked failed (so it is not
     left `queued` forever) and the caller gets a 503 to retry."""
     store.runs.create(run)
     try:
-        queue.send([run_message(run["id"])])
+        queue.send([run_message(run.id)])
     except (QueueError, BotoCoreError, ClientError) as exc:
         finish(store, queue, run, RunStatus.FAILED, now, error=f"could not queue the run: {exc}")
         raise ServiceUnavailable("the run queue is unavailable; nothing was started, try again") from exc
-    logger.info("run queued", extra={"run_id": run["id"], "source_type": run["source_type"]})
+    logger.info("run queued", extra={"run_id": run.id, "source_type": run.source_type})
     return run
 
 
@@ -93,7 +94,7 @@ def delegate(
     requested_by: str,
     now: datetime,
     run_id: str | None = None,
-) -> dict[str, Any]:
+) -> RunRecord:
     """Queue a one-time background task and return its run at once."""
     require_agent_in(store, data.agent_id, data.workspace_id)
     run = new_run(
@@ -108,20 +109,20 @@ def delegate(
     return enqueue_new(store, queue, run, now)
 
 
-def get_run(store: Store, run_id: str, workspaces: frozenset[str]) -> dict[str, Any]:
+def get_run(store: Store, run_id: str, workspaces: frozenset[str]) -> RunRecord:
     return store.runs.owned(run_id, workspaces)
 
 
 def finish(
     store: Store,
     queue: RunQueue,
-    run: Mapping[str, Any],
+    run: RunRecord,
     status: RunStatus,
     now: datetime,
     *,
     condition: Any = None,
     **fields: Any,
-) -> dict[str, Any]:
+) -> RunRecord:
     """Record the run's outcome, conditional on it being as read (and on `condition`), and
     publish `run.finished` for a success or a final failure. ConditionFailed otherwise."""
     changes = {"status": status.value, "finished_at": iso(now), "lease_until": None, **fields}
@@ -129,18 +130,15 @@ def finish(
         # An event not yet delivered (a start that could not be told) goes first. The end is
         # recorded only when someone may act on it: otherwise the run is not written again to
         # clear it.
-        earlier = [t for t in run.get(events.PENDING) or [] if t != events.RUN_FINISHED]
-        ending = events.wanted(store, {**run, **changes}, events.RUN_FINISHED)
+        earlier = [t for t in run.pending_events if t != events.RUN_FINISHED]
+        ending = events.wanted(store, {**run.as_stored(), **changes}, events.RUN_FINISHED)
         if earlier or ending:
             changes.update(events.pending(*earlier, *ending.get(events.PENDING, [])))
-    guard = Attr("status").eq(run["status"])
-    final = store.runs.update(run["id"], changes, condition=guard if condition is None else guard & condition)
-    if run.get("occurrence_key") and run.get("holds_slot"):
-        store.schedules.release_slot(run["source_id"], run["id"], unless_lapsing=True)
-    logger.info(
-        "run finished",
-        extra={"run_id": run["id"], "status": status.value, "attempts": final.get("attempts", 0)},
-    )
+    guard = Attr("status").eq(run.status)
+    final = store.runs.update(run.id, changes, condition=guard if condition is None else guard & condition)
+    if run.occurrence_key and run.holds_slot and run.source_id:
+        store.schedules.release_slot(run.source_id, run.id, unless_lapsing=True)
+    logger.info("run finished", extra={"run_id": run.id, "status": status.value, "attempts": final.attempts})
     metrics.add_metric(name=f"Runs{status.value.capitalize()}", unit="Count", value=1)
     events.flush(store, queue, store.runs, final, now)
     return final
@@ -151,9 +149,9 @@ def abandon(store: Store, queue: RunQueue, run_id: str, now: datetime, reason: s
     so it is not left queued or running forever (and whoever hears of failures hears of it)."""
     for _ in range(5):
         run = store.runs.get(run_id)
-        if run is None or run["status"] in FINAL_STATUSES:
+        if run is None or run.status in FINAL_STATUSES:
             return
-        steps = StepLog(run.get("steps"))
+        steps = StepLog(run.steps)
         steps.add("attempt_failed", error=reason, retry_at=None)
         try:
             finish(
@@ -162,7 +160,7 @@ def abandon(store: Store, queue: RunQueue, run_id: str, now: datetime, reason: s
                 run,
                 RunStatus.FAILED,
                 now,
-                error=run.get("error") or reason,
+                error=run.error or reason,
                 reason=reason,
                 steps=steps.steps,
             )
@@ -173,18 +171,18 @@ def abandon(store: Store, queue: RunQueue, run_id: str, now: datetime, reason: s
 
 def cancel(
     store: Store, queue: RunQueue, run_id: str, workspaces: frozenset[str], *, by: str, now: datetime
-) -> dict[str, Any]:
+) -> RunRecord:
     """Cancel a run. One queued, waiting to retry or waiting for a callback is cancelled at once;
     one whose attempt is executing is cancelled when that attempt returns (its output is kept in
     the steps, not as the result). A finished run is a 409."""
     for _ in range(5):
         run = get_run(store, run_id, workspaces)
-        if run["status"] in FINAL_STATUSES:
-            raise Conflict(f"run {run_id} has already finished ({run['status']}); nothing to cancel")
-        steps = StepLog(run.get("steps"))
+        if run.status in FINAL_STATUSES:
+            raise Conflict(f"run {run_id} has already finished ({run.status}); nothing to cancel")
+        steps = StepLog(run.steps)
         steps.add("cancelled", by=by)
         try:
-            if run["status"] == RunStatus.QUEUED or run.get("waiting_for"):
+            if run.status == "queued" or run.waiting_for:
                 return finish(
                     store,
                     queue,
@@ -216,24 +214,24 @@ def replay(
     *,
     now: datetime,
     new_run_id: str | None = None,
-) -> dict[str, Any]:
+) -> RunRecord:
     """A new run with the same agent, task and payload as `run_id`, linked both ways
     (`replay_of` on the new one, `replays` on the original)."""
     original = get_run(store, run_id, workspaces)
-    require_agent_in(store, original["agent_id"], original["workspace_id"])
+    require_agent_in(store, original.agent_id, original.workspace_id)
     run = new_run(
         run_id=new_run_id,
-        workspace_id=original["workspace_id"],
-        agent_id=original["agent_id"],
-        task=original["task"],
+        workspace_id=original.workspace_id,
+        agent_id=original.agent_id,
+        task=original.task,
         source_type=SourceType.REPLAY,
         source_id=run_id,
         now=now,
-        payload=original.get("payload"),
+        payload=original.payload,
         replay_of=run_id,
     )
     enqueue_new(store, queue, run, now)
-    store.runs.update(run_id, append={"replays": [run["id"]]})
+    store.runs.update(run_id, append={"replays": [run.id]})
     return run
 
 
@@ -243,10 +241,10 @@ def with_idempotency(
     idempotency_key: str | None,
     fingerprint: str,
     now: datetime,
-    create: Callable[[str], dict[str, Any] | None],
+    create: Callable[[str], RunRecord | None],
     *,
     wait_seconds: float = 0.0,
-) -> dict[str, Any] | None:
+) -> RunRecord | None:
     """Make a run once per `Idempotency-Key`: the same key within 24 hours gives back the first
     call's run rather than making another; the same key for a different request is a 422.
     `create(run_id)` makes the run (None: it made none, and the key is given back).
@@ -295,7 +293,8 @@ def with_idempotency(
 def requeue(run: Mapping[str, Any], now: datetime) -> Message | None:
     """The message that takes up a run again after its queue was lost (the local stack's
     restart): the attempt it waits for, the callback timer it waits on, or the take-over of an
-    attempt that was cut off once its lease lapses. None for a run that waits for nothing."""
+    attempt that was cut off once its lease lapses. None for a run that waits for nothing.
+    `run` is what the stored item says of its waiting (`dev.persistence`), not a whole run."""
     attempts = int(run.get("attempts") or 0)
     if run.get("status") == "queued":
         due = parse_iso(run.get("retry_at") or run["scheduled_for"])

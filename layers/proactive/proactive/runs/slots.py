@@ -9,39 +9,37 @@ the next occurrence.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
-from proactive.clock import parse_iso
-from proactive.models.runs import FINAL_STATUSES, RunStatus
+from proactive.models.runs import FINAL_STATUSES, RunRecord, RunStatus
+from proactive.models.schedules import ScheduleRecord
 from proactive.queue import RunQueue
 from proactive.runs.records import finish
 from proactive.store import ConditionFailed, Store
 
 
-def occurrence_slot(run: Mapping[str, Any]) -> tuple[str | None, bool]:
+def occurrence_slot(run: RunRecord) -> tuple[str | None, bool]:
     """The schedule whose slot a run must take before its attempt (None: not a scheduled
     occurrence), and whether it takes the slot alone (overlap=skip, the default)."""
-    slot_of = run["source_id"] if run.get("occurrence_key") else None
-    return slot_of, slot_of is not None and run.get("overlap", "skip") == "skip"
+    slot_of = run.source_id if run.occurrence_key else None
+    return slot_of, slot_of is not None and run.overlap == "skip"
 
 
 def take(
     store: Store,
     queue: RunQueue,
-    run: dict[str, Any],
+    run: RunRecord,
     slot_of: str,
     exclusive: bool,
     now: datetime,
     lease_until: datetime,
-) -> dict[str, Any] | None:
+) -> RunRecord | None:
     """Take the schedule's slot for the run; None when taken, else the occurrence as cancelled."""
     try:
-        store.schedules.take_slot(slot_of, run["id"], now=now, lease_until=lease_until, exclusive=exclusive)
+        store.schedules.take_slot(slot_of, run.id, now=now, lease_until=lease_until, exclusive=exclusive)
     except ConditionFailed:
         schedule = store.schedules.get(slot_of)
-        if not (exclusive and _take_from_finished(store, schedule, run["id"], now, lease_until)):
+        if not (exclusive and _take_from_finished(store, schedule, run.id, now, lease_until)):
             return _cancel_occurrence(store, queue, run, now, schedule)
     return None
 
@@ -50,28 +48,25 @@ def held_elsewhere(store: Store, run_id: str, now: datetime) -> bool:
     """Whether another delivery's attempt of the run is going on (it holds the run's lease)."""
     run = store.runs.get(run_id)
     return (
-        run is not None
-        and run["status"] == RunStatus.RUNNING
-        and bool(run.get("lease_until"))
-        and parse_iso(run["lease_until"]) > now
+        run is not None and run.status == "running" and run.lease_until is not None and run.lease_until > now
     )
 
 
 def _take_from_finished(
-    store: Store, schedule: Mapping[str, Any] | None, run_id: str, now: datetime, lease_until: datetime
+    store: Store, schedule: ScheduleRecord | None, run_id: str, now: datetime, lease_until: datetime
 ) -> bool:
     """Take the schedule's slot from the run holding it if that run has finished (a run does not
     release a slot whose lease lapses before the next occurrence); False if the slot is held by
     a run still going, or the schedule is paused or gone."""
-    holder = (schedule or {}).get("active_run_id")
-    if schedule is None or not schedule.get("is_active") or not holder or holder == run_id:
+    holder = schedule.active_run_id if schedule is not None else None
+    if schedule is None or not schedule.is_active or not holder or holder == run_id:
         return False
-    holding = store.runs.get(str(holder))
-    if holding is not None and holding["status"] not in FINAL_STATUSES:
+    holding = store.runs.get(holder)
+    if holding is not None and holding.status not in FINAL_STATUSES:
         return False
     try:
         store.schedules.take_slot(
-            schedule["id"], run_id, now=now, lease_until=lease_until, exclusive=True, replacing=str(holder)
+            schedule.id, run_id, now=now, lease_until=lease_until, exclusive=True, replacing=holder
         )
     except ConditionFailed:
         return False
@@ -81,18 +76,16 @@ def _take_from_finished(
 def _cancel_occurrence(
     store: Store,
     queue: RunQueue,
-    run: Mapping[str, Any],
+    run: RunRecord,
     now: datetime,
-    schedule: Mapping[str, Any] | None,
-) -> dict[str, Any]:
+    schedule: ScheduleRecord | None,
+) -> RunRecord:
     """Record why a scheduled occurrence could not take its schedule's slot (`schedule` as read
     after it could not)."""
     if schedule is None:
         reason = "the schedule was deleted before this occurrence ran"
-    elif not schedule.get("is_active"):
+    elif not schedule.is_active:
         reason = "the schedule was paused before this occurrence ran"
     else:
-        reason = (
-            f"skipped by overlap=skip: run {schedule.get('active_run_id')} of this schedule was still running"
-        )
+        reason = f"skipped by overlap=skip: run {schedule.active_run_id} of this schedule was still running"
     return finish(store, queue, run, RunStatus.CANCELLED, now, reason=reason)

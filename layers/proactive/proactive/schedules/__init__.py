@@ -12,7 +12,6 @@ routes (`/api/proactive/schedules`) in `proactive.api.routes_schedules`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,12 +20,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from proactive import events
 from proactive.agents import require_agent_in, require_agent_to_resume
-from proactive.clock import iso, parse_iso
+from proactive.clock import iso
 from proactive.errors import InvalidInput
 from proactive.ids import new_id, occurrence_run_id
 from proactive.lib.cron import CronError, CronSchedule
-from proactive.models.runs import RunStatus, SourceType
-from proactive.models.schedules import ScheduleCreate, ScheduleUpdate
+from proactive.models.runs import RunRecord, RunStatus, SourceType
+from proactive.models.schedules import Schedule, ScheduleCreate, ScheduleRecord, ScheduleUpdate
 from proactive.notifications import targets
 from proactive.observability import logger
 from proactive.queue import Message, QueueError, RunQueue, delay_until, run_message
@@ -59,26 +58,30 @@ def window_end(now: datetime) -> datetime:
     return now + timedelta(seconds=settings.tick_seconds + settings.lookahead_margin_seconds)
 
 
-def present(schedule: Mapping[str, Any]) -> dict[str, Any]:
+def present(schedule: ScheduleRecord) -> Schedule:
     """The schedule as the API shows it: times in the schedule's own zone."""
-    cron = CronSchedule(schedule["cron_expression"], schedule["timezone"])
-    shown = dict(schedule)
-    nxt = schedule.get("next_fire_at") if schedule.get("is_active") else None
-    shown["next_run"] = cron.local(parse_iso(nxt)).isoformat() if nxt else None
-    if schedule.get("last_run"):
-        shown["last_run"] = cron.local(parse_iso(schedule["last_run"])).isoformat()
-    return shown
+    cron = CronSchedule(schedule.cron_expression, schedule.timezone)
+    nxt = schedule.next_fire_at if schedule.is_active else None
+    last = schedule.last_run
+    return Schedule.model_validate(
+        {
+            **schedule.model_dump(),
+            "next_run": cron.local(nxt).isoformat() if nxt else None,
+            "last_run": cron.local(last).isoformat() if last else None,
+        }
+    )
 
 
-def get_schedule(store: Store, schedule_id: str, workspaces: frozenset[str]) -> dict[str, Any]:
+def get_schedule(store: Store, schedule_id: str, workspaces: frozenset[str]) -> ScheduleRecord:
     return store.schedules.owned(schedule_id, workspaces)
 
 
-def create_schedule(store: Store, queue: RunQueue, data: ScheduleCreate, now: datetime) -> dict[str, Any]:
+def create_schedule(store: Store, queue: RunQueue, data: ScheduleCreate, now: datetime) -> ScheduleRecord:
     cron = timing(data.cron_expression, data.timezone)
     require_agent_in(store, data.agent_id, data.workspace_id)
     next_fire = cron.next_after(now) if data.is_active else None
-    schedule = {
+    # Stored without a slot: a slot's attributes exist only while a run holds it.
+    stored = {
         **data.model_dump(),
         "notify": targets.check(store, data.notify, data.workspace_id),
         "id": new_id("sched"),
@@ -89,9 +92,10 @@ def create_schedule(store: Store, queue: RunQueue, data: ScheduleCreate, now: da
         "created_at": iso(now),
         "updated_at": iso(now),
     }
-    store.schedules.put_due(schedule, due_at=next_fire)
+    schedule = ScheduleRecord.model_validate(stored)
+    store.schedules.put_due(stored, due_at=next_fire)
     logger.info(
-        "schedule created", extra={"schedule_id": schedule["id"], "next_fire_at": schedule["next_fire_at"]}
+        "schedule created", extra={"schedule_id": schedule.id, "next_fire_at": stored["next_fire_at"]}
     )
     return _hand_off_if_due(store, queue, schedule, now)
 
@@ -103,32 +107,33 @@ def update_schedule(
     data: ScheduleUpdate,
     workspaces: frozenset[str],
     now: datetime,
-) -> dict[str, Any]:
+) -> ScheduleRecord:
     requested = data.model_dump(exclude_unset=True)
     retimed = False
 
-    def write(current: dict[str, Any]) -> dict[str, Any]:
+    def write(current: ScheduleRecord) -> ScheduleRecord:
         nonlocal retimed
         changes = dict(requested)
         if "notify" in changes:
-            changes["notify"] = targets.check(store, changes["notify"], current["workspace_id"])
-        merged = {**current, **changes}
-        cron = timing(merged["cron_expression"], merged["timezone"])
+            changes["notify"] = targets.check(store, changes["notify"], current.workspace_id)
+        timezone: str = changes.get("timezone", current.timezone)
+        active = bool(changes.get("is_active", current.is_active))
+        cron = timing(changes.get("cron_expression", current.cron_expression), timezone)
         changes["cron_expression"] = cron.expression
         if "agent_id" in changes:
-            require_agent_in(store, changes["agent_id"], current["workspace_id"])
-        elif merged["is_active"] and not current["is_active"]:
+            require_agent_in(store, changes["agent_id"], current.workspace_id)
+        elif active and not current.is_active:
             require_agent_to_resume(store, current, "schedule")
         if (
-            cron.expression != current["cron_expression"]
-            or merged["timezone"] != current["timezone"]
-            or bool(merged["is_active"]) != bool(current["is_active"])
+            cron.expression != current.cron_expression
+            or timezone != current.timezone
+            or active != current.is_active
         ):
             retimed = True
-            return _retime(store, current, changes, cron, bool(merged["is_active"]), now)
+            return _retime(store, current, changes, cron, active, now)
         retimed = False
         changes["updated_at"] = iso(now)
-        return store.schedules.update(schedule_id, changes, expect_version=int(current.get("version") or 0))
+        return store.schedules.update(schedule_id, changes, expect_version=current.version)
 
     schedule = modify(
         lambda: get_schedule(store, schedule_id, workspaces), write, what=f"schedule {schedule_id!r}"
@@ -138,13 +143,13 @@ def update_schedule(
 
 def _retime(
     store: Store,
-    current: Mapping[str, Any],
+    current: ScheduleRecord,
     changes: dict[str, Any],
     cron: CronSchedule,
     active: bool,
     now: datetime,
     reason: str | None = None,
-) -> dict[str, Any]:
+) -> ScheduleRecord:
     """Apply a change to when a schedule fires: recompute its next fire from now. Conditional
     on the schedule being as it was read, so the next fire always follows the stored cron.
     `reason` says why the platform paused it (none when a person did)."""
@@ -158,10 +163,10 @@ def _retime(
         }
     )
     schedule = store.schedules.reschedule(
-        current["id"], changes, due_at=next_fire, expect_version=int(current.get("version") or 0)
+        current.id, changes, due_at=next_fire, expect_version=current.version
     )
     logger.info(
-        "schedule retimed", extra={"schedule_id": current["id"], "next_fire_at": schedule["next_fire_at"]}
+        "schedule retimed", extra={"schedule_id": current.id, "next_fire_at": changes["next_fire_at"]}
     )
     return schedule
 
@@ -175,19 +180,19 @@ def set_active(
     now: datetime,
     *,
     reason: str | None = None,
-) -> dict[str, Any]:
+) -> ScheduleRecord:
     """Pause or resume. Resuming starts from now: occurrences while paused are not run."""
 
     retimed = False
 
-    def write(current: dict[str, Any]) -> dict[str, Any]:
+    def write(current: ScheduleRecord) -> ScheduleRecord:
         nonlocal retimed
-        retimed = bool(current["is_active"]) != active
+        retimed = current.is_active != active
         if not retimed:
             return current
         if active:
             require_agent_to_resume(store, current, "schedule")
-        cron = CronSchedule(current["cron_expression"], current["timezone"])
+        cron = CronSchedule(current.cron_expression, current.timezone)
         return _retime(store, current, {}, cron, active, now, reason)
 
     schedule = modify(
@@ -209,30 +214,29 @@ def run_now(
     now: datetime,
     *,
     run_id: str | None = None,
-) -> dict[str, Any]:
+) -> RunRecord:
     """Start one run of the schedule's task now, outside its cron timing."""
     schedule = get_schedule(store, schedule_id, workspaces)
-    require_agent_in(store, schedule["agent_id"], schedule["workspace_id"])
+    require_agent_in(store, schedule.agent_id, schedule.workspace_id)
     run = new_run(
         run_id=run_id,
-        workspace_id=schedule["workspace_id"],
-        agent_id=schedule["agent_id"],
-        task=schedule["task_description"],
+        workspace_id=schedule.workspace_id,
+        agent_id=schedule.agent_id,
+        task=schedule.task_description,
         source_type=SourceType.SCHEDULE,
         source_id=schedule_id,
         now=now,
-        source_name=schedule.get("name"),
-        source_notify=schedule.get("notify"),
+        source_name=schedule.name,
+        source_notify=schedule.notify,
     )
     return enqueue_new(store, queue, run, now)
 
 
-def next_runs(schedule: Mapping[str, Any], count: int, now: datetime) -> list[str]:
-    cron = CronSchedule(schedule["cron_expression"], schedule["timezone"])
+def next_runs(schedule: ScheduleRecord, count: int, now: datetime) -> list[str]:
+    cron = CronSchedule(schedule.cron_expression, schedule.timezone)
     start = now
-    if schedule.get("is_active") and schedule.get("next_fire_at"):
-        first = parse_iso(schedule["next_fire_at"])
-        start = min(now, first - timedelta(microseconds=1))
+    if schedule.is_active and schedule.next_fire_at:
+        start = min(now, schedule.next_fire_at - timedelta(microseconds=1))
     result = []
     for instant in cron.iter_after(start):
         result.append(cron.local(instant).isoformat())
@@ -242,17 +246,17 @@ def next_runs(schedule: Mapping[str, Any], count: int, now: datetime) -> list[st
 
 
 def _hand_off_if_due(
-    store: Store, queue: RunQueue, schedule: dict[str, Any], now: datetime
-) -> dict[str, Any]:
+    store: Store, queue: RunQueue, schedule: ScheduleRecord, now: datetime
+) -> ScheduleRecord:
     """A schedule saved just before its next fire would otherwise wait for the next tick."""
-    nxt = schedule.get("next_fire_at")
-    if schedule.get("is_active") and nxt and parse_iso(nxt) <= window_end(now):
+    nxt = schedule.next_fire_at
+    if schedule.is_active and nxt and nxt <= window_end(now):
         try:
             dispatch(store, queue, schedule, now)
         except (QueueError, BotoCoreError, ClientError):
             # The schedule is saved and still due: the next tick hands the occurrence over.
-            logger.exception("hand-off on save failed", extra={"schedule_id": schedule["id"]})
-        return store.schedules.get(schedule["id"]) or schedule
+            logger.exception("hand-off on save failed", extra={"schedule_id": schedule.id})
+        return store.schedules.get(schedule.id) or schedule
     return schedule
 
 
@@ -267,7 +271,7 @@ class DispatchResult:
 def dispatch(
     store: Store,
     queue: RunQueue,
-    schedule: Mapping[str, Any],
+    schedule: ScheduleRecord,
     now: datetime,
     *,
     wall_now: datetime | None = None,
@@ -281,13 +285,13 @@ def dispatch(
     """
     settings = get_settings()
     result = DispatchResult()
-    current = schedule.get("next_fire_at")
-    if not schedule.get("is_active") or not current:
+    current = schedule.next_fire_at
+    if not schedule.is_active or not current:
         return result
-    cron = CronSchedule(schedule["cron_expression"], schedule["timezone"])
-    policy = schedule.get("catch_up", "latest")
+    cron = CronSchedule(schedule.cron_expression, schedule.timezone)
+    policy = schedule.catch_up
     planned = catchup.plan(
-        parse_iso(current),
+        current,
         cron.next_after,
         end=window_end(now),
         cutoff=now - timedelta(seconds=settings.missed_after_seconds),
@@ -300,18 +304,18 @@ def dispatch(
     result.next_fire_at = iso(nxt) if nxt else None
     try:
         store.schedules.reschedule(
-            schedule["id"], {"next_fire_at": result.next_fire_at}, due_at=nxt, expect_next_fire_at=current
+            schedule.id, {"next_fire_at": result.next_fire_at}, due_at=nxt, expect_next_fire_at=iso(current)
         )
     except ConditionFailed:
         # Edited, paused, deleted or advanced by another caller meanwhile: theirs stands.
-        logger.info("schedule changed during dispatch", extra={"schedule_id": schedule["id"]})
+        logger.info("schedule changed during dispatch", extra={"schedule_id": schedule.id})
     return result
 
 
 def _record_missed(
     store: Store,
     queue: RunQueue,
-    schedule: Mapping[str, Any],
+    schedule: ScheduleRecord,
     fires: list[datetime],
     now: datetime,
     policy: str,
@@ -327,22 +331,21 @@ def _record_missed(
             status=RunStatus.MISSED,
             reason=(f"missed: nothing dispatched this occurrence by its time (downtime); catch_up={policy}"),
         )
+        found: RunRecord | None = run
         if store.runs.create(run):
-            recorded.append(run["id"])
-            logger.info(
-                "occurrence missed", extra={"schedule_id": schedule["id"], "scheduled_for": iso(fire)}
-            )
+            recorded.append(run.id)
+            logger.info("occurrence missed", extra={"schedule_id": schedule.id, "scheduled_for": iso(fire)})
         else:
-            run = store.runs.get(run["id"]) or {}
-        if run:
-            events.flush(store, queue, store.runs, run, now)
+            found = store.runs.get(run.id)
+        if found is not None:
+            events.flush(store, queue, store.runs, found, now)
     return recorded
 
 
 def _queue_occurrences(
     store: Store,
     queue: RunQueue,
-    schedule: Mapping[str, Any],
+    schedule: ScheduleRecord,
     fires: list[datetime],
     now: datetime,
     clock: datetime,
@@ -355,18 +358,18 @@ def _queue_occurrences(
         run = _occurrence_run(schedule, fire, now, status=RunStatus.QUEUED)
         delay = delay_until(fire, clock)
         if store.runs.create(run):
-            result.queued.append(run["id"])
+            result.queued.append(run.id)
         else:
-            existing = store.runs.get(run["id"])
-            if not existing or existing["status"] != RunStatus.QUEUED:
+            existing = store.runs.get(run.id)
+            if not existing or existing.status != "queued":
                 continue
-            result.requeued.append(run["id"])
-        messages.append(run_message(run["id"], delay_seconds=delay))
+            result.requeued.append(run.id)
+        messages.append(run_message(run.id, delay_seconds=delay))
         logger.info(
             "occurrence fired",
             extra={
-                "schedule_id": schedule["id"],
-                "run_id": run["id"],
+                "schedule_id": schedule.id,
+                "run_id": run.id,
                 "scheduled_for": iso(fire),
                 "delay_seconds": delay,
             },
@@ -375,30 +378,28 @@ def _queue_occurrences(
 
 
 def _occurrence_run(
-    schedule: Mapping[str, Any],
+    schedule: ScheduleRecord,
     fire: datetime,
     now: datetime,
     *,
     status: RunStatus,
     reason: str | None = None,
-) -> dict[str, Any]:
-    key = occurrence_key(schedule["id"], fire)
-    run = new_run(
+) -> RunRecord:
+    key = occurrence_key(schedule.id, fire)
+    return new_run(
         run_id=occurrence_run_id(key),
-        workspace_id=schedule["workspace_id"],
-        agent_id=schedule["agent_id"],
-        task=schedule["task_description"],
+        workspace_id=schedule.workspace_id,
+        agent_id=schedule.agent_id,
+        task=schedule.task_description,
         source_type=SourceType.SCHEDULE,
-        source_id=schedule["id"],
+        source_id=schedule.id,
         scheduled_for=fire,
         now=now,
         status=status,
         occurrence_key=key,
-        overlap=schedule.get("overlap", "skip"),
-        source_name=schedule.get("name"),
-        source_notify=schedule.get("notify"),
+        overlap=schedule.overlap,
+        source_name=schedule.name,
+        source_notify=schedule.notify,
+        reason=reason,
+        **(events.pending(events.OCCURRENCE_MISSED) if status == RunStatus.MISSED else {}),
     )
-    run["reason"] = reason
-    if status == RunStatus.MISSED:
-        run.update(events.pending(events.OCCURRENCE_MISSED))
-    return run

@@ -27,8 +27,9 @@ from boto3.dynamodb.conditions import Attr, ConditionBase
 
 from proactive.clock import iso
 from proactive.errors import Conflict, NotFound
+from proactive.models.common import Record
 from proactive.store import keys
-from proactive.store.entities import SIGNING_SECRETS, Entities, seal_fields, version_is
+from proactive.store.entities import SIGNING_SECRETS, Entities, fields_of, seal_fields, version_is
 from proactive.store.table import ConditionFailed, Put, Update, WriteConflict
 from proactive.store.values import json_text
 
@@ -53,14 +54,18 @@ def name_key(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
-class Actions(Entities):
+class Actions(Entities[dict[str, Any]]):
     kind = "action"
     json_fields = ("parameters",)
     sealed_fields = SIGNING_SECRETS
 
     # Every item's `kind` attribute names its entity kind, so an action's own kind is stored apart.
-    def item(self, entity: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        stored = {(_KIND_ATTRIBUTE if name == "kind" else name): value for name, value in entity.items()}
+    def item(
+        self, entity: Mapping[str, Any] | Record, extra: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        stored = {
+            (_KIND_ATTRIBUTE if name == "kind" else name): value for name, value in fields_of(entity).items()
+        }
         return super().item(stored, extra)
 
     def shown(self, item: Mapping[str, Any]) -> dict[str, Any]:

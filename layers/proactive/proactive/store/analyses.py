@@ -23,7 +23,7 @@ from proactive.store.values import from_json_text, json_text
 RETENTION_DAYS = 30
 
 
-class Analyses(Entities):
+class Analyses(Entities[dict[str, Any]]):
     kind = "analysis"
 
     def create(self, analysis: Mapping[str, Any]) -> bool:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from proactive.store.schedules import DueEntities
 
 
-class Autonomy(DueEntities):
+class Autonomy(DueEntities[dict[str, Any]]):
     kind = "autonomy"

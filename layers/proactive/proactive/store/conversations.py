@@ -13,7 +13,7 @@ from proactive.store.table import ConditionFailed, Table
 from proactive.store.values import body
 
 
-class Conversations(Entities):
+class Conversations(Entities[dict[str, Any]]):
     kind = "conversation"
     json_fields = ("context_data",)
 

@@ -9,22 +9,36 @@ unsealed in every read, bound to the item's kind and id and the attribute's name
 indexes, exports and backups hold them encrypted, and callers only ever see their plaintext. One
 stored in clear, before values were sealed, reads back as it is and is sealed by the item's next
 update (`Entities.update`).
+
+A kind with a `record` (a `models.common.Record`) reads back as that model: `Records[MonitorRecord]`
+gives `MonitorRecord`s, the others give dicts. A record is written as its fields (times as
+fixed-width UTC text), with whatever else it holds. An item that no longer reads as its record (a
+shape its model no longer takes) fails where it is read alone; in a list it is left out, with a
+warning naming it, and the list goes on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 
 from proactive import sealing
 from proactive.errors import Conflict, InvalidInput, NotFound
+from proactive.observability import logger
 from proactive.store import keys
 from proactive.store.table import ConditionFailed, Table, Update
 from proactive.store.values import body, from_json_text, json_text
 
+if TYPE_CHECKING:
+    # Only the kinds with a record load pydantic (webhook ingest's cold start loads none).
+    from proactive.models.common import Record
+
 T = TypeVar("T")
+S = TypeVar("S")
+# What a kind's reads give: its record, or a dict for a kind without one.
+ItemT = TypeVar("ItemT")
 
 # How often a read-modify-write is tried before giving up on a busy item.
 OPTIMISTIC_ATTEMPTS = 5
@@ -98,10 +112,22 @@ def version_is(expected: int) -> ConditionBase:
     return Attr(keys.VERSION_ATTRIBUTE).eq(expected)
 
 
-class Entities:
-    """One kind of entity in the table."""
+def fields_of(entity: Mapping[str, Any] | Record) -> dict[str, Any]:
+    """A new entity's fields as stored (times as fixed-width UTC text, which keys are built of),
+    from a record or a mapping."""
+    return dict(entity) if isinstance(entity, Mapping) else entity.as_stored()
+
+
+def field_of(item: Any, name: str) -> Any:
+    """A field of an item as read (a record or a dict); None if it has none."""
+    return item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
+
+
+class Entities(Generic[ItemT]):
+    """One kind of entity in the table, read back as `ItemT`: its `record`, or a dict."""
 
     kind: ClassVar[str]
+    record: ClassVar[type[Record] | None] = None
     # Fields holding arbitrary JSON from outside (a payload): kept as JSON text, as it came, so
     # that whatever its numbers, depth or keys, it is stored and read back unchanged.
     json_fields: ClassVar[tuple[str, ...]] = ()
@@ -119,6 +145,28 @@ class Entities:
                 shown[name] = from_json_text(shown.pop(f"{name}_json"))
         return unseal_fields(self.kind, shown, self.sealed_fields) if self.sealed_fields else shown
 
+    def read(self, item: Mapping[str, Any]) -> ItemT:
+        """An item as the kind reads back: `shown`, as its record where it has one (ValidationError
+        if the item does not read as one)."""
+        shown = self.shown(item)
+        return cast(ItemT, shown if self.record is None else self.record.model_validate(shown))
+
+    def read_many(self, items: Sequence[Mapping[str, Any]]) -> list[ItemT]:
+        """Items as the kind reads back, in order; one that does not read as its record is left
+        out, with a warning naming it."""
+        read: list[ItemT] = []
+        for item in items:
+            try:
+                read.append(self.read(item))
+            except ValueError as exc:  # pydantic's ValidationError, and only it, from `read`
+                errors = exc.errors()[:5] if hasattr(exc, "errors") else []
+                fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors)
+                logger.warning(
+                    "a stored item does not read as its record and is left out",
+                    extra={"item_id": item.get("id"), "kind": self.kind, "fields": fields},
+                )
+        return read
+
     def key(self, item_id: str) -> dict[str, str]:
         return keys.entity(self.kind, item_id)
 
@@ -126,8 +174,11 @@ class Entities:
         """The index keys that list a new entity in its workspace."""
         return keys.workspace_listing(self.kind, entity["workspace_id"], entity["created_at"], entity["id"])
 
-    def item(self, entity: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def item(
+        self, entity: Mapping[str, Any] | Record, extra: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         """The stored form of a new entity: its keys, its workspace listing and its body."""
+        entity = fields_of(entity)
         stored = {k: v for k, v in entity.items() if k not in self.json_fields}
         for name in self.json_fields:
             if entity.get(name) is not None:
@@ -142,27 +193,27 @@ class Entities:
             **(extra or {}),
         }
 
-    def put(self, entity: Mapping[str, Any], *, extra: Mapping[str, Any] | None = None) -> None:
+    def put(self, entity: Mapping[str, Any] | Record, *, extra: Mapping[str, Any] | None = None) -> None:
         """Store a new entity; ConditionFailed if one with its id exists."""
         self.table.put_new(self.item(entity, extra))
 
-    def get(self, item_id: str, *, consistent: bool = True) -> dict[str, Any] | None:
+    def get(self, item_id: str, *, consistent: bool = True) -> ItemT | None:
         item = self.table.get(self.key(item_id), consistent=consistent)
-        return self.shown(item) if item else None
+        return self.read(item) if item else None
 
-    def owned(self, item_id: str, workspaces: frozenset[str]) -> dict[str, Any]:
+    def owned(self, item_id: str, workspaces: frozenset[str]) -> ItemT:
         """The entity if it exists in one of `workspaces`. Anything else is NotFound: an entity
         in another workspace is indistinguishable from one that does not exist."""
         item = self.get(item_id)
-        if item is None or item.get("workspace_id") not in workspaces:
+        if item is None or field_of(item, "workspace_id") not in workspaces:
             raise NotFound(f"{self.kind} {item_id!r} not found")
         return item
 
-    def referenced(self, item_id: str, workspace_id: str, *, field: str) -> dict[str, Any]:
+    def referenced(self, item_id: str, workspace_id: str, *, field: str) -> ItemT:
         """An entity another one refers to (a schedule's agent, a webhook's trigger); InvalidInput
         naming `field` unless it is in that workspace."""
         item = self.get(item_id)
-        if item is None or item.get("workspace_id") != workspace_id:
+        if item is None or field_of(item, "workspace_id") != workspace_id:
             raise InvalidInput(
                 f"{self.kind} {item_id!r} does not exist in workspace {workspace_id!r}", field=field
             )
@@ -175,27 +226,29 @@ class Entities:
         limit: int,
         cursor: str | None,
         filters: ConditionBase | None = None,
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[ItemT], str | None]:
         """One page of the workspace's entities, newest first."""
-        return self.table.query_page(
+        items, next_cursor = self.table.query_page(
             index=keys.GSI1,
             partition=keys.workspace_partition(self.kind, workspace_id),
             limit=limit,
             cursor=cursor,
             filters=filters,
-            shape=self.shown,
+            shape=dict,
         )
+        return self.read_many(items), next_cursor
 
-    def all_in(self, workspace_id: str, *, filters: ConditionBase | None = None) -> list[dict[str, Any]]:
+    def all_in(self, workspace_id: str, *, filters: ConditionBase | None = None) -> list[ItemT]:
         """Every entity of the workspace (that matches `filters`), oldest first."""
-        return [
-            self.shown(i)
-            for i in self.table.query_all(
-                index=keys.GSI1,
-                key=Key(keys.GSI1PK).eq(keys.workspace_partition(self.kind, workspace_id)),
-                filters=filters,
+        return self.read_many(
+            list(
+                self.table.query_all(
+                    index=keys.GSI1,
+                    key=Key(keys.GSI1PK).eq(keys.workspace_partition(self.kind, workspace_id)),
+                    filters=filters,
+                )
             )
-        ]
+        )
 
     def update(
         self,
@@ -207,7 +260,7 @@ class Entities:
         append: Mapping[str, Sequence[Any]] | None = None,
         condition: ConditionBase | None = None,
         expect_version: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> ItemT:
         """Change an existing entity (if `condition` holds and, with `expect_version`, nobody
         wrote it since); return it as it is now. ConditionFailed otherwise. A sealed field among
         `changes` is stored sealed; one the item still held in clear is sealed then too."""
@@ -231,15 +284,15 @@ class Entities:
         )
         stored = self.table.update(change)
         seal_in_place(self.table, self.key(item_id), self.kind, item_id, in_clear(stored, self.sealed_fields))
-        return self.shown(stored)
+        return self.read(stored)
 
     def delete(self, item_id: str, *, condition: ConditionBase | None = None) -> bool:
         return self.table.delete(self.key(item_id), condition=condition)
 
 
 def modify(
-    read: Callable[[], dict[str, Any]],
-    write: Callable[[dict[str, Any]], T],
+    read: Callable[[], S],
+    write: Callable[[S], T],
     *,
     what: str,
 ) -> T:

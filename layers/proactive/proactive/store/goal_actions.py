@@ -24,7 +24,7 @@ from proactive.store.runs import expires
 from proactive.store.table import ConditionFailed, Table
 
 
-class GoalActions(Entities):
+class GoalActions(Entities[dict[str, Any]]):
     kind = "goalaction"
     json_fields = ("plan", "impact", "result")
 

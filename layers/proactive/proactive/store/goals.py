@@ -12,7 +12,7 @@ from typing import Any
 from proactive.store.entities import Entities
 
 
-class Goals(Entities):
+class Goals(Entities[dict[str, Any]]):
     kind = "goal"
     json_fields = ("goal",)
 

@@ -16,7 +16,7 @@ from proactive.store.entities import version_is
 from proactive.store.schedules import DueEntities
 
 
-class LoopSettings(DueEntities):
+class LoopSettings(DueEntities[dict[str, Any]]):
     kind = "loop_settings"
 
     def save(self, workspace_id: str, settings: Mapping[str, Any], *, expect_version: int) -> dict[str, Any]:

@@ -9,8 +9,11 @@ from datetime import datetime
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
+from pydantic import ValidationError
 
-from proactive.clock import iso, parse_iso
+from proactive.clock import iso
+from proactive.models.monitors import CheckRecord, MonitorRecord
+from proactive.observability import logger
 from proactive.store import keys
 from proactive.store.runs import expires
 from proactive.store.schedules import DueEntities
@@ -18,15 +21,16 @@ from proactive.store.table import ConditionFailed, Table, Update
 from proactive.store.values import body
 
 
-class Monitors(DueEntities):
+class Monitors(DueEntities[MonitorRecord]):
     kind = "monitor"
+    record = MonitorRecord
 
-    def lock(self, monitor_id: str, check_id: str, *, now: datetime, until: datetime) -> dict[str, Any]:
+    def lock(self, monitor_id: str, check_id: str, *, now: datetime, until: datetime) -> MonitorRecord:
         """Hold the monitor for one check (its checks never overlap); ConditionFailed if another
         unexpired check holds it. Returns the monitor."""
         return self.update(
             monitor_id,
-            {"checking_id": check_id, "checking_until": iso(until)},
+            {"checking_id": check_id, "checking_until": until},
             condition=Attr("checking_id").not_exists()
             | Attr("checking_id").eq(check_id)
             | Attr("checking_until").lt(iso(now)),
@@ -39,7 +43,7 @@ class Monitors(DueEntities):
         changes: Mapping[str, Any],
         *,
         add: Mapping[str, int] | None = None,
-    ) -> dict[str, Any] | None:
+    ) -> MonitorRecord | None:
         """Record a check's outcome on the monitor and release it; the monitor as it is now, or
         None if it was deleted (or taken over by a later check) meanwhile."""
         try:
@@ -55,7 +59,8 @@ class Monitors(DueEntities):
 
 
 class Checks:
-    """Each check of a monitor, listed under it newest first by its slot."""
+    """Each check of a monitor, listed under it newest first by its slot; read back as
+    `CheckRecord`s (a listed one that does not read as one is left out, with a warning)."""
 
     kind = "check"
 
@@ -63,16 +68,15 @@ class Checks:
         self.table = table
         self.retention_days = retention_days
 
-    def create(self, check: Mapping[str, Any]) -> bool:
-        """Store a check; False if one with that id exists (the slot was already claimed)."""
+    def create(self, check: CheckRecord) -> bool:
+        """Store a new check (the fields it was given); False if one with that id exists (the
+        slot was already claimed)."""
         item = {
-            **keys.entity(self.kind, check["id"]),
+            **keys.entity(self.kind, check.id),
             "kind": self.kind,
-            **keys.child_listing(
-                "monitor", check["monitor_id"], self.kind, check["scheduled_for"], check["id"]
-            ),
-            keys.TTL_ATTRIBUTE: expires(parse_iso(check["scheduled_for"]), self.retention_days),
-            **check,
+            **keys.child_listing("monitor", check.monitor_id, self.kind, iso(check.scheduled_for), check.id),
+            keys.TTL_ATTRIBUTE: expires(check.scheduled_for, self.retention_days),
+            **check.model_dump(exclude_unset=True),
         }
         try:
             self.table.put_new(item)
@@ -80,30 +84,43 @@ class Checks:
             return False
         return True
 
-    def get(self, check_id: str) -> dict[str, Any] | None:
+    def get(self, check_id: str) -> CheckRecord | None:
         item = self.table.get(keys.entity(self.kind, check_id))
-        return body(item) if item else None
+        return CheckRecord.model_validate(body(item)) if item else None
 
-    def update(self, check_id: str, changes: Mapping[str, Any], *, only_if_status: str) -> dict[str, Any]:
-        return body(
-            self.table.update(
-                Update(
-                    key=keys.entity(self.kind, check_id),
-                    set_values=changes,
-                    condition=Attr("status").eq(only_if_status),
+    def update(self, check_id: str, changes: Mapping[str, Any], *, only_if_status: str) -> CheckRecord:
+        return CheckRecord.model_validate(
+            body(
+                self.table.update(
+                    Update(
+                        key=keys.entity(self.kind, check_id),
+                        set_values=changes,
+                        condition=Attr("status").eq(only_if_status),
+                    )
                 )
             )
         )
 
     def page(
         self, monitor_id: str, *, limit: int, cursor: str | None
-    ) -> tuple[list[dict[str, Any]], str | None]:
-        return self.table.query_page(
+    ) -> tuple[list[CheckRecord], str | None]:
+        items, next_cursor = self.table.query_page(
             index=keys.GSI1,
             partition=keys.children_partition("monitor", monitor_id, self.kind),
             limit=limit,
             cursor=cursor,
         )
+        checks: list[CheckRecord] = []
+        for item in items:
+            try:
+                checks.append(CheckRecord.model_validate(item))
+            except ValidationError as exc:
+                fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors()[:5])
+                logger.warning(
+                    "a stored item does not read as its record and is left out",
+                    extra={"item_id": item.get("id"), "kind": self.kind, "fields": fields},
+                )
+        return checks, next_cursor
 
 
 class MetricValues:

@@ -2,9 +2,9 @@
 
 A run's payload (the data that started it) is not kept in the run: the run refers to it
 (`payload_ref`), in the delivery that brought it or in an item of its own written with the run,
-so the run's later writes (its start, its end) cost the run's own size only. Runs are shown with
-the payload read back; runs written with their payload inside (`payload_json`) read back as
-they were.
+so the run's later writes (its start, its end) cost the run's own size only. Runs read back as
+`RunRecord`s with their payload (one read for a page's payloads); runs written with their
+payload inside (`payload_json`) read back as they were.
 
 A workspace's runs are listed over `keys.RUN_LISTING_SHARDS` partitions of GSI1, merged page by
 page, newest first (see `keys`).
@@ -17,8 +17,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
+from pydantic import ValidationError
 
-from proactive.clock import iso, parse_iso
+from proactive.clock import iso
+from proactive.models.runs import RunRecord
+from proactive.observability import logger
 from proactive.store import keys
 from proactive.store.entities import Entities
 from proactive.store.payloads import Payloads
@@ -30,8 +33,9 @@ def expires(at: datetime, days: int) -> int:
     return int((at + timedelta(days=days)).timestamp())
 
 
-class Runs(Entities):
+class Runs(Entities[RunRecord]):
     kind = "run"
+    record = RunRecord
     # Runs written before payloads were referenced hold theirs as `payload_json`.
     json_fields = ("payload",)
 
@@ -43,21 +47,20 @@ class Runs(Entities):
     def listing(self, entity: Mapping[str, Any]) -> dict[str, str]:
         return keys.run_listing(entity["workspace_id"], entity["created_at"], entity["id"])
 
-    def create(self, run: Mapping[str, Any]) -> bool:
-        """Store a run; False if a run with that id exists (an occurrence already claimed). The
-        run's `payload` is stored beside it, once, unless the run names a stored one
-        (`payload_ref`, e.g. its delivery's)."""
-        ttl = expires(parse_iso(run["created_at"]), self.retention_days)
+    def create(self, run: RunRecord) -> bool:
+        """Store a run (the fields it was made with); False if a run with that id exists (an
+        occurrence already claimed). The run's `payload` is stored beside it, once, unless the
+        run names a stored one (`payload_ref`, e.g. its delivery's)."""
+        ttl = expires(run.created_at, self.retention_days)
+        created = iso(run.created_at)
         extra: dict[str, Any] = {keys.TTL_ATTRIBUTE: ttl}
-        if run.get("source_id"):
-            extra.update(
-                keys.source_listing(run["source_type"], run["source_id"], run["created_at"], run["id"])
-            )
-        stored = {k: v for k, v in run.items() if k != "payload"}
+        if run.source_id:
+            extra.update(keys.source_listing(run.source_type, run.source_id, created, run.id))
+        stored = {k: v for k, v in run.as_stored().items() if k != "payload"}
         if stored.get("payload_ref") is None:
             stored.pop("payload_ref", None)
-            if run.get("payload") is not None:
-                stored["payload_ref"] = self.payloads.put(run["id"], run["payload"], expires_at=ttl)
+            if run.payload is not None:
+                stored["payload_ref"] = self.payloads.put(run.id, run.payload, expires_at=ttl)
         try:
             self.put(stored, extra=extra)
         except ConditionFailed:
@@ -66,6 +69,21 @@ class Runs(Entities):
 
     def shown(self, item: Mapping[str, Any]) -> dict[str, Any]:
         return self._shown_many([item])[0]
+
+    def read_many(self, items: Sequence[Mapping[str, Any]]) -> list[RunRecord]:
+        """Runs as records, in order, their payloads read back in one batch; one that does not
+        read as a run is left out, with a warning naming it."""
+        read: list[RunRecord] = []
+        for item, shown in zip(items, self._shown_many(items), strict=True):
+            try:
+                read.append(RunRecord.model_validate(shown))
+            except ValidationError as exc:
+                fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors()[:5])
+                logger.warning(
+                    "a stored item does not read as its record and is left out",
+                    extra={"item_id": item.get("id"), "kind": self.kind, "fields": fields},
+                )
+        return read
 
     def _shown_many(self, items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Runs as callers see them, each with its payload read back (one read for them all)."""
@@ -85,7 +103,7 @@ class Runs(Entities):
         limit: int,
         cursor: str | None,
         filters: ConditionBase | None = None,
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[RunRecord], str | None]:
         """One page of the workspace's runs, newest first, merged from its listing's shards."""
         items, next_cursor = self.table.merged_page(
             index=keys.GSI1,
@@ -96,9 +114,9 @@ class Runs(Entities):
             filters=filters,
             shape=dict,
         )
-        return self._shown_many(items), next_cursor
+        return self.read_many(items), next_cursor
 
-    def all_in(self, workspace_id: str, *, filters: ConditionBase | None = None) -> list[dict[str, Any]]:
+    def all_in(self, workspace_id: str, *, filters: ConditionBase | None = None) -> list[RunRecord]:
         """Every run of the workspace (that matches `filters`), oldest first."""
         found = [
             item
@@ -108,7 +126,7 @@ class Runs(Entities):
             )
         ]
         found.sort(key=lambda i: str(i.get(keys.GSI1SK, "")))
-        return self._shown_many(found)
+        return self.read_many(found)
 
     def start(
         self,
@@ -120,7 +138,7 @@ class Runs(Entities):
         steps: list[dict[str, Any]],
         first: bool,
         extra: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    ) -> RunRecord:
         """Move a queued run (or one whose lease expired) to running, taking one attempt;
         `started_at` is the first attempt's start. ConditionFailed if it is neither."""
         changes: dict[str, Any] = {
@@ -150,7 +168,7 @@ class Runs(Entities):
         source_id: str | None,
         limit: int,
         cursor: str | None,
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[RunRecord], str | None]:
         """Runs newest first, narrowed by status and source. A source type and id together are
         one index query; anything else filters the workspace's runs."""
         filters: ConditionBase | None = None
@@ -171,7 +189,7 @@ class Runs(Entities):
                 filters=filters,
                 shape=dict,
             )
-            return self._shown_many(items), next_cursor
+            return self.read_many(items), next_cursor
         if source_type:
             also(Attr("source_type").eq(source_type))
         if source_id:

@@ -10,21 +10,23 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, ConditionBase
 
 from proactive.clock import iso
+from proactive.models.common import Record
+from proactive.models.schedules import ScheduleRecord
 from proactive.store import keys
 from proactive.store.due import DueIndex
-from proactive.store.entities import Entities
+from proactive.store.entities import Entities, ItemT, fields_of
 from proactive.store.table import ConditionFailed, Table
 
 
-class DueEntities(Entities):
+class DueEntities(Entities[ItemT]):
     """Entities that can come due: `next_fire_at` mirrored into the due index while active."""
 
     def __init__(self, table: Table, due: DueIndex) -> None:
         super().__init__(table)
         self.due = due
 
-    def put_due(self, entity: Mapping[str, Any], *, due_at: datetime | None) -> None:
-        self.put(entity, extra=self.due.attributes(entity["id"], due_at))
+    def put_due(self, entity: Mapping[str, Any] | Record, *, due_at: datetime | None) -> None:
+        self.put(entity, extra=self.due.attributes(fields_of(entity)["id"], due_at))
 
     def reschedule(
         self,
@@ -34,7 +36,7 @@ class DueEntities(Entities):
         due_at: datetime | None,
         expect_next_fire_at: str | None = None,
         expect_version: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> ItemT:
         """Apply `changes` and move the item to `due_at` in the index (None: out of it).
         `expect_next_fire_at` makes the write conditional on the item not having been advanced
         by another caller meanwhile."""
@@ -48,7 +50,7 @@ class DueEntities(Entities):
         )
 
 
-class Schedules(DueEntities):
+class Schedules(DueEntities[ScheduleRecord]):
     """Schedules, each with a slot (`active_run_id`, `active_lease_until`) that one run at a time
     holds when the schedule does not let its runs overlap. A slot is free when nobody holds it,
     when its lease has lapsed, or when the run holding it has finished: a run that ends after
@@ -57,6 +59,7 @@ class Schedules(DueEntities):
     (`take_slot(..., replacing=...)`)."""
 
     kind = "schedule"
+    record = ScheduleRecord
 
     def take_slot(
         self,
@@ -91,10 +94,10 @@ class Schedules(DueEntities):
         left held by a finished run is taken over all the same)."""
         if unless_lapsing:
             schedule = self.get(schedule_id, consistent=False)
-            if schedule is None or schedule.get("active_run_id") != run_id:
+            if schedule is None or schedule.active_run_id != run_id:
                 return
-            following, lease = schedule.get("next_fire_at"), schedule.get("active_lease_until")
-            if lease is not None and (following is None or str(following) > str(lease)):
+            following, lease = schedule.next_fire_at, schedule.active_lease_until
+            if lease is not None and (following is None or following > lease):
                 return
         # If another run holds it, or the schedule is gone, there is nothing to release.
         with contextlib.suppress(ConditionFailed):

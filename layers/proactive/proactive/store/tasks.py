@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from proactive.store.entities import Entities
 
 
-class Tasks(Entities):
+class Tasks(Entities[dict[str, Any]]):
     kind = "task"

@@ -10,8 +10,9 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 
 from proactive.clock import iso
+from proactive.models.common import Record
 from proactive.store import keys
-from proactive.store.entities import Entities
+from proactive.store.entities import Entities, fields_of
 from proactive.store.table import ConditionFailed
 from proactive.store.values import body
 
@@ -23,11 +24,11 @@ def _listener(trigger: Mapping[str, Any]) -> dict[str, str]:
     return {}
 
 
-class Triggers(Entities):
+class Triggers(Entities[dict[str, Any]]):
     kind = "trigger"
 
-    def put(self, entity: Mapping[str, Any], *, extra: Mapping[str, Any] | None = None) -> None:
-        super().put(entity, extra={**_listener(entity), **(extra or {})})
+    def put(self, entity: Mapping[str, Any] | Record, *, extra: Mapping[str, Any] | None = None) -> None:
+        super().put(entity, extra={**_listener(fields_of(entity)), **(extra or {})})
 
     def change(self, trigger: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
         """Apply `changes` to the trigger as read, keeping its event listing in step; ConditionFailed

@@ -1,8 +1,9 @@
 """What the table can hold, and items as they read back: values converted to and from DynamoDB's
-once (floats become Decimals on the way in and ints or floats on the way out; anything DynamoDB
-cannot hold is refused with the path to it before a call is made), arbitrary JSON kept as text,
-an item's body without its key attributes, page cursors, and filters evaluated on whole items
-where DynamoDB cannot evaluate them (on an index that holds only keys).
+once (floats become Decimals on the way in and ints or floats on the way out, times become
+fixed-width UTC text; anything DynamoDB cannot hold is refused with the path to it before a call
+is made), arbitrary JSON kept as text, an item's body without its key attributes, page cursors,
+and filters evaluated on whole items where DynamoDB cannot evaluate them (on an index that holds
+only keys).
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import binascii
 import json
 import math
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Context, Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import AttributeBase, ConditionBase, Size
 
+from proactive.clock import iso
 from proactive.errors import InvalidInput
 from proactive.store.keys import INDEX_KEYS, KEY_ATTRIBUTES
 
@@ -68,6 +71,14 @@ def storable(value: Any, path: str = "", depth: int = 0) -> Any:
         )
     if value is None or isinstance(value, bool | str | bytes):
         return value
+    if isinstance(value, datetime):
+        # Times are stored as fixed-width UTC text, so that they compare as they sort.
+        try:
+            return iso(value)
+        except ValueError:
+            raise UnstorableValue(
+                f"{path or 'value'} is a time without a UTC offset", field=path or None
+            ) from None
     if isinstance(value, int):
         return _number(Decimal(value), path)
     if isinstance(value, float):

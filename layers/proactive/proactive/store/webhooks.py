@@ -17,25 +17,30 @@ from datetime import datetime
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
+from pydantic import ValidationError
 
 from proactive.clock import parse_iso
+from proactive.models.common import Record
+from proactive.models.webhooks import DeliveryRecord, HookRecord, WebhookRecord
+from proactive.observability import logger
 from proactive.queue import DLQ_RETENTION_SECONDS
 from proactive.store import keys
-from proactive.store.entities import SIGNING_SECRETS, Entities, unseal_fields
+from proactive.store.entities import SIGNING_SECRETS, Entities, fields_of, unseal_fields
 from proactive.store.payloads import Payloads
 from proactive.store.runs import expires
 from proactive.store.table import Put, Table, Update
 from proactive.store.values import body, from_json_text
 
 
-class Webhooks(Entities):
+class Webhooks(Entities[WebhookRecord]):
     kind = "webhook"
+    record = WebhookRecord
     sealed_fields = SIGNING_SECRETS
 
-    def put(self, entity: Mapping[str, Any], *, extra: Mapping[str, Any] | None = None) -> None:
-        super().put(entity, extra={**keys.hook_path(entity["url_path"]), **(extra or {})})
+    def put(self, entity: Mapping[str, Any] | Record, *, extra: Mapping[str, Any] | None = None) -> None:
+        super().put(entity, extra={**keys.hook_path(fields_of(entity)["url_path"]), **(extra or {})})
 
-    def by_path(self, url_path: str) -> dict[str, Any] | None:
+    def by_path(self, url_path: str) -> HookRecord | None:
         """The fields webhook ingest reads (`keys.HOOK_FIELDS`) of the webhook at this path, as
         the index holds them (one call), its secrets unsealed."""
         items, _ = self.table.query(
@@ -44,13 +49,14 @@ class Webhooks(Entities):
         if not items:
             return None
         found = {k: v for k, v in items[0].items() if k in keys.HOOK_FIELDS}
-        return unseal_fields(self.kind, found, self.sealed_fields)
+        return HookRecord.model_validate(unseal_fields(self.kind, found, self.sealed_fields))
 
 
 class Deliveries:
-    """Each delivery to a webhook, accepted or not, listed under it newest first. Shown with
-    `payload` (read back) and `payload_ref` (where it is stored, for the run it starts; None
-    for a delivery stored with its payload inside)."""
+    """Each delivery to a webhook, accepted or not, listed under it newest first. Read back as
+    `DeliveryRecord`s, with `payload` (read back) and `payload_ref` (where it is stored, for the
+    run it starts; None for a delivery stored with its payload inside). One that does not read
+    as a record is left out of a page, with a warning naming it."""
 
     kind = "delivery"
 
@@ -65,6 +71,19 @@ class Deliveries:
         # the dead-letter queue, that queue's retention.
         waits = -(-DLQ_RETENTION_SECONDS // 86_400)
         self.payload_retention_days = max(retention_days, run_retention_days + waits)
+
+    def _read_many(self, items: Sequence[Mapping[str, Any]]) -> list[DeliveryRecord]:
+        read: list[DeliveryRecord] = []
+        for delivery in self._shown_many(items):
+            try:
+                read.append(DeliveryRecord.model_validate(delivery))
+            except ValidationError as exc:
+                fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors()[:5])
+                logger.warning(
+                    "a stored item does not read as its record and is left out",
+                    extra={"item_id": delivery.get("id"), "kind": self.kind, "fields": fields},
+                )
+        return read
 
     def _shown_many(self, items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         shown = [body(i) for i in items]
@@ -128,9 +147,10 @@ class Deliveries:
         self.table.delete(keys.entity(self.kind, delivery_id))
         self.payloads.forget(delivery_id)
 
-    def get(self, delivery_id: str) -> dict[str, Any] | None:
+    def get(self, delivery_id: str) -> DeliveryRecord | None:
+        """The delivery (ValidationError if it does not read as a record)."""
         item = self.table.get(keys.entity(self.kind, delivery_id))
-        return self._shown_many([item])[0] if item else None
+        return DeliveryRecord.model_validate(self._shown_many([item])[0]) if item else None
 
     def update(self, delivery_id: str, changes: Mapping[str, Any], *, only_if_status: str) -> None:
         self.table.update(
@@ -143,7 +163,7 @@ class Deliveries:
 
     def page(
         self, webhook_id: str, *, limit: int, cursor: str | None
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[DeliveryRecord], str | None]:
         items, next_cursor = self.table.query_page(
             index=keys.GSI1,
             partition=keys.children_partition("webhook", webhook_id, self.kind),
@@ -151,4 +171,4 @@ class Deliveries:
             cursor=cursor,
             shape=dict,
         )
-        return self._shown_many(items), next_cursor
+        return self._read_many(items), next_cursor

@@ -29,7 +29,7 @@ from proactive.clock import iso, parse_iso
 from proactive.errors import Conflict, InvalidInput
 from proactive.ids import new_id
 from proactive.lib.signatures import HOW_TO_SIGN
-from proactive.models.runs import SourceType
+from proactive.models.runs import RunRecord, SourceType
 from proactive.models.schedules import ScheduleUpdate
 from proactive.models.tasks import TaskCreate, TaskUpdate
 from proactive.models.triggers import TriggerUpdate
@@ -90,21 +90,21 @@ def create(
         schedule = _named(
             lambda: schedules.create_schedule(store, queue, owned.schedule_for(task, data), now)
         )
-        task["schedule_id"] = schedule["id"]
+        task["schedule_id"] = schedule.id
     elif data.task_type == "triggered":
         trigger = _named(lambda: triggers.create_trigger(store, owned.trigger_for(task, data), now))
         webhook = webhooks.create_webhook(
             store, owned.webhook_for(task, data, trigger["id"]), now, url_path=task["id"]
         )
-        task.update(trigger_id=trigger["id"], webhook_id=webhook["id"])
-        secret = webhook["secret"]
+        task.update(trigger_id=trigger["id"], webhook_id=webhook.id)
+        secret = webhook.secret
     store.tasks.put(task)
     if data.task_type == "delegation":
-        task = store.tasks.update(task["id"], {"run_id": _run(store, queue, task, now)["id"]})
+        task = store.tasks.update(task["id"], {"run_id": _run(store, queue, task, now).id})
     return {**task, "secret": secret} if secret else task
 
 
-def _run(store: Store, queue: RunQueue, task: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+def _run(store: Store, queue: RunQueue, task: Mapping[str, Any], now: datetime) -> RunRecord:
     conversations.default_agent(store, task["workspace_id"], task["agent_id"])
     run = new_run(
         workspace_id=task["workspace_id"],
@@ -145,12 +145,12 @@ def present(
     elif task["task_type"] == "scheduled":
         schedule = owned.get("schedule")
         if schedule:
-            view = schedules.present(schedule)
+            view = schedules.present(store.schedules.read(schedule))
             shown.update(
-                status="active" if schedule.get("is_active") else "disabled",
-                schedule_expression=schedule["cron_expression"],
-                timezone=schedule["timezone"],
-                next_run=view.get("next_run"),
+                status="active" if view.is_active else "disabled",
+                schedule_expression=view.cron_expression,
+                timezone=view.timezone,
+                next_run=view.next_run,
             )
         else:
             shown["status"] = "missing"
@@ -183,7 +183,7 @@ def recent_runs(store: Store, task: Mapping[str, Any]) -> list[dict[str, Any]]:
         sources.append(("schedule", task["schedule_id"]))
     if task.get("webhook_id"):
         sources.append(("webhook", task["webhook_id"]))
-    found: list[dict[str, Any]] = []
+    found: list[RunRecord] = []
     for source_type, source_id in sources:
         items, _ = store.runs.list_runs(
             task["workspace_id"],
@@ -194,9 +194,9 @@ def recent_runs(store: Store, task: Mapping[str, Any]) -> list[dict[str, Any]]:
             cursor=None,
         )
         found.extend(items)
-    found.sort(key=lambda r: (r["created_at"], r["id"]), reverse=True)
+    found.sort(key=lambda r: (r.created_at, r.id), reverse=True)
     fields = ("id", "status", "source_type", "created_at", "finished_at", "output", "error", "usage")
-    return [{k: run.get(k) for k in fields} for run in found[:RECENT_RUNS]]
+    return [{k: stored.get(k) for k in fields} for stored in (r.as_stored() for r in found[:RECENT_RUNS])]
 
 
 def page(
@@ -270,7 +270,7 @@ def _decode(cursor: str | None) -> tuple[str, str] | None:
 
 def execute(
     store: Store, queue: RunQueue, task_id: str, workspaces: frozenset[str], now: datetime
-) -> dict[str, Any]:
+) -> RunRecord:
     """Run the task's prompt now, whatever its type."""
     return _run(store, queue, get(store, task_id, workspaces), now)
 
@@ -313,7 +313,8 @@ def update(
     config = data.trigger_config
     scheme = None
     if task.get("trigger_id") and config is not None:
-        scheme = (store.webhooks.get(task["webhook_id"]) or {}).get("signature_scheme")
+        webhook = store.webhooks.get(task["webhook_id"])
+        scheme = webhook.signature_scheme if webhook else None
     _change_owned(
         store, queue, task, owned.owned_changes(task, requested, changes, config, scheme), workspaces, now
     )

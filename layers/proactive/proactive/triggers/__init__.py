@@ -22,14 +22,14 @@ from proactive.errors import InvalidInput
 from proactive.events import Event
 from proactive.ids import new_id, occurrence_run_id
 from proactive.lib.templates import TemplateError, fields, render
-from proactive.models.runs import SourceType
+from proactive.models.runs import RunRecord, SourceType
 from proactive.models.triggers import TriggerCreate, TriggerUpdate
 from proactive.notifications import targets
 from proactive.observability import logger
 from proactive.queue import RunQueue
 from proactive.runs import enqueue_new, new_run
 from proactive.store import Store
-from proactive.store.entities import modify
+from proactive.store.entities import Entities, modify
 
 # Events the product emits for `event` triggers; a run that finishes emits run.finished too.
 PRODUCT_EVENTS = ("run.succeeded", "run.failed", "run.finished")
@@ -108,7 +108,11 @@ def _check_source(store: Store, config: Mapping[str, Any], workspace_id: str) ->
         (k for k, prefix in _SOURCE_KINDS.items() if str(source_id).startswith(prefix)), None
     )
     if kind in _SOURCE_KINDS:
-        entities = {"schedule": store.schedules, "trigger": store.triggers, "monitor": store.monitors}
+        entities: dict[str, Entities[Any]] = {
+            "schedule": store.schedules,
+            "trigger": store.triggers,
+            "monitor": store.monitors,
+        }
         accessor = entities.get(kind, store.webhooks)
         accessor.referenced(str(source_id), workspace_id, field="config.source_id")
 
@@ -214,7 +218,7 @@ def fire(
     now: datetime,
     chain_depth: int = 0,
     run_id: str | None = None,
-) -> tuple[Outcome, dict[str, Any] | None]:
+) -> tuple[Outcome, RunRecord | None]:
     """Evaluate an event against the trigger and, if accepted, queue the agent's run."""
     outcome = evaluate(trigger, payload, event)
     if outcome.status != "accepted" or outcome.task is None:

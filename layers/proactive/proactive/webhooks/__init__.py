@@ -8,7 +8,8 @@ body, the webhook's state and rate limit) is decided in `proactive.webhooks.acce
 Webhooks are made, changed, listed and their secrets rotated in `proactive.webhooks.crud`;
 this package's own module imports nothing, so the ingest function loads only what ingest needs.
 
-The capability's other pieces: what the API accepts and shows in `proactive.models.webhooks`;
+The capability's other pieces: what the API accepts and shows, and the records of webhooks and
+deliveries as the table holds them, in `proactive.models.webhooks`;
 webhooks and their delivery log in the table in `proactive.store.webhooks`; the routes that manage
 them (`/api/proactive/webhooks`) in `proactive.api.routes_webhooks`, the public ingest route
 (`/api/hooks/{url_path}`) in `proactive.api.routes_hooks`, and the ingest function's adapter in

@@ -1,9 +1,10 @@
 """Whether webhook ingest accepts a delivery, decided apart from any I/O.
 
-Each function takes what ingest has read (the webhook, the request's headers and body, the time)
-and returns the answer: an `Accepted` delivery to store and queue, or an `Answer` for the sender
-with what the delivery log records of it. `proactive.webhooks.ingest` reads, asks, and writes.
-Every refusal is in the API's error shape (`proactive.errors.error_body`).
+Each function takes what ingest has read (the webhook's `HookRecord`, the request's headers and
+body, the time) and returns the answer: an `Accepted` delivery to store and queue, or an `Answer`
+for the sender with what the delivery log records of it. `proactive.webhooks.ingest` reads, asks,
+and writes. Every refusal is in the API's error shape (`proactive.errors.error_body`). The
+records are named for their types only: this module loads no validation library.
 """
 
 from __future__ import annotations
@@ -13,14 +14,17 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from proactive.clock import iso
 from proactive.errors import error_body
 from proactive.ids import derived_id
-from proactive.lib.signatures import HOW_TO_SIGN, SignatureError, current_secrets, verify
+from proactive.lib.signatures import HOW_TO_SIGN, SignatureError, verify
 from proactive.lib.surrogates import lone_surrogate, may_hold_surrogates
+
+if TYPE_CHECKING:
+    from proactive.models.webhooks import HookRecord
 
 
 @dataclass
@@ -58,7 +62,7 @@ class Accepted:
     """A delivery to `webhook` to store (deduplicated on its id, counted against the webhook's
     rate limit) and queue."""
 
-    webhook: Mapping[str, Any]
+    webhook: HookRecord
     delivery: dict[str, Any]
 
     @property
@@ -109,6 +113,16 @@ def parse_body(body: bytes, headers: Mapping[str, str]) -> Any:
         raise BodyError("body is not JSON") from None
 
 
+def current_secrets(webhook: HookRecord, now: datetime) -> list[str]:
+    """The secrets that sign the webhook's deliveries at `now`: its secret, then its previous one
+    while that is in its grace period (`proactive.lib.signatures.rotated`)."""
+    found = [webhook.secret] if webhook.secret else []
+    expires = webhook.previous_secret_expires_at
+    if webhook.previous_secret and expires and expires > now:
+        found.append(webhook.previous_secret)
+    return found
+
+
 def delivery_id_for(webhook_id: str, delivery_key: str) -> str:
     return derived_id("dlv", f"{webhook_id}#{delivery_key}")
 
@@ -135,16 +149,16 @@ def _unsigned(scheme: str, exc: SignatureError) -> Answer:
 
 
 def judge(
-    webhook: Mapping[str, Any] | None, headers: Mapping[str, str], body: bytes, now: datetime
+    webhook: HookRecord | None, headers: Mapping[str, str], body: bytes, now: datetime
 ) -> Accepted | Answer:
     """The verdict on a delivery to `webhook` (None: no webhook at the URL): refused when the
     webhook is missing or paused, when no current secret signed it (401), or when its body is
     not an event payload (400); otherwise the delivery record, keyed on the sender's delivery id."""
     if webhook is None:
         return Answer(refusal(404, "not_found", "no webhook at this URL"))
-    if not webhook.get("is_active"):
+    if not webhook.is_active:
         return Answer(refusal(409, "conflict", "this webhook is paused; nothing was run"))
-    scheme = webhook["signature_scheme"]
+    scheme = webhook.signature_scheme
     try:
         verified = verify(scheme, current_secrets(webhook, now), headers, body, now)
     except SignatureError as exc:
@@ -158,10 +172,10 @@ def judge(
     return Accepted(
         webhook,
         {
-            "id": delivery_id_for(webhook["id"], verified.delivery_key),
-            "webhook_id": webhook["id"],
-            "workspace_id": webhook["workspace_id"],
-            "trigger_id": webhook["trigger_id"],
+            "id": delivery_id_for(webhook.id, verified.delivery_key),
+            "webhook_id": webhook.id,
+            "workspace_id": webhook.workspace_id,
+            "trigger_id": webhook.trigger_id,
             "received_at": iso(now),
             "status": "accepted",
             "reason": None,
@@ -173,7 +187,7 @@ def judge(
     )
 
 
-def rate_limited(webhook: Mapping[str, Any], delivery: Mapping[str, Any], now: datetime) -> Answer:
+def rate_limited(webhook: HookRecord, delivery: Mapping[str, Any], now: datetime) -> Answer:
     """429 for a delivery over the webhook's per-minute limit, retried once the minute is over."""
     retry_after = 60 - int(now.timestamp()) % 60
     return Answer(
@@ -185,7 +199,7 @@ def rate_limited(webhook: Mapping[str, Any], delivery: Mapping[str, Any], now: d
         ),
         LogEntry(
             "rate_limited",
-            f"more than {webhook['rate_limit_per_minute']} deliveries this minute",
+            f"more than {webhook.rate_limit_per_minute} deliveries this minute",
             delivery["delivery_key"],
         ),
     )

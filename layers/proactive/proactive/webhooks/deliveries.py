@@ -22,16 +22,16 @@ def process(
     delivery = store.deliveries.get(delivery_id)
     if delivery is None:
         return {"delivery_id": delivery_id, "status": "gone"}
-    if delivery.get("run_id"):
-        return runs.execute(store, queue, delivery["run_id"], now_fn=now_fn)
-    if delivery["status"] != "accepted":
-        return {"delivery_id": delivery_id, "status": delivery["status"]}
-    trigger = store.triggers.get(delivery["trigger_id"])
+    if delivery.run_id:
+        return runs.execute(store, queue, delivery.run_id, now_fn=now_fn)
+    if delivery.status != "accepted":
+        return {"delivery_id": delivery_id, "status": delivery.status}
+    trigger = store.triggers.get(delivery.trigger_id) if delivery.trigger_id else None
     now = now_fn()
     if trigger is None:
-        outcome = triggers.Outcome("rejected", f"trigger {delivery['trigger_id']} no longer exists")
+        outcome = triggers.Outcome("rejected", f"trigger {delivery.trigger_id} no longer exists")
     else:
-        outcome = triggers.evaluate(trigger, delivery["payload"], delivery.get("event"))
+        outcome = triggers.evaluate(trigger, delivery.payload, delivery.event)
     if outcome.status != "accepted" or outcome.task is None or trigger is None:
         store.deliveries.update(
             delivery_id, {"status": outcome.status, "reason": outcome.reason}, only_if_status="accepted"
@@ -47,24 +47,20 @@ def process(
         agent_id=trigger["agent_id"],
         task=outcome.task,
         source_type=SourceType.WEBHOOK,
-        source_id=delivery["webhook_id"],
+        source_id=delivery.webhook_id,
         now=now,
         trigger_id=trigger["id"],
         delivery_id=delivery_id,
         # The payload as stored with the delivery (a delivery stored with its payload inside
         # has none to refer to: its run stores it).
-        **(
-            {"payload_ref": delivery["payload_ref"]}
-            if delivery.get("payload_ref")
-            else {"payload": delivery.get("payload")}
-        ),
+        **({"payload_ref": delivery.payload_ref} if delivery.payload_ref else {"payload": delivery.payload}),
         source_name=trigger.get("name"),
         source_notify=trigger.get("notify"),
     )
     if store.runs.create(run):
         store.triggers.record_fire(trigger["id"], now)
-    store.deliveries.update(delivery_id, {"run_id": run["id"]}, only_if_status="accepted")
-    return runs.execute(store, queue, run["id"], now_fn=now_fn)
+    store.deliveries.update(delivery_id, {"run_id": run.id}, only_if_status="accepted")
+    return runs.execute(store, queue, run.id, now_fn=now_fn)
 
 
 def requeue(delivery: Mapping[str, Any], now: datetime) -> Message | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -33,6 +33,9 @@ from proactive.webhooks.acceptance import (
     refusal,
     too_large,
 )
+
+if TYPE_CHECKING:
+    from proactive.models.webhooks import HookRecord
 
 # A transaction that collides with a concurrent delivery's (on the shared per-minute counter)
 # is tried this many times before the sender is asked to retry.
@@ -71,7 +74,7 @@ def ingest(
         logger.exception("could not queue delivery", extra={"delivery_id": verdict.id})
         store.deliveries.forget(verdict.id)
         return unavailable("could not queue the delivery; retry later")
-    logger.info("delivery accepted", extra={"delivery_id": verdict.id, "webhook_id": verdict.webhook["id"]})
+    logger.info("delivery accepted", extra={"delivery_id": verdict.id, "webhook_id": verdict.webhook.id})
     metrics.add_metric(name="DeliveriesAccepted", unit="Count", value=1)
     return Response(202, {"delivery_id": verdict.id, "status": "accepted"})
 
@@ -79,7 +82,7 @@ def ingest(
 def _store(store: Store, accepted: Accepted, now: datetime) -> Answer | None:
     """Store the delivery, counting it against the rate limit; the answer when it is not stored
     (over the limit, a duplicate, or colliding with concurrent deliveries every time)."""
-    limit = int(accepted.webhook["rate_limit_per_minute"])
+    limit = accepted.webhook.rate_limit_per_minute
     for _ in range(ACCEPT_ATTEMPTS):
         try:
             store.deliveries.accept(accepted.delivery, limit_per_minute=limit, now=now)
@@ -95,19 +98,19 @@ def _store(store: Store, accepted: Accepted, now: datetime) -> Answer | None:
     return Answer(unavailable("too many concurrent deliveries; retry later"))
 
 
-def _answer(store: Store, webhook: Mapping[str, Any] | None, answer: Answer, now: datetime) -> Response:
+def _answer(store: Store, webhook: HookRecord | None, answer: Answer, now: datetime) -> Response:
     """Record in the delivery log what the answer says is to be recorded, and give the answer."""
     if answer.log is not None and webhook is not None:
         _log(store, webhook, answer.log, now)
     return answer.response
 
 
-def _log(store: Store, webhook: Mapping[str, Any], entry: LogEntry, now: datetime) -> None:
+def _log(store: Store, webhook: HookRecord, entry: LogEntry, now: datetime) -> None:
     store.deliveries.log(
         {
             "id": new_id("dlv"),
-            "webhook_id": webhook["id"],
-            "workspace_id": webhook["workspace_id"],
+            "webhook_id": webhook.id,
+            "workspace_id": webhook.workspace_id,
             "received_at": iso(now),
             "status": entry.status,
             "reason": entry.reason,

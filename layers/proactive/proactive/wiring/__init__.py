@@ -94,7 +94,8 @@ def _schedule(
 ) -> dict[str, int]:
     from proactive import schedules
 
-    result = schedules.dispatch(ctx.store, ctx.queue, item, now, wall_now=wall_now)
+    schedule = ctx.store.schedules.read(item)
+    result = schedules.dispatch(ctx.store, ctx.queue, schedule, now, wall_now=wall_now)
     return {"queued": len(result.queued), "missed": len(result.missed), "requeued": len(result.requeued)}
 
 
@@ -103,7 +104,8 @@ def _monitor(
 ) -> dict[str, int]:
     from proactive.monitors import checks
 
-    return {"checks": int(checks.dispatch(ctx.store, ctx.queue, item, now, wall_now=wall_now))}
+    monitor = ctx.store.monitors.read(item)
+    return {"checks": int(checks.dispatch(ctx.store, ctx.queue, monitor, now, wall_now=wall_now))}
 
 
 def _autonomy(

@@ -10,8 +10,8 @@ providers' SDKs, not even through an import they would never make.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from proactive.agents.runtimes import (
     AgentRuntime,
@@ -20,6 +20,9 @@ from proactive.agents.runtimes import (
     register_runtime_loader,
 )
 from proactive.store import Store
+
+if TYPE_CHECKING:
+    from proactive.models.runs import RunRecord
 
 
 def _builtin() -> AgentRuntime:
@@ -46,13 +49,13 @@ RUNTIMES: dict[str, Callable[[], AgentRuntime]] = {"builtin": _builtin, "http": 
 # Run context sources.
 
 
-def _conversation_context(store: Store, run: Mapping[str, Any], context: RunContext) -> None:
+def _conversation_context(store: Store, run: RunRecord, context: RunContext) -> None:
     from proactive.conversations import turns
 
     turns.prepare(store, run, context)
 
 
-CONTEXT_SOURCES: dict[str, Callable[[Store, Mapping[str, Any], RunContext], None]] = {
+CONTEXT_SOURCES: dict[str, Callable[[Store, RunRecord, RunContext], None]] = {
     "conversation": _conversation_context,
 }
 

@@ -23,6 +23,7 @@ from proactive.errors import AgentError, InvalidInput
 from proactive.observability import logger
 
 if TYPE_CHECKING:
+    from proactive.models.runs import RunRecord
     from proactive.queue import RunQueue
     from proactive.store import Store
 
@@ -199,7 +200,7 @@ class AgentRuntime(Protocol):
 # What an agent must know about the source of its run, beyond the task (a conversation's
 # history): source type -> the function that adds it to the run's context before each attempt.
 # Registered by the platform's wiring (`proactive.wiring.agents`); runs know none of the sources.
-ContextSource = Callable[["Store", Mapping[str, Any], RunContext], None]
+ContextSource = Callable[["Store", "RunRecord", RunContext], None]
 _CONTEXT_SOURCES: dict[str, ContextSource] = {}
 
 
@@ -208,9 +209,9 @@ def register_context_source(source_type: str, prepare: ContextSource) -> None:
     _CONTEXT_SOURCES[source_type] = prepare
 
 
-def prepare_context(store: Store, run: Mapping[str, Any], context: RunContext) -> None:
+def prepare_context(store: Store, run: RunRecord, context: RunContext) -> None:
     """Add what the run's source tells the agent (nothing, for most sources) to `context`."""
-    prepare = _CONTEXT_SOURCES.get(run["source_type"])
+    prepare = _CONTEXT_SOURCES.get(run.source_type)
     if prepare is not None:
         prepare(store, run, context)
 
