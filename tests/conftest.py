@@ -43,9 +43,11 @@ os.environ.pop("AWS_PROFILE", None)
 # would have done before the product code a test calls directly.
 from proactive import wiring  # noqa: E402
 from proactive.wiring import agents as agent_wiring  # noqa: E402
+from proactive.wiring import mining as mining_wiring  # noqa: E402
 
 wiring.install()
 agent_wiring.install()
+mining_wiring.install()
 
 
 @pytest.fixture(autouse=True)

@@ -29,9 +29,11 @@ from proactive.observability import instrumented, logger
 from proactive.queue import BATCH_SIZE, retry_backoff_seconds
 from proactive.wiring import WORK_KINDS, work_in
 from proactive.wiring import agents as wiring_agents
+from proactive.wiring import mining as wiring_mining
 
 wiring.install()
 wiring_agents.install()
+wiring_mining.install()
 
 ctx = Context.create()
 # Report every failure per message, even when the whole batch failed, so the back-off applies.

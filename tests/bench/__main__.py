@@ -27,6 +27,7 @@ BENCHES = {
     "notifications": "tests.bench.notifications",
     "patterns": "tests.bench.patterns",
     "series": "tests.bench.series",
+    "suggestions": "tests.bench.suggestions",
 }
 
 

@@ -92,7 +92,9 @@ class World:
             "task": self._task,
             "action": self._action,
             "run": self._run,
+            "suggestion": self._suggestion,
         }
+        self._metrics_made = 0
         self._paths = {
             "agent": "/api/agents/{}",
             "http_agent": "/api/agents/{}",
@@ -105,6 +107,7 @@ class World:
             "task": "/tasks/{}",
             "action": "/api/autonomous/actions/{}",
             "run": "/api/runs/{}",
+            "suggestion": "/api/proactive/suggestions/{}",
         }
 
     def _post(self, path: str, body: dict[str, Any] | None = None, status: int = 201) -> dict[str, Any]:
@@ -139,6 +142,27 @@ class World:
             "config": {"url": self.receiver_url},
         }
         return str(self._post("/api/agents", body)["id"])
+
+    def _suggestion(self) -> str:
+        """A metric of its own with a spike every 40 hours over the last 200, which nothing
+        watches: mining suggests a monitor for it."""
+        self._metrics_made += 1
+        name = f"contract_load_{self._metrics_made}"
+        now = utcnow()
+        points = [
+            {
+                "metric_name": name,
+                "value": 95.0 if i % 40 == 20 else 50.0 + i % 7,
+                "timestamp": iso(now - timedelta(hours=200 - i)),
+            }
+            for i in range(200)
+        ]
+        self.id("agent")
+        self._post("/api/autonomous/metrics", {"workspace_id": WS, "metrics": points}, status=200)
+        self._post(f"/api/proactive/suggestions/refresh?workspace_id={WS}", status=200)
+        listed = self.client.get("/api/proactive/suggestions", params={"status": "open", "kind": "monitor"})
+        [made] = [s for s in listed.json()["items"] if s["subject"] == f"metric:{name}"]
+        return str(made["id"])
 
     def _channel(self) -> str:
         body = {"workspace_id": WS, "name": "ops", "type": "webhook", "config": {"url": self.receiver_url}}
@@ -287,6 +311,7 @@ PATH_KINDS = {
     "analysis_id": "analysis",
     "goal_id": "goal",
     "goal_action_id": "goal_action",
+    "suggestion_id": "suggestion",
 }
 
 

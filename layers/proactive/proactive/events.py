@@ -41,6 +41,9 @@ OCCURRENCE_MISSED = "occurrence.missed"  # a schedule occurrence was recorded as
 MONITOR_FAILING = "monitor.failing"  # a monitor's checks failed `monitor_failure_threshold` times
 MONITOR_RECOVERED = "monitor.recovered"  # a failing monitor's check succeeded again
 EVENT_TYPES = frozenset({RUN_STARTED, RUN_FINISHED, OCCURRENCE_MISSED, MONITOR_FAILING, MONITOR_RECOVERED})
+# Events were recorded in a workspace (`POST /api/autonomous/events`): the subject is
+# `{workspace_id, events: [{id, event_type, timestamp, metadata}]}`, those that happened lately.
+EVENTS_RECORDED = "events.recorded"
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from proactive import __version__
 from proactive.api.bodies import readable_body
 from proactive.api.correlation import add_correlation_ids
 from proactive.api.errors import RESPONSES, install_error_handlers
+from proactive.api.inprocess import ROOT_APP
 from proactive.api.routers import ROUTERS, Router
 from proactive.api.security import SecurityHeaders, docs_page
 
@@ -86,6 +87,9 @@ class _LazyApi:
             return
         path = scope.get("path", "")
         prefix = next((router.prefix for router in ROUTERS if router.serves(path)), None)
+        # A route that makes a request of the API in-process (accepting a suggestion) makes it
+        # of the whole API, not of its prefix's app.
+        scope[ROOT_APP] = self
         await self._app(prefix)(scope, receive, send)
 
     def _app(self, prefix: str | None) -> ASGIApp:

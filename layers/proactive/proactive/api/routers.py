@@ -41,6 +41,8 @@ ROUTERS: tuple[Router, ...] = (
     Router("/api/proactive/triggers", "routes_triggers"),
     Router("/api/proactive/webhooks", "routes_webhooks"),
     Router("/api/proactive/monitors", "routes_monitors"),
+    Router("/api/proactive/suggestions", "routes_suggestions"),
+    Router("/api/proactive/patterns", "routes_suggestions", "patterns_router"),
     Router("/api/workspace", "routes_workspace"),
     Router("/api/secrets", "routes_secrets"),
     Router("/api/notifications", "routes_notifications"),

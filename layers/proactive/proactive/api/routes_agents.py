@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from proactive import agents, references
+from proactive import agents, references, suggestions
 from proactive.api import listing
 from proactive.api.deps import CurrentPrincipal, Cursor, Force, Limit, QueueDep, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
@@ -18,7 +18,11 @@ router = APIRouter(prefix="/api/agents", tags=["agents"])
 def create_agent(body: AgentCreate, principal: CurrentPrincipal, store: StoreDep) -> dict[str, object]:
     """Create an agent. An `http` agent's `secret` is shown in this answer only."""
     principal.require(body.workspace_id)
-    return agents.create_agent(store, body, utcnow())
+    now = utcnow()
+    created = agents.create_agent(store, body, now)
+    # The workspace's history is mined daily for what it could automate (once it has an agent).
+    suggestions.enroll(store, body.workspace_id, now)
+    return created
 
 
 @router.post("/{agent_id}/regenerate-secret", response_model=AgentWithSecret)

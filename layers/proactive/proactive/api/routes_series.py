@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Path, Query, Response
 
 from proactive import series
 from proactive.api import listing
-from proactive.api.deps import CurrentPrincipal, Cursor, Limit, StoreDep, WorkspaceScope
+from proactive.api.deps import CurrentPrincipal, Cursor, Limit, QueueDep, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
 from proactive.models.common import Page
 from proactive.models.series import (
@@ -88,14 +88,20 @@ def metric_points(
 
 @router.post("/events", response_model=EventsRecorded, responses=_partial(EventsRecorded, "events"))
 def record_events(
-    body: Annotated[EventsBody, Body()], principal: CurrentPrincipal, store: StoreDep, response: Response
+    body: Annotated[EventsBody, Body()],
+    principal: CurrentPrincipal,
+    store: StoreDep,
+    queue: QueueDep,
+    response: Response,
 ) -> Any:
     """Record one event (`{"event_type": "user_login", "metadata": {...}}`) or up to 1,000 at
-    once (`{"events": [...]}`). Metadata is any JSON object up to 16 KiB, kept exactly as sent."""
+    once (`{"events": [...]}`). Metadata is any JSON object up to 16 KiB, kept exactly as sent.
+    An event that happened in the last hour also fires the event triggers listening for its
+    type (`config.recorded_event`); an older one, such as a history brought in, is only recorded."""
     submission = series.parse_events(body)
     workspace = submission.workspace_id or principal.only_workspace()
     principal.require(workspace)
-    events = series.record_events(store, workspace, submission.accepted, utcnow())
+    events = series.record_events(store, queue, workspace, submission.accepted, utcnow())
     if submission.refused:
         response.status_code = 207
     return {"accepted": len(submission.accepted), "refused": submission.refused, "events": events}

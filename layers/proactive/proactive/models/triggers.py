@@ -20,7 +20,9 @@ class TriggerCreate(Input):
     trigger_type: TriggerType
     config: dict[str, Any] = Field(
         default_factory=dict,
-        description="github: {repository, event (or a list), actions?}; event: {event, source_id?}.",
+        description="github: {repository, event (or a list), actions?}; event: {event, source_id?} for "
+        "the product's events (run.failed, run.succeeded, run.finished), or {recorded_event} for events "
+        "recorded with POST /api/autonomous/events (their metadata is the payload).",
     )
     agent_id: ResourceId
     task_template: TaskText = Field(examples=["Review PR #{pr_number}: {pr_title}"])

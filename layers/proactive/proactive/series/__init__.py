@@ -33,6 +33,7 @@ from pydantic import BaseModel, ValidationError
 from proactive.analytics.anomaly import Detector
 from proactive.clock import iso, parse_iso
 from proactive.errors import InvalidInput, NotFound
+from proactive.events import EVENTS_RECORDED, Event, deliver
 from proactive.ids import new_id
 from proactive.models.series import (
     EventBatch,
@@ -42,6 +43,8 @@ from proactive.models.series import (
     MetricInput,
     MetricPost,
 )
+from proactive.observability import logger
+from proactive.queue import RunQueue
 from proactive.store import Store
 from proactive.store.entities import modify
 
@@ -266,11 +269,18 @@ def metric_points(
 # Events
 
 
+# A recorded event that happened no longer ago than this is published to the event triggers
+# listening for its type; an older one (a history brought in) is only recorded.
+LIVE_EVENT_AGE = timedelta(hours=1)
+
+
 def record_events(
-    store: Store, workspace_id: str, events: Sequence[tuple[int, EventInput]], now: datetime
+    store: Store, queue: RunQueue, workspace_id: str, events: Sequence[tuple[int, EventInput]], now: datetime
 ) -> list[dict[str, Any]]:
     """Store the events; each as `{index, id, event_type, timestamp}`, in request order. Events
-    are not merged: one sent twice is recorded twice."""
+    are not merged: one sent twice is recorded twice. Those that happened lately
+    (`LIVE_EVENT_AGE`) are then published (`events.EVENTS_RECORDED`): a subscriber's failure is
+    logged, the events stay recorded."""
     records = [
         {
             "index": index,
@@ -282,7 +292,15 @@ def record_events(
         }
         for index, event in events
     ]
-    store.events_log.put_many([{k: v for k, v in r.items() if k != "index"} for r in records])
+    stored = [{k: v for k, v in r.items() if k != "index"} for r in records]
+    store.events_log.put_many(stored)
+    live = [r for r in stored if parse_iso(str(r["timestamp"])) >= now - LIVE_EVENT_AGE]
+    if live:
+        subject = {"workspace_id": workspace_id, "events": live}
+        try:
+            deliver(store, queue, [Event(EVENTS_RECORDED, subject)], now)
+        except Exception:  # recorded all the same; the subscriber logged its failure
+            logger.warning("recorded events were not all published", extra={"events": len(live)})
     return [{k: r[k] for k in ("index", "id", "event_type", "timestamp")} for r in records]
 
 

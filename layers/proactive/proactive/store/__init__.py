@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from proactive.store.schedules import Schedules
     from proactive.store.secrets import Secrets
     from proactive.store.series import EventLog, MetricPoints, MetricStates
+    from proactive.store.suggestions import Minings, Suggestions
     from proactive.store.tasks import Tasks
     from proactive.store.triggers import Triggers
     from proactive.store.webhooks import Deliveries, Webhooks
@@ -246,3 +247,15 @@ class Store:
         from proactive.store.idempotency import IdempotencyRecords
 
         return IdempotencyRecords(self.table, function_name)
+
+    @cached_property
+    def suggestions(self) -> Suggestions:
+        from proactive.store.suggestions import Suggestions
+
+        return Suggestions(self.table)
+
+    @cached_property
+    def minings(self) -> Minings:
+        from proactive.store.suggestions import Minings
+
+        return Minings(self.table, self.due)

@@ -18,8 +18,12 @@ from proactive.store.values import body
 
 
 def _listener(trigger: Mapping[str, Any]) -> dict[str, str]:
+    """An active event trigger listed under what it listens for: a product event ("run.failed"),
+    or a type of recorded event ("recorded:<type>")."""
     if trigger["trigger_type"] == "event" and trigger.get("is_active"):
-        event = str(trigger.get("config", {}).get("event", ""))
+        config = trigger.get("config", {})
+        recorded = config.get("recorded_event")
+        event = f"recorded:{recorded}" if recorded else str(config.get("event", ""))
         return keys.event_listener(trigger["workspace_id"], event, trigger["id"])
     return {}
 

@@ -8,6 +8,7 @@ must be truthy, and the task template must render from the payload.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +32,10 @@ from proactive.runs import enqueue_new, new_run
 from proactive.store import Store
 from proactive.store.entities import Entities, modify
 
+# The type of a recorded event (as `models.series.SeriesName` takes it), for `recorded_event`.
+RECORDED_EVENT_TYPE = re.compile(r"[A-Za-z_][A-Za-z0-9_.:/-]{0,127}")
+# Where triggers listening for recorded events are listed among a workspace's event listeners.
+RECORDED_PREFIX = "recorded:"
 # Events the product emits for `event` triggers; a run that finishes emits run.finished too.
 PRODUCT_EVENTS = ("run.succeeded", "run.failed", "run.finished")
 # A chain of event triggers (a run's end firing a trigger whose run's end fires another...)
@@ -55,7 +60,10 @@ def _string_list(value: Any, field: str) -> list[str]:
 
 def validate_config(trigger_type: str, config: Mapping[str, Any]) -> dict[str, Any]:
     """The config to store for this trigger type, or InvalidInput naming the key at fault."""
-    allowed = {"github": {"repository", "event", "actions"}, "event": {"event", "source_type", "source_id"}}
+    allowed = {
+        "github": {"repository", "event", "actions"},
+        "event": {"event", "source_type", "source_id", "recorded_event"},
+    }
     unknown = set(config) - allowed.get(trigger_type, set())
     if unknown:
         raise InvalidInput(
@@ -69,6 +77,8 @@ def validate_config(trigger_type: str, config: Mapping[str, Any]) -> dict[str, A
         if "actions" in config:
             out["actions"] = _string_list(config["actions"], "config.actions")
         return out
+    if trigger_type == "event" and "recorded_event" in config:
+        return _recorded_event_config(config)
     if trigger_type == "event":
         event = config.get("event")
         if event not in PRODUCT_EVENTS:
@@ -77,6 +87,24 @@ def validate_config(trigger_type: str, config: Mapping[str, Any]) -> dict[str, A
             )
         return {k: str(v) for k, v in config.items()}
     return {}
+
+
+def _recorded_event_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """An event trigger listening for a type of recorded event (`POST /api/autonomous/events`)."""
+    others = sorted(set(config) - {"recorded_event"})
+    if others:
+        raise InvalidInput(
+            f"a trigger listening for recorded events takes no {', '.join(others)}",
+            field=f"config.{others[0]}",
+        )
+    name = config["recorded_event"]
+    if not isinstance(name, str) or not RECORDED_EVENT_TYPE.fullmatch(name):
+        raise InvalidInput(
+            "config.recorded_event must be an event type as recorded: up to 128 letters, digits, '_', "
+            "'.', ':', '/' or '-', starting with a letter or '_'",
+            field="config.recorded_event",
+        )
+    return {"recorded_event": name}
 
 
 def _check_filter(expression: str | None) -> None:
@@ -244,6 +272,28 @@ def fire(
     enqueue_new(store, queue, run, now)
     store.triggers.record_fire(trigger["id"], now)
     return outcome, run
+
+
+def on_recorded(store: Store, queue: RunQueue, event: Event, now: datetime) -> None:
+    """Subscriber to `events.recorded`: fire the event triggers listening for each recorded
+    event's type, with its metadata as the payload. One run per (trigger, event), however often
+    this is called for the event."""
+    workspace_id = str(event.subject["workspace_id"])
+    listening: dict[str, list[dict[str, Any]]] = {}
+    for trigger in store.triggers.listening(workspace_id, RECORDED_PREFIX):
+        listening.setdefault(str(trigger.get("config", {}).get("recorded_event")), []).append(trigger)
+    for recorded in event.subject["events"]:
+        for trigger in listening.get(str(recorded["event_type"]), []):
+            run_id = occurrence_run_id(f"recorded#{trigger['id']}#{recorded['id']}")
+            fire(
+                store,
+                queue,
+                trigger,
+                recorded["metadata"],
+                event=recorded["event_type"],
+                now=now,
+                run_id=run_id,
+            )
 
 
 def chain(store: Store, queue: RunQueue, event: Event, now: datetime) -> None:

@@ -13,6 +13,9 @@ work needs (the API function never loads the goal loop's analytics to answer abo
   functions that run or configure agents only (the API, the worker, the goal loop), so that the
   others (ingest, the dispatcher, dead letters) load none of the agents' modules, and cannot
   reach the model providers' SDKs even through an import they would never make.
+- The work that needs the full layer's analytics (a workspace's mining for suggestions, with
+  numpy): in `proactive.wiring.mining`, installed by the worker. The dispatcher hands the mining
+  over (`DUE_KINDS`) without reaching what performs it.
 
 - A due kind is an item kind in the due index (schedule, monitor, ...) with the function that
   hands what is due of one such item to the queue. The dispatcher looks kinds up here.
@@ -38,7 +41,7 @@ from typing import Any
 
 from proactive import events
 from proactive.context import Context
-from proactive.events import EVENT_TYPES, RUN_FINISHED, RUN_STARTED, Event, Subscription
+from proactive.events import EVENT_TYPES, EVENTS_RECORDED, RUN_FINISHED, RUN_STARTED, Event, Subscription
 from proactive.notifications import targets
 from proactive.queue import Message, RunQueue
 from proactive.store import Store
@@ -124,6 +127,15 @@ def _goal_loop(
     return {"started": cycle.dispatch(ctx.store, ctx.queue, item, now, wall_now=wall_now)}
 
 
+def _mining(
+    ctx: Context, item: Mapping[str, Any], now: datetime, wall_now: datetime | None
+) -> dict[str, int]:
+    from proactive import suggestions
+    from proactive.schedules import window_end
+
+    return {"queued": suggestions.dispatch(ctx.store, ctx.queue, item, now, window_end(now))}
+
+
 def _run(ctx: Context, run_id: str, extra: Mapping[str, Any]) -> dict[str, Any]:
     from proactive import runs
 
@@ -191,6 +203,7 @@ DUE_KINDS: dict[str, DueKind] = {
         DueKind("monitor", _monitor),
         DueKind("autonomy", _autonomy),
         DueKind("loop_settings", _goal_loop),
+        DueKind("mining", _mining),
     )
 }
 
@@ -233,6 +246,18 @@ def _goal_action_run(store: Store, queue: RunQueue, event: Event, now: datetime)
     action_execution.on_run_finished(store, queue, event, now)
 
 
+def _recorded(store: Store, queue: RunQueue, event: Event, now: datetime) -> None:
+    from proactive import triggers
+
+    triggers.on_recorded(store, queue, event, now)
+
+
+def _listening_for_recorded(store: Store, event: Event) -> bool:
+    from proactive.triggers import RECORDED_PREFIX
+
+    return store.triggers.any_listening(str(event.subject["workspace_id"]), RECORDED_PREFIX)
+
+
 def _notify(store: Store, queue: RunQueue, event: Event, now: datetime) -> None:
     from proactive.notifications import outbox
 
@@ -267,7 +292,14 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
         lambda store, event: event.subject.get("source_type") == "goal",
     ),
     Subscription("notifications", EVENT_TYPES, _notify, _told),
+    Subscription("recorded event triggers", frozenset({EVENTS_RECORDED}), _recorded, _listening_for_recorded),
 )
+
+
+def register_work(kind: WorkKind) -> None:
+    """Add a work kind that only the functions with the full layer perform (`wiring.mining`).
+    Calling it again with the same kind changes nothing."""
+    WORK_KINDS[kind.kind] = kind
 
 
 def install() -> None:
