@@ -101,7 +101,7 @@ validate: $(SAM_VENV)/.installed $(TOOLS_VENV)/.installed
 	$(TOOLS_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation --file $(EXPANDED)
 	$(ACTIONLINT) $(WORKFLOWS)
 
-build: $(SAM_VENV)/.installed
+build: $(SAM_VENV)/.installed $(UV)
 	SAM_CLI_TELEMETRY=0 $(SAM) build
 
 $(BIN)/.bench-installed: $(BIN)/.installed $(BENCH_LOCK)

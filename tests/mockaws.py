@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Iterator
@@ -23,6 +24,15 @@ logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
 serial.in_process()
 
 
+@functools.cache
+def _session() -> boto3.Session:
+    """One boto3 session for every mocked world of the process: a new session parses botocore's
+    endpoint and service models again (a tenth of a second a world). moto answers whatever
+    session calls it, and what a session keeps (models, credentials from the environment) is
+    the same in every world."""
+    return boto3.Session()
+
+
 def _forget_settings() -> None:
     get_settings.cache_clear()
     deps.get_store.cache_clear()
@@ -38,6 +48,7 @@ def mocked_aws(
     `goal_loop`, the goal loop's state machine too (it costs a few tenths of a second)."""
     saved = {k: os.environ.get(k) for k in ("RUN_QUEUE_URL", machine.ARN_VARIABLE, *env)}
     with mock_aws(config=state_machine.CONFIG):
+        boto3.DEFAULT_SESSION = _session()  # moto set it aside; restored as the mock ends
         resources = create_resources(
             boto3.client("dynamodb"),
             boto3.client("sqs"),

@@ -16,7 +16,7 @@ import pytest
 
 from tests.fuzz.runner import SEEDS, TARGETS, run_target
 
-SECONDS = int(os.environ.get("FUZZ_SHORT_SECONDS", "5"))
+SECONDS = int(os.environ.get("FUZZ_SHORT_SECONDS", "2"))
 # What each target's seeds must reach between them.
 REACHED = {
     "webhook_signatures": {"accepted/body", "refused/body", "refused/bad-body"},
