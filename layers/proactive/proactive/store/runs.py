@@ -195,3 +195,17 @@ class Runs(Entities[RunRecord]):
         if source_id:
             also(Attr("source_id").eq(source_id))
         return self.page(workspace_id, limit=limit, cursor=cursor, filters=filters)
+
+    def since(self, workspace_id: str, since: datetime, fields: Sequence[str]) -> list[dict[str, Any]]:
+        """The `fields` of every run of the workspace created at or after `since`, oldest first:
+        each shard's listing from `since` on, then the runs' fields alone (no payload, no steps),
+        as raw values. What reads a window of history (mining) pays for that window only."""
+        keys_found: list[dict[str, Any]] = []
+        for partition in keys.run_listing_partitions(workspace_id):
+            condition = Key(keys.GSI1PK).eq(partition) & Key(keys.GSI1SK).gte(iso(since))
+            keys_found.extend(self.table.query_all(index=keys.GSI1, key=condition, whole=False))
+        keys_found.sort(key=lambda entry: str(entry[keys.GSI1SK]))
+        found = self.table.batch_get(
+            [{keys.PK: e[keys.PK], keys.SK: e[keys.SK]} for e in keys_found], consistent=False, fields=fields
+        )
+        return sorted(found, key=lambda run: str(run.get("created_at", "")))

@@ -399,15 +399,25 @@ class Table:
                 return items, encode_cursor({**{k: last[k] for k in (PK, SK, sk_name)}, pk_name: named})
 
     def batch_get(
-        self, keys: Sequence[Mapping[str, str]], *, consistent: bool = True
+        self,
+        keys: Sequence[Mapping[str, str]],
+        *,
+        consistent: bool = True,
+        fields: Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:
-        """The items (whole) at these keys, 100 per call; missing ones are left out."""
+        """The items at these keys (whole, or only `fields`), 100 per call; missing ones are left
+        out."""
         found: list[dict[str, Any]] = []
+        projection: dict[str, Any] = {}
+        if fields:
+            names = {f"#f{i}": name for i, name in enumerate(fields)}
+            projection = {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
         for offset in range(0, len(keys), 100):
             request: dict[str, Any] = {
                 self.name: {
                     "Keys": [self._serialize(k) for k in keys[offset : offset + 100]],
                     "ConsistentRead": consistent,
+                    **projection,
                 }
             }
             while request:

@@ -24,7 +24,6 @@ MAX_RUNS = 20_000
 MAX_EVENTS = 100_000
 MAX_METRICS = 50
 MAX_POINTS = 20_000
-_PAGE = 200
 
 
 @dataclass(frozen=True)
@@ -93,17 +92,24 @@ def _run(run: Any) -> RunSeen:
     )
 
 
+# What mining reads of a run.
+RUN_FIELDS = (
+    "id",
+    "agent_id",
+    "source_type",
+    "source_id",
+    "task",
+    "created_at",
+    "status",
+    "error",
+    "attempts",
+)
+
+
 def recent_runs(store: Store, workspace_id: str, since: datetime) -> list[RunSeen]:
-    """The workspace's runs created since `since`, oldest first."""
-    seen: list[RunSeen] = []
-    cursor: str | None = None
-    while len(seen) < MAX_RUNS:
-        page, cursor = store.runs.page(workspace_id, limit=_PAGE, cursor=cursor)
-        runs = [_run(r) for r in page]
-        seen.extend(r for r in runs if r.created_at >= since)
-        if not cursor or (runs and runs[-1].created_at < since):
-            break
-    return sorted(seen, key=lambda r: r.created_at)
+    """The workspace's runs created since `since` (the newest `MAX_RUNS`), oldest first."""
+    found = store.runs.since(workspace_id, since, RUN_FIELDS)[-MAX_RUNS:]
+    return [_run(r) for r in found]
 
 
 def recent_events(store: Store, workspace_id: str, since: datetime, until: datetime) -> list[EventSeen]:
