@@ -15,7 +15,12 @@ UV_VENV := .venv-uv
 UV := $(UV_VENV)/bin/uv
 UV_LOCK := infra/uv-requirements.lock
 export UV_PYTHON_DOWNLOADS := never
-UV_INSTALL = $(UV) pip install --quiet --require-hashes --python
+# Installed modules are compiled to bytecode as they install (on every core), and everything run
+# from here writes the bytecode of what it imports (the package, the tests as pytest rewrites
+# them), whatever PYTHONDONTWRITEBYTECODE says outside: otherwise every process of a test run
+# (each worker, each local stack's servers, each tool) compiles all it imports again.
+UV_INSTALL = $(UV) pip install --quiet --require-hashes --compile-bytecode --python
+export PYTHONDONTWRITEBYTECODE :=
 
 $(UV): $(UV_LOCK)
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required" if sys.version_info < (3, 11) else 0)'
