@@ -15,11 +15,13 @@ UV_VENV := .venv-uv
 UV := $(UV_VENV)/bin/uv
 UV_LOCK := infra/uv-requirements.lock
 export UV_PYTHON_DOWNLOADS := never
-# Installed modules are compiled to bytecode as they install (on every core), and everything run
-# from here writes the bytecode of what it imports (the package, the tests as pytest rewrites
-# them), whatever PYTHONDONTWRITEBYTECODE says outside: otherwise every process of a test run
-# (each worker, each local stack's servers, each tool) compiles all it imports again.
-UV_INSTALL = $(UV) pip install --quiet --require-hashes --compile-bytecode --python
+# The dev environment's modules are compiled to bytecode as they install (on every core: the test
+# workers all start at once), and everything run from here writes the bytecode of what it imports
+# (the package, the tests as pytest rewrites them, the tools' modules on their first run),
+# whatever PYTHONDONTWRITEBYTECODE says outside: otherwise every process of a test run (each
+# worker, each local stack's servers, each tool) compiles all it imports again.
+UV_INSTALL = $(UV) pip install --quiet --require-hashes --python
+UV_INSTALL_COMPILED = $(UV) pip install --quiet --require-hashes --compile-bytecode --python
 export PYTHONDONTWRITEBYTECODE :=
 
 $(UV): $(UV_LOCK)
@@ -36,7 +38,7 @@ BENCH_LOCK := requirements-bench.lock
 
 $(BIN)/.installed: pyproject.toml $(DEV_LOCK) $(UV)
 	test -x $(BIN)/python || $(UV) venv --quiet --python $(PYTHON) $(VENV)
-	$(UV_INSTALL) $(BIN)/python -r $(DEV_LOCK)
+	$(UV_INSTALL_COMPILED) $(BIN)/python -r $(DEV_LOCK)
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
 
@@ -110,7 +112,7 @@ build: $(SAM_VENV)/.installed $(UV)
 	SAM_CLI_TELEMETRY=0 $(SAM) build
 
 $(BIN)/.bench-installed: $(BIN)/.installed $(BENCH_LOCK)
-	$(UV_INSTALL) $(BIN)/python -r $(BENCH_LOCK)
+	$(UV_INSTALL_COMPILED) $(BIN)/python -r $(BENCH_LOCK)
 	touch $@
 
 # Every lock file, from pyproject.toml, infra/*.in and the layers' requirements.in: the tools' venvs
