@@ -158,9 +158,12 @@ class Entities(Generic[ItemT]):
         for item in items:
             try:
                 read.append(self.read(item))
-            except ValueError as exc:  # pydantic's ValidationError, and only it, from `read`
-                errors = exc.errors()[:5] if hasattr(exc, "errors") else []
-                fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors)
+            except ValueError as exc:
+                # Only pydantic's ValidationError (a ValueError with `errors`, caught so that the
+                # kinds without a record load no pydantic); a seal that does not open still fails.
+                if not hasattr(exc, "errors"):
+                    raise
+                fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors()[:5])
                 logger.warning(
                     "a stored item does not read as its record and is left out",
                     extra={"item_id": item.get("id"), "kind": self.kind, "fields": fields},
