@@ -51,9 +51,7 @@ def list_suggestions(
 ) -> dict[str, Any]:
     """The workspace's suggestions, most useful first (what people accept and dismiss of each
     kind is learnt), each with why, its evidence and back-test, and the request accepting makes."""
-    now = utcnow()
-    suggestions.enroll(store, workspace, now)
-    ranked = suggestions.ranked(store, workspace, now, status=status, kind=kind)
+    ranked = suggestions.ranked(store, workspace, utcnow(), status=status, kind=kind)
     start = _offset(cursor)
     shown = ranked[start : start + limit]
     following = f"offset:{start + limit}" if start + limit < len(ranked) else None

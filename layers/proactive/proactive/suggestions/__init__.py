@@ -72,10 +72,12 @@ def ranked(
 ) -> list[SuggestionRecord]:
     """The workspace's suggestions, most useful first, as they stand at `now` (a snooze that has
     run out is open again), narrowed to a status and a kind."""
-    feedback = store.minings.get(workspace_id) or {}
+    feedback = store.minings.get(workspace_id)
+    if feedback is None:  # a workspace that looks at its suggestions is mined daily from now on
+        enroll(store, workspace_id, now)
     shown = [lifecycle.as_of(s, now) for s in store.suggestions.all_in(workspace_id)]
     chosen = [s for s in shown if (status is None or s.status == status) and (kind is None or s.kind == kind)]
-    return lifecycle.rank(chosen, feedback)
+    return lifecycle.rank(chosen, feedback or {})
 
 
 def get(store: Store, suggestion_id: str, workspaces: frozenset[str], now: datetime) -> SuggestionRecord:
@@ -181,8 +183,11 @@ def snooze(
 
 
 def _count(store: Store, workspace_id: str, counter: str, now: datetime) -> None:
-    enroll(store, workspace_id, now)
-    store.minings.update(workspace_id, add={counter: 1})
+    try:
+        store.minings.update(workspace_id, add={counter: 1})
+    except ConditionFailed:  # not enrolled yet
+        enroll(store, workspace_id, now)
+        store.minings.update(workspace_id, add={counter: 1})
 
 
 # The due kind and the work kind (registered in `proactive.wiring`).

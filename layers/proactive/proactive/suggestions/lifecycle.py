@@ -29,6 +29,11 @@ from proactive.suggestions.candidates import Candidate
 
 REGROWTH = 2.0
 REGROWTH_MIN = 5
+# What a mining that finds a suggestion again brings up to date.
+_FROM_MINING = (
+    *("title", "why", "evidence", "backtest", "confidence", "impact"),
+    *("score", "request", "pattern_id", "last_seen_at"),
+)
 
 
 @dataclass(frozen=True)
@@ -76,8 +81,7 @@ def _seen_again(current: SuggestionRecord, candidate: Candidate, now: datetime) 
     fresh = _fresh(candidate, now)
     status = "snoozed" if current.status == "snoozed" else "open"
     changes: dict[str, Any] = {
-        **{k: getattr(fresh, k) for k in ("title", "why", "evidence", "backtest", "confidence", "impact")},
-        **{k: getattr(fresh, k) for k in ("score", "request", "pattern_id", "last_seen_at")},
+        **{name: getattr(fresh, name) for name in _FROM_MINING},
         "status": status,
         "expired_at": None,
         "superseded_by": None,

@@ -83,6 +83,11 @@ def _observed(history: History, now: datetime, first_seen: datetime) -> timedelt
     return max(timedelta(days=7), min(now - history.since, now - first_seen + timedelta(days=1)))
 
 
+def _a_month(count: float, window: timedelta) -> float:
+    """`count` occurrences seen over `window`, as occurrences a month (30 days)."""
+    return count * 30 * 86_400 / window.total_seconds()
+
+
 # Recurring runs.
 
 
@@ -126,10 +131,11 @@ def _routines(history: History, now: datetime) -> list[tuple[dict[str, Any], Can
         if len(runs) < 5:
             continue
         # Fires are back-tested from the day the activity was first seen, not before it began.
-        window = _observed(history, now, runs[0].created_at).total_seconds() / 86_400
-        routines = recurring_times([r.created_at for r in runs], history.zone, now, window_days=window)
+        window = _observed(history, now, runs[0].created_at)
+        days = window.total_seconds() / 86_400
+        routines = recurring_times([r.created_at for r in runs], history.zone, now, window_days=days)
         for routine, hours in _merged(routines):
-            found.append(_routine_found(history, agent_id, key, runs, routine, hours, names))
+            found.append(_routine_found(history, agent_id, key, runs, routine, hours, names, window))
     return found
 
 
@@ -141,6 +147,7 @@ def _routine_found(
     routine: Routine,
     hours: Sequence[int],
     names: Mapping[str, str],
+    window: timedelta,
 ) -> tuple[dict[str, Any], Candidate | None]:
     cron = _cron(routine, hours)
     name = names.get(agent_id, agent_id)
@@ -183,7 +190,7 @@ def _routine_found(
         why=why,
         evidence=evidence,
         confidence=routine.confidence,
-        impact=routine.fires * len(hours) * 30 / max(1, (history.until - history.since).days),
+        impact=_a_month(routine.fires * len(hours), window),
         request=SuggestedRequest(method="POST", path="/api/proactive/schedules", body=body),
         pattern_id=pid,
         backtest={k: statistics[k] for k in ("precision", "recall", "fires", "matched_fires", "days_seen")},
@@ -228,7 +235,7 @@ def _followed(history: History, now: datetime) -> list[tuple[dict[str, Any], Can
         # Chance is measured over the time both were seen, not before either began.
         window = _observed(history, now, max(first_event, runs[0].created_at))
         for assoc in associations(events, times, max_delay=FOLLOW_WITHIN, now=now, window=window):
-            found.append(_association_found(history, agent_id, runs, assoc, events, ids, names))
+            found.append(_association_found(history, agent_id, runs, assoc, events, ids, names, window))
     return found
 
 
@@ -278,6 +285,7 @@ def _association_found(
     events: Sequence[tuple[datetime, str, Mapping[str, Any]]],
     ids: Sequence[str],
     names: Mapping[str, str],
+    window: timedelta,
 ) -> tuple[dict[str, Any], Candidate | None]:
     name = names.get(agent_id, agent_id)
     task = Counter(r.task for r in runs).most_common(1)[0][0].replace("{", "{{").replace("}", "}}")
@@ -314,7 +322,7 @@ def _association_found(
         why=why,
         evidence=evidence,
         confidence=confidence,
-        impact=followed * 30 / max(1, (history.until - history.since).days),
+        impact=_a_month(followed, window),
         request=SuggestedRequest(method="POST", path="/api/proactive/triggers", body=body),
         pattern_id=pid,
         backtest={k: statistics[k] for k in ("events", "followed", "rate", "lift", "median_delay_seconds")},

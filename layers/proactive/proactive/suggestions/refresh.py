@@ -12,7 +12,7 @@ from typing import Any
 
 from proactive.clock import iso
 from proactive.observability import logger
-from proactive.store import Store
+from proactive.store import ConditionFailed, Store
 from proactive.suggestions import MINING_INTERVAL, enroll, history, lifecycle, mining
 
 
@@ -55,19 +55,19 @@ def _record_mining(
     took_ms: int,
     window: timedelta,
 ) -> None:
-    enroll(store, workspace_id, now)
-    store.minings.reschedule(
-        workspace_id,
-        {
-            "next_fire_at": iso(now + MINING_INTERVAL),
-            "mined_at": now,
-            "patterns": patterns,
-            "history": dict(sizes),
-            "took_ms": took_ms,
-            "window_days": window.days,
-        },
-        due_at=now + MINING_INTERVAL,
-    )
+    found = {
+        "next_fire_at": iso(now + MINING_INTERVAL),
+        "mined_at": now,
+        "patterns": patterns,
+        "history": dict(sizes),
+        "took_ms": took_ms,
+        "window_days": window.days,
+    }
+    try:
+        store.minings.reschedule(workspace_id, found, due_at=now + MINING_INTERVAL)
+    except ConditionFailed:  # mined before it was enrolled
+        enroll(store, workspace_id, now)
+        store.minings.reschedule(workspace_id, found, due_at=now + MINING_INTERVAL)
 
 
 def perform(store: Store, workspace_id: str, now: datetime) -> dict[str, Any]:
