@@ -39,13 +39,12 @@ for _key, _value in _ENV.items():
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
-# What every function registers where it starts (event subscribers, runtimes, ...), as a function
-# would have done before the product code a test calls directly.
-from proactive import wiring  # noqa: E402
+# What every function registers where it starts (runtimes, context sources, the mining work), as
+# a function would have done before the product code a test calls directly. The event bus is no
+# registration: each test hands the code it calls a bus (`proactive.wiring.bus()`, or its own).
 from proactive.wiring import agents as agent_wiring  # noqa: E402
 from proactive.wiring import mining as mining_wiring  # noqa: E402
 
-wiring.install()
 agent_wiring.install()
 mining_wiring.install()
 

@@ -15,9 +15,7 @@ from proactive.observability import instrumented, logger
 from proactive.queue import MAX_RECEIVE_COUNT
 from proactive.wiring import work_in
 
-wiring.install()
-
-ctx = Context.create()
+ctx = Context.create(wiring.bus())
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 

@@ -14,10 +14,8 @@ from proactive.context import Context
 from proactive.observability import instrumented
 from proactive.settings import get_settings
 
-wiring.install()
-
 settings = get_settings()
-ctx = Context.create()
+ctx = Context.create(wiring.bus())
 
 
 @instrumented(correlation_id_path="id")

@@ -11,20 +11,16 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from proactive import wiring
-from proactive.clock import utcnow
+from proactive.context import Context
 from proactive.loop import steps
 from proactive.observability import instrumented
-from proactive.queue import RunQueue
-from proactive.store import Store
 from proactive.wiring import agents as wiring_agents
 
-wiring.install()
 wiring_agents.install()
 
-store = Store()
-queue = RunQueue()
+ctx = Context.create(wiring.bus())
 
 
 @instrumented(correlation_id_path="state.analysis_id")
 def handler(event: dict[str, Any], context: LambdaContext) -> Any:
-    return steps.handle(store, queue, event, utcnow())
+    return steps.handle(ctx.store, ctx.queue, ctx.bus, event, ctx.now())

@@ -10,15 +10,12 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from proactive import wiring
 from proactive.clock import utcnow
 from proactive.observability import instrumented, logger
 from proactive.queue import RunQueue
 from proactive.settings import get_settings
 from proactive.store import Store
 from proactive.webhooks.ingest import ingest, unavailable
-
-wiring.install()
 
 settings = get_settings()
 store = Store()

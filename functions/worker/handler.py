@@ -31,11 +31,10 @@ from proactive.wiring import WORK_KINDS, work_in
 from proactive.wiring import agents as wiring_agents
 from proactive.wiring import mining as wiring_mining
 
-wiring.install()
 wiring_agents.install()
 wiring_mining.install()
 
-ctx = Context.create()
+ctx = Context.create(wiring.bus())
 # Report every failure per message, even when the whole batch failed, so the back-off applies.
 processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 # A thread for every record of a batch: none waits for another's turn.

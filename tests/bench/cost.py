@@ -622,7 +622,7 @@ def scheduled_run(bench: Bench, agent_id: str) -> Cost:
     """The dispatcher claims CLAIMED occurrences due a few seconds from now (each at a different
     fraction of a second), and the worker runs each when its message's delay ends, as SQS and the
     event source mapping would hand it over."""
-    from proactive import schedules
+    from proactive import schedules, wiring
     from proactive.clock import iso
     from proactive.models.schedules import ScheduleCreate
     from proactive.runs import attempts
@@ -632,6 +632,7 @@ def scheduled_run(bench: Bench, agent_id: str) -> Cost:
         schedules.create_schedule(
             store,
             bench.queue,
+            wiring.bus(),
             ScheduleCreate(
                 name=f"report {i}",
                 workspace_id=WS,

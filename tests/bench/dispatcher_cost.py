@@ -72,7 +72,7 @@ def _load(store: Any, count: int, due: int, now: datetime) -> None:
 
 
 def _tick_against_scan() -> None:
-    from proactive import dispatcher
+    from proactive import dispatcher, wiring
     from proactive.context import Context
     from proactive.queue import RunQueue
     from proactive.store import Store
@@ -87,7 +87,7 @@ def _tick_against_scan() -> None:
         for minute in range(REPEATS):
             counter.reset()
             t0 = time.perf_counter()
-            summary = dispatcher.tick(Context(store, queue), now + timedelta(minutes=minute))
+            summary = dispatcher.tick(Context(store, queue, wiring.bus()), now + timedelta(minutes=minute))
             tick_times.append(time.perf_counter() - t0)
             tick_reads.append(counter.items_read)
             assert (summary.due, summary.counts["queued"]) == (DUE, DUE), summary
@@ -108,7 +108,7 @@ def _tick_against_scan() -> None:
 
 
 def _shard_rate() -> None:
-    from proactive import dispatcher
+    from proactive import dispatcher, wiring
     from proactive.context import Context
     from proactive.queue import RunQueue
     from proactive.settings import get_settings
@@ -123,7 +123,7 @@ def _shard_rate() -> None:
             _load(store, SHARD_DUE, SHARD_DUE, now)
             counter = CallCounter(store.table.client, queue._sqs)
             t0 = time.perf_counter()
-            summary = dispatcher.tick(Context(store, queue), now)
+            summary = dispatcher.tick(Context(store, queue, wiring.bus()), now)
             times.append(time.perf_counter() - t0)
             assert summary.counts["queued"] == SHARD_DUE, summary
             per_occurrence = {op: n / SHARD_DUE for op, n in counter.calls.items()}

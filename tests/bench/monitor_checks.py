@@ -19,7 +19,7 @@ CHECKS = 300
 
 def main() -> None:
     quiet()
-    from proactive import dispatcher, monitors
+    from proactive import dispatcher, monitors, wiring
     from proactive.agents import create_agent
     from proactive.clock import iso
     from proactive.context import Context
@@ -97,7 +97,7 @@ def main() -> None:
         for minute in range(3):
             counter.reset()
             t0 = time.perf_counter()
-            summary = dispatcher.tick(Context(store, queue), now + timedelta(minutes=minute))
+            summary = dispatcher.tick(Context(store, queue, wiring.bus()), now + timedelta(minutes=minute))
             times.append(time.perf_counter() - t0)
             reads.append(counter.items_read)
             assert summary.counts["checks"] == DUE, summary

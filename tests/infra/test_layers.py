@@ -172,9 +172,9 @@ spec = importlib.util.spec_from_file_location("handler", f"functions/{function}/
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 at_import = sorted({m.partition(".")[0] for m in sys.modules})
-from proactive import events
+from proactive import wiring
 from proactive.observability import tracer
-events.subscriptions()
+wiring.bus()
 tracer()
 print(json.dumps({"at_import": at_import, "later": sorted({m.partition(".")[0] for m in sys.modules})}))
 """

@@ -17,8 +17,10 @@ import pytest
 from fastapi.testclient import TestClient
 from moto.core import DEFAULT_ACCOUNT_ID
 
+from proactive import wiring
 from proactive.auth import issue_local_token
 from proactive.dev.local import LocalContext, http_api_event, load_handler, scheduled_event, sqs_event
+from proactive.events import Bus
 from proactive.queue import RunQueue
 from proactive.store import Store
 from tests.mockaws import mocked_aws
@@ -75,6 +77,8 @@ class Aws:
     queue_arn: str
     dlq_url: str
     clock: QueueClock = field(default_factory=QueueClock)
+    # The event bus the functions build their context with, for the product code a test calls.
+    bus: Bus = field(default_factory=wiring.bus)
 
     def receive(self, wait: int = 0) -> list[dict[str, Any]]:
         """Every message visible now (delays included only once they have passed)."""

@@ -184,7 +184,12 @@ def test_a_callback_that_never_comes_fails_the_attempt_and_it_is_retried(
     # When the callback's time is up (the timer message, seen after the deadline)
     later = datetime.fromisoformat(waiting["callback_deadline"]) + timedelta(seconds=1)
     runs.execute(
-        aws.store, aws.queue, run["id"], now_fn=lambda: later, message={"attempt": 1, "wake": "callback"}
+        aws.store,
+        aws.queue,
+        aws.bus,
+        run["id"],
+        now_fn=lambda: later,
+        message={"attempt": 1, "wake": "callback"},
     )
     # Then the attempt failed for that reason, and the next attempt succeeds
     retried = run_of(client, run["id"])

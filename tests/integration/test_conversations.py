@@ -133,6 +133,26 @@ def test_without_an_agent_or_a_default_the_error_names_agent_id(client: TestClie
     assert unknown.json()["field"] == "agent_id"
 
 
+def test_a_turn_with_a_deleted_agent_is_a_409_naming_it_and_makes_no_run(
+    client: TestClient, model: OpenAIChatServer
+) -> None:
+    agent_id = llm_agent(client, model)
+    talk = conversation(client, agent_id)
+    assert client.delete(f"/api/agents/{agent_id}").status_code == 204
+    for path in (f"/conversations/{talk['id']}/messages", f"/conversations/{talk['id']}/continue"):
+        answer = client.post(path, json={"message": "still there?"} if path.endswith("messages") else {})
+        assert answer.status_code == 409, answer.text
+        assert answer.json()["field"] == "agent_id"
+        assert f"agent {agent_id} no longer exists" in answer.json()["message"]
+    assert (
+        client.get("/api/runs", params={"source_id": talk["id"], "source_type": "conversation"}).json()[
+            "items"
+        ]
+        == []
+    )
+    assert len(model.requests) == 0  # the model was never asked
+
+
 def test_a_sidekick_sees_its_application_state_and_a_patch_changes_it(
     client: TestClient, model: OpenAIChatServer
 ) -> None:

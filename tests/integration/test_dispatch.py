@@ -33,7 +33,7 @@ def create(aws: Aws, now: datetime, cron: str, tz: str = "UTC", **extra: Any) ->
         timezone=tz,
         **extra,
     )
-    return schedules.create_schedule(aws.store, aws.queue, body, now)
+    return schedules.create_schedule(aws.store, aws.queue, aws.bus, body, now)
 
 
 def next_fire(aws: Aws, schedule_id: str) -> str | None:
@@ -79,7 +79,7 @@ def test_retried_and_stale_ticks_never_start_a_second_run(aws: Aws, handlers: Ha
     handlers.tick(now)  # a retried invocation of the same tick
     handlers.tick(now + timedelta(minutes=1))  # the next tick, whose window overlaps
     # A tick that read the schedule before it advanced re-sends but cannot create a run.
-    result = schedules.dispatch(aws.store, aws.queue, stale_view, now)
+    result = schedules.dispatch(aws.store, aws.queue, aws.bus, stale_view, now)
     assert result.queued == []
     runs = runs_of(aws, sched.id)
     assert [r["scheduled_for"] for r in runs] == ["2026-06-01T12:05:00.000000Z"]

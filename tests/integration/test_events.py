@@ -45,16 +45,16 @@ def test_worker_killed_before_delivering_events_still_chains_exactly_once(
     [message] = aws.receive()
 
     # When the worker dies right after recording the run's success, before delivering its events
-    delivered = events.deliver
+    delivered = events.Bus.deliver
 
     def die(*args: object, **kwargs: object) -> None:
         raise WorkerKilled
 
-    monkeypatch.setattr(events, "deliver", die)
+    monkeypatch.setattr(events.Bus, "deliver", die)
     with pytest.raises(WorkerKilled):
         # No time left on the invocation: its idempotency claim lapses as a dead worker's would.
         handlers.worker.handler(sqs_event([message], aws.queue_arn), LocalContext("WorkerFunction", 0))
-    monkeypatch.setattr(events, "deliver", delivered)
+    monkeypatch.setattr(events.Bus, "deliver", delivered)
 
     # Then the run has succeeded, and nothing was chained yet
     assert client.get(f"/api/runs/{first['id']}").json()["status"] == "succeeded"
@@ -86,7 +86,7 @@ def test_a_subscriber_that_fails_leaves_the_event_pending_and_the_retry_delivers
     agent, trigger = _chain_setup(client)
     body = {"workspace_id": "ws-1", "agent_id": agent, "task": "Research"}
     first = client.post("/api/runs", json=body).json()
-    delivered = events.deliver
+    delivered = events.Bus.deliver
     calls = []
 
     def flaky(*args: object, **kwargs: object) -> None:
@@ -95,7 +95,7 @@ def test_a_subscriber_that_fails_leaves_the_event_pending_and_the_retry_delivers
             raise ConnectionError("the queue did not answer")
         delivered(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(events, "deliver", flaky)
+    monkeypatch.setattr(events.Bus, "deliver", flaky)
 
     # When the worker runs it: the run succeeds but its message fails, so SQS retries it
     handlers.drain()

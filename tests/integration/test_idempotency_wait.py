@@ -60,7 +60,9 @@ def test_a_call_waits_for_the_first_call_still_being_handled_or_is_told_how_to(
     # One that waits long enough gets the first call's run once it is stored
     def first_call_ends() -> None:
         time.sleep(0.5)
-        runs.delegate(aws.store, aws.queue, body, requested_by="tester", now=utcnow(), run_id="run-first")
+        runs.delegate(
+            aws.store, aws.queue, aws.bus, body, requested_by="tester", now=utcnow(), run_id="run-first"
+        )
 
     finishing = threading.Thread(target=first_call_ends)
     finishing.start()

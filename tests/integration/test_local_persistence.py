@@ -9,7 +9,7 @@ from pathlib import Path
 import boto3
 from fastapi.testclient import TestClient
 
-from proactive import runs, schedules
+from proactive import runs, schedules, wiring
 from proactive.api import create_app
 from proactive.clock import iso
 from proactive.dev import persistence
@@ -33,6 +33,7 @@ def test_saved_table_loads_back_and_waiting_work_is_queued_again(tmp_path: Path)
         schedule = schedules.create_schedule(
             store,
             queue,
+            wiring.bus(),
             ScheduleCreate(
                 name="s",
                 workspace_id="ws-1",
@@ -43,7 +44,12 @@ def test_saved_table_loads_back_and_waiting_work_is_queued_again(tmp_path: Path)
             now,
         )
         done = runs.delegate(
-            store, queue, RunCreate(workspace_id="ws-1", agent_id=agent, task="x"), requested_by="u", now=now
+            store,
+            queue,
+            wiring.bus(),
+            RunCreate(workspace_id="ws-1", agent_id=agent, task="x"),
+            requested_by="u",
+            now=now,
         )
         store.runs.update(done.id, {"status": "succeeded", "big": 10**37})
         # When the stack saves its table and stops

@@ -208,8 +208,8 @@ def test_an_approved_actions_execution_counts_as_an_attempt_as_soon_as_its_run_s
     # The steps after the window learn the outcome once, and count no second attempt.
     item = {"goal_action_id": ga["id"], "impact_seconds": 60}
     later = utcnow() + timedelta(seconds=61)
-    steps.handle(aws.store, aws.queue, {"step": "measure", "state": item}, later)
-    steps.handle(aws.store, aws.queue, {"step": "learn", "state": item}, later)
+    steps.handle(aws.store, aws.queue, aws.bus, {"step": "measure", "state": item}, later)
+    steps.handle(aws.store, aws.queue, aws.bus, {"step": "learn", "state": item}, later)
     stats = client.get(f"/api/autonomous/actions/{action['id']}").json()["statistics"]
     assert stats["attempts"] == 1
     assert stats["successes"] + stats["failures"] == 1
@@ -295,12 +295,12 @@ def test_measure_and_learn_compare_with_the_forecast_and_update_the_record(
     assert client.post("/api/autonomous/metrics", json={"metrics": after}).status_code == 200
     item = {"goal_action_id": ga["id"], "impact_seconds": 60}
     later = acted + timedelta(seconds=61)
-    measured = steps.handle(aws.store, aws.queue, {"step": "measure", "state": item}, later)
+    measured = steps.handle(aws.store, aws.queue, aws.bus, {"step": "measure", "state": item}, later)
     assert measured["measured"]
     assert measured["improved"]
     assert measured["observed"] < 61
     assert measured["expected"] > 75
-    learned = steps.handle(aws.store, aws.queue, {"step": "learn", "state": item}, later)
+    learned = steps.handle(aws.store, aws.queue, aws.bus, {"step": "learn", "state": item}, later)
     assert learned["outcome"]["success"] is True
     assert learned["outcome"]["goal_status"] == "achieved"
     stats = client.get(f"/api/autonomous/actions/{action['id']}").json()["statistics"]
@@ -315,7 +315,7 @@ def test_measure_and_learn_compare_with_the_forecast_and_update_the_record(
     assert (learnt["success_rate"], learnt["impact_count"]) == (1.0, 1)
     assert learnt["mean_impact"] == pytest.approx(stats["impact_sum"])
     # Learnt once: the state machine's own call after the window finds it done.
-    again = steps.handle(aws.store, aws.queue, {"step": "learn", "state": item}, later)
+    again = steps.handle(aws.store, aws.queue, aws.bus, {"step": "learn", "state": item}, later)
     assert again["outcome"] == learned["outcome"]
     assert client.get(f"/api/autonomous/actions/{action['id']}").json()["statistics"]["attempts"] == 1
 
@@ -333,7 +333,7 @@ def test_an_approval_that_lapses_runs_nothing_and_a_late_or_forged_link_is_refus
         "state": {"goal_action_id": pending["id"]},
         "error": {"Error": "States.Timeout"},
     }
-    assert steps.handle(aws.store, aws.queue, lapse, utcnow())["status"] == "expired"
+    assert steps.handle(aws.store, aws.queue, aws.bus, lapse, utcnow())["status"] == "expired"
     late = client.post(path_of(links["approve"]), headers={"Authorization": ""})
     assert late.status_code == 409
     assert "lapsed" in late.text
@@ -408,7 +408,7 @@ def test_a_goal_waits_for_the_one_before_it_and_an_adaptive_plan_is_made_again_o
 
     def ready(ga_id: str) -> dict[str, Any]:
         item = {"goal_action_id": ga_id, "requires_approval": False, "action_kind": "notify"}
-        return dict(steps.handle(aws.store, aws.queue, {"step": "ready", "state": item}, utcnow()))
+        return dict(steps.handle(aws.store, aws.queue, aws.bus, {"step": "ready", "state": item}, utcnow()))
 
     # ADAPTIVE, planned when CPU was at 50%: it is at 79% now, so the action is drawn again.
     adaptive = goal_action("adaptive", {"strategy": "ADAPTIVE", "planned_value": 50.0, "after": None})

@@ -84,7 +84,9 @@ def test_cooldown_lets_a_condition_that_stays_true_fire_again(
     for minutes in (0, 5, 9, 11):
         stored = aws.store.monitors.get(mon["id"])
         assert stored is not None
-        fired.append(checks.check_now(aws.store, aws.queue, stored, t0 + timedelta(minutes=minutes)).fired)
+        fired.append(
+            checks.check_now(aws.store, aws.queue, aws.bus, stored, t0 + timedelta(minutes=minutes)).fired
+        )
     assert fired == [True, False, False, True]
 
 

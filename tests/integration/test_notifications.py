@@ -552,7 +552,7 @@ def test_missed_occurrences_are_one_notification_not_one_per_occurrence(
         catch_up="skip",
     )
     schedule = schedules.create_schedule(
-        aws.store, aws.queue, body, datetime(2026, 5, 1, 0, 0, 30, tzinfo=UTC)
+        aws.store, aws.queue, aws.bus, body, datetime(2026, 5, 1, 0, 0, 30, tzinfo=UTC)
     )
     # After an hour without a dispatcher, six occurrences were missed
     summary = handlers.tick(datetime(2026, 5, 1, 1, 5, tzinfo=UTC))

@@ -302,6 +302,7 @@ def test_each_idempotency_record_is_a_partition_of_its_own_and_runs_need_none(
     made = runs.delegate(
         aws.store,
         aws.queue,
+        aws.bus,
         runs_model(WS, agent),
         requested_by="tester",
         now=datetime.now(UTC),
@@ -347,9 +348,11 @@ class _Writes:
 
 def test_a_run_nobody_is_told_of_is_not_written_again_once_it_ended(aws: Aws) -> None:
     agent = make_agent(aws.store)
-    run = runs.delegate(aws.store, aws.queue, runs_model(WS, agent), requested_by="t", now=datetime.now(UTC))
+    run = runs.delegate(
+        aws.store, aws.queue, aws.bus, runs_model(WS, agent), requested_by="t", now=datetime.now(UTC)
+    )
     writes = _Writes(aws.store.table.client)
-    runs.execute(aws.store, aws.queue, run.id)
+    runs.execute(aws.store, aws.queue, aws.bus, run.id)
     raw = _stored(aws, "run", run.id)
     assert raw["status"] == "succeeded"
     assert "pending_events" not in raw
@@ -370,8 +373,10 @@ def test_a_run_whose_end_is_listened_for_still_tells_it(aws: Aws) -> None:
         ),
         T0,
     )
-    run = runs.delegate(aws.store, aws.queue, runs_model(WS, agent), requested_by="t", now=datetime.now(UTC))
-    runs.execute(aws.store, aws.queue, run.id)
+    run = runs.delegate(
+        aws.store, aws.queue, aws.bus, runs_model(WS, agent), requested_by="t", now=datetime.now(UTC)
+    )
+    runs.execute(aws.store, aws.queue, aws.bus, run.id)
     assert "pending_events" not in _stored(aws, "run", run.id)
     followed, _ = aws.store.runs.list_runs(
         WS, status=None, source_type="trigger", source_id=chained["id"], limit=5, cursor=None
@@ -388,7 +393,7 @@ def _hourly(aws: Aws, start: datetime, *, runtime: str = "builtin") -> ScheduleR
         cron_expression="0 * * * *",
         overlap="skip",
     )
-    return schedules.create_schedule(aws.store, aws.queue, body, start)
+    return schedules.create_schedule(aws.store, aws.queue, aws.bus, body, start)
 
 
 def _occurrence(aws: Aws, schedule_id: str, fire: datetime) -> RunRecord:
@@ -405,7 +410,7 @@ def test_a_run_leaves_its_slot_to_lapse_and_a_finished_holder_s_slot_is_taken_ov
     schedule = _hourly(aws, T0 - timedelta(hours=1))
     handlers.tick(T0 - timedelta(seconds=30))
     first = _occurrence(aws, schedule.id, T0)
-    assert runs.execute(aws.store, aws.queue, first.id, now_fn=lambda: T0)["status"] == "succeeded"
+    assert runs.execute(aws.store, aws.queue, aws.bus, first.id, now_fn=lambda: T0)["status"] == "succeeded"
     # Its lease lapses before the next occurrence: the slot is not written again to free it.
     assert _stored(aws, "schedule", schedule.id)["active_run_id"] == first.id
     # Made to fire every minute: the next occurrence comes while that lease still holds, and
@@ -413,6 +418,7 @@ def test_a_run_leaves_its_slot_to_lapse_and_a_finished_holder_s_slot_is_taken_ov
     schedules.update_schedule(
         aws.store,
         aws.queue,
+        aws.bus,
         schedule.id,
         ScheduleUpdate(cron_expression="* * * * *"),
         frozenset({WS}),
@@ -421,7 +427,9 @@ def test_a_run_leaves_its_slot_to_lapse_and_a_finished_holder_s_slot_is_taken_ov
     handlers.tick(T0 + timedelta(seconds=30))
     fire = T0 + timedelta(minutes=1)
     second = _occurrence(aws, schedule.id, fire)
-    assert runs.execute(aws.store, aws.queue, second.id, now_fn=lambda: fire)["status"] == "succeeded"
+    assert (
+        runs.execute(aws.store, aws.queue, aws.bus, second.id, now_fn=lambda: fire)["status"] == "succeeded"
+    )
     assert _stored(aws, "schedule", schedule.id)["last_run_id"] == second.id
 
 
@@ -432,12 +440,12 @@ def test_a_delivery_that_loses_the_run_to_another_leaves_it_the_slot(aws: Aws, h
     handlers.tick(T0 - timedelta(seconds=30))
     queued = _occurrence(aws, schedule.id, T0)
     now = datetime.now(UTC)
-    holder = threading.Thread(target=runs.execute, args=(aws.store, aws.queue, queued.id))
+    holder = threading.Thread(target=runs.execute, args=(aws.store, aws.queue, aws.bus, queued.id))
     holder.start()
     try:
         assert gate.entered.wait(10)
         # A second delivery that read the run while it was still queued loses its start ...
-        assert attempts._attempt(aws.store, aws.queue, queued, now, lambda: now)["status"] == "taken"
+        assert attempts._attempt(aws.store, aws.queue, aws.bus, queued, now, lambda: now)["status"] == "taken"
         # ... and leaves the slot to the attempt going on.
         assert _stored(aws, "schedule", schedule.id)["active_run_id"] == queued.id
     finally:

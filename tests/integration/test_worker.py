@@ -70,6 +70,7 @@ def delegate_run(aws: Aws, agent_id: str, task: str = "Research AI trends") -> R
     return delegate(
         aws.store,
         aws.queue,
+        aws.bus,
         RunCreate(workspace_id="ws-1", agent_id=agent_id, task=task),
         requested_by="tester",
         now=utcnow(),
@@ -164,14 +165,14 @@ def test_occurrence_of_a_schedule_paused_before_it_ran_is_cancelled(aws: Aws, ha
         task_description="t",
         cron_expression="0 9 * * *",
     )
-    sched = schedules.create_schedule(aws.store, aws.queue, body, now)
-    schedules.set_active(aws.store, aws.queue, sched.id, False, frozenset({"ws-1"}), now)
+    sched = schedules.create_schedule(aws.store, aws.queue, aws.bus, body, now)
+    schedules.set_active(aws.store, aws.queue, aws.bus, sched.id, False, frozenset({"ws-1"}), now)
     [run] = aws.store.runs.list_runs(
         "ws-1", status=None, source_type="schedule", source_id=sched.id, limit=5, cursor=None
     )[0]
     from proactive import runs
 
-    result = runs.execute(aws.store, aws.queue, run.id, now_fn=lambda: now + timedelta(minutes=1))
+    result = runs.execute(aws.store, aws.queue, aws.bus, run.id, now_fn=lambda: now + timedelta(minutes=1))
     assert result["status"] == "cancelled"
     assert aws.store.runs.get(run.id).reason == "the schedule was paused before this occurrence ran"
 
@@ -190,7 +191,7 @@ def test_overlap_skip_cancels_an_occurrence_while_the_previous_run_is_still_goin
         cron_expression="* * * * *",
         overlap="skip",
     )
-    sched = schedules.create_schedule(aws.store, aws.queue, body, start)
+    sched = schedules.create_schedule(aws.store, aws.queue, aws.bus, body, start)
     handlers.tick(start + timedelta(seconds=30))
     first, second = sorted(
         aws.store.runs.list_runs(
@@ -200,10 +201,10 @@ def test_overlap_skip_cancels_an_occurrence_while_the_previous_run_is_still_goin
     )
     from proactive import runs
 
-    worker = threading.Thread(target=runs.execute, args=(aws.store, aws.queue, first.id))
+    worker = threading.Thread(target=runs.execute, args=(aws.store, aws.queue, aws.bus, first.id))
     worker.start()
     assert gate.entered.wait(10)
-    assert runs.execute(aws.store, aws.queue, second.id)["status"] == "cancelled"
+    assert runs.execute(aws.store, aws.queue, aws.bus, second.id)["status"] == "cancelled"
     gate.release.set()
     worker.join(10)
     assert aws.store.runs.get(first.id).status == "succeeded"

@@ -1,5 +1,5 @@
 """Platform events (a run finished, a monitor became failing or recovered, an occurrence was
-missed) and the subscribers they are delivered to, registered once below.
+missed) and the bus that delivers them to their subscribers.
 
 Publishing is an outbox on the item the event is about: the write that changes the item also
 records the event's type in its `pending_events`, so the change and the event cannot part. The
@@ -8,11 +8,12 @@ events still pending (a redelivered queue message, the next check of a monitor, 
 delivers them again. Subscribers must therefore be idempotent; they are, because everything
 they create has an id derived from the event (a chained run's id names the trigger and the run).
 
-The subscribers are registered by the platform's wiring (`proactive.wiring`), which every
-function imports where it starts; this module knows none of them. A subscriber may say, from the
-event alone (and at most a read), whether it may act on it (`may_act`). A run's end that no
-subscriber may act on is not recorded (`wanted`): a plain run with no one to tell and nothing
-chained to it is not written again just to clear the event.
+The subscribers are named by the platform's wiring (`proactive.wiring`), which builds the bus
+(`Bus`) that each function's context carries and hands to the work it does; this module knows
+none of them. A subscriber may say, from the event alone (and at most a read), whether it may act
+on it (`may_act`). A run's end that no subscriber may act on is not recorded (`Bus.wanted`): a
+plain run with no one to tell and nothing chained to it is not written again just to clear the
+event.
 """
 
 from __future__ import annotations
@@ -54,7 +55,9 @@ class Event:
     subject: Mapping[str, Any]
 
 
-Deliver = Callable[[Store, RunQueue, Event, datetime], None]
+# (store, queue, the bus the event came by, the event, now): what a subscriber does with an
+# event; what it starts publishes its own events on the same bus.
+Deliver = Callable[[Store, RunQueue, "Bus", Event, datetime], None]
 # Whether a subscriber may act on an event. It may say yes when it will not (that costs a
 # delivery that does nothing), never no when it would (that loses the event).
 MayAct = Callable[[Store, Event], bool]
@@ -72,24 +75,6 @@ class Subscription:
     may_act: MayAct = _always
 
 
-_subscriptions: tuple[Subscription, ...] | None = None
-
-
-def subscribe(subscription: Subscription) -> None:
-    """Deliver the events of `subscription.types` to it from now on (once per name)."""
-    global _subscriptions
-    kept = tuple(s for s in _subscriptions or () if s.name != subscription.name)
-    _subscriptions = (*kept, subscription)
-
-
-def subscriptions() -> tuple[Subscription, ...]:
-    """Every subscriber. Refuses to answer before the wiring registered any: an event published
-    then would reach no one, and be cleared as if it had."""
-    if _subscriptions is None:
-        raise RuntimeError("no event subscriber is registered: the function calls proactive.wiring.install()")
-    return _subscriptions
-
-
 def pending(*types: str) -> dict[str, list[str]]:
     """The attribute that records events in the same write as the change they report."""
     unknown = set(types) - EVENT_TYPES
@@ -98,49 +83,60 @@ def pending(*types: str) -> dict[str, list[str]]:
     return {PENDING: list(types)}
 
 
-def wanted(store: Store, subject: Mapping[str, Any], *types: str) -> dict[str, list[str]]:
-    """`pending` for those of `types` some subscriber may act on, about `subject` as it is
-    being written (nothing, when none are)."""
-    kept = [
-        t for t in types if any(s.may_act(store, Event(t, subject)) for s in subscriptions() if t in s.types)
-    ]
-    return pending(*kept) if kept else {}
+@dataclass(frozen=True)
+class Bus:
+    """Delivers events to `subscriptions`, each to those whose types include the event's."""
 
+    subscriptions: tuple[Subscription, ...]
 
-def deliver(store: Store, queue: RunQueue, events: Sequence[Event], now: datetime) -> None:
-    """Hand each event to its subscribers. A subscriber's failure is raised after the others
-    have had theirs, so the caller leaves the events pending and they are delivered again."""
-    failed: list[Exception] = []
-    for event in events:
-        for subscription in subscriptions():
-            if event.type not in subscription.types:
-                continue
-            try:
-                subscription.deliver(store, queue, event, now)
-            except Exception as exc:
-                logger.exception(
-                    "event subscriber failed; the event stays pending",
-                    extra={
-                        "event": event.type,
-                        "subscriber": subscription.name,
-                        "subject": event.subject.get("id"),
-                    },
-                )
-                failed.append(exc)
-    if failed:
-        raise failed[0]
+    def wanted(self, store: Store, subject: Mapping[str, Any], *types: str) -> dict[str, list[str]]:
+        """`pending` for those of `types` some subscriber may act on, about `subject` as it is
+        being written (nothing, when none are)."""
+        kept = [
+            t
+            for t in types
+            if any(s.may_act(store, Event(t, subject)) for s in self.subscriptions if t in s.types)
+        ]
+        return pending(*kept) if kept else {}
 
+    def deliver(self, store: Store, queue: RunQueue, events: Sequence[Event], now: datetime) -> None:
+        """Hand each event to its subscribers. A subscriber's failure is raised after the others
+        have had theirs, so the caller leaves the events pending and they are delivered again."""
+        failed: list[Exception] = []
+        for event in events:
+            for subscription in self.subscriptions:
+                if event.type not in subscription.types:
+                    continue
+                try:
+                    subscription.deliver(store, queue, self, event, now)
+                except Exception as exc:
+                    logger.exception(
+                        "event subscriber failed; the event stays pending",
+                        extra={
+                            "event": event.type,
+                            "subscriber": subscription.name,
+                            "subject": event.subject.get("id"),
+                        },
+                    )
+                    failed.append(exc)
+        if failed:
+            raise failed[0]
 
-def flush(
-    store: Store, queue: RunQueue, entities: Entities[Any], item: Mapping[str, Any] | Record, now: datetime
-) -> None:
-    """Deliver the events pending on `item` (a record, or a stored item), then clear them. Each
-    event's subject is the item as stored. Safe to repeat."""
-    types = field_of(item, PENDING) or []
-    if not types:
-        return
-    subject = item if isinstance(item, Mapping) else item.as_stored()
-    deliver(store, queue, [Event(t, subject) for t in types], now)
-    # Cleared by another delivery meanwhile, or the item is gone: either way nothing is pending.
-    with contextlib.suppress(ConditionFailed):
-        entities.update(subject["id"], remove=(PENDING,), condition=Attr(PENDING).exists())
+    def flush(
+        self,
+        store: Store,
+        queue: RunQueue,
+        entities: Entities[Any],
+        item: Mapping[str, Any] | Record,
+        now: datetime,
+    ) -> None:
+        """Deliver the events pending on `item` (a record, or a stored item), then clear them.
+        Each event's subject is the item as stored. Safe to repeat."""
+        types = field_of(item, PENDING) or []
+        if not types:
+            return
+        subject = item if isinstance(item, Mapping) else item.as_stored()
+        self.deliver(store, queue, [Event(t, subject) for t in types], now)
+        # Cleared by another delivery meanwhile, or the item is gone: either way nothing is pending.
+        with contextlib.suppress(ConditionFailed):
+            entities.update(subject["id"], remove=(PENDING,), condition=Attr(PENDING).exists())

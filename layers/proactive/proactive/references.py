@@ -26,6 +26,7 @@ from proactive import monitors, schedules
 from proactive.agents import get_agent
 from proactive.clock import iso
 from proactive.errors import Conflict
+from proactive.events import Bus
 from proactive.models.notifications import ChannelRecord
 from proactive.queue import RunQueue
 from proactive.store import Store
@@ -83,7 +84,14 @@ def agent_users(store: Store, agent: dict[str, Any]) -> dict[str, list[Any]]:
 
 
 def delete_agent(
-    store: Store, queue: RunQueue, agent_id: str, workspaces: frozenset[str], now: datetime, *, force: bool
+    store: Store,
+    queue: RunQueue,
+    bus: Bus,
+    agent_id: str,
+    workspaces: frozenset[str],
+    now: datetime,
+    *,
+    force: bool,
 ) -> dict[str, list[str]]:
     """Delete an agent; 409 naming its users, unless `force`, which pauses them first. Returns
     the ids of what was paused."""
@@ -93,7 +101,7 @@ def delete_agent(
         raise _refuse(f"agent {agent_id!r}", users)
     reason = f"paused when its agent {agent_id} ({agent['name']}) was deleted"
     for schedule in users["schedules"]:
-        schedules.set_active(store, queue, schedule.id, False, workspaces, now, reason=reason)
+        schedules.set_active(store, queue, bus, schedule.id, False, workspaces, now, reason=reason)
     for trigger in users["triggers"]:
         modify(
             partial(get_trigger, store, trigger["id"], workspaces),

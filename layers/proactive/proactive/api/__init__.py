@@ -32,11 +32,9 @@ def create_lazy_app() -> ASGIApp:
 
 def create_stream_app() -> FastAPI:
     """The stream function's app: `POST /conversations/{id}/messages` with `stream: true` only."""
-    from proactive import wiring
     from proactive.api.stream import create_stream_app as build
     from proactive.wiring import agents as agent_wiring
 
-    wiring.install()
     agent_wiring.install()
     return build()
 

@@ -19,6 +19,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from proactive.clock import iso, utcnow
 from proactive.conversations import turns
 from proactive.errors import AgentFailed
+from proactive.events import Bus
+from proactive.models.common import ErrorBody
 from proactive.models.conversations import Message, TurnAccepted
 from proactive.models.runs import FINAL_STATUSES, RunRecord, RunStatus
 from proactive.queue import RunQueue
@@ -48,12 +50,18 @@ ANSWERS: dict[int | str, dict[str, Any]] = {
         },
     },
     202: {"model": TurnAccepted, "description": "The turn goes on in the background."},
+    502: {
+        "model": ErrorBody,
+        "description": "The agent could not answer (its agent is gone, or it failed for good); the "
+        "message names the run that records why.",
+    },
 }
 
 
 async def take_turn(
     store: Store,
     queue: RunQueue,
+    bus: Bus,
     conversation_id: str,
     workspaces: frozenset[str],
     text: str,
@@ -69,7 +77,7 @@ async def take_turn(
         lambda: turns.begin(store, conversation_id, workspaces, text=text, from_user=stored, now=now)
     )
     if turns.in_background(conversation):
-        await to_thread.run_sync(enqueue_new, store, queue, run, now)
+        await to_thread.run_sync(enqueue_new, store, queue, bus, run, now)
         return _accepted(
             run,
             message,
@@ -78,12 +86,12 @@ async def take_turn(
         )
     if stream:
         return StreamingResponse(
-            _stream(store, queue, run),
+            _stream(store, queue, bus, run),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
     seconds = get_settings().conversation_turn_seconds
-    final = await to_thread.run_sync(lambda: turns.answer(store, queue, run, seconds=seconds))
+    final = await to_thread.run_sync(lambda: turns.answer(store, queue, bus, run, seconds=seconds))
     reply = turns.reply_for(store, final) if final.status in FINAL_STATUSES else None
     if reply is None:
         return _accepted(final, message, _pending(final))
@@ -115,7 +123,7 @@ def _event(kind: str, data: Any) -> bytes:
     return f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n".encode()
 
 
-async def _stream(store: Store, queue: RunQueue, run: RunRecord) -> AsyncIterator[bytes]:
+async def _stream(store: Store, queue: RunQueue, bus: Bus, run: RunRecord) -> AsyncIterator[bytes]:
     """Answer the turn in a thread, passing on each event as the model produces it."""
     loop = asyncio.get_running_loop()
     events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
@@ -125,7 +133,7 @@ async def _stream(store: Store, queue: RunQueue, run: RunRecord) -> AsyncIterato
 
     seconds = get_settings().conversation_stream_seconds
     work = asyncio.ensure_future(
-        to_thread.run_sync(lambda: turns.answer(store, queue, run, seconds=seconds, on_event=emit))
+        to_thread.run_sync(lambda: turns.answer(store, queue, bus, run, seconds=seconds, on_event=emit))
     )
     work.add_done_callback(lambda _: events.put_nowait(("done", None)))
     wrote = False

@@ -36,12 +36,10 @@ class ASGIApp(Protocol):
 
 
 def _wire() -> None:
-    """What the routes look up (event subscribers, runtimes, ...), registered before the first
-    app is built: at a request's time in the API function, so its init loads none of it."""
-    from proactive import wiring
+    """What the routes look up (runtimes, run context sources), registered before the first app
+    is built: at a request's time in the API function, so its init loads none of it."""
     from proactive.wiring import agents as agent_wiring
 
-    wiring.install()
     agent_wiring.install()
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, status
 
 from proactive import autonomy
-from proactive.api.deps import CurrentPrincipal, QueueDep, StoreDep, WorkspaceScope
+from proactive.api.deps import BusDep, CurrentPrincipal, QueueDep, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
 from proactive.errors import InvalidInput
 from proactive.models.autonomy import (
@@ -104,13 +104,13 @@ def _shown_value(channel: ChannelRecord, type_: str) -> str:
 
 
 @router.post("/execute", status_code=status.HTTP_202_ACCEPTED, response_model=ExecutionStarted)
-def execute(workspace: WorkspaceScope, store: StoreDep, queue: QueueDep) -> Any:
+def execute(workspace: WorkspaceScope, store: StoreDep, queue: QueueDep, bus: BusDep) -> Any:
     """Run autonomous mode now (it counts as an execution). 409 with the running run's id while
     another execution runs."""
     return {
         "status": "ok",
         "message": "Execution started",
-        "run": autonomy.execute_now(store, queue, workspace, utcnow()),
+        "run": autonomy.execute_now(store, queue, bus, workspace, utcnow()),
     }
 
 

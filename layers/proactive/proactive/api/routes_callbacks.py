@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from proactive import runs
-from proactive.api.deps import QueueDep, StoreDep
+from proactive.api.deps import BusDep, QueueDep, StoreDep
 from proactive.clock import utcnow
 from proactive.models.common import ErrorBody
 
@@ -46,9 +46,9 @@ _BODY = {
         }.items()
     },
 )
-async def callback(run_id: str, request: Request, store: StoreDep, queue: QueueDep) -> Any:
+async def callback(run_id: str, request: Request, store: StoreDep, queue: QueueDep, bus: BusDep) -> Any:
     body = await request.body()
     headers = {k.lower(): v for k, v in request.headers.items()}
     return await to_thread.run_sync(
-        lambda: runs.receive_callback(store, queue, run_id, headers, body, utcnow())
+        lambda: runs.receive_callback(store, queue, bus, run_id, headers, body, utcnow())
     )

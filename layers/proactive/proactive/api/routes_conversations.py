@@ -16,7 +16,7 @@ from fastapi import APIRouter, Response, status
 from proactive import conversations
 from proactive.api import listing
 from proactive.api.answers import ANSWERS, take_turn
-from proactive.api.deps import CurrentPrincipal, Cursor, Limit, QueueDep, StoreDep, WorkspaceScope
+from proactive.api.deps import BusDep, CurrentPrincipal, Cursor, Limit, QueueDep, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
 from proactive.conversations import turns
 from proactive.models.common import Page
@@ -87,11 +87,18 @@ def messages(
 
 @router.post("/{conversation_id}/messages", response_model=Message, responses=ANSWERS)
 async def send(
-    conversation_id: str, body: MessageCreate, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep
+    conversation_id: str,
+    body: MessageCreate,
+    principal: CurrentPrincipal,
+    store: StoreDep,
+    queue: QueueDep,
+    bus: BusDep,
 ) -> Any:
     """Send a message; the agent answers with the conversation's history (and a sidekick's
     `context_data`) in view. 409 while the previous message is still being answered."""
-    return await take_turn(store, queue, conversation_id, principal.workspaces, body.message, body.stream)
+    return await take_turn(
+        store, queue, bus, conversation_id, principal.workspaces, body.message, body.stream
+    )
 
 
 @router.post("/{conversation_id}/continue", response_model=Message, responses=ANSWERS)
@@ -100,6 +107,7 @@ async def carry_on(
     principal: CurrentPrincipal,
     store: StoreDep,
     queue: QueueDep,
+    bus: BusDep,
     body: ContinueRequest | None = None,
 ) -> Any:
     """The agent carries on from the history without a new message from the user (for instance
@@ -107,5 +115,5 @@ async def carry_on(
     body = body or ContinueRequest()
     text = body.instruction or turns.CONTINUE_PROMPT
     return await take_turn(
-        store, queue, conversation_id, principal.workspaces, text, body.stream, stored=False
+        store, queue, bus, conversation_id, principal.workspaces, text, body.stream, stored=False
     )

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response, status
 
 from proactive import monitors
 from proactive.api import listing
-from proactive.api.deps import CurrentPrincipal, Cursor, Limit, QueueDep, StoreDep, WorkspaceScope
+from proactive.api.deps import BusDep, CurrentPrincipal, Cursor, Limit, QueueDep, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
 from proactive.models.common import Page
 from proactive.models.monitors import Check, CheckRecord, MetricValue, Monitor, MonitorCreate, MonitorUpdate
@@ -58,10 +58,12 @@ def resume(monitor_id: str, principal: CurrentPrincipal, store: StoreDep) -> Mon
 
 
 @router.post("/{monitor_id}/check", response_model=Check)
-def check_now(monitor_id: str, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep) -> CheckRecord:
+def check_now(
+    monitor_id: str, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep, bus: BusDep
+) -> CheckRecord:
     """Check now and return the result (a fire queues the agent's run, as a scheduled check would)."""
     monitor = monitors.get_monitor(store, monitor_id, principal.workspaces)
-    return checks.check_now(store, queue, monitor, utcnow())
+    return checks.check_now(store, queue, bus, monitor, utcnow())
 
 
 @router.get("/{monitor_id}/history", response_model=Page[Check])

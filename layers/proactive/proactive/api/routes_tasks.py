@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from proactive import tasks
 from proactive.api import listing
-from proactive.api.deps import CurrentPrincipal, Cursor, Limit, QueueDep, StoreDep, WorkspaceScope
+from proactive.api.deps import BusDep, CurrentPrincipal, Cursor, Limit, QueueDep, StoreDep, WorkspaceScope
 from proactive.api.routes_hooks import DOCUMENTED, deliver_to
 from proactive.clock import utcnow
 from proactive.models.common import Page
@@ -27,12 +27,17 @@ def _base(request: Request) -> str:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Task)
 def create(
-    request: Request, body: TaskCreate, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep
+    request: Request,
+    body: TaskCreate,
+    principal: CurrentPrincipal,
+    store: StoreDep,
+    queue: QueueDep,
+    bus: BusDep,
 ) -> Any:
     """A delegation (one background run), a scheduled task (a schedule) or a triggered task (a
     webhook trigger and its signed webhook; the answer shows its secret this once, and the headers
     each delivery must carry)."""
-    made = tasks.create(store, queue, body, principal, utcnow())
+    made = tasks.create(store, queue, bus, body, principal, utcnow())
     return tasks.present(store, made, _base(request), with_runs=True)
 
 
@@ -76,9 +81,10 @@ def update(
     principal: CurrentPrincipal,
     store: StoreDep,
     queue: QueueDep,
+    bus: BusDep,
 ) -> Any:
     """Edit the task; its schedule or trigger changes with it."""
-    changed = tasks.update(store, queue, task_id, body, principal.workspaces, utcnow())
+    changed = tasks.update(store, queue, bus, task_id, body, principal.workspaces, utcnow())
     return tasks.present(store, changed, _base(request), with_runs=True)
 
 
@@ -90,32 +96,32 @@ def delete(task_id: str, principal: CurrentPrincipal, store: StoreDep) -> Respon
 
 
 @router.post("/{task_id}/execute", status_code=status.HTTP_202_ACCEPTED, response_model=Run)
-def execute(task_id: str, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep) -> Any:
+def execute(task_id: str, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep, bus: BusDep) -> Any:
     """Run the task's prompt now."""
-    return tasks.execute(store, queue, task_id, principal.workspaces, utcnow())
+    return tasks.execute(store, queue, bus, task_id, principal.workspaces, utcnow())
 
 
 def _activate(
-    request: Request, task_id: str, active: bool, principal: Any, store: Any, queue: Any
+    request: Request, task_id: str, active: bool, principal: Any, store: Any, queue: Any, bus: Any
 ) -> dict[str, Any]:
-    changed = tasks.set_active(store, queue, task_id, active, principal.workspaces, utcnow())
+    changed = tasks.set_active(store, queue, bus, task_id, active, principal.workspaces, utcnow())
     return tasks.present(store, changed, _base(request))
 
 
 @router.post("/{task_id}/disable", response_model=Task)
 def disable(
-    request: Request, task_id: str, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep
+    request: Request, task_id: str, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep, bus: BusDep
 ) -> Any:
     """Stop the task: its schedule stops firing, its webhook refuses deliveries."""
-    return _activate(request, task_id, False, principal, store, queue)
+    return _activate(request, task_id, False, principal, store, queue, bus)
 
 
 @router.post("/{task_id}/enable", response_model=Task)
 def enable(
-    request: Request, task_id: str, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep
+    request: Request, task_id: str, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep, bus: BusDep
 ) -> Any:
     """Start a disabled task again (its schedule from now on: occurrences while disabled are not run)."""
-    return _activate(request, task_id, True, principal, store, queue)
+    return _activate(request, task_id, True, principal, store, queue, bus)
 
 
 @public.post(

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from proactive import references, runs, triggers
 from proactive.api import listing
 from proactive.api.deps import (
+    BusDep,
     CurrentPrincipal,
     Cursor,
     Force,
@@ -80,6 +81,7 @@ def fire(
     principal: CurrentPrincipal,
     store: StoreDep,
     queue: QueueDep,
+    bus: BusDep,
     wait: IdempotencyWait,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
@@ -92,7 +94,7 @@ def fire(
 
     def fire_once(run_id: str) -> RunRecord | None:
         outcome, run = triggers.fire(
-            store, queue, trigger, body.payload, event=body.event, now=now, run_id=run_id
+            store, queue, bus, trigger, body.payload, event=body.event, now=now, run_id=run_id
         )
         outcomes.append(outcome)
         return run

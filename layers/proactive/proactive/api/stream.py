@@ -22,7 +22,7 @@ from proactive import __version__
 from proactive.api.answers import take_turn
 from proactive.api.bodies import readable_body
 from proactive.api.correlation import add_correlation_ids
-from proactive.api.deps import CurrentPrincipal, QueueDep, StoreDep
+from proactive.api.deps import BusDep, CurrentPrincipal, QueueDep, StoreDep
 from proactive.api.errors import error_body, install_error_handlers
 from proactive.errors import NotFound
 from proactive.models.conversations import MessageCreate
@@ -56,13 +56,20 @@ def create_stream_app() -> FastAPI:
 
 @router.post("/conversations/{conversation_id}/messages", response_model=None)
 async def send_streamed(
-    conversation_id: str, body: MessageCreate, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep
+    conversation_id: str,
+    body: MessageCreate,
+    principal: CurrentPrincipal,
+    store: StoreDep,
+    queue: QueueDep,
+    bus: BusDep,
 ) -> Any:
     """The message's answer as Server-Sent Events (or 202 in a deep research conversation), as
     the API's `POST /conversations/{id}/messages` answers it with `stream: true`."""
     if not body.stream:
         raise NotFound(f"{SERVED}; send a message with `stream` false to {_api()}", field="stream")
-    return await take_turn(store, queue, conversation_id, principal.workspaces, body.message, stream=True)
+    return await take_turn(
+        store, queue, bus, conversation_id, principal.workspaces, body.message, stream=True
+    )
 
 
 async def _elsewhere(request: Request, _: Exception) -> JSONResponse:

@@ -19,6 +19,7 @@ from boto3.dynamodb.conditions import Attr
 from proactive.agents import require_agent_in
 from proactive.clock import iso, parse_iso
 from proactive.errors import Conflict, InvalidInput
+from proactive.events import Bus
 from proactive.ids import derived_id
 from proactive.models.runs import FINAL_STATUSES, RunRecord, RunStatus, SourceType
 from proactive.observability import logger
@@ -252,7 +253,7 @@ def dispatch(
     return 1
 
 
-def execute_now(store: Store, queue: RunQueue, workspace_id: str, now: datetime) -> RunRecord:
+def execute_now(store: Store, queue: RunQueue, bus: Bus, workspace_id: str, now: datetime) -> RunRecord:
     """`POST /api/autonomous/execute`: an execution now (it counts as one: the next is a frequency
     from now). 409 naming the run while another execution runs."""
     config = get_config(store, workspace_id)
@@ -280,4 +281,4 @@ def execute_now(store: Store, queue: RunQueue, workspace_id: str, now: datetime)
         )
     except ConditionFailed:
         raise Conflict("autonomous mode changed at the same moment; try again") from None
-    return enqueue_new(store, queue, _run_for(store, config, now, now, run_id=run_id), now)
+    return enqueue_new(store, queue, bus, _run_for(store, config, now, now, run_id=run_id), now)

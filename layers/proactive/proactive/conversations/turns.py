@@ -26,6 +26,7 @@ from proactive import events
 from proactive.agents.runtimes import RunContext, StreamEvent
 from proactive.clock import iso
 from proactive.errors import Conflict
+from proactive.events import Bus
 from proactive.ids import derived_id, new_id
 from proactive.models.runs import FINAL_STATUSES, RunRecord, RunStatus, SourceType
 from proactive.queue import MAX_DELAY_SECONDS, RunQueue, run_message
@@ -84,9 +85,16 @@ def _take_turn(
     from_user: bool,
     now: datetime,
 ) -> dict[str, Any]:
-    """Make `run_id` the conversation's turn; Conflict while another turn's run is not final."""
+    """Make `run_id` the conversation's turn; Conflict while another turn's run is not final, or
+    when the conversation's agent was deleted (no run is made for it)."""
 
     def take(conversation: dict[str, Any]) -> dict[str, Any]:
+        if store.agents.get(conversation["agent_id"]) is None:
+            raise Conflict(
+                f"conversation {conversation_id}'s agent {conversation['agent_id']} no longer exists; "
+                "start a new conversation with another agent",
+                field="agent_id",
+            )
         active = conversation.get("active_run_id")
         if active:
             run = store.runs.get(active)
@@ -152,6 +160,7 @@ def in_background(conversation: Mapping[str, Any]) -> bool:
 def answer(
     store: Store,
     queue: RunQueue,
+    bus: Bus,
     run: RunRecord,
     *,
     seconds: float,
@@ -167,7 +176,7 @@ def answer(
     deadline = attempts.ATTEMPT_DEADLINE.set(time.monotonic() + seconds)
     stream = attempts.ATTEMPT_STREAM.set(on_event)
     try:
-        attempts.execute(store, queue, run.id)
+        attempts.execute(store, queue, bus, run.id)
     finally:
         attempts.ATTEMPT_STREAM.reset(stream)
         attempts.ATTEMPT_DEADLINE.reset(deadline)

@@ -25,6 +25,7 @@ from boto3.dynamodb.conditions import Attr
 
 from proactive.analytics.forecast import forecast
 from proactive.clock import iso, parse_iso
+from proactive.events import Bus
 from proactive.ids import derived_id
 from proactive.loop import action_execution, analysis, approvals, impact
 from proactive.loop import settings as loop_settings
@@ -216,7 +217,7 @@ def declined(
 
 
 def execute(
-    store: Store, queue: RunQueue, item: Mapping[str, Any], token: str | None, now: datetime
+    store: Store, queue: RunQueue, bus: Bus, item: Mapping[str, Any], token: str | None, now: datetime
 ) -> dict[str, Any]:
     """Execute the goal action's action. An agent's run is waited for through `token`."""
     ga = _require(store, item)
@@ -245,7 +246,7 @@ def execute(
     if action["kind"] == "agent":
         if token is None:
             raise ActionFailed("an agent action's step needs its task token")
-        return action_execution.start_run(store, queue, ga, goal, action, token, parameters, acted_at)
+        return action_execution.start_run(store, queue, bus, ga, goal, action, token, parameters, acted_at)
     if action["kind"] == "http":
         result = action_execution.call(ga, goal, action, parameters)
     else:

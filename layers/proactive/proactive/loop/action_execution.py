@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from proactive import events, outbound
 from proactive.agents.runtimes.http import resolved_headers
+from proactive.events import Bus
 from proactive.ids import derived_id
 from proactive.lib.signatures import signed_headers
 from proactive.loop import action_handlers as loop_actions
@@ -60,6 +61,7 @@ def record(
 def start_run(
     store: Store,
     queue: RunQueue,
+    bus: Bus,
     ga: Mapping[str, Any],
     goal: Goal,
     action: Mapping[str, Any],
@@ -82,7 +84,7 @@ def start_run(
             payload={"goal_action_id": ga["id"], "goal_id": goal.id, "action_id": action["id"]},
             goal_action_id=ga["id"],
         )
-        enqueue_new(store, queue, run, now)
+        enqueue_new(store, queue, bus, run, now)
         store.goal_actions.update(ga["id"], {"run_id": run_id})
     elif existing.status in ("succeeded", "failed", "cancelled"):
         _run_done(store, existing.as_stored(), now)  # it finished before this retry: end the wait now

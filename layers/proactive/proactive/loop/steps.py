@@ -20,6 +20,7 @@ from boto3.dynamodb.conditions import Attr
 
 from proactive.clock import epoch_iso, iso, parse_iso
 from proactive.errors import InvalidInput
+from proactive.events import Bus
 from proactive.ids import derived_id
 from proactive.loop import acting, action_execution, analysis, runs_view
 from proactive.loop import settings as loop_settings
@@ -43,7 +44,7 @@ def _context(state: Mapping[str, Any]) -> Context:
     return Context(state["workspace_id"], state["analysis_id"], parse_iso(state["analysed_at"]))
 
 
-def load(store: Store, queue: RunQueue, event: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+def load(store: Store, queue: RunQueue, bus: Bus, event: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     """Record the analysis as started; what every later step needs to know of it."""
     state = event["state"]
     settings = loop_settings.current(store, state["workspace_id"])
@@ -64,7 +65,7 @@ def load(store: Store, queue: RunQueue, event: Mapping[str, Any], now: datetime)
     }
 
 
-def plan(store: Store, queue: RunQueue, event: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+def plan(store: Store, queue: RunQueue, bus: Bus, event: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     """Plan an action for each active goal not already being acted on; one Map item per plan
     with an action (a goal no action serves is recorded as such)."""
     state = event["state"]
@@ -169,7 +170,9 @@ def plan_item(
     }
 
 
-def report(store: Store, queue: RunQueue, event: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+def report(
+    store: Store, queue: RunQueue, bus: Bus, event: Mapping[str, Any], now: datetime
+) -> dict[str, Any]:
     """Close the analysis with what it did, and tell the workspace's channels when it set goals
     or acted."""
     state = event["state"]
@@ -222,7 +225,7 @@ def _goals(store: Store, ids: list[str]) -> list[dict[str, Any]]:
     return [analysis.present(g) for g in (store.goals.get(i) for i in ids) if g is not None]
 
 
-def fail(store: Store, queue: RunQueue, event: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+def fail(store: Store, queue: RunQueue, bus: Bus, event: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     """The analysis failed: recorded with the error, so it is seen rather than lost."""
     state = event["state"]
     cause = acting.cause_of(event.get("error"))
@@ -234,7 +237,9 @@ def fail(store: Store, queue: RunQueue, event: Mapping[str, Any], now: datetime)
 
 
 def _analysis_step(run: Callable[[Store, Context], Any]) -> Callable[..., dict[str, Any]]:
-    def step(store: Store, queue: RunQueue, event: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    def step(
+        store: Store, queue: RunQueue, bus: Bus, event: Mapping[str, Any], now: datetime
+    ) -> dict[str, Any]:
         result = run(store, _context(event["state"]))
         return {"done": True, "summary": result if isinstance(result, dict) else {}}
 
@@ -242,12 +247,19 @@ def _analysis_step(run: Callable[[Store, Context], Any]) -> Callable[..., dict[s
 
 
 def _goal_step(
-    run: Callable[..., Any], *, with_queue: bool = False, with_token: bool = False, with_error: bool = False
+    run: Callable[..., Any],
+    *,
+    with_queue: bool = False,
+    with_bus: bool = False,
+    with_token: bool = False,
+    with_error: bool = False,
 ) -> Callable[..., Any]:
-    def step(store: Store, queue: RunQueue, event: Mapping[str, Any], now: datetime) -> Any:
+    def step(store: Store, queue: RunQueue, bus: Bus, event: Mapping[str, Any], now: datetime) -> Any:
         args: list[Any] = [store]
         if with_queue:
             args.append(queue)
+        if with_bus:
+            args.append(bus)
         args.append(dict(event["state"]))
         if with_token:
             args.append(event.get("token"))
@@ -258,7 +270,7 @@ def _goal_step(
     return step
 
 
-STEPS: dict[str, Callable[[Store, RunQueue, Mapping[str, Any], datetime], Any]] = {
+STEPS: dict[str, Callable[[Store, RunQueue, Bus, Mapping[str, Any], datetime], Any]] = {
     "load": load,
     "forecast": _analysis_step(analysis.forecast_metrics),
     "detect": _analysis_step(analysis.detect_anomalies),
@@ -268,7 +280,7 @@ STEPS: dict[str, Callable[[Store, RunQueue, Mapping[str, Any], datetime], Any]] 
     "ready": _goal_step(acting.ready),
     "request_approval": _goal_step(acting.request_approval, with_queue=True, with_token=True),
     "declined": _goal_step(acting.declined, with_error=True),
-    "execute": _goal_step(acting.execute, with_queue=True, with_token=True),
+    "execute": _goal_step(acting.execute, with_queue=True, with_bus=True, with_token=True),
     "measure": _goal_step(acting.measure),
     "learn": _goal_step(acting.learn),
     "execution_failed": _goal_step(acting.execution_failed, with_error=True),
@@ -278,10 +290,10 @@ STEPS: dict[str, Callable[[Store, RunQueue, Mapping[str, Any], datetime], Any]] 
 }
 
 
-def handle(store: Store, queue: RunQueue, event: Mapping[str, Any], now: datetime) -> Any:
+def handle(store: Store, queue: RunQueue, bus: Bus, event: Mapping[str, Any], now: datetime) -> Any:
     """Run the step `event` names."""
     name = event.get("step")
     step = STEPS.get(str(name))
     if step is None:
         raise InvalidInput(f"unknown goal loop step {name!r}; known: {', '.join(STEPS)}", field="step")
-    return step(store, queue, event, now)
+    return step(store, queue, bus, event, now)

@@ -19,8 +19,8 @@ from typing import Any
 
 import jmespath
 
-from proactive import events
 from proactive.clock import iso
+from proactive.events import Bus
 from proactive.ids import derived_id, new_id
 from proactive.models.monitors import CheckRecord, MonitorRecord
 from proactive.models.runs import SourceType
@@ -144,13 +144,13 @@ def read_source(store: Store, monitor: MonitorRecord, now: datetime) -> tuple[An
 MAX_SERIES_POINTS = 5000
 
 
-def run_check(store: Store, queue: RunQueue, check_id: str, now: datetime) -> dict[str, Any]:
+def run_check(store: Store, queue: RunQueue, bus: Bus, check_id: str, now: datetime) -> dict[str, Any]:
     """Perform one queued check (see `perform`); what it recorded, as stored."""
-    check = perform(store, queue, check_id, now)
+    check = perform(store, queue, bus, check_id, now)
     return check.as_stored() if check is not None else {"id": check_id, "status": "gone"}
 
 
-def perform(store: Store, queue: RunQueue, check_id: str, now: datetime) -> CheckRecord | None:
+def perform(store: Store, queue: RunQueue, bus: Bus, check_id: str, now: datetime) -> CheckRecord | None:
     """Perform one queued check; the check as it is now, or None if there is none. Idempotent: a
     check that is no longer queued is left alone (but for events its monitor still has to
     deliver)."""
@@ -159,7 +159,7 @@ def perform(store: Store, queue: RunQueue, check_id: str, now: datetime) -> Chec
     if check is None or check.status != "queued":
         monitor = store.monitors.get(check.monitor_id) if check else None
         if monitor is not None:
-            events.flush(store, queue, store.monitors, monitor, now)
+            bus.flush(store, queue, store.monitors, monitor, now)
         return check
     monitor = store.monitors.get(check.monitor_id)
     if monitor is None or not monitor.is_active:
@@ -170,16 +170,22 @@ def perform(store: Store, queue: RunQueue, check_id: str, now: datetime) -> Chec
         monitor = store.monitors.lock(monitor.id, check_id, now=now, until=now + hold)
     except ConditionFailed:
         return _skip(store, check_id, now, "the previous check of this monitor was still running")
-    events.flush(store, queue, store.monitors, monitor, now)
+    bus.flush(store, queue, store.monitors, monitor, now)
     threshold = settings.monitor_failure_threshold
     try:
         value, named = read_source(store, monitor, now)
     except (OutboundError, SecretMissing, SourceError) as exc:
         return _record(
-            store, queue, monitor, check_id, now, verdict.failed(monitor, f"{exc}", now, threshold)
+            store, queue, bus, monitor, check_id, now, verdict.failed(monitor, f"{exc}", now, threshold)
         )
     return _record(
-        store, queue, monitor, check_id, now, verdict.checked(monitor, check_id, value, named, now, threshold)
+        store,
+        queue,
+        bus,
+        monitor,
+        check_id,
+        now,
+        verdict.checked(monitor, check_id, value, named, now, threshold),
     )
 
 
@@ -192,6 +198,7 @@ def _skip(store: Store, check_id: str, now: datetime, reason: str) -> CheckRecor
 def _record(
     store: Store,
     queue: RunQueue,
+    bus: Bus,
     monitor: MonitorRecord,
     check_id: str,
     now: datetime,
@@ -213,12 +220,12 @@ def _record(
             source_name=monitor.name,
             source_notify=monitor.notify,
         )
-        enqueue_new(store, queue, run, now)
+        enqueue_new(store, queue, bus, run, now)
         logger.info("monitor fired", extra={"monitor_id": monitor.id, "check_id": check_id, "run_id": run.id})
     result = store.checks.update(check_id, outcome.check, only_if_status="queued")
     updated = store.monitors.unlock(monitor.id, check_id, outcome.monitor, add=outcome.add)
     if updated is not None:
-        events.flush(store, queue, store.monitors, updated, now)
+        bus.flush(store, queue, store.monitors, updated, now)
     if outcome.error is None:
         metrics.add_metric(name="MonitorChecks", unit="Count", value=1)
         return result
@@ -235,7 +242,7 @@ def _record(
     return result
 
 
-def check_now(store: Store, queue: RunQueue, monitor: MonitorRecord, now: datetime) -> CheckRecord:
+def check_now(store: Store, queue: RunQueue, bus: Bus, monitor: MonitorRecord, now: datetime) -> CheckRecord:
     """`POST /{id}/check`: a check outside the schedule, performed at once."""
     check = CheckRecord(
         id=new_id("chk"),
@@ -245,7 +252,7 @@ def check_now(store: Store, queue: RunQueue, monitor: MonitorRecord, now: dateti
         status="queued",
     )
     store.checks.create(check)
-    return perform(store, queue, check.id, now) or check
+    return perform(store, queue, bus, check.id, now) or check
 
 
 def requeue(check: Mapping[str, Any], now: datetime) -> Message | None:

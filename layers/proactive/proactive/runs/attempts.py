@@ -39,6 +39,7 @@ from proactive.agents.runtimes import (
 )
 from proactive.clock import iso, utcnow
 from proactive.errors import AgentError
+from proactive.events import Bus
 from proactive.models.runs import FINAL_STATUSES, RunRecord, RunStatus
 from proactive.notifications import targets
 from proactive.observability import logger
@@ -74,6 +75,7 @@ def _public(run: RunRecord) -> dict[str, Any]:
 def execute(
     store: Store,
     queue: RunQueue,
+    bus: Bus,
     run_id: str,
     *,
     now_fn: Callable[[], datetime] = utcnow,
@@ -88,10 +90,10 @@ def execute(
         logger.warning("run no longer exists; message dropped", extra={"run_id": run_id})
         return {"run_id": run_id, "status": "gone"}
     if run.status in FINAL_STATUSES:
-        events.flush(store, queue, store.runs, run, now_fn())
+        bus.flush(store, queue, store.runs, run, now_fn())
         return _public(run)
     if message.get("wake") == "callback":
-        return _callback_timer(store, queue, run, message, now_fn())
+        return _callback_timer(store, queue, bus, run, message, now_fn())
     if run.status == "queued" and run.attempts >= int(message.get("attempt") or 1):
         return {"run_id": run_id, "status": "stale"}  # that attempt happened; a later message is queued
     if run.waiting_for:
@@ -104,11 +106,11 @@ def execute(
             now = now_fn()
     if run.status == "running" and run.lease_until is not None and run.lease_until > now:
         raise RunRetry(f"run {run_id} is held by another delivery until {iso(run.lease_until)}")
-    return _attempt(store, queue, run, now, now_fn)
+    return _attempt(store, queue, bus, run, now, now_fn)
 
 
 def _attempt(
-    store: Store, queue: RunQueue, run: RunRecord, now: datetime, now_fn: Callable[[], datetime]
+    store: Store, queue: RunQueue, bus: Bus, run: RunRecord, now: datetime, now_fn: Callable[[], datetime]
 ) -> dict[str, Any]:
     settings = get_settings()
     run_id = run.id
@@ -117,7 +119,7 @@ def _attempt(
     # overlap=skip) a run still going stops it.
     slot_of, exclusive = slots.occurrence_slot(run)
     if slot_of is not None:
-        refused = slots.take(store, queue, run, slot_of, exclusive, now, lease_until)
+        refused = slots.take(store, queue, bus, run, slot_of, exclusive, now, lease_until)
         if refused is not None:
             return _public(refused)
     steps = StepLog(run.steps, clock=now_fn)
@@ -141,12 +143,14 @@ def _attempt(
         if slot_of is not None and exclusive and not slots.held_elsewhere(store, run_id, now):
             store.schedules.release_slot(slot_of, run_id)
         return {"run_id": run_id, "status": "taken"}
-    run = _tell_started(store, queue, run, now)
+    run = _tell_started(store, queue, bus, run, now)
     if agent is None or agent["workspace_id"] != run.workspace_id:
         error = f"agent {run.agent_id!r} no longer exists"
         steps.add("attempt_failed", error=error)
-        return _public(finish(store, queue, run, RunStatus.FAILED, now_fn(), error=error, steps=steps.steps))
-    return _public(_run_agent(store, queue, run, agent, steps, now_fn))
+        return _public(
+            finish(store, queue, bus, run, RunStatus.FAILED, now_fn(), error=error, steps=steps.steps)
+        )
+    return _public(_run_agent(store, queue, bus, run, agent, steps, now_fn))
 
 
 def _first_start(store: Store, run: RunRecord, agent: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -158,10 +162,10 @@ def _first_start(store: Store, run: RunRecord, agent: Mapping[str, Any] | None) 
     return extra
 
 
-def _tell_started(store: Store, queue: RunQueue, run: RunRecord, now: datetime) -> RunRecord:
+def _tell_started(store: Store, queue: RunQueue, bus: Bus, run: RunRecord, now: datetime) -> RunRecord:
     """Tell of the run's start; the run without its pending events once they are told."""
     try:
-        events.flush(store, queue, store.runs, run, now)
+        bus.flush(store, queue, store.runs, run, now)
         return run.model_copy(update={"pending_events": []})
     except Exception:
         # Telling of the start must never hold the run up: the event stays pending on the run
@@ -173,6 +177,7 @@ def _tell_started(store: Store, queue: RunQueue, run: RunRecord, now: datetime) 
 def _run_agent(
     store: Store,
     queue: RunQueue,
+    bus: Bus,
     run: RunRecord,
     agent: Mapping[str, Any],
     steps: StepLog,
@@ -195,12 +200,12 @@ def _run_agent(
         prepare_context(store, run, context)
         result = runtime_for(agent["runtime"]).execute(agent, run.task, context)
     except AgentError as exc:
-        return after_failure(store, queue, run, agent, steps, exc, now_fn())
+        return after_failure(store, queue, bus, run, agent, steps, exc, now_fn())
     except Exception as exc:  # a runtime's own fault is recorded like an agent's, and retried
         logger.exception("agent runtime raised", extra={"run_id": run.id})
         failure = AgentError(f"{type(exc).__name__}: {exc}", retryable=True)
-        return after_failure(store, queue, run, agent, steps, failure, now_fn())
-    return after_success(store, queue, run, agent, steps, result, now_fn())
+        return after_failure(store, queue, bus, run, agent, steps, failure, now_fn())
+    return after_success(store, queue, bus, run, agent, steps, result, now_fn())
 
 
 def max_attempts(agent: Mapping[str, Any]) -> int:
@@ -225,6 +230,7 @@ def _usage(previous: Mapping[str, Any] | None, usage: Usage | None) -> dict[str,
 def after_success(
     store: Store,
     queue: RunQueue,
+    bus: Bus,
     run: RunRecord,
     agent: Mapping[str, Any],
     steps: StepLog,
@@ -234,7 +240,7 @@ def after_success(
     """Record an attempt that answered: the output, or a wait for the agent's callback."""
     usage = _usage(run.usage, result.usage)
     if result.waiting_for_callback:
-        return _await_callback(store, queue, run, agent, steps, usage, now)
+        return _await_callback(store, queue, bus, run, agent, steps, usage, now)
     output = result.output
     if len(output) > MAX_OUTPUT_CHARS:
         output = output[:MAX_OUTPUT_CHARS] + f"\n[output truncated at {MAX_OUTPUT_CHARS} characters]"
@@ -242,6 +248,7 @@ def after_success(
         return finish(
             store,
             queue,
+            bus,
             run,
             RunStatus.SUCCEEDED,
             now,
@@ -252,12 +259,13 @@ def after_success(
             steps=steps.steps,
         )
     except ConditionFailed:
-        return _cancelled_meanwhile(store, queue, run, steps, now, output=output, usage=usage)
+        return _cancelled_meanwhile(store, queue, bus, run, steps, now, output=output, usage=usage)
 
 
 def after_failure(
     store: Store,
     queue: RunQueue,
+    bus: Bus,
     run: RunRecord,
     agent: Mapping[str, Any],
     steps: StepLog,
@@ -278,12 +286,13 @@ def after_failure(
             base_seconds=settings.retry_base_seconds,
             cap_seconds=settings.retry_cap_seconds,
         )
-        return _retry_later(store, queue, run, steps, now, delay, error=error, usage=usage)
+        return _retry_later(store, queue, bus, run, steps, now, delay, error=error, usage=usage)
     steps.add("attempt_failed", error=error, retry_at=None)
     try:
         return finish(
             store,
             queue,
+            bus,
             run,
             RunStatus.FAILED,
             now,
@@ -294,7 +303,7 @@ def after_failure(
             **usage,
         )
     except ConditionFailed:
-        return _cancelled_meanwhile(store, queue, run, steps, now, error=error)
+        return _cancelled_meanwhile(store, queue, bus, run, steps, now, error=error)
 
 
 def retry_delay(failure: AgentError, attempts: int, *, base_seconds: int, cap_seconds: int) -> float:
@@ -318,6 +327,7 @@ def give_up_reason(failure: AgentError, attempts: int) -> str:
 def _retry_later(
     store: Store,
     queue: RunQueue,
+    bus: Bus,
     run: RunRecord,
     steps: StepLog,
     now: datetime,
@@ -347,7 +357,7 @@ def _retry_later(
             condition=Attr("status").eq(RunStatus.RUNNING.value) & Attr("cancel_requested").not_exists(),
         )
     except ConditionFailed:
-        return _cancelled_meanwhile(store, queue, run, steps, now, error=error)
+        return _cancelled_meanwhile(store, queue, bus, run, steps, now, error=error)
     if run.holds_slot and run.source_id:
         store.schedules.release_slot(run.source_id, run.id)
     logger.warning(
@@ -358,7 +368,7 @@ def _retry_later(
 
 
 def _cancelled_meanwhile(
-    store: Store, queue: RunQueue, run: RunRecord, steps: StepLog, now: datetime, **outcome: Any
+    store: Store, queue: RunQueue, bus: Bus, run: RunRecord, steps: StepLog, now: datetime, **outcome: Any
 ) -> RunRecord:
     """The attempt ended after a cancel was asked for: the run is cancelled, and what the attempt
     produced is kept in its steps."""
@@ -370,6 +380,7 @@ def _cancelled_meanwhile(
     return finish(
         store,
         queue,
+        bus,
         current,
         RunStatus.CANCELLED,
         now,
@@ -381,6 +392,7 @@ def _cancelled_meanwhile(
 def _await_callback(
     store: Store,
     queue: RunQueue,
+    bus: Bus,
     run: RunRecord,
     agent: Mapping[str, Any],
     steps: StepLog,
@@ -416,11 +428,11 @@ def _await_callback(
             condition=Attr("status").eq(RunStatus.RUNNING.value) & Attr("cancel_requested").not_exists(),
         )
     except ConditionFailed:
-        return _cancelled_meanwhile(store, queue, run, steps, now)
+        return _cancelled_meanwhile(store, queue, bus, run, steps, now)
 
 
 def _callback_timer(
-    store: Store, queue: RunQueue, run: RunRecord, message: Mapping[str, Any], now: datetime
+    store: Store, queue: RunQueue, bus: Bus, run: RunRecord, message: Mapping[str, Any], now: datetime
 ) -> dict[str, Any]:
     """The callback's time is up (or, for waits longer than SQS can delay a message, a step
     towards it): fail the attempt if the agent has still not called back."""
@@ -447,4 +459,4 @@ def _callback_timer(
     waiting = store.runs.update(
         run.id, remove=("waiting_for", "callback_deadline"), condition=Attr("waiting_for").eq("callback")
     )
-    return _public(after_failure(store, queue, waiting, agent, steps, failure, now))
+    return _public(after_failure(store, queue, bus, waiting, agent, steps, failure, now))

@@ -13,6 +13,7 @@ from boto3.dynamodb.conditions import Attr
 
 from proactive.agents.runtimes import AgentResult, StepLog
 from proactive.errors import AgentError, Conflict, InvalidInput, NotFound, Unauthorized
+from proactive.events import Bus
 from proactive.lib.signatures import SignatureError, verify_callback
 from proactive.lib.surrogates import lone_surrogate, may_hold_surrogates
 from proactive.models.runs import FINAL_STATUSES
@@ -39,7 +40,13 @@ def _outcome(body: bytes) -> tuple[str | None, str | None, bool]:
 
 
 def receive(
-    store: Store, queue: RunQueue, run_id: str, headers: Mapping[str, str], body: bytes, now: datetime
+    store: Store,
+    queue: RunQueue,
+    bus: Bus,
+    run_id: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    now: datetime,
 ) -> dict[str, Any]:
     """Take an agent's callback for the run waiting for it. `headers` have lower-case names."""
 
@@ -69,8 +76,8 @@ def receive(
     steps = StepLog(waiting.steps)
     steps.add("callback_received", ok=error is None, webhook_id=message_id)
     if error is None:
-        final = after_success(store, queue, waiting, agent, steps, AgentResult(output or ""), now)
+        final = after_success(store, queue, bus, waiting, agent, steps, AgentResult(output or ""), now)
     else:
         failure = AgentError(f"the agent reported: {error}", retryable=retryable)
-        final = after_failure(store, queue, waiting, agent, steps, failure, now)
+        final = after_failure(store, queue, bus, waiting, agent, steps, failure, now)
     return {"run_id": run_id, "status": final.status}

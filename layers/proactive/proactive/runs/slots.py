@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from proactive.events import Bus
 from proactive.models.runs import FINAL_STATUSES, RunRecord, RunStatus
 from proactive.models.schedules import ScheduleRecord
 from proactive.queue import RunQueue
@@ -28,6 +29,7 @@ def occurrence_slot(run: RunRecord) -> tuple[str | None, bool]:
 def take(
     store: Store,
     queue: RunQueue,
+    bus: Bus,
     run: RunRecord,
     slot_of: str,
     exclusive: bool,
@@ -40,7 +42,7 @@ def take(
     except ConditionFailed:
         schedule = store.schedules.get(slot_of)
         if not (exclusive and _take_from_finished(store, schedule, run.id, now, lease_until)):
-            return _cancel_occurrence(store, queue, run, now, schedule)
+            return _cancel_occurrence(store, queue, bus, run, now, schedule)
     return None
 
 
@@ -76,6 +78,7 @@ def _take_from_finished(
 def _cancel_occurrence(
     store: Store,
     queue: RunQueue,
+    bus: Bus,
     run: RunRecord,
     now: datetime,
     schedule: ScheduleRecord | None,
@@ -88,4 +91,4 @@ def _cancel_occurrence(
         reason = "the schedule was paused before this occurrence ran"
     else:
         reason = f"skipped by overlap=skip: run {schedule.active_run_id} of this schedule was still running"
-    return finish(store, queue, run, RunStatus.CANCELLED, now, reason=reason)
+    return finish(store, queue, bus, run, RunStatus.CANCELLED, now, reason=reason)

@@ -20,10 +20,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from proactive import events
 from proactive.agents import require_agent_in, require_agent_to_resume
-from proactive.clock import iso
+from proactive.clock import iso, utcnow
 from proactive.errors import InvalidInput
+from proactive.events import Bus
 from proactive.ids import new_id, occurrence_run_id
-from proactive.lib.cron import CronError, CronSchedule
+from proactive.lib.cron import CronError, CronSchedule, load_zone
 from proactive.models.runs import RunRecord, RunStatus, SourceType
 from proactive.models.schedules import Schedule, ScheduleCreate, ScheduleRecord, ScheduleUpdate
 from proactive.notifications import targets
@@ -48,6 +49,37 @@ def timing(expression: str, timezone: str) -> CronSchedule:
         raise InvalidInput(str(exc), field="cron_expression") from exc
 
 
+# How many of its next fires a schedule shows (`upcoming`).
+UPCOMING = 5
+
+
+def checked_timing(expression: str, timezone: str) -> CronSchedule:
+    """`timing`, naming every field at fault: when both the zone and the expression are wrong,
+    the refusal's `details` hold both (its `field` and message begin with the first)."""
+    problems = []
+    zone = timezone
+    try:
+        load_zone(timezone)
+    except CronError as exc:
+        problems.append({"field": "timezone", "message": str(exc)})
+        zone = "UTC"
+    try:
+        cron = CronSchedule(expression, zone)
+    except CronError as exc:
+        problems.append({"field": "cron_expression", "message": str(exc)})
+    if problems:
+        message = problems[0]["message"]
+        if len(problems) > 1:
+            message = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        raise InvalidInput(message, field=problems[0]["field"], details=problems)
+    return cron
+
+
+def upcoming(schedule: ScheduleRecord, count: int, now: datetime) -> list[str]:
+    """The next `count` fires of an active schedule (as `next_runs`), none while it is paused."""
+    return next_runs(schedule, count, now) if schedule.is_active else []
+
+
 def occurrence_key(schedule_id: str, fire_at: datetime) -> str:
     return f"schedule#{schedule_id}#{iso(fire_at)}"
 
@@ -58,8 +90,9 @@ def window_end(now: datetime) -> datetime:
     return now + timedelta(seconds=settings.tick_seconds + settings.lookahead_margin_seconds)
 
 
-def present(schedule: ScheduleRecord) -> Schedule:
-    """The schedule as the API shows it: times in the schedule's own zone."""
+def present(schedule: ScheduleRecord, now: datetime | None = None) -> Schedule:
+    """The schedule as the API shows it: times in the schedule's own zone, and its next
+    `UPCOMING` fires after `now` (none while paused)."""
     cron = CronSchedule(schedule.cron_expression, schedule.timezone)
     nxt = schedule.next_fire_at if schedule.is_active else None
     last = schedule.last_run
@@ -68,6 +101,7 @@ def present(schedule: ScheduleRecord) -> Schedule:
             **schedule.model_dump(),
             "next_run": cron.local(nxt).isoformat() if nxt else None,
             "last_run": cron.local(last).isoformat() if last else None,
+            "upcoming": upcoming(schedule, UPCOMING, now or utcnow()),
         }
     )
 
@@ -76,7 +110,9 @@ def get_schedule(store: Store, schedule_id: str, workspaces: frozenset[str]) -> 
     return store.schedules.owned(schedule_id, workspaces)
 
 
-def create_schedule(store: Store, queue: RunQueue, data: ScheduleCreate, now: datetime) -> ScheduleRecord:
+def create_schedule(
+    store: Store, queue: RunQueue, bus: Bus, data: ScheduleCreate, now: datetime
+) -> ScheduleRecord:
     cron = timing(data.cron_expression, data.timezone)
     require_agent_in(store, data.agent_id, data.workspace_id)
     next_fire = cron.next_after(now) if data.is_active else None
@@ -97,12 +133,13 @@ def create_schedule(store: Store, queue: RunQueue, data: ScheduleCreate, now: da
     logger.info(
         "schedule created", extra={"schedule_id": schedule.id, "next_fire_at": stored["next_fire_at"]}
     )
-    return _hand_off_if_due(store, queue, schedule, now)
+    return _hand_off_if_due(store, queue, bus, schedule, now)
 
 
 def update_schedule(
     store: Store,
     queue: RunQueue,
+    bus: Bus,
     schedule_id: str,
     data: ScheduleUpdate,
     workspaces: frozenset[str],
@@ -138,7 +175,7 @@ def update_schedule(
     schedule = modify(
         lambda: get_schedule(store, schedule_id, workspaces), write, what=f"schedule {schedule_id!r}"
     )
-    return _hand_off_if_due(store, queue, schedule, now) if retimed else schedule
+    return _hand_off_if_due(store, queue, bus, schedule, now) if retimed else schedule
 
 
 def _retime(
@@ -174,6 +211,7 @@ def _retime(
 def set_active(
     store: Store,
     queue: RunQueue,
+    bus: Bus,
     schedule_id: str,
     active: bool,
     workspaces: frozenset[str],
@@ -198,7 +236,7 @@ def set_active(
     schedule = modify(
         lambda: get_schedule(store, schedule_id, workspaces), write, what=f"schedule {schedule_id!r}"
     )
-    return _hand_off_if_due(store, queue, schedule, now) if retimed else schedule
+    return _hand_off_if_due(store, queue, bus, schedule, now) if retimed else schedule
 
 
 def delete_schedule(store: Store, schedule_id: str, workspaces: frozenset[str]) -> None:
@@ -209,6 +247,7 @@ def delete_schedule(store: Store, schedule_id: str, workspaces: frozenset[str]) 
 def run_now(
     store: Store,
     queue: RunQueue,
+    bus: Bus,
     schedule_id: str,
     workspaces: frozenset[str],
     now: datetime,
@@ -229,7 +268,7 @@ def run_now(
         source_name=schedule.name,
         source_notify=schedule.notify,
     )
-    return enqueue_new(store, queue, run, now)
+    return enqueue_new(store, queue, bus, run, now)
 
 
 def next_runs(schedule: ScheduleRecord, count: int, now: datetime) -> list[str]:
@@ -246,13 +285,13 @@ def next_runs(schedule: ScheduleRecord, count: int, now: datetime) -> list[str]:
 
 
 def _hand_off_if_due(
-    store: Store, queue: RunQueue, schedule: ScheduleRecord, now: datetime
+    store: Store, queue: RunQueue, bus: Bus, schedule: ScheduleRecord, now: datetime
 ) -> ScheduleRecord:
     """A schedule saved just before its next fire would otherwise wait for the next tick."""
     nxt = schedule.next_fire_at
     if schedule.is_active and nxt and nxt <= window_end(now):
         try:
-            dispatch(store, queue, schedule, now)
+            dispatch(store, queue, bus, schedule, now)
         except (QueueError, BotoCoreError, ClientError):
             # The schedule is saved and still due: the next tick hands the occurrence over.
             logger.exception("hand-off on save failed", extra={"schedule_id": schedule.id})
@@ -271,6 +310,7 @@ class DispatchResult:
 def dispatch(
     store: Store,
     queue: RunQueue,
+    bus: Bus,
     schedule: ScheduleRecord,
     now: datetime,
     *,
@@ -298,7 +338,7 @@ def dispatch(
         policy=policy,
         limit=settings.max_catch_up_per_tick,
     )
-    result.missed = _record_missed(store, queue, schedule, planned.miss, now, policy)
+    result.missed = _record_missed(store, queue, bus, schedule, planned.miss, now, policy)
     _queue_occurrences(store, queue, schedule, planned.queue, now, wall_now or now, result)
     nxt = planned.next_fire
     result.next_fire_at = iso(nxt) if nxt else None
@@ -315,6 +355,7 @@ def dispatch(
 def _record_missed(
     store: Store,
     queue: RunQueue,
+    bus: Bus,
     schedule: ScheduleRecord,
     fires: list[datetime],
     now: datetime,
@@ -338,7 +379,7 @@ def _record_missed(
         else:
             found = store.runs.get(run.id)
         if found is not None:
-            events.flush(store, queue, store.runs, found, now)
+            bus.flush(store, queue, store.runs, found, now)
     return recorded
 
 

@@ -27,6 +27,7 @@ from proactive import conversations, schedules, triggers
 from proactive.auth import Principal
 from proactive.clock import iso, parse_iso
 from proactive.errors import Conflict, InvalidInput
+from proactive.events import Bus
 from proactive.ids import new_id
 from proactive.lib.signatures import HOW_TO_SIGN
 from proactive.models.runs import RunRecord, SourceType
@@ -72,7 +73,7 @@ def task_url(base_url: str, task_id: str) -> str:
 
 
 def create(
-    store: Store, queue: RunQueue, data: TaskCreate, principal: Principal, now: datetime
+    store: Store, queue: RunQueue, bus: Bus, data: TaskCreate, principal: Principal, now: datetime
 ) -> dict[str, Any]:
     """Make the task and what it owns; a triggered task's item carries its webhook's secret, to
     be shown this once."""
@@ -88,7 +89,7 @@ def create(
     secret = None
     if data.task_type == "scheduled":
         schedule = _named(
-            lambda: schedules.create_schedule(store, queue, owned.schedule_for(task, data), now)
+            lambda: schedules.create_schedule(store, queue, bus, owned.schedule_for(task, data), now)
         )
         task["schedule_id"] = schedule.id
     elif data.task_type == "triggered":
@@ -100,11 +101,11 @@ def create(
         secret = webhook.secret
     store.tasks.put(task)
     if data.task_type == "delegation":
-        task = store.tasks.update(task["id"], {"run_id": _run(store, queue, task, now).id})
+        task = store.tasks.update(task["id"], {"run_id": _run(store, queue, bus, task, now).id})
     return {**task, "secret": secret} if secret else task
 
 
-def _run(store: Store, queue: RunQueue, task: Mapping[str, Any], now: datetime) -> RunRecord:
+def _run(store: Store, queue: RunQueue, bus: Bus, task: Mapping[str, Any], now: datetime) -> RunRecord:
     conversations.default_agent(store, task["workspace_id"], task["agent_id"])
     run = new_run(
         workspace_id=task["workspace_id"],
@@ -116,7 +117,7 @@ def _run(store: Store, queue: RunQueue, task: Mapping[str, Any], now: datetime) 
         source_name=task["name"],
         source_notify=task.get("notify"),
     )
-    return enqueue_new(store, queue, run, now)
+    return enqueue_new(store, queue, bus, run, now)
 
 
 def get(store: Store, task_id: str, workspaces: frozenset[str]) -> dict[str, Any]:
@@ -269,14 +270,20 @@ def _decode(cursor: str | None) -> tuple[str, str] | None:
 
 
 def execute(
-    store: Store, queue: RunQueue, task_id: str, workspaces: frozenset[str], now: datetime
+    store: Store, queue: RunQueue, bus: Bus, task_id: str, workspaces: frozenset[str], now: datetime
 ) -> RunRecord:
     """Run the task's prompt now, whatever its type."""
-    return _run(store, queue, get(store, task_id, workspaces), now)
+    return _run(store, queue, bus, get(store, task_id, workspaces), now)
 
 
 def set_active(
-    store: Store, queue: RunQueue, task_id: str, active: bool, workspaces: frozenset[str], now: datetime
+    store: Store,
+    queue: RunQueue,
+    bus: Bus,
+    task_id: str,
+    active: bool,
+    workspaces: frozenset[str],
+    now: datetime,
 ) -> dict[str, Any]:
     """Disable (or enable) what the task owns: its schedule stops firing, its webhook refuses
     deliveries (409) and its trigger does not fire."""
@@ -287,7 +294,7 @@ def set_active(
             f"POST /api/runs/{task.get('run_id')}/cancel"
         )
     if task.get("schedule_id"):
-        schedules.set_active(store, queue, task["schedule_id"], active, workspaces, now)
+        schedules.set_active(store, queue, bus, task["schedule_id"], active, workspaces, now)
     if task.get("trigger_id"):
         triggers.update_trigger(store, task["trigger_id"], TriggerUpdate(is_active=active), workspaces, now)
     if task.get("webhook_id"):
@@ -296,7 +303,13 @@ def set_active(
 
 
 def update(
-    store: Store, queue: RunQueue, task_id: str, data: TaskUpdate, workspaces: frozenset[str], now: datetime
+    store: Store,
+    queue: RunQueue,
+    bus: Bus,
+    task_id: str,
+    data: TaskUpdate,
+    workspaces: frozenset[str],
+    now: datetime,
 ) -> dict[str, Any]:
     """Edit the task and, with it, what it owns."""
     task = get(store, task_id, workspaces)
@@ -316,7 +329,13 @@ def update(
         webhook = store.webhooks.get(task["webhook_id"])
         scheme = webhook.signature_scheme if webhook else None
     _change_owned(
-        store, queue, task, owned.owned_changes(task, requested, changes, config, scheme), workspaces, now
+        store,
+        queue,
+        bus,
+        task,
+        owned.owned_changes(task, requested, changes, config, scheme),
+        workspaces,
+        now,
     )
 
     def write(current: dict[str, Any]) -> dict[str, Any]:
@@ -330,6 +349,7 @@ def update(
 def _change_owned(
     store: Store,
     queue: RunQueue,
+    bus: Bus,
     task: Mapping[str, Any],
     plan: owned.OwnedChanges,
     workspaces: frozenset[str],
@@ -341,6 +361,7 @@ def _change_owned(
             lambda: schedules.update_schedule(
                 store,
                 queue,
+                bus,
                 task["schedule_id"],
                 ScheduleUpdate.model_validate(plan.schedule),
                 workspaces,

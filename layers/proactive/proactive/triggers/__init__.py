@@ -20,7 +20,7 @@ from jmespath.exceptions import JMESPathError
 from proactive.agents import require_agent_in, require_agent_to_resume
 from proactive.clock import iso
 from proactive.errors import InvalidInput
-from proactive.events import Event
+from proactive.events import Bus, Event
 from proactive.ids import new_id, occurrence_run_id
 from proactive.lib.templates import TemplateError, fields, render
 from proactive.models.runs import RunRecord, SourceType
@@ -239,6 +239,7 @@ def evaluate(trigger: Mapping[str, Any], payload: Any, event: str | None) -> Out
 def fire(
     store: Store,
     queue: RunQueue,
+    bus: Bus,
     trigger: Mapping[str, Any],
     payload: Any,
     *,
@@ -269,12 +270,12 @@ def fire(
         source_name=trigger.get("name"),
         source_notify=trigger.get("notify"),
     )
-    enqueue_new(store, queue, run, now)
+    enqueue_new(store, queue, bus, run, now)
     store.triggers.record_fire(trigger["id"], now)
     return outcome, run
 
 
-def on_recorded(store: Store, queue: RunQueue, event: Event, now: datetime) -> None:
+def on_recorded(store: Store, queue: RunQueue, bus: Bus, event: Event, now: datetime) -> None:
     """Subscriber to `events.recorded`: fire the event triggers listening for each recorded
     event's type, with its metadata as the payload. One run per (trigger, event), however often
     this is called for the event."""
@@ -288,6 +289,7 @@ def on_recorded(store: Store, queue: RunQueue, event: Event, now: datetime) -> N
             fire(
                 store,
                 queue,
+                bus,
                 trigger,
                 recorded["metadata"],
                 event=recorded["event_type"],
@@ -296,7 +298,7 @@ def on_recorded(store: Store, queue: RunQueue, event: Event, now: datetime) -> N
             )
 
 
-def chain(store: Store, queue: RunQueue, event: Event, now: datetime) -> None:
+def chain(store: Store, queue: RunQueue, bus: Bus, event: Event, now: datetime) -> None:
     """Subscriber to `run.finished`: fire the event triggers listening for this run's end."""
     run = event.subject
     if run["status"] not in ("succeeded", "failed"):
@@ -330,6 +332,7 @@ def chain(store: Store, queue: RunQueue, event: Event, now: datetime) -> None:
         fire(
             store,
             queue,
+            bus,
             trigger,
             payload,
             event=config["event"],

@@ -1,13 +1,15 @@
 """The platform's wiring: everything that is looked up by kind or by name, registered once here.
 
-Every function's handler, the API app and the local stack call `install()` where they start;
-nothing below this module imports it. The modules it names know nothing of one another through it: each
-registration imports its capability only when first used, so a function loads only what its
-work needs (the API function never loads the goal loop's analytics to answer about an agent).
+Every function's handler, the API app and the local stack build their context with the event bus
+of the subscribers below (`bus()`) where they start; nothing below this module imports it. The
+modules it names know nothing of one another through it: each registration imports its
+capability only when first used, so a function loads only what its work needs (the API function
+never loads the goal loop's analytics to answer about an agent).
 
 - Due kinds and work kinds (below): what the dispatcher and the worker look up.
-- Event subscribers (`SUBSCRIPTIONS`): what happens when a run ends, a monitor fails or
-  recovers, an occurrence is missed. `events` delivers to them and knows none of them.
+- Event subscribers (`SUBSCRIPTIONS`, which `bus()` delivers to): what happens when a run ends,
+  a monitor fails or recovers, an occurrence is missed. `events` delivers to them and knows
+  none of them.
 - Agent runtimes, and run context sources (what an agent must know about the source of its run
   beyond the task: a conversation's history): in `proactive.wiring.agents`, installed by the
   functions that run or configure agents only (the API, the worker, the goal loop), so that the
@@ -37,11 +39,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from proactive import events
 from proactive.context import Context
-from proactive.events import EVENT_TYPES, EVENTS_RECORDED, RUN_FINISHED, RUN_STARTED, Event, Subscription
+from proactive.events import (
+    EVENT_TYPES,
+    EVENTS_RECORDED,
+    RUN_FINISHED,
+    RUN_STARTED,
+    Bus,
+    Event,
+    Subscription,
+)
 from proactive.notifications import targets
 from proactive.queue import Message, RunQueue
 from proactive.store import Store
@@ -98,7 +108,7 @@ def _schedule(
     from proactive import schedules
 
     schedule = ctx.store.schedules.read(item)
-    result = schedules.dispatch(ctx.store, ctx.queue, schedule, now, wall_now=wall_now)
+    result = schedules.dispatch(ctx.store, ctx.queue, ctx.bus, schedule, now, wall_now=wall_now)
     return {"queued": len(result.queued), "missed": len(result.missed), "requeued": len(result.requeued)}
 
 
@@ -139,13 +149,13 @@ def _mining(
 def _run(ctx: Context, run_id: str, extra: Mapping[str, Any]) -> dict[str, Any]:
     from proactive import runs
 
-    return runs.execute(ctx.store, ctx.queue, run_id, now_fn=ctx.clock, message=extra)
+    return runs.execute(ctx.store, ctx.queue, ctx.bus, run_id, now_fn=ctx.clock, message=extra)
 
 
 def _abandon_run(ctx: Context, run_id: str, why: str) -> None:
     from proactive import runs
 
-    runs.abandon(ctx.store, ctx.queue, run_id, ctx.now(), why)
+    runs.abandon(ctx.store, ctx.queue, ctx.bus, run_id, ctx.now(), why)
 
 
 def _requeue_run(run: Mapping[str, Any], now: datetime) -> Message | None:
@@ -157,7 +167,7 @@ def _requeue_run(run: Mapping[str, Any], now: datetime) -> Message | None:
 def _delivery(ctx: Context, delivery_id: str, extra: Mapping[str, Any]) -> dict[str, Any]:
     from proactive.webhooks import deliveries
 
-    return deliveries.process(ctx.store, ctx.queue, delivery_id, ctx.clock)
+    return deliveries.process(ctx.store, ctx.queue, ctx.bus, delivery_id, ctx.clock)
 
 
 def _requeue_delivery(delivery: Mapping[str, Any], now: datetime) -> Message | None:
@@ -169,7 +179,7 @@ def _requeue_delivery(delivery: Mapping[str, Any], now: datetime) -> Message | N
 def _check(ctx: Context, check_id: str, extra: Mapping[str, Any]) -> dict[str, Any]:
     from proactive.monitors import checks
 
-    return checks.run_check(ctx.store, ctx.queue, check_id, ctx.now())
+    return checks.run_check(ctx.store, ctx.queue, ctx.bus, check_id, ctx.now())
 
 
 def _requeue_check(check: Mapping[str, Any], now: datetime) -> Message | None:
@@ -223,10 +233,10 @@ WORK_KINDS: dict[str, WorkKind] = {
 # Event subscribers.
 
 
-def _chain(store: Store, queue: RunQueue, event: Event, now: datetime) -> None:
+def _chain(store: Store, queue: RunQueue, bus: Bus, event: Event, now: datetime) -> None:
     from proactive import triggers
 
-    triggers.chain(store, queue, event, now)
+    triggers.chain(store, queue, bus, event, now)
 
 
 def _chained(store: Store, event: Event) -> bool:
@@ -234,22 +244,22 @@ def _chained(store: Store, event: Event) -> bool:
     return store.triggers.any_listening(str(event.subject["workspace_id"]), "run.")
 
 
-def _reply(store: Store, queue: RunQueue, event: Event, now: datetime) -> None:
+def _reply(store: Store, queue: RunQueue, bus: Bus, event: Event, now: datetime) -> None:
     from proactive.conversations import turns
 
     turns.on_run_finished(store, queue, event, now)
 
 
-def _goal_action_run(store: Store, queue: RunQueue, event: Event, now: datetime) -> None:
+def _goal_action_run(store: Store, queue: RunQueue, bus: Bus, event: Event, now: datetime) -> None:
     from proactive.loop import action_execution
 
     action_execution.on_run_finished(store, queue, event, now)
 
 
-def _recorded(store: Store, queue: RunQueue, event: Event, now: datetime) -> None:
+def _recorded(store: Store, queue: RunQueue, bus: Bus, event: Event, now: datetime) -> None:
     from proactive import triggers
 
-    triggers.on_recorded(store, queue, event, now)
+    triggers.on_recorded(store, queue, bus, event, now)
 
 
 def _listening_for_recorded(store: Store, event: Event) -> bool:
@@ -258,7 +268,7 @@ def _listening_for_recorded(store: Store, event: Event) -> bool:
     return store.triggers.any_listening(str(event.subject["workspace_id"]), RECORDED_PREFIX)
 
 
-def _notify(store: Store, queue: RunQueue, event: Event, now: datetime) -> None:
+def _notify(store: Store, queue: RunQueue, bus: Bus, event: Event, now: datetime) -> None:
     from proactive.notifications import outbox
 
     outbox.on_event(store, queue, event, now)
@@ -302,11 +312,11 @@ def register_work(kind: WorkKind) -> None:
     WORK_KINDS[kind.kind] = kind
 
 
-def install() -> None:
-    """Register the subscribers above where events are delivered. Each function calls it where
-    it starts; calling it again changes nothing."""
-    for subscription in SUBSCRIPTIONS:
-        events.subscribe(subscription)
+@cache
+def bus() -> Bus:
+    """The bus that delivers events to the subscribers above: each function builds its context
+    with it where it starts."""
+    return Bus(SUBSCRIPTIONS)
 
 
 def work_in(message: Any) -> tuple[WorkKind, str, dict[str, Any]] | None:

@@ -3,9 +3,9 @@ and llm, each loaded when an agent first uses it), and the run context sources (
 must know about the source of its run beyond the task: a conversation's history).
 
 Installed (`install`) by the functions that run or configure agents (the API, the worker, the goal
-loop), beside `proactive.wiring.install`. Kept apart from the rest of the wiring so that the
-functions that never run an agent (ingest, the dispatcher, dead letters) cannot reach the model
-providers' SDKs, not even through an import they would never make.
+loop), beside the wiring's event bus (`proactive.wiring.bus`). Kept apart from the rest of the
+wiring so that the functions that never run an agent (ingest, the dispatcher, dead letters) cannot
+reach the model providers' SDKs, not even through an import they would never make.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The work only the functions with the full layer perform: mining a workspace's history for
 suggestions (its statistics need numpy, which the light layer does not hold).
 
-Installed (`install`) by the worker, beside `proactive.wiring.install`; the dispatcher, which
-hands the daily mining over (`proactive.wiring.DUE_KINDS`), cannot reach it.
+Installed (`install`) by the worker, beside the wiring's event bus (`proactive.wiring.bus`); the
+dispatcher, which hands the daily mining over (`proactive.wiring.DUE_KINDS`), cannot reach it.
 """
 
 from __future__ import annotations
