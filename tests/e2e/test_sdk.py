@@ -111,7 +111,7 @@ def test_a_run_is_started_waited_for_replayed_and_refused_a_cancel(stack: Stack)
                 await proactive.runs.cancel(run.id)
             with pytest.raises(ProactiveError) as missing:
                 await proactive.runs.get("run-does-not-exist")
-            statuses = [r.status async for r in proactive.runs.list(source_type="replay", page_size=1)]
+            statuses = [r.status async for r in proactive.runs.list(source_type="replay", limit=1)]
             return {
                 "done": done,
                 "again": again,
@@ -146,7 +146,7 @@ def test_listing_follows_pages_to_the_end(stack: Stack) -> None:
                     timezone="Europe/Berlin",
                 )
                 made.add(schedule.id)
-            listed = [s.id async for s in proactive.schedules.list(page_size=2)]
+            listed = [s.id async for s in proactive.schedules.list(limit=2)]
             # A route no resource covers, with the same token and errors
             assert await proactive.request("GET", "/tasks") == {"items": [], "next_cursor": None}
             with pytest.raises(ProactiveError) as missing:

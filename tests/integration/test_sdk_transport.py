@@ -136,7 +136,7 @@ def test_reads_are_retried_and_listing_follows_every_page(api: WebhookReceiver) 
 
     async def every() -> list[str]:
         async with client(api) as proactive:
-            return [s.id async for s in proactive.schedules.list(page_size=1)]
+            return [s.id async for s in proactive.schedules.list(limit=1)]
 
     assert asyncio.run(every()) == ["sched-1", "sched-2"]
     assert [r.query.get("cursor") for r in api.requests] == [None, None, "c-1"]
