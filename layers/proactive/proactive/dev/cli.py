@@ -43,6 +43,14 @@ def main(argv: list[str] | None = None) -> int:
         "--ttl-hours", default="12", help=f"how long the token is valid (at most {MAX_TTL_HOURS})"
     )
 
+    link = commands.add_parser(
+        "login-link", help="print a one-time link that signs in to the console of the running local stack"
+    )
+    link.add_argument(
+        "--workspace", action="append", required=True, help="a workspace it grants (repeatable)"
+    )
+    link.add_argument("--api-url", default=os.environ.get("PROACTIVE_API_URL", "http://127.0.0.1:8000"))
+
     dev = commands.add_parser("dev", help="run the whole platform locally on loopback")
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
@@ -75,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         return 0
+    if args.command == "login-link":
+        return _login_link(args.workspace, args.api_url)
     from proactive.dev import stack
     from proactive.settings import SettingsError
 
@@ -91,6 +101,33 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"proactive dev: {exc}", file=sys.stderr)
         return 2
+
+
+def _login_link(workspaces: list[str], api_url: str) -> int:
+    """Ask the running stack for a one-time console link, with a local token for `workspaces`."""
+    import httpx
+
+    from proactive.auth import issue_local_token, local_secret
+
+    bearer = issue_local_token(workspaces, secret=local_secret(), ttl=timedelta(minutes=5))
+    try:
+        answer = httpx.post(
+            f"{api_url.rstrip('/')}/api/workspace/login-links",
+            headers={"Authorization": f"Bearer {bearer}"},
+            timeout=10,
+        )
+    except httpx.TransportError as exc:
+        print(
+            f"proactive login-link: the local stack at {api_url} did not answer ({exc}); "
+            "start it with make dev",
+            file=sys.stderr,
+        )
+        return 1
+    if answer.status_code != 201:
+        print(f"proactive login-link: {answer.status_code} {answer.text}", file=sys.stderr)
+        return 1
+    print(answer.json()["url"])
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,130 @@
+"""`proactive agents ...`"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+import typer
+
+from proactive.cli.commands.common import Cursor, Limit, Yes, json_object, payload, wait_for_run
+from proactive.cli.state import CommandFailed, state
+
+app = typer.Typer(no_args_is_help=True)
+
+COLUMNS = [
+    ("id", "id"),
+    ("name", "name"),
+    ("runtime", "runtime"),
+    ("description", "description"),
+    ("created", "created_at"),
+]
+
+
+@app.command("list")
+def list_(ctx: typer.Context, limit: Limit = 50, cursor: Cursor = None) -> None:
+    """Agents of the workspace."""
+    st = state(ctx)
+    st.show(st.call("GET", "/api/agents", params={"limit": limit, "cursor": cursor}), COLUMNS)
+
+
+@app.command()
+def show(ctx: typer.Context, agent_id: str) -> None:
+    """One agent (its secrets are never shown)."""
+    st = state(ctx)
+    st.show(st.call("GET", f"/api/agents/{agent_id}", workspace_in=None))
+
+
+@app.command()
+def create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option(help="Its name.")],
+    runtime: Annotated[str, typer.Option(help="builtin, http or llm.")] = "builtin",
+    description: Annotated[str | None, typer.Option(help="What it is for.")] = None,
+    config: Annotated[
+        str | None, typer.Option(help="Runtime settings: JSON, @file or - (stdin). Secrets by name only.")
+    ] = None,
+) -> None:
+    """Create an agent. An http agent's signing secret is printed once, here."""
+    st = state(ctx)
+    body = {
+        "name": name,
+        "runtime": runtime,
+        "description": description,
+        "config": json_object(config, what="--config") or {},
+    }
+    st.show(
+        st.call(
+            "POST", "/api/agents", json={k: v for k, v in body.items() if v is not None}, workspace_in="body"
+        )
+    )
+
+
+@app.command()
+def update(
+    ctx: typer.Context,
+    agent_id: str,
+    name: Annotated[str | None, typer.Option(help="A new name.")] = None,
+    description: Annotated[str | None, typer.Option(help="A new description.")] = None,
+    config: Annotated[str | None, typer.Option(help="New runtime settings: JSON, @file or -.")] = None,
+) -> None:
+    """Change an agent (only what is given)."""
+    st = state(ctx)
+    body = {"name": name, "description": description, "config": json_object(config, what="--config")}
+    changes = {k: v for k, v in body.items() if v is not None}
+    if not changes:
+        raise CommandFailed(2, "nothing to change: give --name, --description or --config")
+    st.show(st.call("PATCH", f"/api/agents/{agent_id}", json=changes, workspace_in=None))
+
+
+@app.command()
+def delete(
+    ctx: typer.Context,
+    agent_id: str,
+    force: Annotated[
+        bool, typer.Option(help="Delete even while schedules, triggers or monitors use it.")
+    ] = False,
+    yes: Yes = False,
+) -> None:
+    """Delete an agent (refused, exit 5, while something uses it, unless --force)."""
+    st = state(ctx)
+    if not yes and not typer.confirm(f"Delete agent {agent_id}?", err=True):
+        raise CommandFailed(1, "not deleted")
+    st.call("DELETE", f"/api/agents/{agent_id}", params={"force": force or None}, workspace_in=None)
+    st.output.note(f"deleted {agent_id}")
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    agent_id: str,
+    task: Annotated[str | None, typer.Option(help="What to do (or --input).")] = None,
+    input_: Annotated[str | None, typer.Option("--input", help="The task from @file or - (stdin).")] = None,
+    wait: Annotated[bool, typer.Option(help="Wait for the run to end; exit 1 if it failed.")] = False,
+    watch: Annotated[bool, typer.Option(help="Wait, printing its steps as they happen (stderr).")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait at most (exit 124).")] = 300.0,
+    idempotency_key: Annotated[str | None, typer.Option(help="Send again to get the same run back.")] = None,
+) -> None:
+    """Start a run of the agent now."""
+    st = state(ctx)
+    text = task if task is not None else payload(input_)
+    if text is None:
+        raise CommandFailed(2, "give the task: --task TEXT, or --input @file / --input - (stdin)")
+    if not isinstance(text, str):
+        import json
+
+        text = json.dumps(text)
+    started = st.call(
+        "POST",
+        "/api/runs",
+        json={"agent_id": agent_id, "task": text},
+        idempotency_key=idempotency_key or str(uuid.uuid4()),
+        workspace_in="body",
+    )
+    if not (wait or watch):
+        st.show(started)
+        return
+    st.output.note(f"started {started['id']}")
+    code = wait_for_run(st, started["id"], timeout=timeout, watch=watch)
+    if code:
+        raise CommandFailed(code)
