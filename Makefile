@@ -76,9 +76,26 @@ dev: $(BIN)/.installed
 # hardly using a core, so more workers than cores pays; each worker also collects the whole suite,
 # so too many costs more than it gains (on two cores, 4 did as well as 6 with less work).
 WORKERS ?= 4
-test: $(BIN)/.installed $(SAM_VENV)/.installed $(TOOLS_VENV)/.installed
+test: $(BIN)/.installed $(SAM_VENV)/.installed $(TOOLS_VENV)/.installed browser
 	SAM_CLI=$(abspath $(SAM)) CFN_LINT=$(abspath $(SAM_VENV)/bin/cfn-lint) ACTIONLINT=$(abspath $(ACTIONLINT)) \
 		$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --no-loadscope-reorder
+
+# The console's browser tests drive an installed Chromium (Playwright never downloads one): Debian's
+# chromium package, installed here when no Chromium or Chrome is found and make runs as root with
+# apt-get; otherwise the tests name what to install (or PROACTIVE_CHROMIUM names one).
+.PHONY: browser
+browser:
+	@if [ -z "$$PROACTIVE_CHROMIUM" ] && ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null \
+		&& ! command -v google-chrome >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing Chromium for the console's browser tests (apt-get install chromium)"; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null \
+				|| { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }; \
+		else \
+			echo "No Chromium or Chrome found: install one (Debian: apt-get install chromium) or set PROACTIVE_CHROMIUM" >&2; \
+			exit 1; \
+		fi; \
+	fi
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

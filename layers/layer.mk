@@ -4,10 +4,11 @@
 # The build: the wheels pinned, with their hashes, in the folder's requirements.lock for the Lambda
 # runtime (python3.13, arm64), fetched by pip's --platform/--python-version, so no local python3.13
 # or Docker is needed (the runtime is Amazon Linux 2023, glibc 2.34: manylinux wheels up to 2_34
-# run there). Then the package, without its dev/ and sdk/ folders (the local stack, the command
-# line and the client SDK). Unzipped, a function and its layers must stay under 250 MB: `make bench`
-# reports each layer's size. SAM runs the folder's Makefile from a scratch copy of the folder, so
-# the package is found from the Makefile's own path (HERE).
+# run there). Then the package, without its dev/, sdk/ and cli/ folders (the local stack, the
+# client SDK and the command line), with the console's templates and static files beside its code.
+# Unzipped, a function and its layers must stay under 250 MB: `make bench` reports each layer's
+# size. SAM runs the folder's Makefile from a scratch copy of the folder, so the package is found
+# from the Makefile's own path (HERE).
 PYTHON ?= python3
 UV ?= uv
 PACKAGE := $(HERE)../proactive/proactive
@@ -38,7 +39,8 @@ build-$(LAYER):
 	$(INSTALL) --target "$(ARTIFACTS_DIR)/python" -r "$(HERE)requirements.lock"
 	cd "$(ARTIFACTS_DIR)/python" && rm -rf .lock bin numpy/*/tests numpy/tests
 	mkdir -p "$(ARTIFACTS_DIR)/python/proactive"
-	cd "$(PACKAGE)" && find . \( -path ./dev -o -path ./sdk \) -prune -o -name '*.py' \
+	cd "$(PACKAGE)" && find . \( -path ./dev -o -path ./sdk -o -path ./cli \) -prune -o \
+		\( -name '*.py' -o -path './console/templates/*' -o -path './console/static/*' \) -type f \
 		-exec cp --parents {} "$(ARTIFACTS_DIR)/python/proactive/" \;
 
 # The top-level `make lock` runs this with its pinned uv (LOCK_FLAGS=--upgrade with UPGRADE=1).

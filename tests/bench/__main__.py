@@ -14,7 +14,9 @@ from tests.bench.common import quiet
 
 BENCHES = {
     "agents": "tests.bench.agents",
+    "cli": "tests.bench.cli",
     "coldstart": "tests.bench.coldstart",
+    "console": "tests.bench.console",
     "conversations": "tests.bench.conversations",
     "cost": "tests.bench.cost",
     "detection": "tests.bench.detection",

@@ -60,3 +60,38 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
     )
     if _kept is not None and not needed:
         _kept.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One Chromium for a test file (contexts keep its tests apart). Not kept for the session:
+    Playwright's synchronous API holds an event loop running in this thread while it is open,
+    which a later test of the same process calling asyncio.run() would trip over."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.browser import launch
+
+    with sync_playwright() as playwright:
+        launched = launch(playwright)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def console(browser: Any, stack: Stack) -> Iterator[Any]:
+    """A browser tab signed in (by a one-time link) to the console of a workspace of the test's
+    own. The test fails if any page loaded anything from outside the stack."""
+    import uuid
+
+    from tests.e2e.browser import sign_in
+
+    workspace = f"ws-{uuid.uuid4().hex[:10]}"
+    signed_in = sign_in(browser, stack.base_url, stack.token(workspace), workspace)
+    try:
+        yield signed_in
+    finally:
+        signed_in.context.close()
+        signed_in.api.close()
+    assert signed_in.outside == [], f"pages loaded from outside the stack: {signed_in.outside}"

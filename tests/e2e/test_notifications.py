@@ -121,7 +121,7 @@ def test_a_run_that_fails_twice_then_succeeds_tells_each_receiver_once_within_it
     assert "Bericht über die Umsätze 📈 — 売上レポート" in embed["description"]
     fields = {f["name"]: f["value"] for f in embed["fields"]}
     assert (fields["Attempts"], fields["Status"], fields["Agent"]) == ("3", "succeeded", "reporter")
-    assert embed["url"] == f"{stack.base_url}/api/runs/{run_id}"
+    assert embed["url"] == f"{stack.base_url}/console/{WS}/runs/{run_id}"
     # Slack: text plus blocks, each section within 3,000 characters
     [posted] = slack.messages
     assert posted["text"].startswith("Run succeeded: reporter")
@@ -289,6 +289,6 @@ def test_autonomous_execution_tells_discord_what_its_agent_did(
     assert (start["title"], start["color"]) == ("Autonomous agent started: executor", SUCCESS)
     assert (done["title"], done["color"]) == ("Autonomous agent succeeded: executor", SUCCESS)
     assert "Closed 2 stale incidents and re-ran the failed nightly export." in done["description"]
-    assert done["url"].endswith(f"/api/runs/{run_id}")
+    assert done["url"] == f"{stack.base_url}/console/{workspace}/runs/{run_id}"
     assert config["last_execution"] is not None
     assert config["active_run_id"] is None  # over: nothing running

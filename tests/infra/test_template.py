@@ -153,6 +153,10 @@ def test_sam_build_makes_an_arm64_python313_package(tmp_path: Path) -> None:
         shipped = {path.relative_to(layer).parts[1] for path in (layer / "proactive").rglob("*.py")}
         assert "dev" not in shipped, "the local stack and the command line must not ship"
         assert "sdk" not in shipped, "the client SDK must not ship in the functions' layers"
+        assert "cli" not in shipped, "the command line must not ship in the functions' layers"
+    # The console's pages are rendered by the API function: its templates and files ship with it.
+    for part in ("templates/base.html", "static/htmx.min.js", "static/uPlot.min.js", "static/console.css"):
+        assert (full / "proactive" / "console" / part).is_file(), part
         assert list(layer.glob("pydantic_core/_pydantic_core.cpython-313-aarch64-linux-gnu.so"))
         assert not (layer / "bin").exists(), "console scripts name the build machine's Python"
     assert (REPO_ROOT / "layers" / "proactive" / "proactive" / "dev" / "stack.py").exists()

@@ -23,14 +23,13 @@ def test_a_reference_that_closes_a_loop_through_the_expanded_template_is_refused
     # Given the API function naming the state machine in its environment: the loop runs through
     # resources only the SAM translator creates (the function's role, the HTTP API's integrations).
     text = TEMPLATE.read_text()
-    anchor = "      Handler: handler.handler\n"
+    anchor = "      Environment:\n        Variables:\n"
     api = text.index("  ApiFunction:\n")
     at = text.index(anchor, api) + len(anchor)
-    broken = (
-        text[:at]
-        + ("      Environment:\n        Variables:\n          MACHINE: !GetAtt GoalLoopStateMachine.Name\n")
-        + text[at:]
+    assert at < text.index("    Type: AWS::Serverless::Function", api + 20), (
+        "ApiFunction has its own variables"
     )
+    broken = text[:at] + "          MACHINE: !GetAtt GoalLoopStateMachine.Name\n" + text[at:]
     path = tmp_path / "template.yaml"
     path.write_text(broken)
     # When the check runs

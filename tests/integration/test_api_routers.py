@@ -18,7 +18,8 @@ from proactive.api import create_app, create_lazy_app
 from proactive.api.routers import ROUTERS
 from tests.mockaws import mocked_aws
 
-API_PACKAGE = Path(__file__).resolve().parents[2] / "layers" / "proactive" / "proactive" / "api"
+PACKAGE = Path(__file__).resolve().parents[2] / "layers" / "proactive" / "proactive"
+API_PACKAGE = PACKAGE / "api"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -41,11 +42,20 @@ def _endpoint_of(app: Any) -> tuple[TestClient, MutableMapping[str, Any]]:
 
 def test_every_router_of_the_api_package_is_in_the_table() -> None:
     modules = {path.stem for path in API_PACKAGE.glob("routes_*.py")}
-    assert {router.module for router in ROUTERS} == modules
+    assert {router.module for router in ROUTERS if not router.module.startswith("proactive.")} == modules
     for module in modules:
         loaded = __import__(f"proactive.api.{module}", fromlist=["_"])
         names = {name for name, value in vars(loaded).items() if isinstance(value, APIRouter)}
         assert names == {r.name for r in ROUTERS if r.module == module}, module
+
+
+def test_every_page_module_of_the_console_is_in_the_table() -> None:
+    modules = {f"proactive.console.{path.stem}" for path in (PACKAGE / "console").glob("routes_*.py")}
+    assert {router.module for router in ROUTERS if router.module.startswith("proactive.console.")} == modules
+    # The console's routes are pages, not operations of the API's OpenAPI document.
+    for router in ROUTERS:
+        if router.module.startswith("proactive.console."):
+            assert all(not route.include_in_schema for route in router.load().routes), router.module
 
 
 def test_each_router_serves_only_under_its_prefix() -> None:
@@ -65,7 +75,12 @@ def test_the_lazy_app_answers_each_operation_with_the_whole_apps_endpoint() -> N
         for path, item in whole.get("/openapi.json").json()["paths"].items()
         for method in item
     ]
-    routes = [route for router in ROUTERS for route in router.load().routes if isinstance(route, APIRoute)]
+    routes = [
+        route
+        for router in ROUTERS
+        for route in router.load().routes
+        if isinstance(route, APIRoute) and route.include_in_schema
+    ]
     assert len(operations) == sum(len(route.methods) for route in routes)
     for method, path in operations:
         concrete = re.sub(r"\{[^}]+\}", "p1", path)
@@ -78,12 +93,30 @@ def test_the_lazy_app_answers_each_operation_with_the_whole_apps_endpoint() -> N
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/api/nothing"), ("POST", "/api"), ("GET", "/")],
+    [
+        ("GET", "/openapi.json"),
+        ("GET", "/docs"),
+        ("GET", "/api/nothing"),
+        ("POST", "/api"),
+    ],
 )
 def test_the_lazy_app_answers_what_is_under_no_prefix_as_the_whole_app(method: str, path: str) -> None:
     whole = TestClient(create_app(), raise_server_exceptions=False).request(method, path)
     lazy = TestClient(create_lazy_app(), raise_server_exceptions=False).request(method, path)
     assert (lazy.status_code, lazy.content) == (whole.status_code, whole.content)
+
+
+@pytest.mark.parametrize("path", ["/", "/console/", "/console/login", "/console/ws-1/runs"])
+def test_the_lazy_app_serves_the_console_as_the_whole_app(path: str) -> None:
+    # A page differs from one answer to the next only by its sign-in form's one-time token.
+    answers = [
+        TestClient(app, raise_server_exceptions=False).get(path) for app in (create_app(), create_lazy_app())
+    ]
+    pages = [re.sub(rb'name="csrf" value="[^"]+"', b"", answer.content) for answer in answers]
+    assert [(a.status_code, str(a.url)) for a in answers[1:]] == [
+        (answers[0].status_code, str(answers[0].url))
+    ]
+    assert pages[1] == pages[0]
 
 
 def test_the_lazy_app_acknowledges_uvicorns_lifespan() -> None:

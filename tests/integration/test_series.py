@@ -147,6 +147,13 @@ def test_a_point_sent_again_with_another_value_replaces_it(client: TestClient, n
     assert client.get(METRICS).json()["items"][0]["count"] == 2
 
 
+def test_points_sent_without_a_time_are_each_kept_in_order(client: TestClient) -> None:
+    batch = [{"metric_name": "signups", "value": float(v)} for v in range(5)]
+    answer = post_metrics(client, {"metrics": batch})
+    assert (answer["accepted"], [p["index"] for p in answer["points"]]) == (5, [0, 1, 2, 3, 4])
+    assert [p["value"] for p in window(client, "signups")] == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
 def test_concurrent_posts_neither_lose_learning_nor_learn_twice(
     client: TestClient, aws: Aws, now: datetime, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -31,6 +31,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("capabilities", ()),  # everything not named elsewhere
     ("wiring", ("proactive.wiring", "proactive.dispatcher")),
     ("surfaces", ("proactive.api", "proactive.dev", "proactive.sdk")),
+    # The console renders the API's answers; the command line is built on the SDK.
+    ("pages and commands", ("proactive.console", "proactive.cli")),
 ]
 CAPABILITIES = next(i for i, (name, _) in enumerate(LAYERS) if name == "capabilities")
 

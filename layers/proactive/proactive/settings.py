@@ -95,6 +95,11 @@ class Settings:
     jwt_issuer: str = setting("proactive-local")
     jwt_audience: str = setting("proactive")
     workspaces_claim: str = setting("workspaces", min_length=1)
+    # The console's optional sign-in through Cognito's hosted UI (authorization code with PKCE):
+    # the user pool domain (https://<prefix>.auth.<region>.amazoncognito.com) and a public app
+    # client's id (no client secret). Both set, or the console offers only tokens and links.
+    console_cognito_domain: str | None = setting(None)
+    console_cognito_client_id: str | None = setting(None)
 
     # Dispatcher: ticks every `tick_seconds` and looks one tick (plus a margin) ahead.
     tick_seconds: int = setting(60, ge=10, le=900)

@@ -156,7 +156,7 @@ def notify(arguments: NotifyArguments, context: ToolContext | None) -> str:
         summary=arguments.message,
         fields=(("Run", context.run_id),),
         body=None,
-        link=run_link(context.run_id),
+        link=run_link(context.workspace_id, context.run_id),
         ref=context.run_id,
         at=now,
     )

@@ -1,4 +1,4 @@
-"""Request-scoped dependencies: the caller, the store and the queue."""
+"""Request-scoped dependencies: the caller, the store, the queue and the event bus."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from proactive.api import cursors
+from proactive.api.inprocess import ACTING
 from proactive.auth import (
     Principal,
     local_secret,
@@ -19,6 +20,7 @@ from proactive.auth import (
     verify_local_token,
 )
 from proactive.errors import Forbidden
+from proactive.events import Bus
 from proactive.queue import RunQueue
 from proactive.settings import get_settings
 from proactive.store import Store
@@ -35,6 +37,12 @@ def get_queue() -> RunQueue:
     return RunQueue()
 
 
+def get_bus() -> Bus:
+    from proactive import wiring
+
+    return wiring.bus()
+
+
 @lru_cache(maxsize=1)
 def _secret() -> str:
     return get_settings().local_jwt_secret or local_secret()
@@ -49,12 +57,25 @@ _bearer = HTTPBearer(
 def current_principal(
     request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None
 ) -> Principal:
+    acting = ACTING.get()
+    if acting is not None:
+        return acting
     settings = get_settings()
     if settings.auth_mode == "local":
         return verify_local_token(request.headers.get("authorization"), settings=settings, secret=_secret())
     if settings.auth_mode == "jwks":
         return verify_issuer_token(request.headers.get("authorization"), settings=settings)
     return principal_from_apigw_event(request.scope.get("aws.event"), settings)
+
+
+def token_principal(token: str) -> Principal:
+    """Who a token is for, checked here whatever stands in front of the app (the console's sign-in
+    form has no authorizer before it): locally against the local secret, otherwise against the
+    issuer's published keys, with the same issuer and audience as API Gateway's authorizer."""
+    settings = get_settings()
+    if settings.auth_mode == "local":
+        return verify_local_token(f"Bearer {token}", settings=settings, secret=_secret())
+    return verify_issuer_token(f"Bearer {token}", settings=settings)
 
 
 def fingerprint(request: Request, body: BaseModel | None) -> str:
@@ -79,6 +100,7 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 WorkspaceScope = Annotated[str, Depends(workspace_scope)]
 StoreDep = Annotated[Store, Depends(get_store)]
 QueueDep = Annotated[RunQueue, Depends(get_queue)]
+BusDep = Annotated[Bus, Depends(get_bus)]
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size.")]
 
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 class Router:
     # Every route of the router is at this path or under it (tests/integration/test_api_routers.py).
     prefix: str
-    module: str  # in proactive.api
+    module: str  # in proactive.api, or a full module path
     name: str = "router"
     # Its routes document the error answers of authenticated routes (errors.RESPONSES).
     authenticated: bool = True
@@ -29,9 +29,25 @@ class Router:
         return path == self.prefix or path.startswith(f"{self.prefix}/")
 
     def load(self) -> APIRouter:
-        router: APIRouter = getattr(importlib.import_module(f"proactive.api.{self.module}"), self.name)
+        module = self.module if self.module.startswith("proactive.") else f"proactive.api.{self.module}"
+        router: APIRouter = getattr(importlib.import_module(module), self.name)
         return router
 
+
+# The console's page modules, in the order their routes are matched (sign-in and files first).
+CONSOLE = (
+    "routes_auth",
+    "routes_overview",
+    "routes_runs",
+    "routes_schedules",
+    "routes_webhooks",
+    "routes_monitors",
+    "routes_notifications",
+    "routes_conversations",
+    "routes_loop",
+    "routes_agents",
+    "routes_suggestions",
+)
 
 ROUTERS: tuple[Router, ...] = (
     Router("/health", "routes_health", authenticated=False),
@@ -57,4 +73,9 @@ ROUTERS: tuple[Router, ...] = (
     Router("/api/callbacks", "routes_callbacks", authenticated=False),
     Router("/tasks", "routes_tasks", "public", authenticated=False),
     Router("/approvals", "routes_approvals", "public", authenticated=False),
+    # The console: pages, not part of the API's OpenAPI document (proactive.console).
+    Router("/", "proactive.console.routes_auth", "root", authenticated=False),
+    *(Router("/console", f"proactive.console.{module}", authenticated=False) for module in CONSOLE),
+    # Last: any other console address (sign in first, then a page saying it is not there).
+    Router("/console", "proactive.console.routes_auth", "unknown", authenticated=False),
 )

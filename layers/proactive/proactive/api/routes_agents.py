@@ -4,12 +4,22 @@ from fastapi import APIRouter, Response, status
 
 from proactive import agents, references, suggestions
 from proactive.api import listing
-from proactive.api.deps import CurrentPrincipal, Cursor, Force, Limit, QueueDep, StoreDep, WorkspaceScope
+from proactive.api.deps import (
+    BusDep,
+    CurrentPrincipal,
+    Cursor,
+    Force,
+    Limit,
+    QueueDep,
+    StoreDep,
+    WorkspaceScope,
+)
 from proactive.clock import utcnow
-from proactive.models.agents import Agent, AgentCreate, AgentUpdate, AgentWithSecret
+from proactive.models.agents import Agent, AgentCreate, AgentUpdate, AgentUsers, AgentWithSecret
 from proactive.models.common import Page
 from proactive.models.webhooks import RegenerateSecret
 from proactive.settings import get_settings
+from proactive.store.entities import field_of
 
 router = APIRouter(prefix="/api/agents", tags=["agents"])
 
@@ -50,6 +60,18 @@ def get_agent(agent_id: str, principal: CurrentPrincipal, store: StoreDep) -> di
     return agents.get_agent(store, agent_id, principal.workspaces)
 
 
+@router.get("/{agent_id}/users", response_model=AgentUsers)
+def agent_users(agent_id: str, principal: CurrentPrincipal, store: StoreDep) -> dict[str, object]:
+    """What starts the agent (schedules, triggers, monitors, the goal loop's actions, autonomous
+    mode) and whether it is the workspace's default agent: what deleting it would refuse over."""
+    users = references.agent_users(store, agents.get_agent(store, agent_id, principal.workspaces))
+    named = {
+        kind: [{"id": field_of(i, "id"), "name": field_of(i, "name")} for i in users[kind]]
+        for kind in ("schedules", "triggers", "monitors", "actions")
+    }
+    return {**named, "autonomy": bool(users["autonomy"]), "default_agent": bool(users["workspace_settings"])}
+
+
 @router.patch("/{agent_id}", response_model=Agent)
 def update_agent(
     agent_id: str, body: AgentUpdate, principal: CurrentPrincipal, store: StoreDep
@@ -59,9 +81,14 @@ def update_agent(
 
 @router.delete("/{agent_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_agent(
-    agent_id: str, principal: CurrentPrincipal, store: StoreDep, queue: QueueDep, force: Force = False
+    agent_id: str,
+    principal: CurrentPrincipal,
+    store: StoreDep,
+    queue: QueueDep,
+    bus: BusDep,
+    force: Force = False,
 ) -> Response:
     """Delete an agent. While schedules, triggers or monitors start it, this answers 409 naming
     them; with `force=true` each of them is paused (its `paused_reason` says why) first."""
-    references.delete_agent(store, queue, agent_id, principal.workspaces, utcnow(), force=force)
+    references.delete_agent(store, queue, bus, agent_id, principal.workspaces, utcnow(), force=force)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -3,17 +3,18 @@
 - `/approvals/{link}` (public, no login): the one-click links sent to the workspace's channels.
   GET shows what would be decided and one button; POST decides. The link is signed, expires with
   the approval and decides one action one way.
-- `/api/autonomous/approvals` (signed in): the actions awaiting a decision, and
+- `/api/autonomous/approvals` (signed in): the actions awaiting a decision (or, with
+  `state=decided`, those decided: who, when, how), one action by its id, and
   `POST /api/autonomous/approvals/{goal_action_id}/approve` or `/reject`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from anyio import to_thread
 from boto3.dynamodb.conditions import Attr
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from proactive.api import listing
@@ -28,15 +29,41 @@ router = APIRouter(prefix="/api/autonomous", tags=["goal loop"])
 public = APIRouter(tags=["goal loop"])
 
 
+# The decisions an approval ends with: someone approved or rejected it, or no one did in time.
+DECIDED = ("approved", "rejected", "expired")
+ApprovalState = Literal["awaiting", "decided"]
+
+
 @router.get("/approvals", response_model=Page[GoalAction])
 def list_awaiting(
-    workspace: WorkspaceScope, store: StoreDep, limit: Limit = 50, cursor: Cursor = None
+    workspace: WorkspaceScope,
+    store: StoreDep,
+    state: Annotated[
+        ApprovalState,
+        Query(
+            description="awaiting: the actions waiting for a decision; decided: those whose approval "
+            "was decided (approved or rejected: `approval` says by whom, when and how) or lapsed "
+            "(expired), whatever they did since."
+        ),
+    ] = "awaiting",
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> Any:
-    """The actions waiting for a decision, newest first."""
-    items, next_cursor = store.goal_actions.page(
-        workspace, limit=limit, cursor=cursor, filters=Attr("status").eq(approvals.AWAITING)
+    """The actions waiting for a decision (or decided), newest first."""
+    condition = (
+        Attr("status").eq(approvals.AWAITING)
+        if state == "awaiting"
+        else Attr("approval.decision").is_in(list(DECIDED))
     )
+    items, next_cursor = store.goal_actions.page(workspace, limit=limit, cursor=cursor, filters=condition)
     return listing.page(items, next_cursor, GoalAction, present=runs_view.present_action)
+
+
+@router.get("/approvals/{goal_action_id}", response_model=GoalAction)
+def get_goal_action(goal_action_id: str, principal: CurrentPrincipal, store: StoreDep) -> Any:
+    """One action the loop planned for a goal: its plan, its approval (asked when, until when,
+    decided by whom, when and how), its run, its measured impact and its timeline."""
+    return runs_view.present_action(store.goal_actions.owned(goal_action_id, principal.workspaces))
 
 
 @router.post("/approvals/{goal_action_id}/{decision}", response_model=GoalAction)

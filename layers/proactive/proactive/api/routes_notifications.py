@@ -16,13 +16,14 @@ from proactive.models.notifications import (
     Channel,
     ChannelCreate,
     ChannelRecord,
+    ChannelSubscriptions,
     ChannelUpdate,
     ChannelWithSecret,
     Notification,
     SendOutcome,
     TestNotification,
 )
-from proactive.notifications import channels, crud, render, send
+from proactive.notifications import channels, crud, render, send, subscriptions
 from proactive.notifications.notice import Notice
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"])
@@ -48,6 +49,19 @@ def list_channels(
 @router.get("/channels/{channel_id}", response_model=Channel)
 def get_channel(channel_id: str, principal: CurrentPrincipal, store: StoreDep) -> Channel:
     return crud.present(crud.get_channel(store, channel_id, principal.workspaces))
+
+
+@router.get("/channels/{channel_id}/subscriptions", response_model=ChannelSubscriptions)
+def channel_subscriptions(
+    channel_id: str, principal: CurrentPrincipal, store: StoreDep
+) -> ChannelSubscriptions:
+    """What tells the channel, and of which events: the schedules, triggers, monitors, agents,
+    tasks and conversations whose `notify` names it (the events of the runs they start; a
+    monitor's failing and recovering too), goal-loop notify actions, autonomous mode, and the
+    workspace's default channels (a run's final failure, monitors, missed occurrences, the goal
+    loop's analyses and approvals). An agent may also tell any channel with its notify tool."""
+    channel = crud.get_channel(store, channel_id, principal.workspaces)
+    return ChannelSubscriptions(channel_id=channel.id, items=subscriptions.subscriptions(store, channel))
 
 
 @router.patch("/channels/{channel_id}", response_model=Channel)

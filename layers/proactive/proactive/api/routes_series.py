@@ -6,13 +6,13 @@ field and message, the others stored all the same) and 422 when none could be st
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Response
 
 from proactive import series
 from proactive.api import listing
-from proactive.api.deps import CurrentPrincipal, Cursor, Limit, QueueDep, StoreDep, WorkspaceScope
+from proactive.api.deps import BusDep, CurrentPrincipal, Cursor, Limit, QueueDep, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
 from proactive.models.common import Page
 from proactive.models.series import (
@@ -75,13 +75,28 @@ def metric_points(
     store: StoreDep,
     since: Since = None,
     until: Until = None,
+    order: Annotated[
+        Literal["oldest", "newest"],
+        Query(
+            description="oldest: the window's points from its start; newest: from its end, newest "
+            "first (the latest `limit` points of a window holding more)."
+        ),
+    ] = "oldest",
     limit: PointsLimit = 500,
     cursor: Cursor = None,
 ) -> Any:
-    """The metric's points, oldest first, each with its anomaly score. The window defaults to
-    the 24 hours up to `until` (default: now)."""
+    """The metric's points, oldest first (or newest first), each with its anomaly score. The
+    window defaults to the 24 hours up to `until` (default: now)."""
     items, next_cursor = series.metric_points(
-        store, workspace, metric_name, since=since, until=until, limit=limit, cursor=cursor, now=utcnow()
+        store,
+        workspace,
+        metric_name,
+        since=since,
+        until=until,
+        limit=limit,
+        cursor=cursor,
+        now=utcnow(),
+        newest_first=order == "newest",
     )
     return listing.page(items, next_cursor, Point)
 
@@ -92,6 +107,7 @@ def record_events(
     principal: CurrentPrincipal,
     store: StoreDep,
     queue: QueueDep,
+    bus: BusDep,
     response: Response,
 ) -> Any:
     """Record one event (`{"event_type": "user_login", "metadata": {...}}`) or up to 1,000 at
@@ -101,7 +117,7 @@ def record_events(
     submission = series.parse_events(body)
     workspace = submission.workspace_id or principal.only_workspace()
     principal.require(workspace)
-    events = series.record_events(store, queue, workspace, submission.accepted, utcnow())
+    events = series.record_events(store, queue, bus, workspace, submission.accepted, utcnow())
     if submission.refused:
         response.status_code = 207
     return {"accepted": len(submission.accepted), "refused": submission.refused, "events": events}

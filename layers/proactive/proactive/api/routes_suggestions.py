@@ -98,7 +98,11 @@ async def accept(
         )
     try:
         made = suggestions.request_for(suggestion, body.overrides if body else {})
-        answer = await inprocess.call(request, made["method"], made["path"], made["body"])
+        # As the caller: the principal this request was authenticated as (a token's, or the
+        # console's signed-in person's), whichever way it came.
+        answer = await inprocess.call(
+            request, made["method"], made["path"], made["body"], as_principal=principal
+        )
     except BaseException:
         await run_in_threadpool(suggestions.release, store, suggestion)
         raise

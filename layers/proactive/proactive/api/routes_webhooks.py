@@ -5,20 +5,24 @@ from typing import Any
 from fastapi import APIRouter, Request, Response, status
 
 from proactive.api import listing
-from proactive.api.deps import CurrentPrincipal, Cursor, Limit, StoreDep, WorkspaceScope
+from proactive.api.deps import CurrentPrincipal, Cursor, Limit, QueueDep, StoreDep, WorkspaceScope
 from proactive.clock import utcnow
 from proactive.models.common import Page
+from proactive.models.runs import Run
 from proactive.models.webhooks import (
     Delivery,
     RegenerateSecret,
     Webhook,
     WebhookCreate,
     WebhookRecord,
+    WebhookTest,
+    WebhookTestResult,
     WebhookUpdate,
     WebhookWithSecret,
 )
 from proactive.settings import get_settings
 from proactive.webhooks import crud as webhooks
+from proactive.webhooks import sending
 
 router = APIRouter(prefix="/api/proactive/webhooks", tags=["webhooks"])
 
@@ -102,3 +106,28 @@ def deliveries(
     webhooks.get_webhook(store, webhook_id, principal.workspaces)
     items, next_cursor = store.deliveries.page(webhook_id, limit=limit, cursor=cursor)
     return listing.page(items, next_cursor, Delivery)
+
+
+@router.post("/{webhook_id}/test", response_model=WebhookTestResult)
+def send_test(
+    webhook_id: str,
+    principal: CurrentPrincipal,
+    store: StoreDep,
+    queue: QueueDep,
+    body: WebhookTest | None = None,
+) -> dict[str, Any]:
+    """Deliver a test event to the webhook, signed with its current secret as a sender would sign
+    it (the secret never leaves the platform), and answer what its URL answered, the delivery as
+    its log holds it (its id starts with `test-`) and the run it started. It is a real delivery:
+    the URL of a paused webhook answers it 409 (`status_code`) and nothing runs, it counts
+    against the rate limit, and one its trigger takes starts the agent (queued; the worker runs
+    it). Without a `payload`, it carries a small one saying it is a test."""
+    webhook = webhooks.get_webhook(store, webhook_id, principal.workspaces)
+    asked = body or WebhookTest()
+    outcome = sending.send_test(store, queue, webhook, asked.payload, asked.event, utcnow(), get_settings())
+    return {
+        "status_code": outcome.status_code,
+        "answer": outcome.answer,
+        "delivery": listing.shown_one(outcome.delivery, Delivery) if outcome.delivery else None,
+        "run": listing.shown_one(outcome.run, Run) if outcome.run else None,
+    }

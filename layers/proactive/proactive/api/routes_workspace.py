@@ -1,13 +1,16 @@
-"""A workspace's own settings: its default agent and default notification channels."""
+"""A workspace's own settings (its default agent and default notification channels), and the
+one-time links that sign a person in to the console."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from proactive.api.deps import CurrentPrincipal, StoreDep, WorkspaceScope
+from proactive.clock import utcnow
 from proactive.models.notifications import WorkspaceSettings, WorkspaceSettingsUpdate
+from proactive.models.workspace import LoginLink
 
 router = APIRouter(prefix="/api/workspace", tags=["workspace"])
 
@@ -33,3 +36,12 @@ def put_settings(body: WorkspaceSettingsUpdate, principal: CurrentPrincipal, sto
     for channel_id in changes.get("default_channels") or []:
         store.channels.referenced(channel_id, workspace, field="default_channels")
     return store.workspaces.set(workspace, changes)
+
+
+@router.post("/login-links", response_model=LoginLink, status_code=201)
+def create_login_link(request: Request, principal: CurrentPrincipal, store: StoreDep) -> LoginLink:
+    """A one-time link that signs its opener in to the console as the caller, with the caller's
+    workspaces. It works once, within 15 minutes; treat it as the token it stands for."""
+    code, expires = store.login_links.create(principal.subject, principal.workspaces, utcnow())
+    base = str(request.base_url).rstrip("/")
+    return LoginLink(url=f"{base}/console/login?code={code}", expires_at=expires)

@@ -29,6 +29,16 @@ QUEUE_NAME = "proactive-runs"
 DEFAULT_DATA_DIR = Path(".proactive") / "data"
 
 
+def _sign_in_link(base: str, workspaces: tuple[str, ...] = ("ws-456",)) -> str:
+    """A one-time console sign-in link for the local user, made in the stack's own table."""
+    from proactive.store import Store
+
+    code, _ = Store().login_links.create(
+        "local-user", workspaces, datetime.now(UTC), lifetime=timedelta(hours=12)
+    )
+    return f"{base}/console/login?code={code}"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -387,6 +397,9 @@ def _run(
     )
     print(
         "\nProactive local stack is running\n"
+        f"  Console:    {base}/   sign in: {_sign_in_link(base)}\n"
+        "              (once, within 12 hours; another: .venv/bin/proactive login-link --workspace ws-456,\n"
+        "              or paste a token at /console/login)\n"
         f"  API:        {base}   (OpenAPI docs: {base}/docs, health: {base}/health)\n"
         f"  Webhooks:   {base}/api/hooks/<url_path>, {base}/tasks/webhooks/<task id>   (signed; no token)\n"
         f"  Talk:       {base}/conversations, {base}/tasks   (streamed answers too)\n"

@@ -85,6 +85,12 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(_hmac(secret, signed)).decode()
 
 
+def body_signature(secret: str, body: bytes) -> str:
+    """The `github` and `hmac-sha256` schemes' signature of a body: `sha256=<hex HMAC-SHA256>`,
+    keyed with the secret (as `verify` checks it)."""
+    return "sha256=" + _hmac(secret, body).hex()
+
+
 def signed_headers(
     secret: str, msg_id: str, timestamp: int, body: bytes, *, previous: Sequence[str] = ()
 ) -> dict[str, str]:

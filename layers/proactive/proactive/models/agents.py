@@ -58,3 +58,24 @@ class AgentWithSecret(Agent):
         description="Shown only now: the secret the platform signs requests to an http agent with, and "
         "the agent signs its callbacks with (Standard Webhooks, whsec_...). None for other runtimes.",
     )
+
+
+class AgentUser(BaseModel):
+    id: str
+    name: str | None = None
+
+
+class AgentUsers(BaseModel):
+    """What starts the agent or names it. While any of these holds something, deleting the agent
+    answers 409 (or, with `force=true`, pauses each of them first)."""
+
+    schedules: list[AgentUser] = Field(default_factory=list, description="Schedules that start it.")
+    triggers: list[AgentUser] = Field(default_factory=list, description="Event triggers that start it.")
+    monitors: list[AgentUser] = Field(default_factory=list, description="Monitors that start it.")
+    actions: list[AgentUser] = Field(
+        default_factory=list, description="The goal loop's actions that give it tasks."
+    )
+    autonomy: bool = Field(default=False, description="Autonomous mode runs it.")
+    default_agent: bool = Field(
+        default=False, description="It is the workspace's default agent (`default_agent_id`)."
+    )

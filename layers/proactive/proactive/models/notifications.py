@@ -85,6 +85,40 @@ class ChannelWithSecret(Channel):
     )
 
 
+SubscriberKind = Literal[
+    "schedules",
+    "triggers",
+    "monitors",
+    "agents",
+    "actions",
+    "tasks",
+    "conversations",
+    "autonomy",
+    "workspace_settings",
+]
+
+
+class ChannelSubscription(BaseModel):
+    """One thing that tells a channel, and of which events."""
+
+    kind: SubscriberKind = Field(
+        description="What it is: a schedule, trigger, monitor, agent, task or conversation whose "
+        "`notify` names the channel, a goal-loop notify action, autonomous mode, or the "
+        "workspace's default channels (`workspace_settings`)."
+    )
+    id: str = Field(description="Its id (the workspace's id for autonomous mode and the defaults).")
+    name: str
+    events: list[str] = Field(
+        description="The events it tells the channel of, as the notification log names them "
+        "(run.started, run.succeeded, run.failed, monitor.failing, occurrence.missed, ...)."
+    )
+
+
+class ChannelSubscriptions(BaseModel):
+    channel_id: str
+    items: list[ChannelSubscription]
+
+
 class InlineChannel(Input):
     type: ChannelType
     config: dict[str, Any]

@@ -187,3 +187,66 @@ class Run(RunRecord, Shown):
         default=None, description="What the run's agent consumed, over all attempts."
     )
     unreadable: list[str] | None = Field(default=None, description=UNREADABLE)
+
+
+# Run statistics (`GET /api/runs/stats`): what the runs that finished in a window add up to.
+StatsWindow = Literal["24h", "7d"]
+
+
+class StatusCounts(BaseModel):
+    """Runs that reached each final status."""
+
+    succeeded: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    missed: int = 0
+    total: int = Field(default=0, description="All of them.")
+
+
+class StatsBucket(StatusCounts):
+    """The runs that finished in one interval of the window, by status."""
+
+    start: datetime = Field(description="The interval's start (UTC); it lasts `bucket_seconds`.")
+
+
+class AgentUsage(BaseModel):
+    """One agent's finished runs in the window and what they consumed."""
+
+    agent_id: str
+    runs: int = Field(description="Runs of the agent that finished in the window, whatever their status.")
+    failed: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = Field(
+        default=0.0, description="The runs' known cost (runs without a price add nothing)."
+    )
+
+
+class RunStatistics(BaseModel):
+    """The workspace's runs that reached a final status in the window, counted as each finished
+    (the hour it finished in), so the answer reads at most 168 hourly counters however many runs
+    there are."""
+
+    workspace_id: str
+    window: StatsWindow
+    since: datetime = Field(description="The window's start: the start of its first hour (UTC).")
+    until: datetime = Field(description="The window's end: the end of the current hour (UTC).")
+    bucket_seconds: int = Field(description="Each bucket's length: an hour over 24h, six hours over 7d.")
+    buckets: list[StatsBucket] = Field(
+        description="Every interval of the window, oldest first, empty ones too."
+    )
+    totals: StatusCounts
+    failure_rate: float | None = Field(
+        description="Failed runs among those that ran to an end (succeeded + failed), 0 to 1; "
+        "null when none did. Cancelled and missed runs do not count."
+    )
+    duration_p50_seconds: float | None = Field(
+        description="The median duration (first start to end) of the runs that started, estimated "
+        "from a histogram of fixed log-scale buckets (eight a decade): within about 33% of the exact "
+        "value. Null when no run that started finished in the window."
+    )
+    duration_p95_seconds: float | None = Field(
+        description="The 95th percentile of the same durations, estimated the same way."
+    )
+    durations_counted: int = Field(description="How many runs the duration estimates are made from.")
+    agents: list[AgentUsage] = Field(description="Each agent with runs in the window, most runs first.")

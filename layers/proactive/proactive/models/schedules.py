@@ -98,6 +98,17 @@ class Schedule(ScheduleRecord, Shown):
     last_run: str | None = Field(  # type: ignore[assignment]
         default=None, description="When the last run started, in the schedule's zone."
     )
+    cron_description: str | None = Field(
+        default=None,
+        description="The cron expression in words, e.g. 'At 09:00, Monday through Friday' (times in "
+        "the schedule's zone).",
+        examples=["At 09:00, Monday through Friday"],
+    )
+    upcoming: list[str] = Field(
+        default_factory=list,
+        description="The next five fire times (ISO-8601 with the schedule's zone offset, as `next-runs` "
+        "gives them); empty while paused.",
+    )
     next_fire_at: SkipJsonSchema[datetime | None] = hidden()
     active_run_id: SkipJsonSchema[str | None] = hidden()
     active_lease_until: SkipJsonSchema[datetime | None] = hidden()
@@ -106,4 +117,18 @@ class Schedule(ScheduleRecord, Shown):
 class NextRuns(BaseModel):
     next_runs: list[str] = Field(
         description="ISO-8601 times with the schedule's zone offset, e.g. 2026-03-09T09:00:00-04:00"
+    )
+
+
+class SchedulePreview(BaseModel):
+    """When a cron expression would fire in a time zone, before any schedule is made of it."""
+
+    cron_expression: str = Field(description="The expression as a schedule would store it (normalised).")
+    timezone: str
+    cron_description: str = Field(
+        description="The expression in words (times in `timezone`).", examples=["At 09:00, only on Monday"]
+    )
+    next_runs: list[str] = Field(
+        description="The next fire times, ISO-8601 with the zone's offset at each (DST included); fewer "
+        "when the expression stops firing."
     )

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic.json_schema import SkipJsonSchema
 
 from proactive.models.common import Input, Name, Patch, Record, ResourceId, Shown, WorkspaceId, hidden
-from proactive.models.runs import UNREADABLE
+from proactive.models.runs import UNREADABLE, Run
 from proactive.models.triggers import DeliveryStatus
 
 SignatureScheme = Literal["standard", "github", "hmac-sha256"]
@@ -110,6 +110,41 @@ class DeliveryRecord(Record):
 
 class Delivery(DeliveryRecord, Shown):
     unreadable: list[str] | None = Field(default=None, description=UNREADABLE)
+    trigger_id: str | None = Field(
+        default=None,
+        description="The trigger the delivery was evaluated against (none for one refused at the "
+        "door: unsigned, unreadable, over the rate limit or a duplicate).",
+    )
     workspace_id: SkipJsonSchema[str] = hidden()
-    trigger_id: SkipJsonSchema[str | None] = hidden()
     payload_ref: SkipJsonSchema[str | None] = hidden()
+
+
+class WebhookTest(Input):
+    payload: dict[str, Any] | None = Field(
+        default=None,
+        description="The event payload to deliver; default: a small payload saying it is a test.",
+    )
+    event: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The event name the delivery carries, in the header its scheme names "
+        "(webhook-event, X-GitHub-Event or X-Event-Type).",
+    )
+
+
+class WebhookTestResult(BaseModel):
+    """What a signed test delivery to the webhook's URL came to."""
+
+    status_code: int = Field(
+        description="What the webhook's URL answered: 202 accepted, 200 a duplicate, 400 a body it "
+        "cannot read, 409 the webhook is paused, 429 over its rate limit."
+    )
+    answer: dict[str, Any] = Field(description="The body of that answer.")
+    delivery: Delivery | None = Field(
+        default=None,
+        description="The delivery as its log holds it, evaluated against its trigger (none when it "
+        "was not stored).",
+    )
+    run: Run | None = Field(
+        default=None, description="The run it started (queued for the worker), when its trigger took it."
+    )

@@ -17,9 +17,9 @@ class Notice:
     `event` is the platform event (`run.succeeded`, `monitor.failing`, `test`...), `title` a
     headline such as "Run succeeded: Daily Report", `summary` one sentence, `fields` short
     name/value facts in the order shown, `body` the run's output or error (any length: each
-    channel cuts it to fit), `link` the run in the API, `ref` the id the full text can be found
-    under (named in truncation markers), `at` when it happened, and `actions` (label, URL)
-    buttons such as approve and reject links.
+    channel cuts it to fit), `link` the run's page in the console, `ref` the id the full text
+    can be found under (named in truncation markers), `at` when it happened, and `actions`
+    (label, URL) buttons such as approve and reject links.
     """
 
     event: str

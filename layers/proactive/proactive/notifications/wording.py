@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from proactive.clock import parse_iso
 from proactive.notifications.notice import Notice
@@ -15,10 +16,13 @@ from proactive.settings import get_settings
 _OUTCOME = {"started": "start", "succeeded": "success", "failed": "failure"}
 
 
-def run_link(run_id: str) -> str | None:
-    """The run in the API, where the API's public address is known (`PUBLIC_BASE_URL`)."""
+def run_link(workspace_id: str, run_id: str) -> str | None:
+    """The run's page in the console, where the public address is known (`PUBLIC_BASE_URL`):
+    `<PUBLIC_BASE_URL>/console/<workspace>/runs/<run id>`."""
     base = get_settings().public_base_url
-    return f"{base.rstrip('/')}/api/runs/{run_id}" if base else None
+    if not base:
+        return None
+    return f"{base.rstrip('/')}/console/{quote(workspace_id, safe='')}/runs/{quote(run_id, safe='')}"
 
 
 def _duration(run: Mapping[str, Any]) -> str | None:
@@ -81,7 +85,7 @@ def for_run(run: Mapping[str, Any], moment: str, now: datetime, *, agent_name: s
         summary=summary,
         fields=tuple(fields),
         body=body,
-        link=run_link(run["id"]),
+        link=run_link(run["workspace_id"], run["id"]),
         ref=run["id"],
         at=now,
     )
@@ -128,7 +132,7 @@ def for_missed(run: Mapping[str, Any], now: datetime) -> Notice:
         ),
         fields=(("Source", source_of(run)), ("Scheduled for", run["scheduled_for"])),
         body=run.get("reason"),
-        link=run_link(run["id"]),
+        link=run_link(run["workspace_id"], run["id"]),
         ref=run["id"],
         at=now,
     )

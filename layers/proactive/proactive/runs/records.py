@@ -19,6 +19,7 @@ from proactive.agents import require_agent_in
 from proactive.agents.runtimes import StepLog
 from proactive.clock import iso, parse_iso
 from proactive.errors import Conflict, ServiceUnavailable
+from proactive.events import Bus
 from proactive.ids import new_id
 from proactive.models.runs import FINAL_STATUSES, RunCreate, RunRecord, RunStatus, SourceType
 from proactive.observability import logger, metrics
@@ -73,14 +74,14 @@ def new_run(
     )
 
 
-def enqueue_new(store: Store, queue: RunQueue, run: RunRecord, now: datetime) -> RunRecord:
+def enqueue_new(store: Store, queue: RunQueue, bus: Bus, run: RunRecord, now: datetime) -> RunRecord:
     """Store a run and queue it. If the queue refuses it, the run is marked failed (so it is not
     left `queued` forever) and the caller gets a 503 to retry."""
     store.runs.create(run)
     try:
         queue.send([run_message(run.id)])
     except (QueueError, BotoCoreError, ClientError) as exc:
-        finish(store, queue, run, RunStatus.FAILED, now, error=f"could not queue the run: {exc}")
+        finish(store, queue, bus, run, RunStatus.FAILED, now, error=f"could not queue the run: {exc}")
         raise ServiceUnavailable("the run queue is unavailable; nothing was started, try again") from exc
     logger.info("run queued", extra={"run_id": run.id, "source_type": run.source_type})
     return run
@@ -89,6 +90,7 @@ def enqueue_new(store: Store, queue: RunQueue, run: RunRecord, now: datetime) ->
 def delegate(
     store: Store,
     queue: RunQueue,
+    bus: Bus,
     data: RunCreate,
     *,
     requested_by: str,
@@ -106,7 +108,7 @@ def delegate(
         source_id=requested_by,
         now=now,
     )
-    return enqueue_new(store, queue, run, now)
+    return enqueue_new(store, queue, bus, run, now)
 
 
 def get_run(store: Store, run_id: str, workspaces: frozenset[str]) -> RunRecord:
@@ -116,6 +118,7 @@ def get_run(store: Store, run_id: str, workspaces: frozenset[str]) -> RunRecord:
 def finish(
     store: Store,
     queue: RunQueue,
+    bus: Bus,
     run: RunRecord,
     status: RunStatus,
     now: datetime,
@@ -131,20 +134,22 @@ def finish(
         # recorded only when someone may act on it: otherwise the run is not written again to
         # clear it.
         earlier = [t for t in run.pending_events if t != events.RUN_FINISHED]
-        ending = events.wanted(store, {**run.as_stored(), **changes}, events.RUN_FINISHED)
+        ending = bus.wanted(store, {**run.as_stored(), **changes}, events.RUN_FINISHED)
         if earlier or ending:
             changes.update(events.pending(*earlier, *ending.get(events.PENDING, [])))
     guard = Attr("status").eq(run.status)
     final = store.runs.update(run.id, changes, condition=guard if condition is None else guard & condition)
+    # Counted once: only the write that made the run final gets here (a repeat fails its guard).
+    store.run_stats.count(final, now=now)
     if run.occurrence_key and run.holds_slot and run.source_id:
         store.schedules.release_slot(run.source_id, run.id, unless_lapsing=True)
     logger.info("run finished", extra={"run_id": run.id, "status": status.value, "attempts": final.attempts})
     metrics.add_metric(name=f"Runs{status.value.capitalize()}", unit="Count", value=1)
-    events.flush(store, queue, store.runs, final, now)
+    bus.flush(store, queue, store.runs, final, now)
     return final
 
 
-def abandon(store: Store, queue: RunQueue, run_id: str, now: datetime, reason: str) -> None:
+def abandon(store: Store, queue: RunQueue, bus: Bus, run_id: str, now: datetime, reason: str) -> None:
     """A run whose queue message was set aside after failing every receive: failed, saying why,
     so it is not left queued or running forever (and whoever hears of failures hears of it)."""
     for _ in range(5):
@@ -157,6 +162,7 @@ def abandon(store: Store, queue: RunQueue, run_id: str, now: datetime, reason: s
             finish(
                 store,
                 queue,
+                bus,
                 run,
                 RunStatus.FAILED,
                 now,
@@ -170,7 +176,14 @@ def abandon(store: Store, queue: RunQueue, run_id: str, now: datetime, reason: s
 
 
 def cancel(
-    store: Store, queue: RunQueue, run_id: str, workspaces: frozenset[str], *, by: str, now: datetime
+    store: Store,
+    queue: RunQueue,
+    bus: Bus,
+    run_id: str,
+    workspaces: frozenset[str],
+    *,
+    by: str,
+    now: datetime,
 ) -> RunRecord:
     """Cancel a run. One queued, waiting to retry or waiting for a callback is cancelled at once;
     one whose attempt is executing is cancelled when that attempt returns (its output is kept in
@@ -186,6 +199,7 @@ def cancel(
                 return finish(
                     store,
                     queue,
+                    bus,
                     run,
                     RunStatus.CANCELLED,
                     now,
@@ -209,6 +223,7 @@ def cancel(
 def replay(
     store: Store,
     queue: RunQueue,
+    bus: Bus,
     run_id: str,
     workspaces: frozenset[str],
     *,
@@ -230,7 +245,7 @@ def replay(
         payload=original.payload,
         replay_of=run_id,
     )
-    enqueue_new(store, queue, run, now)
+    enqueue_new(store, queue, bus, run, now)
     store.runs.update(run_id, append={"replays": [run.id]})
     return run
 

@@ -18,7 +18,8 @@ Late and repeated points. A point no later than the metric's last learned timest
 against the current state and not learned: a detector that learned it would see time run
 backwards. One already stored with the same value is a retry: its stored score stands and
 nothing is written, so sending a batch again changes nothing. In one batch, a metric and
-timestamp sent twice is one point, the later occurrence winning.
+timestamp sent twice is one point, the later occurrence winning; points sent without a timestamp
+are each kept, taken at the time of the post a microsecond apart.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from pydantic import BaseModel, ValidationError
 from proactive.analytics.anomaly import Detector
 from proactive.clock import iso, parse_iso
 from proactive.errors import InvalidInput, NotFound
-from proactive.events import EVENTS_RECORDED, Event, deliver
+from proactive.events import EVENTS_RECORDED, Bus, Event
 from proactive.ids import new_id
 from proactive.models.series import (
     EventBatch,
@@ -149,7 +150,10 @@ def record_metrics(
     points of the metrics committed before it are stored all the same."""
     by_metric: dict[str, dict[str, tuple[int, float]]] = {}
     for index, point in points:
-        by_metric.setdefault(point.metric_name, {})[iso(point.timestamp or now)] = (index, point.value)
+        # A point sent without a time is taken now; several in one post are taken a microsecond
+        # apart, in the post's order, so each is kept (none replaces another as a repeat would).
+        at = point.timestamp or now + timedelta(microseconds=index)
+        by_metric.setdefault(point.metric_name, {})[iso(at)] = (index, point.value)
     prefetched = store.metric_states.get_many(workspace_id, list(by_metric))
     stored: list[dict[str, Any]] = []
     items: list[dict[str, Any]] = []
@@ -255,15 +259,19 @@ def metric_points(
     limit: int,
     cursor: str | None,
     now: datetime,
+    newest_first: bool = False,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of the metric's points in the window, oldest first (default: the last day)."""
+    """One page of the metric's points in the window (default: the last day), oldest first or
+    newest first."""
     until = until or now
     since = since or until - DEFAULT_WINDOW
     if since > until:
         raise InvalidInput("since must not be later than until", field="since")
     if store.metric_states.get(workspace_id, metric) is None:
         raise NotFound(f"metric {metric!r} not found")
-    return store.metrics.window(workspace_id, metric, iso(since), iso(until), limit=limit, cursor=cursor)
+    return store.metrics.window(
+        workspace_id, metric, iso(since), iso(until), limit=limit, cursor=cursor, newest_first=newest_first
+    )
 
 
 # Events
@@ -275,7 +283,12 @@ LIVE_EVENT_AGE = timedelta(hours=1)
 
 
 def record_events(
-    store: Store, queue: RunQueue, workspace_id: str, events: Sequence[tuple[int, EventInput]], now: datetime
+    store: Store,
+    queue: RunQueue,
+    bus: Bus,
+    workspace_id: str,
+    events: Sequence[tuple[int, EventInput]],
+    now: datetime,
 ) -> list[dict[str, Any]]:
     """Store the events; each as `{index, id, event_type, timestamp}`, in request order. Events
     are not merged: one sent twice is recorded twice. Those that happened lately
@@ -298,7 +311,7 @@ def record_events(
     if live:
         subject = {"workspace_id": workspace_id, "events": live}
         try:
-            deliver(store, queue, [Event(EVENTS_RECORDED, subject)], now)
+            bus.deliver(store, queue, [Event(EVENTS_RECORDED, subject)], now)
         except Exception:  # recorded all the same; the subscriber logged its failure
             logger.warning("recorded events were not all published", extra={"events": len(live)})
     return [{k: r[k] for k in ("index", "id", "event_type", "timestamp")} for r in records]

@@ -26,12 +26,14 @@ if TYPE_CHECKING:
     from proactive.store.due import DueIndex
     from proactive.store.goal_actions import GoalActions, TaskTokens
     from proactive.store.goals import Goals
+    from proactive.store.login_links import LoginLinks
     from proactive.store.loop import LoopSettings
     from proactive.store.monitors import Checks, MetricValues, Monitors
     from proactive.store.notifications import Channels, Notifications
     from proactive.store.payloads import Payloads
     from proactive.store.platform_keys import PlatformKeys
     from proactive.store.requests import Requests
+    from proactive.store.run_stats import RunStats
     from proactive.store.runs import Runs
     from proactive.store.schedules import Schedules
     from proactive.store.secrets import Secrets
@@ -81,6 +83,12 @@ class Store:
         from proactive.store.runs import Runs
 
         return Runs(self.table, self.settings.run_retention_days, self.payloads)
+
+    @cached_property
+    def run_stats(self) -> RunStats:
+        from proactive.store.run_stats import RunStats
+
+        return RunStats(self.table, self.settings.run_retention_days)
 
     @cached_property
     def triggers(self) -> Triggers:
@@ -227,6 +235,12 @@ class Store:
         from proactive.store.goal_actions import TaskTokens
 
         return TaskTokens(self.table)
+
+    @cached_property
+    def login_links(self) -> LoginLinks:
+        from proactive.store.login_links import LoginLinks
+
+        return LoginLinks(self.table)
 
     @cached_property
     def platform_keys(self) -> PlatformKeys:

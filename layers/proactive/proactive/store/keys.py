@@ -45,6 +45,9 @@ Nothing outside this module builds a key string or names an index. Items:
   SK `PLATFORMKEY`
 - a workspace's secret, its name and dates (its value is in the secret store, never here):
   PK `SECRETS#<ws>`, SK `<name>` (a workspace's secrets are one query, by name)
+- a workspace's run statistics, one item per hour of runs finishing (counters, added to as
+  each run reaches its final status): PK `RUNSTATS#<ws>`, SK `<hour, a stored instant>` (a
+  week is one query of at most 168 items)
 
 Items that can come due carry `due_pk` (`DUE#<shard>`) and `due_at` while active: the sparse
 DueIndex the dispatcher queries for `due_at <= window end`, one shard at a time.
@@ -328,6 +331,10 @@ def platform_key(name: str) -> dict[str, str]:
     return entity("platformkey", name)
 
 
+def login_link(code_hash: str) -> dict[str, str]:
+    return entity("loginlink", code_hash)
+
+
 # Secret names hold no `#` (secret_store.NAME), nor do workspace ids.
 
 
@@ -337,3 +344,14 @@ def secrets_partition(workspace_id: str) -> str:
 
 def secret(workspace_id: str, name: str) -> dict[str, str]:
     return {PK: secrets_partition(workspace_id), SK: name}
+
+
+# Run statistics: workspace ids hold no `#`; an hour is a stored instant (fixed width, sorts as text).
+
+
+def run_stats_partition(workspace_id: str) -> str:
+    return f"RUNSTATS#{workspace_id}"
+
+
+def run_stats_hour(workspace_id: str, hour: str) -> dict[str, str]:
+    return {PK: run_stats_partition(workspace_id), SK: hour}

@@ -12,7 +12,7 @@ page, newest first (see `keys`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from proactive.clock import iso
 from proactive.models.runs import RunRecord
 from proactive.observability import logger
-from proactive.store import keys
+from proactive.store import keys, run_stats
 from proactive.store.entities import Entities
 from proactive.store.payloads import Payloads
 from proactive.store.table import ConditionFailed, Table
@@ -65,6 +65,9 @@ class Runs(Entities[RunRecord]):
             self.put(stored, extra=extra)
         except ConditionFailed:
             return False
+        if run.status in run_stats.STATUSES:
+            # Made final (a missed occurrence, a skipped execution): counted by the write that made it.
+            run_stats.RunStats(self.table, self.retention_days).count(run)
         return True
 
     def shown(self, item: Mapping[str, Any]) -> dict[str, Any]:
@@ -168,9 +171,18 @@ class Runs(Entities[RunRecord]):
         source_id: str | None,
         limit: int,
         cursor: str | None,
+        agent_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        text: str | None = None,
+        max_read: int | None = None,
     ) -> tuple[list[RunRecord], str | None]:
-        """Runs newest first, narrowed by status and source. A source type and id together are
-        one index query; anything else filters the workspace's runs."""
+        """Runs newest first, narrowed by status, source, agent, creation time (`since`
+        included, `until` not) and `text` found in the task or the error (any case). A source
+        type and id together are one index partition, anything else the workspace's listing; the
+        time range is a key condition of either, so a page reads only that range. The other
+        filters apply to the runs read; with `max_read`, a page reads at most that many runs
+        (it may then hold fewer than `limit`, with a cursor to go on from)."""
         filters: ConditionBase | None = None
 
         def also(cond: ConditionBase) -> None:
@@ -179,22 +191,33 @@ class Runs(Entities[RunRecord]):
 
         if status:
             also(Attr("status").eq(status))
+        if agent_id:
+            also(Attr("agent_id").eq(agent_id))
         if source_id and source_type:
             also(Attr("workspace_id").eq(workspace_id))
-            items, next_cursor = self.table.query_page(
-                index=keys.GSI2,
-                partition=keys.source_partition(source_type, source_id),
-                limit=limit,
-                cursor=cursor,
-                filters=filters,
-                shape=dict,
-            )
-            return self.read_many(items), next_cursor
-        if source_type:
-            also(Attr("source_type").eq(source_type))
-        if source_id:
-            also(Attr("source_id").eq(source_id))
-        return self.page(workspace_id, limit=limit, cursor=cursor, filters=filters)
+            index, named = keys.GSI2, keys.source_partition(source_type, source_id)
+            partitions = [named]
+        else:
+            if source_type:
+                also(Attr("source_type").eq(source_type))
+            if source_id:
+                also(Attr("source_id").eq(source_id))
+            index, named = keys.GSI1, keys.workspace_partition(self.kind, workspace_id)
+            partitions = keys.run_listing_partitions(workspace_id)
+        items, next_cursor = self.table.merged_page(
+            index=index,
+            partitions=partitions,
+            named=named,
+            limit=limit,
+            cursor=cursor,
+            filters=filters,
+            keep=_mentioning(text) if text else None,
+            lowest=iso(since) if since else None,
+            below=iso(until) if until else None,
+            max_read=max_read,
+            shape=dict,
+        )
+        return self.read_many(items), next_cursor
 
     def since(self, workspace_id: str, since: datetime, fields: Sequence[str]) -> list[dict[str, Any]]:
         """The `fields` of every run of the workspace created at or after `since`, oldest first:
@@ -209,3 +232,16 @@ class Runs(Entities[RunRecord]):
             [{keys.PK: e[keys.PK], keys.SK: e[keys.SK]} for e in keys_found], consistent=False, fields=fields
         )
         return sorted(found, key=lambda run: str(run.get("created_at", "")))
+
+
+def _mentioning(text: str) -> Callable[[Mapping[str, Any]], bool]:
+    """Whether a stored run holds `text` in its task or its error, in any case."""
+    wanted = text.casefold()
+
+    def mentions(item: Mapping[str, Any]) -> bool:
+        return any(
+            isinstance(value, str) and wanted in value.casefold()
+            for value in (item.get("task"), item.get("error"))
+        )
+
+    return mentions

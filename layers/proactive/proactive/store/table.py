@@ -26,6 +26,9 @@ from proactive import aws
 from proactive.store.keys import INDEX_KEYS, PK, SK
 from proactive.store.values import body, decode_cursor, encode_cursor, matches, plain, storable
 
+# How many entries a filtered page of several partitions reads at a time (`Table.merged_page`).
+FILTERED_CHUNK = 200
+
 
 class ConditionFailed(Exception):
     """A conditional write did not apply (the item changed, exists, or does not). `failed` lists
@@ -46,7 +49,7 @@ class Update:
 
     key: Mapping[str, str]
     set_values: Mapping[str, Any] | None = None
-    add: Mapping[str, int] | None = None
+    add: Mapping[str, int | float] | None = None
     remove: Sequence[str] = ()
     condition: ConditionBase | None = None
     must_exist: bool = True
@@ -110,6 +113,15 @@ class _Expressions:
         if self.values:
             out["ExpressionAttributeValues"] = {k: serializer.serialize(v) for k, v in self.values.items()}
         return out
+
+
+def _chunk(wanted: int, filtered: bool, readable: int | None) -> int:
+    """How many entries a page of several partitions reads next: those it still wants, or,
+    filtered (few may be kept), a larger chunk, within what it may still read."""
+    if not filtered:
+        return wanted
+    chunk = max(wanted, FILTERED_CHUNK)
+    return chunk if readable is None else max(1, min(chunk, readable))
 
 
 def _update_condition(change: Update) -> ConditionBase | None:
@@ -176,22 +188,23 @@ class Table:
         item = resp.get("Item")
         return self._deserialize(item) if item else None
 
-    def update(self, change: Update) -> dict[str, Any]:
+    def update(self, change: Update, *, returning: bool = True) -> dict[str, Any]:
         """Apply the change if its condition holds (and, unless `must_exist` is False, the item
-        exists); return the whole item as it is now."""
+        exists); return the whole item as it is now (unless `returning` is False: then nothing
+        comes back, and an empty dict is returned)."""
         expressions = _Expressions()
         kwargs: dict[str, Any] = {
             "TableName": self.name,
             "Key": self._serialize(change.key),
             "UpdateExpression": expressions.update(change),
-            "ReturnValues": "ALL_NEW",
+            "ReturnValues": "ALL_NEW" if returning else "NONE",
         }
         condition = _update_condition(change)
         if condition is not None:
             kwargs["ConditionExpression"] = expressions.condition(condition)
         kwargs.update(expressions.arguments(self._serializer))
         resp = self._call(self.client.update_item, **kwargs)
-        return self._deserialize(resp["Attributes"])
+        return self._deserialize(resp["Attributes"]) if returning else {}
 
     def delete(self, key: Mapping[str, str], *, condition: ConditionBase | None = None) -> bool:
         """Delete the item if it exists (and the condition holds); False otherwise."""
@@ -358,45 +371,87 @@ class Table:
         cursor: str | None,
         filters: ConditionBase | None = None,
         shape: Callable[[Mapping[str, Any]], dict[str, Any]] = body,
+        keep: Callable[[Mapping[str, Any]], bool] | None = None,
+        lowest: str | None = None,
+        below: str | None = None,
+        max_read: int | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page, newest first, of the items listed under several partitions of an index
         (the shards of one list) as if they were one: each is queried below the last item
         shown, and the entries merged by sort key. Sort keys are unique across the partitions
         (they end in the item's id), so the cursor is the last item's keys, with `named` as its
-        partition: the same shape, and the same check, as the cursor of a one-partition list."""
+        partition: the same shape, and the same check, as the cursor of a one-partition list.
+
+        Only entries whose sort key is at least `lowest` and less than `below` are read (a key
+        condition: a range costs only what it holds). An item is kept when it matches `filters`
+        and `keep`; with `max_read`, the page stops once that many items were read, so a filter
+        few items match never reads the whole list: the page may then hold fewer than `limit`
+        items (even none) and still have a cursor to go on from."""
         pk_name, sk_name = INDEX_KEYS[index]
         start = decode_cursor(cursor, index=index, partition=named)
-        below: str | None = None if start is None else start[sk_name]
+        upper: str | None = below
+        if start is not None and (upper is None or str(start[sk_name]) < upper):
+            upper = str(start[sk_name])
         items: list[dict[str, Any]] = []
+        read = 0
+
+        def cursor_at(entry: Mapping[str, Any]) -> str | None:
+            return encode_cursor({**{k: entry[k] for k in (PK, SK, sk_name)}, pk_name: named})
+
         while True:
-            wanted = limit - len(items)
-            entries: list[dict[str, Any]] = []
-            more = False
-            for partition in partitions:
-                condition: ConditionBase = Key(pk_name).eq(partition)
-                if below is not None:
-                    condition = condition & Key(sk_name).lt(below)
-                found, following = self.query(
-                    index=index, key=condition, limit=wanted, newest_first=True, whole=False
-                )
-                entries.extend(found)
-                more = more or following is not None
-            # The first `wanted` entries are the newest of all: each partition that has more
-            # entries gave `wanted` of its own, all newer than those it still holds.
-            entries.sort(key=lambda e: str(e[sk_name]), reverse=True)
+            filtered = filters is not None or keep is not None
+            wanted = _chunk(limit - len(items), filtered, None if max_read is None else max_read - read)
+            entries, more = self._merged_entries(index, partitions, wanted, lowest, upper)
             taken = entries[:wanted]
             if not taken:
                 return items, None
             more = more or len(entries) > wanted
             for item in self.listed(taken, index=index):
-                if filters is None or matches(filters, item):
+                if (filters is None or matches(filters, item)) and (keep is None or keep(item)):
                     items.append(shape(item))
+                    if len(items) >= limit and (
+                        more or item[SK] != taken[-1][SK] or item[PK] != taken[-1][PK]
+                    ):
+                        return items, cursor_at(item)
+            read += len(taken)
             last = taken[-1]
-            below = str(last[sk_name])
-            if not more:
+            upper = str(last[sk_name])
+            if not more or len(items) >= limit:
                 return items, None
-            if len(items) >= limit:
-                return items, encode_cursor({**{k: last[k] for k in (PK, SK, sk_name)}, pk_name: named})
+            if max_read is not None and read >= max_read:
+                return items, cursor_at(last)
+
+    def _merged_entries(
+        self, index: str, partitions: Sequence[str], wanted: int, lowest: str | None, upper: str | None
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """The newest entries of each partition with a sort key in [`lowest`, `upper`), newest
+        first, and whether any partition holds more. The first `wanted` entries are the newest of
+        all: each partition that has more entries gave `wanted` of its own, all newer than those
+        it still holds."""
+        pk_name, sk_name = INDEX_KEYS[index]
+        entries: list[dict[str, Any]] = []
+        more = False
+        if lowest is not None and upper is not None and lowest >= upper:
+            return entries, more
+        for partition in partitions:
+            condition: ConditionBase = Key(pk_name).eq(partition)
+            asked = wanted
+            if lowest is not None and upper is not None:
+                # BETWEEN includes its upper end, which is excluded: one more is asked for, so
+                # `wanted` are left once the entry at `upper` (if there is one) is dropped.
+                condition = condition & Key(sk_name).between(lowest, upper)
+                asked = wanted + 1
+            elif lowest is not None:
+                condition = condition & Key(sk_name).gte(lowest)
+            elif upper is not None:
+                condition = condition & Key(sk_name).lt(upper)
+            found, following = self.query(
+                index=index, key=condition, limit=asked, newest_first=True, whole=False
+            )
+            entries.extend(e for e in found if upper is None or str(e[sk_name]) < upper)
+            more = more or following is not None
+        entries.sort(key=lambda e: str(e[sk_name]), reverse=True)
+        return entries, more
 
     def batch_get(
         self,

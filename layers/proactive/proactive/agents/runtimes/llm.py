@@ -287,7 +287,9 @@ def _tool(tool: tools.Tool, context: ToolContext | None, steps: StepLog, seen: S
                 error=error,
             )
             return f"error: {error}"
-        steps.add("tool_call", tool=tool.name, arguments=arguments, ok=True, duration_ms=_ms(started))
+        steps.add(
+            "tool_call", tool=tool.name, arguments=arguments, ok=True, duration_ms=_ms(started), result=result
+        )
         return result
 
     return Tool.from_schema(call, tool.name, tool.description, tool.json_schema())
