@@ -114,8 +114,12 @@ def awaiting(client: TestClient) -> dict[str, Any]:
 
 
 def links_sent(aws: Aws, goal_action_id: str) -> dict[str, str]:
-    """The approve and reject links the notification to the workspace's channel carries."""
-    [note] = [n for n in aws.store.notifications.all_in("ws-1") if n.subject_id == goal_action_id]
+    """The approve and reject links the notification to the workspace's channel carries (recorded
+    when the event that the action awaits approval is delivered, which may come just after the
+    action is listed)."""
+    [note] = wait_for(
+        lambda: [n for n in aws.store.notifications.all_in("ws-1") if n.subject_id == goal_action_id]
+    )
     actions = dict(note.notice["actions"])
     return {"approve": actions["Approve"], "reject": actions["Reject"]}
 
