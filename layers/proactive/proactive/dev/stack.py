@@ -398,7 +398,7 @@ def _run(
     print(
         "\nProactive local stack is running\n"
         f"  Console:    {base}/   sign in: {_sign_in_link(base)}\n"
-        "              (once, within 12 hours; another: .venv/bin/proactive login-link --workspace ws-456,\n"
+        "              (once, within 12 hours; another: .venv/bin/proactive login-link --for ws-456,\n"
         "              or paste a token at /console/login)\n"
         f"  API:        {base}   (OpenAPI docs: {base}/docs, health: {base}/health)\n"
         f"  Webhooks:   {base}/api/hooks/<url_path>, {base}/tasks/webhooks/<task id>   (signed; no token)\n"
