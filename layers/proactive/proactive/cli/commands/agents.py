@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from proactive.cli.commands.common import Cursor, Limit, Yes, json_object, payload, wait_for_run
+from proactive.cli.commands.common import item_commands, json_object, payload, wait_for_run
 from proactive.cli.state import CommandFailed, state
 
 app = typer.Typer(no_args_is_help=True)
@@ -20,19 +20,16 @@ COLUMNS = [
     ("created", "created_at"),
 ]
 
-
-@app.command("list")
-def list_(ctx: typer.Context, limit: Limit = 50, cursor: Cursor = None) -> None:
-    """Agents of the workspace."""
-    st = state(ctx)
-    st.show(st.call("GET", "/api/agents", params={"limit": limit, "cursor": cursor}), COLUMNS)
-
-
-@app.command()
-def show(ctx: typer.Context, agent_id: str) -> None:
-    """One agent (its secrets are never shown)."""
-    st = state(ctx)
-    st.show(st.call("GET", f"/api/agents/{agent_id}", workspace_in=None))
+item_commands(
+    app,
+    "/api/agents",
+    "agent",
+    COLUMNS,
+    listed="Agents of the workspace.",
+    shown="One agent (its secrets are never shown).",
+    deleted="Delete an agent (refused, exit 5, while something uses it, unless --force).",
+    forced=True,
+)
 
 
 @app.command()
@@ -75,23 +72,6 @@ def update(
     if not changes:
         raise CommandFailed(2, "nothing to change: give --name, --description or --config")
     st.show(st.call("PATCH", f"/api/agents/{agent_id}", json=changes, workspace_in=None))
-
-
-@app.command()
-def delete(
-    ctx: typer.Context,
-    agent_id: str,
-    force: Annotated[
-        bool, typer.Option(help="Delete even while schedules, triggers or monitors use it.")
-    ] = False,
-    yes: Yes = False,
-) -> None:
-    """Delete an agent (refused, exit 5, while something uses it, unless --force)."""
-    st = state(ctx)
-    if not yes and not typer.confirm(f"Delete agent {agent_id}?", err=True):
-        raise CommandFailed(1, "not deleted")
-    st.call("DELETE", f"/api/agents/{agent_id}", params={"force": force or None}, workspace_in=None)
-    st.output.note(f"deleted {agent_id}")
 
 
 @app.command()

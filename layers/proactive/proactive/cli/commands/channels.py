@@ -9,12 +9,10 @@ import typer
 
 from proactive.cli.commands.common import (
     Cursor,
-    Force,
     Limit,
-    Yes,
     changes,
-    confirm,
     given,
+    item_commands,
     json_object,
 )
 from proactive.cli.exits import FAILED
@@ -31,6 +29,17 @@ COLUMNS = [
     ("disabled because", "disabled_reason"),
     ("created", "created_at"),
 ]
+
+item_commands(
+    app,
+    PATH,
+    "channel",
+    COLUMNS,
+    listed="Notification channels of the workspace.",
+    shown="One channel (webhook URLs' tokens masked).",
+    deleted="Delete a channel (refused, exit 5, while something names it, unless --force).",
+    forced=True,
+)
 LOG_COLUMNS = [
     ("id", "id"),
     ("created", "created_at"),
@@ -47,20 +56,6 @@ CONFIG = (
     "Its settings: JSON, @file or - (discord/slack: {webhook_url}; ntfy: {topic, server?, "
     "token_secret?}; email: {to: [...]}; webhook: {url})."
 )
-
-
-@app.command("list")
-def list_(ctx: typer.Context, limit: Limit = 50, cursor: Cursor = None) -> None:
-    """Notification channels of the workspace."""
-    st = state(ctx)
-    st.show(st.call("GET", PATH, params={"limit": limit, "cursor": cursor}), COLUMNS)
-
-
-@app.command()
-def show(ctx: typer.Context, channel_id: str) -> None:
-    """One channel (webhook URLs' tokens masked)."""
-    st = state(ctx)
-    st.show(st.call("GET", f"{PATH}/{channel_id}", workspace_in=None))
 
 
 @app.command()
@@ -133,12 +128,3 @@ def subscriptions(ctx: typer.Context, channel_id: str) -> None:
     st = state(ctx)
     answer = st.call("GET", f"{PATH}/{channel_id}/subscriptions", workspace_in=None)
     st.show(answer, [("kind", "kind"), ("id", "id"), ("name", "name"), ("events", "events")])
-
-
-@app.command()
-def delete(ctx: typer.Context, channel_id: str, force: Force = False, yes: Yes = False) -> None:
-    """Delete a channel (refused, exit 5, while something names it, unless --force)."""
-    st = state(ctx)
-    confirm(yes, f"Delete channel {channel_id}?")
-    st.call("DELETE", f"{PATH}/{channel_id}", params={"force": force or None}, workspace_in=None)
-    st.output.note(f"deleted {channel_id}")

@@ -6,6 +6,7 @@ import json
 import re
 import sys
 import time
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,7 +15,7 @@ import typer
 
 from proactive.cli.exits import FAILED, OK, TIMED_OUT, USAGE
 from proactive.cli.output import Column
-from proactive.cli.state import CommandFailed, State
+from proactive.cli.state import CommandFailed, State, state
 
 FINAL = frozenset({"succeeded", "failed", "cancelled", "missed"})
 
@@ -41,6 +42,55 @@ def confirm(yes: bool, question: str) -> None:
     """Go on only with --yes or when the person says yes (exit 1 otherwise)."""
     if not yes and not typer.confirm(question, err=True):
         raise CommandFailed(FAILED, "not done")
+
+
+def item_commands(
+    app: typer.Typer,
+    path: str,
+    noun: str,
+    columns: Sequence[Column],
+    *,
+    listed: str | None,
+    shown: str,
+    deleted: str,
+    forced: bool = False,
+) -> None:
+    """`list`, `show` and `delete` of the items of the API's collection at `path`, each with its
+    help text (`listed` None: the module writes its own `list`); `forced` adds `--force` to
+    `delete`. A module adds what differs."""
+    metavar = f"{noun}_id"
+
+    def show(ctx: typer.Context, item_id: str = typer.Argument(..., metavar=metavar)) -> None:
+        st = state(ctx)
+        st.show(st.call("GET", f"{path}/{item_id}", workspace_in=None))
+
+    def remove(st: State, item_id: str, yes: bool, force: bool) -> None:
+        confirm(yes, f"Delete {noun} {item_id}?")
+        st.call("DELETE", f"{path}/{item_id}", params={"force": force or None}, workspace_in=None)
+        st.output.note(f"deleted {item_id}")
+
+    def delete(
+        ctx: typer.Context, item_id: str = typer.Argument(..., metavar=metavar), yes: Yes = False
+    ) -> None:
+        remove(state(ctx), item_id, yes, False)
+
+    def delete_forced(
+        ctx: typer.Context,
+        item_id: str = typer.Argument(..., metavar=metavar),
+        force: Force = False,
+        yes: Yes = False,
+    ) -> None:
+        remove(state(ctx), item_id, yes, force)
+
+    if listed is not None:
+
+        def list_(ctx: typer.Context, limit: Limit = 50, cursor: Cursor = None) -> None:
+            st = state(ctx)
+            st.show(st.call("GET", path, params={"limit": limit, "cursor": cursor}), columns)
+
+        app.command("list", help=listed)(list_)
+    app.command("show", help=shown)(show)
+    app.command("delete", help=deleted)(delete_forced if forced else delete)
 
 
 def changes(**fields: Any) -> dict[str, Any]:

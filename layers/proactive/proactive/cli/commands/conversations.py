@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from proactive.cli.commands.common import Cursor, Limit, Yes, confirm, given, json_object
+from proactive.cli.commands.common import Cursor, Limit, given, item_commands, json_object
 from proactive.cli.exits import NOT_ALLOWED, NOT_FOUND
 from proactive.cli.state import CommandFailed, State, state
 
@@ -30,6 +30,16 @@ COLUMNS = [
     ("last message", "last_message_at"),
     ("created", "created_at"),
 ]
+
+item_commands(
+    app,
+    PATH,
+    "conversation",
+    COLUMNS,
+    listed="Conversations, newest first.",
+    shown="One conversation.",
+    deleted="Delete a conversation and its messages (its runs stay in run history).",
+)
 MESSAGE_COLUMNS = [
     ("id", "id"),
     ("role", "role"),
@@ -40,20 +50,6 @@ MESSAGE_COLUMNS = [
 Agent = Annotated[str | None, typer.Option("--agent", help="The agent (default: the workspace's).")]
 Kind = Annotated[str, typer.Option("--kind", help="chatbot, sidekick or deep_research.")]
 Title = Annotated[str | None, typer.Option(help="Its title.")]
-
-
-@app.command("list")
-def list_(ctx: typer.Context, limit: Limit = 50, cursor: Cursor = None) -> None:
-    """Conversations, newest first."""
-    st = state(ctx)
-    st.show(st.call("GET", PATH, params={"limit": limit, "cursor": cursor}), COLUMNS)
-
-
-@app.command()
-def show(ctx: typer.Context, conversation_id: str) -> None:
-    """One conversation."""
-    st = state(ctx)
-    st.show(st.call("GET", f"{PATH}/{conversation_id}", workspace_in=None))
 
 
 @app.command()
@@ -101,15 +97,6 @@ def send(ctx: typer.Context, conversation_id: str, message: str) -> None:
         st.output.text(answer["content"])
     else:
         st.show(answer)
-
-
-@app.command()
-def delete(ctx: typer.Context, conversation_id: str, yes: Yes = False) -> None:
-    """Delete a conversation and its messages (its runs stay in run history)."""
-    st = state(ctx)
-    confirm(yes, f"Delete conversation {conversation_id}?")
-    st.call("DELETE", f"{PATH}/{conversation_id}", workspace_in=None)
-    st.output.note(f"deleted {conversation_id}")
 
 
 @app.command()

@@ -11,10 +11,9 @@ from proactive.cli.commands.common import (
     Cursor,
     Limit,
     Notify,
-    Yes,
     changes,
-    confirm,
     given,
+    item_commands,
     json_object,
     text_of,
 )
@@ -35,6 +34,16 @@ COLUMNS = [
     ("last check", "last_check"),
     ("fired", "trigger_count"),
 ]
+
+item_commands(
+    app,
+    PATH,
+    "monitor",
+    COLUMNS,
+    listed="Monitors of the workspace, with what their last check found.",
+    shown="One monitor.",
+    deleted="Delete a monitor and its checks.",
+)
 CHECK_COLUMNS = [
     ("id", "id"),
     ("scheduled for", "scheduled_for"),
@@ -57,20 +66,6 @@ Interval = Annotated[int | None, typer.Option("--interval", help="Seconds betwee
 Cooldown = Annotated[
     int | None, typer.Option(help="While the condition stays true, fire again after this many seconds.")
 ]
-
-
-@app.command("list")
-def list_(ctx: typer.Context, limit: Limit = 50, cursor: Cursor = None) -> None:
-    """Monitors of the workspace, with what their last check found."""
-    st = state(ctx)
-    st.show(st.call("GET", PATH, params={"limit": limit, "cursor": cursor}), COLUMNS)
-
-
-@app.command()
-def show(ctx: typer.Context, monitor_id: str) -> None:
-    """One monitor."""
-    st = state(ctx)
-    st.show(st.call("GET", f"{PATH}/{monitor_id}", workspace_in=None))
 
 
 @app.command()
@@ -173,12 +168,3 @@ def record(
     st = state(ctx)
     body = given(value=value, timestamp=at)
     st.show(st.call("POST", f"{PATH}/{monitor_id}/values", json=body, workspace_in=None))
-
-
-@app.command()
-def delete(ctx: typer.Context, monitor_id: str, yes: Yes = False) -> None:
-    """Delete a monitor and its checks."""
-    st = state(ctx)
-    confirm(yes, f"Delete monitor {monitor_id}?")
-    st.call("DELETE", f"{PATH}/{monitor_id}", workspace_in=None)
-    st.output.note(f"deleted {monitor_id}")

@@ -14,10 +14,9 @@ from proactive.cli.commands.common import (
     Notify,
     Timeout,
     Wait,
-    Yes,
     changes,
-    confirm,
     given,
+    item_commands,
     json_object,
     run_started,
     text_of,
@@ -39,6 +38,16 @@ COLUMNS = [
     ("last run", "last_run"),
 ]
 
+item_commands(
+    app,
+    PATH,
+    "schedule",
+    COLUMNS,
+    listed="Schedules of the workspace, each with its next fire.",
+    shown="One schedule: its cron in words and its next five fires.",
+    deleted="Delete a schedule (its runs stay in run history).",
+)
+
 CatchUp = Annotated[
     str | None,
     typer.Option("--catch-up", help="After downtime run no missed occurrence (skip), the latest, or all."),
@@ -50,20 +59,6 @@ Cron = Annotated[str | None, typer.Option("--cron", help="A cron expression (fiv
 Zone = Annotated[str | None, typer.Option("--timezone", "--tz", help="An IANA time zone (default UTC).")]
 Task = Annotated[str | None, typer.Option(help="What the agent is asked to do (or --input).")]
 TaskFile = Annotated[str | None, typer.Option("--input", help="The task from @file or - (stdin).")]
-
-
-@app.command("list")
-def list_(ctx: typer.Context, limit: Limit = 50, cursor: Cursor = None) -> None:
-    """Schedules of the workspace, each with its next fire."""
-    st = state(ctx)
-    st.show(st.call("GET", PATH, params={"limit": limit, "cursor": cursor}), COLUMNS)
-
-
-@app.command()
-def show(ctx: typer.Context, schedule_id: str) -> None:
-    """One schedule: its cron in words and its next five fires."""
-    st = state(ctx)
-    st.show(st.call("GET", f"{PATH}/{schedule_id}", workspace_in=None))
 
 
 @app.command()
@@ -166,15 +161,6 @@ def runs(ctx: typer.Context, schedule_id: str, limit: Limit = 50, cursor: Cursor
         "GET", f"{PATH}/{schedule_id}/runs", params={"limit": limit, "cursor": cursor}, workspace_in=None
     )
     st.show(answer, RUN_COLUMNS)
-
-
-@app.command()
-def delete(ctx: typer.Context, schedule_id: str, yes: Yes = False) -> None:
-    """Delete a schedule (its runs stay in run history)."""
-    st = state(ctx)
-    confirm(yes, f"Delete schedule {schedule_id}?")
-    st.call("DELETE", f"{PATH}/{schedule_id}", workspace_in=None)
-    st.output.note(f"deleted {schedule_id}")
 
 
 @app.command("next")

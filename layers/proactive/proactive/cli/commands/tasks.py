@@ -12,10 +12,9 @@ from proactive.cli.commands.common import (
     Limit,
     Timeout,
     Wait,
-    Yes,
     changes,
-    confirm,
     given,
+    item_commands,
     json_object,
     run_started,
     text_of,
@@ -36,6 +35,16 @@ COLUMNS = [
     ("webhook", "webhook_url"),
     ("created", "created_at"),
 ]
+
+item_commands(
+    app,
+    PATH,
+    "task",
+    COLUMNS,
+    listed=None,
+    shown="One task: what it owns (schedule, trigger, webhook) and its recent runs.",
+    deleted="Delete a task and its schedule, or its trigger and webhook (runs stay in run history).",
+)
 
 Prompt = Annotated[str | None, typer.Option(help="What the agent is asked to do (or --input).")]
 PromptFile = Annotated[str | None, typer.Option("--input", help="The prompt from @file or - (stdin).")]
@@ -73,13 +82,6 @@ def list_(
     st = state(ctx)
     params = given(task_type=task_type, status=status, limit=limit, cursor=cursor)
     st.show(st.call("GET", PATH, params=params), COLUMNS)
-
-
-@app.command()
-def show(ctx: typer.Context, task_id: str) -> None:
-    """One task: what it owns (schedule, trigger, webhook) and its recent runs."""
-    st = state(ctx)
-    st.show(st.call("GET", f"{PATH}/{task_id}", workspace_in=None))
 
 
 @app.command()
@@ -160,12 +162,3 @@ def enable(ctx: typer.Context, task_id: str) -> None:
     """Start a disabled task again (its schedule from now on)."""
     st = state(ctx)
     st.show(st.call("POST", f"{PATH}/{task_id}/enable", workspace_in=None))
-
-
-@app.command()
-def delete(ctx: typer.Context, task_id: str, yes: Yes = False) -> None:
-    """Delete a task and its schedule, or its trigger and webhook (runs stay in run history)."""
-    st = state(ctx)
-    confirm(yes, f"Delete task {task_id}?")
-    st.call("DELETE", f"{PATH}/{task_id}", workspace_in=None)
-    st.output.note(f"deleted {task_id}")

@@ -8,16 +8,12 @@ from typing import Annotated
 import typer
 
 from proactive.cli.commands.common import (
-    Cursor,
-    Force,
-    Limit,
     Notify,
     Timeout,
     Wait,
-    Yes,
     changes,
-    confirm,
     given,
+    item_commands,
     json_object,
     run_started,
 )
@@ -37,6 +33,17 @@ COLUMNS = [
     ("task template", "task_template"),
 ]
 
+item_commands(
+    app,
+    PATH,
+    "trigger",
+    COLUMNS,
+    listed="Triggers of the workspace.",
+    shown="One trigger.",
+    deleted="Delete a trigger (refused, exit 5, while webhooks deliver to it, unless --force).",
+    forced=True,
+)
+
 Config = Annotated[
     str | None,
     typer.Option(
@@ -49,20 +56,6 @@ Filter = Annotated[
 Template = Annotated[
     str | None, typer.Option("--task-template", help="The task, with {fields} of the payload.")
 ]
-
-
-@app.command("list")
-def list_(ctx: typer.Context, limit: Limit = 50, cursor: Cursor = None) -> None:
-    """Triggers of the workspace."""
-    st = state(ctx)
-    st.show(st.call("GET", PATH, params={"limit": limit, "cursor": cursor}), COLUMNS)
-
-
-@app.command()
-def show(ctx: typer.Context, trigger_id: str) -> None:
-    """One trigger."""
-    st = state(ctx)
-    st.show(st.call("GET", f"{PATH}/{trigger_id}", workspace_in=None))
 
 
 @app.command()
@@ -145,12 +138,3 @@ def fire(
         st.show(answer)
         return
     run_started(st, answer["run"], wait=True, timeout=timeout)
-
-
-@app.command()
-def delete(ctx: typer.Context, trigger_id: str, force: Force = False, yes: Yes = False) -> None:
-    """Delete a trigger (refused, exit 5, while webhooks deliver to it, unless --force)."""
-    st = state(ctx)
-    confirm(yes, f"Delete trigger {trigger_id}?")
-    st.call("DELETE", f"{PATH}/{trigger_id}", params={"force": force or None}, workspace_in=None)
-    st.output.note(f"deleted {trigger_id}")

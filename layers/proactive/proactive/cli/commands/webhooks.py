@@ -17,10 +17,9 @@ from proactive.cli.commands.common import (
     Limit,
     Timeout,
     Wait,
-    Yes,
     changes,
-    confirm,
     given,
+    item_commands,
     json_object,
     run_started,
 )
@@ -42,6 +41,16 @@ COLUMNS = [
     ("per minute", "rate_limit_per_minute"),
     ("url", "webhook_url"),
 ]
+
+item_commands(
+    app,
+    PATH,
+    "webhook",
+    COLUMNS,
+    listed="Webhooks of the workspace, with the URL senders deliver to.",
+    shown="One webhook (never its secret).",
+    deleted="Delete a webhook: its URL answers 404 from now on.",
+)
 DELIVERY_COLUMNS = [
     ("id", "id"),
     ("received", "received_at"),
@@ -51,20 +60,6 @@ DELIVERY_COLUMNS = [
     ("reason", "reason"),
     ("delivery key", "delivery_key"),
 ]
-
-
-@app.command("list")
-def list_(ctx: typer.Context, limit: Limit = 50, cursor: Cursor = None) -> None:
-    """Webhooks of the workspace, with the URL senders deliver to."""
-    st = state(ctx)
-    st.show(st.call("GET", PATH, params={"limit": limit, "cursor": cursor}), COLUMNS)
-
-
-@app.command()
-def show(ctx: typer.Context, webhook_id: str) -> None:
-    """One webhook (never its secret)."""
-    st = state(ctx)
-    st.show(st.call("GET", f"{PATH}/{webhook_id}", workspace_in=None))
 
 
 @app.command()
@@ -109,15 +104,6 @@ def update(
     st = state(ctx)
     body = changes(name=name, trigger_id=trigger, rate_limit_per_minute=rate_limit, is_active=active)
     st.show(st.call("PATCH", f"{PATH}/{webhook_id}", json=body, workspace_in=None))
-
-
-@app.command()
-def delete(ctx: typer.Context, webhook_id: str, yes: Yes = False) -> None:
-    """Delete a webhook: its URL answers 404 from now on."""
-    st = state(ctx)
-    confirm(yes, f"Delete webhook {webhook_id}?")
-    st.call("DELETE", f"{PATH}/{webhook_id}", workspace_in=None)
-    st.output.note(f"deleted {webhook_id}")
 
 
 @app.command()
