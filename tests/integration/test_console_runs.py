@@ -354,7 +354,7 @@ def test_the_stream_sends_only_what_changed(aws: Aws, world: dict[str, str]) -> 
             from proactive.console.web import Viewer
 
             viewer = Viewer(Session("tester", frozenset({"ws-1"}), "sid", 0), "ws-1")
-            return [m async for m in routes_runs._changes(client, viewer, viewer, Filters({}), {})]  # type: ignore[arg-type]
+            return [m async for m in routes_runs._changes(client, viewer, Filters({}), {})]  # type: ignore[arg-type]
         finally:
             routes_runs._page = original  # type: ignore[assignment]
 

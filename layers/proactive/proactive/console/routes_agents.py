@@ -24,26 +24,15 @@ from proactive.console.web import (
     console_router,
     form_fields,
     redirect,
+    refusals,
     render,
 )
-from proactive.errors import Conflict, DomainError, InvalidInput, NotFound
+from proactive.errors import Conflict, InvalidInput, NotFound
 
 router = console_router()
 
 PAGE_SIZE = 50
 RECENT_RUNS = 10
-
-
-def refusals(exc: DomainError) -> dict[str, str]:
-    """The API's refusal by field (`details`, else its `field`), what a form shows next to each."""
-    found: dict[str, str] = {}
-    for problem in exc.details or []:
-        field, message = str(problem.get("field") or ""), str(problem.get("message") or "")
-        if field and message and field not in found:
-            found[field] = message
-    if not found:
-        found[exc.field or "form"] = exc.message
-    return found
 
 
 def _id(value: str) -> str:

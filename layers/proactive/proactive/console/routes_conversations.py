@@ -29,7 +29,6 @@ from starlette.responses import StreamingResponse
 
 from proactive.api.answers import take_turn
 from proactive.api.deps import BusDep, QueueDep, StoreDep
-from proactive.console.routes_agents import refusals
 from proactive.console.web import (
     PAGE_HEADERS,
     Checked,
@@ -39,6 +38,7 @@ from proactive.console.web import (
     console_router,
     form_fields,
     redirect,
+    refusals,
     render,
 )
 from proactive.errors import DomainError, InvalidInput, NotFound, error_body

@@ -21,7 +21,7 @@ import os
 import re
 import time
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -59,12 +59,6 @@ STREAM_SECONDS = 180.0
 POLL_SECONDS = 5
 FILTERS = ("status", "agent_id", "source_type", "source_id", "since", "until", "q")
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
-
-
-def _here(viewer: Viewer) -> Viewer:
-    """The viewer with this page's workspace alone: the API then answers an item of any other
-    workspace as not found, as it would a token for this workspace only."""
-    return Viewer(replace(viewer.session, workspaces=frozenset({viewer.workspace})), viewer.workspace)
 
 
 def _streams() -> bool:
@@ -125,13 +119,12 @@ def _rows_html(request: Request, viewer: Viewer, rows: list[dict[str, Any]]) -> 
 @router.get("/{workspace}/runs")
 async def runs_page(request: Request, workspace: str, viewer: Looking) -> Response:
     """One page of the workspace's runs, filtered as the address says, following new runs."""
-    here = _here(viewer)
     filters = Filters.of(request)
     cursor = request.query_params.get("cursor") or None
-    names = await _agent_names(request, here)
+    names = await _agent_names(request, viewer)
     problem: DomainError | None = None
     try:
-        page = await _page(request, here, filters, cursor)
+        page = await _page(request, viewer, filters, cursor)
     except InvalidInput as exc:
         problem, page = exc, {"items": []}
     rows = [runs_view.row(run, names, viewer) for run in page.get("items") or []]
@@ -162,10 +155,9 @@ async def runs_page(request: Request, workspace: str, viewer: Looking) -> Respon
 @router.get("/{workspace}/runs/rows")
 async def runs_rows(request: Request, workspace: str, viewer: Looking) -> Response:
     """The rows of the first page of the filtered list (for a page that polls)."""
-    here = _here(viewer)
     filters = Filters.of(request)
-    names = await _agent_names(request, here)
-    page = await _page(request, here, filters)
+    names = await _agent_names(request, viewer)
+    page = await _page(request, viewer, filters)
     rows = [runs_view.row(run, names, viewer) for run in page.get("items") or []]
     return render(request, "runs/rows.html", viewer, rows=rows)
 
@@ -177,17 +169,16 @@ async def runs_live(request: Request, workspace: str, viewer: Looking) -> Respon
     first message holds them all). Ends after a few minutes; the browser connects again."""
     if not _streams():
         raise NotFound("live updates are not served here; the page polls for them")
-    here = _here(viewer)
     filters = Filters.of(request)
-    names = await _agent_names(request, here)
+    names = await _agent_names(request, viewer)
     headers = {**PAGE_HEADERS, "X-Accel-Buffering": "no"}
     return StreamingResponse(
-        _changes(request, here, viewer, filters, names), media_type="text/event-stream", headers=headers
+        _changes(request, viewer, filters, names), media_type="text/event-stream", headers=headers
     )
 
 
 async def _changes(
-    request: Request, here: Viewer, viewer: Viewer, filters: Filters, names: dict[str, str]
+    request: Request, viewer: Viewer, filters: Filters, names: dict[str, str]
 ) -> AsyncIterator[str]:
     """The stream's messages, until it has lasted `STREAM_SECONDS` or the client is gone."""
     sent: dict[str, str] = {}
@@ -195,7 +186,7 @@ async def _changes(
     yield f"retry: {int(LOOK_EVERY * 1000)}\n\n"
     while True:
         try:
-            page = await _page(request, here, filters)
+            page = await _page(request, viewer, filters)
         except DomainError:
             return  # the session or the workspace is gone: the browser's next connection says why
         changed: list[str] = []
@@ -231,12 +222,12 @@ class Outcome:
     status: str | None = None
 
 
-async def _act(request: Request, here: Viewer, action: str, run_id: str) -> Outcome:
+async def _act(request: Request, viewer: Viewer, action: str, run_id: str) -> Outcome:
     """`action` done to one run by the API's own route, as the person, in this workspace only."""
     if not RUN_ID.fullmatch(run_id):
         return Outcome(run_id, "not_found", "this is not a run id")
     try:
-        answer = await api(request, here, "POST", f"/api/runs/{quote(run_id, safe='')}/{action}")
+        answer = await api(request, viewer, "POST", f"/api/runs/{quote(run_id, safe='')}/{action}")
     except DomainError as exc:
         return Outcome(run_id, "not_found" if exc.status_code == 404 else "refused", exc.message)
     shown = answer if isinstance(answer, Mapping) else {}
@@ -265,8 +256,7 @@ async def runs_bulk(request: Request, workspace: str, viewer: Checked) -> Respon
         raise InvalidInput("select at least one run", field="ids")
     if len(ids) > MAX_BULK:
         raise InvalidInput(f"at most {MAX_BULK} runs at once; {len(ids)} were selected", field="ids")
-    here = _here(viewer)
-    outcomes = [await _act(request, here, action, run_id) for run_id in ids]
+    outcomes = [await _act(request, viewer, action, run_id) for run_id in ids]
     back = form.get("back", [""])[0]
     return render(
         request,
@@ -292,14 +282,13 @@ def _checked_id(run_id: str) -> str:
 async def run_page(request: Request, workspace: str, run_id: str, viewer: Looking) -> Response:
     """One run: its status and times, its steps as a waterfall, what started it and the runs
     linked to it, its input and output, and replay and cancel."""
-    here = _here(viewer)
-    run = await api(request, here, "GET", f"/api/runs/{quote(_checked_id(run_id), safe='')}")
+    run = await api(request, viewer, "GET", f"/api/runs/{quote(_checked_id(run_id), safe='')}")
     agent: dict[str, Any] | None = None
     try:
-        agent = await api(request, here, "GET", f"/api/agents/{quote(str(run.get('agent_id')), safe='')}")
+        agent = await api(request, viewer, "GET", f"/api/agents/{quote(str(run.get('agent_id')), safe='')}")
     except DomainError:
         agent = None
-    chained = await _chained(request, here, run)
+    chained = await _chained(request, viewer, run)
     return render(
         request,
         "runs/run.html",
@@ -310,20 +299,20 @@ async def run_page(request: Request, workspace: str, run_id: str, viewer: Lookin
     )
 
 
-async def _chained(request: Request, here: Viewer, run: Mapping[str, Any]) -> list[str]:
+async def _chained(request: Request, viewer: Viewer, run: Mapping[str, Any]) -> list[str]:
     """The runs its end started: each event trigger listening for runs' ends makes one run per
     finished run, with an id derived from both, so each such trigger's run is looked up by it."""
     if run.get("status") not in ("succeeded", "failed"):
         return []
     try:
-        page = await api(request, here, "GET", "/api/proactive/triggers", params={"limit": 100})
+        page = await api(request, viewer, "GET", "/api/proactive/triggers", params={"limit": 100})
     except DomainError:
         return []
     found: list[str] = []
     for trigger in runs_view.run_event_triggers(page.get("items") or [], run)[:10]:
         candidate = runs_view.chained_run_id(str(trigger["id"]), str(run["id"]))
         try:
-            await api(request, here, "GET", f"/api/runs/{candidate}")
+            await api(request, viewer, "GET", f"/api/runs/{candidate}")
         except DomainError:
             continue
         found.append(candidate)
@@ -333,14 +322,12 @@ async def _chained(request: Request, here: Viewer, run: Mapping[str, Any]) -> li
 @router.post("/{workspace}/runs/{run_id}/cancel")
 async def cancel_run(request: Request, workspace: str, run_id: str, viewer: Checked) -> Response:
     """Cancel the run (the API's `POST /api/runs/{id}/cancel`), then show it."""
-    await api(request, _here(viewer), "POST", f"/api/runs/{quote(_checked_id(run_id), safe='')}/cancel")
+    await api(request, viewer, "POST", f"/api/runs/{quote(_checked_id(run_id), safe='')}/cancel")
     return redirect(request, _run_path(viewer, run_id))
 
 
 @router.post("/{workspace}/runs/{run_id}/replay")
 async def replay_run(request: Request, workspace: str, run_id: str, viewer: Checked) -> Response:
     """Replay the run (the API's `POST /api/runs/{id}/replay`), then show the new run."""
-    made = await api(
-        request, _here(viewer), "POST", f"/api/runs/{quote(_checked_id(run_id), safe='')}/replay"
-    )
+    made = await api(request, viewer, "POST", f"/api/runs/{quote(_checked_id(run_id), safe='')}/replay")
     return redirect(request, _run_path(viewer, str(made["id"])))

@@ -18,7 +18,17 @@ from zoneinfo import available_timezones
 from fastapi import Request
 from fastapi.responses import Response
 
-from proactive.console.web import Checked, Looking, Viewer, api, console_router, form_fields, redirect, render
+from proactive.console.web import (
+    Checked,
+    Looking,
+    Viewer,
+    api,
+    console_router,
+    form_fields,
+    redirect,
+    refusals,
+    render,
+)
 from proactive.errors import DomainError
 from proactive.lib.cron import CronError, load_zone
 
@@ -148,17 +158,6 @@ async def new_schedule(request: Request, workspace: str, viewer: Looking) -> Res
     return _form_page(request, viewer, await _agents(request, viewer), values, {})
 
 
-def refusals(exc: DomainError, known: tuple[str, ...] = FIELDS) -> dict[str, str]:
-    """An API refusal as messages per field of the form; what concerns no field is under ""."""
-    found: dict[str, str] = {}
-    for detail in exc.details or [{"field": exc.field or "", "message": exc.message}]:
-        field = str(detail.get("field") or "")
-        field = field if field in known else ""
-        message = str(detail.get("message") or exc.message)
-        found[field] = f"{found[field]}; {message}" if field in found else message
-    return found
-
-
 @router.post("/{workspace}/schedules/new")
 async def create_schedule(request: Request, workspace: str, viewer: Checked) -> Response:
     """Make the schedule the form describes; a refusal shows the form again, each message beside
@@ -175,7 +174,9 @@ async def create_schedule(request: Request, workspace: str, viewer: Checked) -> 
         if exc.status_code not in (400, 404, 409, 422):
             raise
         agents = await _agents(request, viewer)
-        return _form_page(request, viewer, agents, values, refusals(exc), status_code=exc.status_code)
+        return _form_page(
+            request, viewer, agents, values, refusals(exc, FIELDS, elsewhere=""), status_code=exc.status_code
+        )
     return redirect(request, _with(viewer.path("schedules"), done="created", created=str(made["id"])))
 
 
@@ -199,7 +200,7 @@ async def preview(
         except DomainError as exc:
             if exc.status_code != 422:
                 raise
-            errors = refusals(exc, ("cron_expression", "timezone"))
+            errors = refusals(exc, ("cron_expression", "timezone"), elsewhere="")
     shown = fires(list(result["next_runs"]), timezone) if result else []
     return render(request, "schedules/_preview.html", viewer, result=result, fires=shown, errors=errors)
 

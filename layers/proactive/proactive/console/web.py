@@ -197,6 +197,22 @@ def _answered(status: int, message: str, error: Mapping[str, Any]) -> DomainErro
     return exc
 
 
+def refusals(
+    exc: DomainError, known: tuple[str, ...] | None = None, elsewhere: str = "form"
+) -> dict[str, str]:
+    """An API refusal as the messages a form shows beside each field (`details`, else `field`);
+    several about one field are joined, and one about no field (or one not in `known`) is under
+    `elsewhere`."""
+    found: dict[str, str] = {}
+    for detail in exc.details or [{"field": exc.field or "", "message": exc.message}]:
+        field = str(detail.get("field") or "")
+        if not field or (known is not None and field not in known):
+            field = elsewhere
+        message = str(detail.get("message") or exc.message)
+        found[field] = f"{found[field]}; {message}" if field in found else message
+    return found
+
+
 def static_url(name: str) -> str:
     """A static file's address, which changes when the file does (so browsers may keep it)."""
     return f"{PREFIX}/static/{name}?v={static_file(name)[1]}"
