@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from proactive.cli.commands.common import item_commands, json_object, payload, wait_for_run
+from proactive.cli.commands.common import Timeout, Wait, item_commands, json_object, run_started, text_of
 from proactive.cli.state import CommandFailed, state
 
 app = typer.Typer(no_args_is_help=True)
@@ -80,31 +80,18 @@ def run(
     agent_id: str,
     task: Annotated[str | None, typer.Option(help="What to do (or --input).")] = None,
     input_: Annotated[str | None, typer.Option("--input", help="The task from @file or - (stdin).")] = None,
-    wait: Annotated[bool, typer.Option(help="Wait for the run to end; exit 1 if it failed.")] = False,
+    wait: Wait = False,
     watch: Annotated[bool, typer.Option(help="Wait, printing its steps as they happen (stderr).")] = False,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait at most (exit 124).")] = 300.0,
+    timeout: Timeout = 300.0,
     idempotency_key: Annotated[str | None, typer.Option(help="Send again to get the same run back.")] = None,
 ) -> None:
     """Start a run of the agent now."""
     st = state(ctx)
-    text = task if task is not None else payload(input_)
-    if text is None:
-        raise CommandFailed(2, "give the task: --task TEXT, or --input @file / --input - (stdin)")
-    if not isinstance(text, str):
-        import json
-
-        text = json.dumps(text)
     started = st.call(
         "POST",
         "/api/runs",
-        json={"agent_id": agent_id, "task": text},
+        json={"agent_id": agent_id, "task": text_of(task, input_)},
         idempotency_key=idempotency_key or str(uuid.uuid4()),
         workspace_in="body",
     )
-    if not (wait or watch):
-        st.show(started)
-        return
-    st.output.note(f"started {started['id']}")
-    code = wait_for_run(st, started["id"], timeout=timeout, watch=watch)
-    if code:
-        raise CommandFailed(code)
+    run_started(st, started, wait=wait, timeout=timeout, watch=watch)
