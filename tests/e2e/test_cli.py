@@ -14,17 +14,16 @@ import select
 import signal
 import stat
 import subprocess
-import time
 import tomllib
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.e2e.terminal import Cli, InProcess, Terminal
+from tests.e2e.waiting import eventually
 from tests.fakes import Accepted, AgentService, OpenAIChatServer, say
 from tests.fakes.agent_service import bad_request
 from tests.localstack import Stack
@@ -33,17 +32,6 @@ pytestmark = pytest.mark.e2e
 UNREACHABLE = "http://127.0.0.1:1"
 ANSWER = "The numbers look healthy this week: every run finished, and none of them failed."
 MORE = "Here is more: the slowest run took four minutes, and it was the nightly backup."
-
-
-def eventually(check: Callable[[], Any], what: str, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ forecast band, the anomalies and the threshold."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,17 +12,9 @@ import pytest
 from playwright.sync_api import expect
 
 from proactive.clock import iso
+from tests.e2e.waiting import eventually
 
 pytestmark = pytest.mark.e2e
-
-
-def eventually(check: Callable[[], Any], timeout: float = 30, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what or check}")
-        time.sleep(0.2)
-    return value
 
 
 def climbing_cpu(workspace: str) -> dict[str, Any]:

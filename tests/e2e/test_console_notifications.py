@@ -3,27 +3,15 @@ what was sent to it (with the run it was about, linked in the message too), and 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.browser import Console
+from tests.e2e.waiting import eventually
 from tests.fakes import WebhookReceiver
 from tests.localstack import Stack
 
 pytestmark = pytest.mark.e2e
-
-
-def eventually(check: Callable[[], Any], what: str, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.25)
-    return found
 
 
 def test_a_channel_what_was_sent_to_it_and_its_test(console: Console, stack: Stack) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from proactive.clock import iso, parse_iso
+from tests.e2e.waiting import eventually
 from tests.fakes import AgentService, SlackWebhook
 from tests.localstack import Stack
 
@@ -35,15 +36,6 @@ def slack() -> Iterator[SlackWebhook]:
 def service() -> Iterator[AgentService]:
     with AgentService() as s:
         yield s
-
-
-def eventually(check: Callable[[], Any], timeout: float = 30, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what or check}")
-        time.sleep(0.25)
-    return value
 
 
 def cpu_points(start: datetime, minutes: int, low: float, high: float) -> list[dict[str, Any]]:

@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.e2e.waiting import eventually
 from tests.fakes import AgentService, DiscordWebhook, NtfyServer, Output, SlackWebhook
 from tests.fakes.agent_service import unavailable
 from tests.fakes.receivers import discord_rate_limited, discord_unknown_webhook
@@ -37,17 +38,6 @@ def receivers() -> Iterator[tuple[DiscordWebhook, SlackWebhook, NtfyServer]]:
 def service() -> Iterator[AgentService]:
     with AgentService() as s:
         yield s
-
-
-def eventually(check: Callable[[], Any], timeout: float = 30, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what or check}")
-        time.sleep(0.25)
 
 
 def make_channel(c: httpx.Client, type_: str, config: dict[str, Any], name: str) -> str:
