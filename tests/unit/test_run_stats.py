@@ -9,7 +9,16 @@ from collections.abc import Callable
 
 import pytest
 
-from proactive.store.run_stats import FIRST_EDGE, LAST, PER_DECADE, bounds, bucket_of, edge, percentile
+from proactive.store.run_stats import (
+    FIRST_EDGE,
+    LAST,
+    PER_DECADE,
+    _added,
+    bounds,
+    bucket_of,
+    edge,
+    percentile,
+)
 
 # One bucket's width as a ratio: the most an estimate may be off by.
 WIDTH = 10 ** (1 / PER_DECADE)
@@ -88,3 +97,27 @@ def test_the_first_and_the_last_buckets() -> None:
     # Under the first edge: linear from 0; past the last: its lower edge (it has no upper one).
     assert percentile({0: 4}, 0.5) == pytest.approx(FIRST_EDGE / 2)
     assert percentile({LAST + 1: 3}, 0.95) == edge(LAST)
+
+
+@pytest.mark.parametrize("cost", [math.inf, math.nan, -1.0, "0.5"])
+def test_a_cost_the_table_cannot_hold_or_that_is_no_cost_adds_nothing(cost: object) -> None:
+    from datetime import UTC, datetime
+
+    from proactive.models.runs import RunRecord
+
+    at = datetime(2026, 12, 7, 9, tzinfo=UTC)
+    run = RunRecord(
+        id="run-1",
+        workspace_id="ws-1",
+        agent_id="a-1",
+        source_type="manual",
+        status="succeeded",
+        created_at=at,
+        started_at=at,
+        finished_at=at,
+        task="t",
+        usage={"input_tokens": 3, "cost_usd": cost},
+    )
+    added = _added(run)
+    assert "agent#a-1#cost_usd" not in added
+    assert added["agent#a-1#input_tokens"] == 3

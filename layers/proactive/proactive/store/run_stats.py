@@ -153,7 +153,8 @@ def _added(run: RunRecord) -> dict[str, int | float]:
         if isinstance(usage.get(name), int) and usage[name] > 0:
             added[f"{agent}{name}"] = int(usage[name])
     cost = usage.get("cost_usd")
-    if isinstance(cost, int | float) and cost > 0:
+    # A number DynamoDB cannot hold (infinite, not a number) is left out, not the whole update.
+    if isinstance(cost, int | float) and math.isfinite(cost) and cost > 0:
         added[f"{agent}cost_usd"] = round(float(cost), 6)
     return added
 
