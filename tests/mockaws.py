@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from proactive import secret_store
 from proactive.api import deps
-from proactive.dev import serial, state_machine
+from proactive.dev import moto_dynamodb, serial, state_machine
 from proactive.dev.local import LocalContext, create_resources, load_handler
 from proactive.loop import machine
 from proactive.settings import get_settings
@@ -22,6 +22,8 @@ from proactive.settings import get_settings
 logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
 # The API, the worker and a state machine's execution call moto from several threads at once.
 serial.in_process()
+# Queries read the partition they name, not every item of the table (moto's way).
+moto_dynamodb.install()
 
 
 @functools.cache

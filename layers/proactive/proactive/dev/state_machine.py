@@ -181,10 +181,11 @@ def serve(argv: list[str]) -> None:
     from moto.core.config import default_user_config
     from moto.server import main
 
-    from proactive.dev import serial
+    from proactive.dev import moto_dynamodb, serial
 
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
     serial.in_server()
+    moto_dynamodb.install()
     install()
     main(argv)
 
