@@ -736,7 +736,8 @@ def recorded() -> Iterator[tuple[Recorder, World]]:
     """Every flow, once, on one moto world; the calls each function made."""
     from aws_lambda_powertools.utilities import parameters
 
-    from proactive.api import create_app, create_stream_app
+    from proactive.api import create_stream_app
+    from tests.apps import api_app
 
     template = load_template()
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
@@ -777,7 +778,7 @@ def recorded() -> Iterator[tuple[Recorder, World]]:
             BedrockConverseServer(models=[MODEL]) as bedrock,
             running_quote(140.0) as quote,
             Recorder() as recorder,
-            TestClient(create_app(), raise_server_exceptions=False) as client,
+            TestClient(api_app(), raise_server_exceptions=False) as client,
             TestClient(stream_app, raise_server_exceptions=False) as stream,
         ):
             client.headers["Authorization"] = stream.headers["Authorization"] = f"Bearer {_token('ws-1')}"

@@ -203,9 +203,9 @@ def token(*workspaces: str, subject: str = "tester") -> str:
 
 @pytest.fixture
 def client(aws: Aws) -> Iterator[TestClient]:
-    from proactive.api import create_app
+    from tests.apps import api_app
 
-    with TestClient(create_app(), raise_server_exceptions=False) as c:
+    with TestClient(api_app(), raise_server_exceptions=False) as c:
         c.headers["Authorization"] = f"Bearer {token('ws-1')}"
         yield c
 

@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from proactive.api import create_app
+from tests.apps import api_app
 from tests.fakes.receivers import WebhookReceiver
 from tests.integration import contract_world as world_
 from tests.integration.conftest import token
@@ -37,7 +37,7 @@ EXAMPLES = int(os.environ.get("CONTRACT_EXAMPLES", "6"))
 FULL_RUN = 25
 SHORT_RUN_MISSES = 3
 SCENARIOS = int(os.environ.get("CONTRACT_SCENARIOS", str(max(10, EXAMPLES // 4))))
-APP = create_app()
+APP = api_app()
 
 
 async def answered(scope: Any, receive: Any, send: Any) -> None:

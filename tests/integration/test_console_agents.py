@@ -38,9 +38,9 @@ SCHEDULE = {
 
 @pytest.fixture
 def browser(aws: Aws) -> Iterator[TestClient]:
-    from proactive.api import create_app
+    from tests.apps import api_app
 
-    with TestClient(create_app(), base_url=BASE, raise_server_exceptions=False, follow_redirects=False) as c:
+    with TestClient(api_app(), base_url=BASE, raise_server_exceptions=False, follow_redirects=False) as c:
         sign_in(c, "ws-1", "ws-2")
         yield c
 

@@ -16,9 +16,9 @@ BASE = "http://127.0.0.1:8000"
 
 @pytest.fixture
 def browser(aws: Aws) -> Iterator[TestClient]:
-    from proactive.api import create_app
+    from tests.apps import api_app
 
-    with TestClient(create_app(), base_url=BASE, raise_server_exceptions=False, follow_redirects=False) as c:
+    with TestClient(api_app(), base_url=BASE, raise_server_exceptions=False, follow_redirects=False) as c:
         yield c
 
 
@@ -63,9 +63,9 @@ def test_pages_need_a_session_and_come_back_after_sign_in(browser: TestClient) -
 
 
 def test_session_cookie_is_secure_off_loopback(aws: Aws) -> None:
-    from proactive.api import create_app
+    from tests.apps import api_app
 
-    with TestClient(create_app(), base_url="https://console.example.com", follow_redirects=False) as c:
+    with TestClient(api_app(), base_url="https://console.example.com", follow_redirects=False) as c:
         page = c.get("/console/login")
         answer = c.post("/console/login", data={"csrf": _csrf(page.text), "token": token("ws-1")})
     assert answer.status_code == 303

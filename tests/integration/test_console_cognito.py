@@ -89,9 +89,9 @@ def hosted_ui(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[_HostedUi]:
 
 @pytest.fixture
 def browser(hosted_ui: _HostedUi) -> Iterator[TestClient]:
-    from proactive.api import create_app
+    from tests.apps import api_app
 
-    with TestClient(create_app(), base_url=BASE, follow_redirects=False) as c:
+    with TestClient(api_app(), base_url=BASE, follow_redirects=False) as c:
         yield c
 
 
@@ -140,8 +140,8 @@ def test_a_callback_that_did_not_start_here_signs_nobody_in(
 
 
 def test_without_a_hosted_ui_the_console_does_not_offer_it(aws: Aws) -> None:
-    from proactive.api import create_app
+    from tests.apps import api_app
 
-    with TestClient(create_app(), base_url=BASE, follow_redirects=False) as c:
+    with TestClient(api_app(), base_url=BASE, follow_redirects=False) as c:
         assert "/console/login/cognito" not in c.get("/console/login").text
         assert c.get("/console/login/cognito").status_code == 404

@@ -39,9 +39,9 @@ def sign_in(browser: TestClient, *workspaces: str) -> None:
 @pytest.fixture
 def browser(aws: Aws) -> Iterator[TestClient]:
     """The app as a browser signed in to ws-1 and ws-2 uses it (the API is asked with a token)."""
-    from proactive.api import create_app
+    from tests.apps import api_app
 
-    with TestClient(create_app(), base_url=BASE, raise_server_exceptions=False, follow_redirects=False) as c:
+    with TestClient(api_app(), base_url=BASE, raise_server_exceptions=False, follow_redirects=False) as c:
         sign_in(c, "ws-1", "ws-2")
         yield c
 

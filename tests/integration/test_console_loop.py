@@ -29,9 +29,9 @@ WS = "ws-1"
 @pytest.fixture
 def browser(aws: Aws) -> Iterator[TestClient]:
     """The console signed in (with a token for ws-1 and ws-2), and the API with the same token."""
-    from proactive.api import create_app
+    from tests.apps import api_app
 
-    with TestClient(create_app(), base_url=BASE, raise_server_exceptions=False, follow_redirects=False) as c:
+    with TestClient(api_app(), base_url=BASE, raise_server_exceptions=False, follow_redirects=False) as c:
         bearer = token(WS, "ws-2")
         page = c.get("/console/login")
         signed = c.post("/console/login", data={"csrf": csrf_of(page.text), "token": bearer})

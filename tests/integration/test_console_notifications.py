@@ -24,9 +24,9 @@ WHEN = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 @pytest.fixture
 def browser(aws: Aws) -> Iterator[TestClient]:
     """The console as a browser signed in to ws-1 (and ws-2) sees it."""
-    from proactive.api import create_app
+    from tests.apps import api_app
 
-    with TestClient(create_app(), base_url=BASE, raise_server_exceptions=False, follow_redirects=False) as c:
+    with TestClient(api_app(), base_url=BASE, raise_server_exceptions=False, follow_redirects=False) as c:
         sign_in(c, token("ws-1", "ws-2"))
         yield c
 

@@ -24,9 +24,9 @@ WS = "ws-1"
 @pytest.fixture
 def browser(aws: Aws) -> Iterator[TestClient]:
     """A browser signed in to the console of ws-1 (the API is asked with a bearer token)."""
-    from proactive.api import create_app
+    from tests.apps import api_app
 
-    with TestClient(create_app(), base_url=BASE, raise_server_exceptions=False, follow_redirects=False) as c:
+    with TestClient(api_app(), base_url=BASE, raise_server_exceptions=False, follow_redirects=False) as c:
         page = c.get("/console/login")
         csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
         assert csrf

@@ -30,9 +30,9 @@ def _csrf(page: str) -> str:
 @pytest.fixture
 def browser(aws: Aws) -> Iterator[TestClient]:
     """A console session holding ws-1 and ws-2 (pages are of ws-1)."""
-    from proactive.api import create_app
+    from tests.apps import api_app
 
-    with TestClient(create_app(), base_url=BASE, raise_server_exceptions=False, follow_redirects=False) as c:
+    with TestClient(api_app(), base_url=BASE, raise_server_exceptions=False, follow_redirects=False) as c:
         page = c.get("/console/login")
         answer = c.post("/console/login", data={"csrf": _csrf(page.text), "token": token("ws-1", "ws-2")})
         assert answer.status_code == 303, answer.text
@@ -42,9 +42,9 @@ def browser(aws: Aws) -> Iterator[TestClient]:
 
 @pytest.fixture
 def api(aws: Aws) -> Iterator[TestClient]:
-    from proactive.api import create_app
+    from tests.apps import api_app
 
-    with TestClient(create_app(), raise_server_exceptions=False) as c:
+    with TestClient(api_app(), raise_server_exceptions=False) as c:
         c.headers["Authorization"] = f"Bearer {token('ws-1')}"
         yield c
 

@@ -19,9 +19,9 @@ PREVIEW = "/api/proactive/schedules/preview"
 def browser(aws: Aws) -> Iterator[TestClient]:
     """A browser signed in to the console with workspace ws-1; `browser.api` is the API as the
     same person (a bearer token)."""
-    from proactive.api import create_app
+    from tests.apps import api_app
 
-    with TestClient(create_app(), base_url=BASE, raise_server_exceptions=False, follow_redirects=False) as c:
+    with TestClient(api_app(), base_url=BASE, raise_server_exceptions=False, follow_redirects=False) as c:
         page = c.get("/console/login")
         answer = c.post("/console/login", data={"csrf": csrf(page.text), "token": token("ws-1")})
         assert answer.status_code == 303, answer.text

@@ -27,9 +27,9 @@ WS = "ws-1"
 @pytest.fixture
 def browser(aws: Aws) -> Iterator[TestClient]:
     """The console signed in with a token for ws-1 and ws-2."""
-    from proactive.api import create_app
+    from tests.apps import api_app
 
-    with TestClient(create_app(), base_url=BASE, raise_server_exceptions=False, follow_redirects=False) as c:
+    with TestClient(api_app(), base_url=BASE, raise_server_exceptions=False, follow_redirects=False) as c:
         page = c.get("/console/login")
         signed = c.post("/console/login", data={"csrf": csrf_of(page.text), "token": token(WS, "ws-2")})
         assert signed.status_code == 303, signed.text

@@ -238,12 +238,12 @@ def test_conversations_are_private_to_their_workspace_and_deleting_removes_the_m
 def served(client: TestClient) -> Iterator[str]:
     """The app on a real loopback port (uvicorn, as the local stack serves it), so a streamed
     answer reaches the client as it is written."""
-    from proactive.api import create_app
+    from tests.apps import api_app
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(api_app(), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -106,11 +106,11 @@ def test_a_token_signed_with_another_key_is_refused(issuer: _Issuer) -> None:
 def test_the_app_in_jwks_mode_answers_an_issuer_token_and_refuses_a_local_one(
     issuer: _Issuer, aws: Aws
 ) -> None:
-    from proactive.api import create_app
     from proactive.api.deps import get_store
+    from tests.apps import api_app
 
     get_store.cache_clear()
-    with TestClient(create_app(), raise_server_exceptions=False) as client:
+    with TestClient(api_app(), raise_server_exceptions=False) as client:
         ok = client.get("/conversations", headers={"Authorization": f"Bearer {issuer.token()}"})
         assert ok.status_code == 200, ok.text
         assert ok.json()["items"] == []

@@ -10,7 +10,6 @@ import boto3
 from fastapi.testclient import TestClient
 
 from proactive import runs, schedules, wiring
-from proactive.api import create_app
 from proactive.clock import iso
 from proactive.dev import persistence
 from proactive.loop import runs_view
@@ -19,6 +18,7 @@ from proactive.models.runs import RunCreate
 from proactive.models.schedules import ScheduleCreate
 from proactive.queue import RunQueue
 from proactive.store import Store
+from tests.apps import api_app
 from tests.integration.conftest import make_agent, token
 from tests.mockaws import mocked_aws
 
@@ -173,7 +173,7 @@ def test_an_analysis_under_way_when_the_stack_stopped_is_recorded_as_ended_with_
         assert persistence.settle_analyses(client, store.table.name, later) == 1
 
         # Then the analysis shows it ended, and why, as its goal action does; the finished one is as it was
-        with TestClient(create_app(), raise_server_exceptions=False) as api:
+        with TestClient(api_app(), raise_server_exceptions=False) as api:
             api.headers["Authorization"] = f"Bearer {token('ws-1')}"
             shown = api.get("/api/autonomous/analyses/analysis-1").json()
             assert shown["status"] == "failed"

@@ -172,9 +172,9 @@ def _finished(
 
 @pytest.fixture
 def client(aws: Aws) -> Any:
-    from proactive.api import create_app
+    from tests.apps import api_app
 
-    with TestClient(create_app(), raise_server_exceptions=False) as c:
+    with TestClient(api_app(), raise_server_exceptions=False) as c:
         c.headers["Authorization"] = f"Bearer {token('ws-1')}"
         yield c
 

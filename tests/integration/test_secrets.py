@@ -396,9 +396,9 @@ def test_parameter_store_platform_secrets_are_out_of_workspaces_reach(
         Name="/proactive/test/platform/smtp-password", Value=PLATFORM_PASSWORD, Type="SecureString"
     )
     assert secret_store.resolve_platform("smtp-password") == PLATFORM_PASSWORD
-    from proactive.api import create_app
+    from tests.apps import api_app
 
-    with TestClient(create_app(), raise_server_exceptions=False) as client:
+    with TestClient(api_app(), raise_server_exceptions=False) as client:
         client.headers["Authorization"] = f"Bearer {token('ws-1')}"
         mon = monitor(client, quote, "smtp-password")
         assert check(client, mon)["error"] == "secret 'smtp-password' is not set in workspace 'ws-1'"
@@ -422,14 +422,14 @@ def test_a_store_that_refuses_is_a_503_or_a_recorded_error_never_the_value(
 ) -> None:
     from botocore.stub import Stubber
 
-    from proactive.api import create_app
+    from tests.apps import api_app
 
     refusing = boto3.client("ssm")
     stub = Stubber(refusing)
     stub.add_client_error("put_parameter", "AccessDeniedException", "User is not authorized: " + VALUE)
     stub.add_client_error("get_parameter", "ThrottlingException", "Rate exceeded")
     stub.activate()
-    with TestClient(create_app(), raise_server_exceptions=False) as client:
+    with TestClient(api_app(), raise_server_exceptions=False) as client:
         client.headers["Authorization"] = f"Bearer {token('ws-1')}"
         mon = monitor(client, quote, "quote-key")
         monkeypatch.setattr(secret_store, "_client", refusing)
