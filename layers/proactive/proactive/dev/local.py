@@ -20,6 +20,7 @@ from types import ModuleType
 from typing import Any
 
 from proactive.clock import iso, utcnow
+from proactive.dev.queue_activity import QueueActivity
 from proactive.queue import (
     BATCH_SIZE,
     DLQ_RETENTION_SECONDS,
@@ -179,8 +180,8 @@ class EventSourceMapping:
     start) when none is free, up to `concurrency`; a batch's failures are reported back and its
     successes deleted.
 
-    It polls without a wait: moto's long poll notices a delayed message only when its wait ends,
-    which would make every run up to a second late; SQS's own long poll has no such delay."""
+    It polls without a wait (moto's long poll would hold moto's one request lock, `dev.serial`),
+    again at once when `activity` says a message was sent, else after `idle_seconds`."""
 
     def __init__(
         self,
@@ -192,6 +193,7 @@ class EventSourceMapping:
         concurrency: int,
         function_name: str = "WorkerFunction",
         idle_seconds: float = 0.05,
+        activity: QueueActivity | None = None,
     ) -> None:
         self._sqs = sqs_client
         self._url = queue_url
@@ -201,6 +203,7 @@ class EventSourceMapping:
         self._free: queue.SimpleQueue[ModuleType] = queue.SimpleQueue()
         self._function_name = function_name
         self._idle_seconds = idle_seconds
+        self._activity = activity
         self._busy = threading.Semaphore(concurrency)
         self._concurrency = concurrency
 
@@ -215,7 +218,10 @@ class EventSourceMapping:
                 raise
             if not messages:
                 self._busy.release()
-                stop.wait(self._idle_seconds)
+                if self._activity is None:
+                    stop.wait(self._idle_seconds)
+                else:
+                    self._activity.wait(self._idle_seconds)
                 continue
             threading.Thread(target=self._invoke, args=(messages,), name="worker", daemon=True).start()
         for _ in range(self._concurrency):

@@ -293,9 +293,15 @@ def _run(
         load_handler,
         scheduled_event,
     )
+    from proactive.dev.queue_activity import QueueActivity
     from proactive.queue import RunQueue
     from proactive.settings import get_settings
 
+    # Every client is made from the default session, after it is watched: the queue pollers look
+    # when this process has sent a message, not every few milliseconds.
+    boto3.setup_default_session()
+    activity = QueueActivity()
+    activity.watch(boto3.DEFAULT_SESSION)
     dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
     resources = create_resources(dynamodb, sqs, table_name=TABLE_NAME, queue_name=QUEUE_NAME)
     os.environ["RUN_QUEUE_URL"] = resources["queue_url"]
@@ -362,6 +368,8 @@ def _run(
         resources["queue_arn"],
         lambda n: load_handler("worker", instance=f"_{n}"),
         concurrency=workers_at_once,
+        idle_seconds=1.0,
+        activity=activity,
     )
     dead_letters = EventSourceMapping(
         boto3.client("sqs"),
@@ -419,6 +427,7 @@ def _run(
         def handle_exit(self, sig: int, frame: Any) -> None:
             # Ctrl-C or SIGTERM: the dispatcher and the workers stop taking work first.
             stop.set()
+            activity.wake()
             super().handle_exit(sig, frame)
 
     server = Server(uvicorn.Config(_with_ingest(api.app, ingest), host=host, port=port, log_level="warning"))
@@ -427,6 +436,7 @@ def _run(
         # uvicorn handles SIGINT and SIGTERM while it serves, then hands the signal back here:
         # by then the stack is already stopping, so it is not a reason to die on the spot.
         stop.set()
+        activity.wake()
         if not server.should_exit:
             raise KeyboardInterrupt
 
@@ -437,6 +447,7 @@ def _run(
     finally:
         print("\nStopping the local stack:", file=sys.stderr, flush=True)
         stop.set()
+        activity.wake()
         for thread in threads:
             thread.join(timeout=30)
         _step("dispatcher and workers stopped")
