@@ -66,15 +66,25 @@ def _own_workspace_secrets(
 
 
 def _file_rank(items: list[pytest.Item]) -> tuple[int, int]:
-    """Where a test file goes in the run: those with a test that takes a minute or more first,
-    then the other end-to-end and infra files (they mostly wait on processes), then the rest, most
-    tests first. Under `-n --dist loadfile --no-loadscope-reorder` files are handed to workers in
-    this order, so the long waits start at once and the many short tests fill in around them."""
+    """Where a test file goes in the run. Under `-n --dist loadfile --no-loadscope-reorder` files
+    are handed to the workers in this order, each taking the next as it runs out:
+    0. those with a test that takes a minute or more (they mostly wait): the waits start at once;
+    1. the end-to-end files on the shared local stack, then 2. those also in the shared browser:
+       one after the other, a worker keeps its stack and its browser from one file to the next
+       (`tests/e2e/conftest.py`) rather than starting them again between other files;
+    3. the other end-to-end and infra files (their own stacks, `sam build`);
+    4. the rest, most tests first, filling in around them."""
     if any(item.get_closest_marker("long") for item in items):
         return (0, -len(items))
-    if items[0].path.parent.name in ("e2e", "infra"):
+    folder = items[0].path.parent.name
+    uses = {name for item in items for name in getattr(item, "fixturenames", ())}
+    if folder == "e2e" and "browser" in uses:
+        return (2, -len(items))
+    if folder == "e2e" and "stack" in uses:
         return (1, -len(items))
-    return (2, -len(items))
+    if folder in ("e2e", "infra"):
+        return (3, -len(items))
+    return (4, -len(items))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

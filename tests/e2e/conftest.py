@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -12,71 +12,85 @@ from tests.localstack import Stack, running_stack
 
 
 class _Kept:
-    """The stack the test files share: started when a test needs it, and stopped as soon as the
-    next test this process runs does not (an idle stack keeps polling its queue, which costs the
-    other tests' processes their share of the machine); started again if a later file needs it."""
+    """Something the test files share (the local stack, a browser): made when a test needs it,
+    and ended as soon as the next test this process runs does not (an idle stack keeps polling
+    its queue and a browser its renderer, at the cost of the other tests' processes); made again
+    if a later file needs it. Files that use one run one after the other (`tests/conftest.py`
+    orders them so), so a process makes each about once."""
 
-    def __init__(self, factory: pytest.TempPathFactory) -> None:
-        self._factory = factory
+    def __init__(self, fixture: str, make: Callable[[ExitStack], Any]) -> None:
+        self.fixture = fixture
+        self._make = make
         self._exit = ExitStack()
-        self.stack: Stack | None = None
+        self.kept: Any = None
 
-    def get(self) -> Stack:
-        if self.stack is None:
-            log = self._factory.mktemp("stack") / "stack.log"
-            self.stack = self._exit.enter_context(running_stack(log))
-        return self.stack
+    def get(self) -> Any:
+        if self.kept is None:
+            self.kept = self._make(self._exit)
+        return self.kept
 
     def stop(self) -> None:
-        self.stack = None
+        self.kept = None
         self._exit.close()
 
+    def needed_by(self, item: pytest.Item, nextitem: pytest.Item | None) -> bool:
+        return nextitem is not None and (
+            nextitem.path == item.path or self.fixture in getattr(nextitem, "fixturenames", ())
+        )
 
-_kept: _Kept | None = None
+
+_kept: list[_Kept] = []
+
+
+def _browser(exit: ExitStack) -> Any:
+    """Chromium under Playwright's synchronous API. That API holds an event loop running in this
+    thread while it is open, which a later test of the same process calling asyncio.run() would
+    trip over: it is ended before any test that does not use it."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.browser import launch
+
+    playwright = exit.enter_context(sync_playwright())
+    launched = launch(playwright)
+    exit.callback(launched.close)
+    return launched
 
 
 @pytest.fixture(scope="session")
-def _stack_keeper(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Kept]:
-    global _kept
-    _kept = _Kept(tmp_path_factory)
+def _keepers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, _Kept]]:
+    def stack(exit: ExitStack) -> Stack:
+        return exit.enter_context(running_stack(tmp_path_factory.mktemp("stack") / "stack.log"))
+
+    keepers = {"stack": _Kept("stack", stack), "browser": _Kept("browser", _browser)}
+    _kept.extend(keepers.values())
     try:
-        yield _kept
+        yield keepers
     finally:
-        _kept.stop()
-        _kept = None
+        # The browser first: it may hold pages open on the stack.
+        for keeper in reversed(_kept):
+            keeper.stop()
+        _kept.clear()
 
 
 @pytest.fixture(scope="module")
-def stack(_stack_keeper: _Kept) -> Stack:
-    return _stack_keeper.get()
+def stack(_keepers: dict[str, _Kept]) -> Stack:
+    return cast(Stack, _keepers["stack"].get())
+
+
+@pytest.fixture(scope="module")
+def browser(_keepers: dict[str, _Kept]) -> Any:
+    """One Chromium for the test files that follow each other in this process (contexts keep
+    their tests apart)."""
+    return _keepers["browser"].get()
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[Any]:
     yield
-    # Once this file's fixtures are gone: stop the stack unless the next test uses it.
-    needed = nextitem is not None and (
-        nextitem.path == item.path or "stack" in getattr(nextitem, "fixturenames", ())
-    )
-    if _kept is not None and not needed:
-        _kept.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """One Chromium for a test file (contexts keep its tests apart). Not kept for the session:
-    Playwright's synchronous API holds an event loop running in this thread while it is open,
-    which a later test of the same process calling asyncio.run() would trip over."""
-    from playwright.sync_api import sync_playwright
-
-    from tests.e2e.browser import launch
-
-    with sync_playwright() as playwright:
-        launched = launch(playwright)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    # Once this test's fixtures are gone: end what the next test does not use.
+    for keeper in reversed(_kept):
+        if keeper.kept is not None and not keeper.needed_by(item, nextitem):
+            keeper.stop()
 
 
 @pytest.fixture

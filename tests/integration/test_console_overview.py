@@ -77,12 +77,14 @@ def test_the_overview_shows_the_runs_of_the_window_and_each_agents_usage(
     aws: Aws, browser: TestClient
 ) -> None:
     reports = _agent(browser, "report-agent")
-    for n in range(6):
+    now = utcnow()
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    for n in range(6):  # six in this hour, whatever its minute now
         _finished(
             aws,
             reports,
             "succeeded",
-            timedelta(minutes=n),
+            (now - hour) * n / 6,
             2.0,
             input_tokens=1000,
             output_tokens=200,
@@ -99,7 +101,7 @@ def test_the_overview_shows_the_runs_of_the_window_and_each_agents_usage(
     assert chart["window"] == "24h"
     assert len(chart["x"]) == 24
     assert sum(chart["series"]["succeeded"]) == 6
-    assert chart["series"]["succeeded"][-1] == 6
+    assert chart["series"]["succeeded"][chart["x"].index(hour.timestamp())] == 6
     assert sum(chart["series"]["failed"]) == 1
     assert sum(chart["series"]["missed"]) == 1
     assert chart["x"] == sorted(chart["x"])

@@ -5,6 +5,7 @@ here with the modules named."""
 from __future__ import annotations
 
 import ast
+import functools
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
@@ -94,7 +95,10 @@ def _imports(module: str, path: Path) -> set[str]:
     return found
 
 
-GRAPH = {module: _imports(module, path) for module, path in MODULES.items()}
+@functools.cache
+def graph() -> dict[str, set[str]]:
+    """What each module imports (read when a test first asks: every worker collects this file)."""
+    return {module: _imports(module, path) for module, path in MODULES.items()}
 
 
 def layer_of(module: str) -> int:
@@ -105,15 +109,15 @@ def layer_of(module: str) -> int:
 
 
 def test_the_graph_is_read_from_every_module() -> None:
-    assert "proactive.monitors.checks" in GRAPH
-    assert "proactive.events" in GRAPH["proactive.wiring"]
+    assert "proactive.monitors.checks" in graph()
+    assert "proactive.events" in graph()["proactive.wiring"]
     # An import inside a function counts: the wiring imports the checks only when first used.
-    assert "proactive.monitors.checks" in GRAPH["proactive.wiring"]
+    assert "proactive.monitors.checks" in graph()["proactive.wiring"]
 
 
 def test_no_module_imports_one_that_imports_it_back() -> None:
     try:
-        tuple(TopologicalSorter(GRAPH).static_order())
+        tuple(TopologicalSorter(graph()).static_order())
     except CycleError as error:
         raise AssertionError("import circle: " + " -> ".join(error.args[1])) from None
 
@@ -121,7 +125,7 @@ def test_no_module_imports_one_that_imports_it_back() -> None:
 def test_nothing_imports_from_a_layer_above_its_own() -> None:
     upward = sorted(
         f"{module} ({LAYERS[layer_of(module)][0]}) imports {target} ({LAYERS[layer_of(target)][0]})"
-        for module, targets in GRAPH.items()
+        for module, targets in graph().items()
         for target in targets
         if layer_of(target) > layer_of(module)
     )
@@ -129,4 +133,4 @@ def test_nothing_imports_from_a_layer_above_its_own() -> None:
 
 
 def test_events_know_no_subscriber() -> None:
-    assert {t for t in GRAPH["proactive.events"] if layer_of(t) >= CAPABILITIES} == set()
+    assert {t for t in graph()["proactive.events"] if layer_of(t) >= CAPABILITIES} == set()
