@@ -11,7 +11,7 @@ import boto3
 import pytest
 from boto3.dynamodb.conditions import Attr, Key
 from moto.core.serialize import BaseJSONSerializer
-from moto.dynamodb.models.table import Table
+from moto.dynamodb.models.table import SecondaryIndex, Table
 
 from tests.mockaws import mocked_aws
 
@@ -37,6 +37,12 @@ def _fill(table: Any, rng: random.Random, count: int) -> None:
             if rng.random() < 0.8:  # some items are in no index
                 item["GSI1PK"] = f"L#{rng.randrange(3)}"
                 item["GSI1SK"] = f"{rng.randrange(500):04d}"
+            if rng.random() < 0.3:  # an index that keeps some of the item's attributes besides its keys
+                item["GSI2PK"] = f"S#{rng.randrange(2)}"
+                item["GSI2SK"] = f"{rng.randrange(100):03d}"
+                item["id"] = f"id-{i}"
+                if rng.random() < 0.5:
+                    item["is_active"] = rng.random() < 0.5  # not a string: projected through moto's way
             if rng.random() < 0.3:
                 item["due_pk"] = "due"
                 item["due_at"] = f"2026-12-0{rng.randrange(1, 9)}T00:00:{rng.randrange(60):02d}"
@@ -89,6 +95,7 @@ def _pages(table: Any, query: dict[str, Any]) -> list[tuple[list[dict[str, Any]]
 def _as_moto_answers(table: Any, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     with monkeypatch.context() as patched:
         patched.setattr(Table, "query", Table.query.__wrapped__)
+        patched.setattr(SecondaryIndex, "project", SecondaryIndex.project.__wrapped__)
         return [_pages(table, query) for query in _queries()]
 
 
@@ -181,3 +188,22 @@ def test_every_kind_of_value_reads_back_as_moto_writes_it(
         patched.setattr(BaseJSONSerializer, "_serialize", BaseJSONSerializer._serialize.__wrapped__)
         walked = _answers(table)
     assert direct == walked
+
+
+def test_an_items_size_is_measured_again_after_a_write(table: Any) -> None:
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    key = {"PK": "WS#size", "SK": "ITEM#1"}
+    table.put_item(Item={**key, "note": "short"})
+    stored = dynamodb_backends["123456789012"]["us-east-1"].tables[table.name]
+
+    def item() -> Any:
+        return stored.items[DynamoType({"S": "WS#size"})][DynamoType({"S": "ITEM#1"})]
+
+    table.query(KeyConditionExpression=Key("PK").eq("WS#size"))  # measured as it is returned
+    small = item().size()
+    table.update_item(
+        Key=key, UpdateExpression="SET note = :n", ExpressionAttributeValues={":n": "x" * 10_000}
+    )
+    assert item().size() == Item.size.__wrapped__(item()) > small + 9_000

@@ -52,35 +52,53 @@ def _writing(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class _Partition:
-    """The table as moto's query sees it: every item is the partition's, the rest is the table's."""
+    """The table as moto's query sees it: every item is the partition's, the rest is the table's.
+    The items of an index's partition come sorted in the order moto sorts them in, so its sort of
+    what matched (a part of them, in their order) is left out."""
 
-    def __init__(self, table: Any, items: list[Any]) -> None:
+    def __init__(self, table: Any, items: list[Any], *, in_order: bool) -> None:
         self._table = table
         self._items = items
+        self._in_order = in_order
 
     def all_items(self) -> list[Any]:
         return self._items
+
+    def sorted_items(
+        self, hash_attrs: list[str], range_attrs: list[str | None], items: list[Any]
+    ) -> list[Any]:
+        if self._in_order:
+            return items
+        return list(self._table.sorted_items(hash_attrs, range_attrs, items))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._table, name)
 
 
 class _Groups:
-    """An index's items by their partition key, each sorted in moto's order when first asked for."""
+    """An index's items by their partition key. A partition is sorted in moto's order when first
+    asked for, and its items projected as the index projects them (what moto's query copies,
+    measures and projects is then the index's item, not the table's)."""
 
-    def __init__(self, generation: int, sort_attrs: list[str]) -> None:
+    def __init__(self, generation: int, index: Any, sort_attrs: list[str]) -> None:
         self.generation = generation
+        self.index = index
         self.sort_attrs = sort_attrs
         self.items: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
         self.sorted: set[tuple[Any, ...]] = set()
+        self.projected: dict[tuple[Any, ...], list[Any]] = {}
 
-    def partition(self, key: tuple[Any, ...]) -> list[Any]:
+    def partition(self, key: tuple[Any, ...], *, projected: bool) -> list[Any]:
         items = self.items.get(key, [])
         if key not in self.sorted:
             attrs = self.sort_attrs
             items.sort(key=lambda item: tuple(item.attrs[attr] for attr in attrs))
             self.sorted.add(key)
-        return items
+        if not projected:
+            return items
+        if key not in self.projected:
+            self.projected[key] = [self.index.project(item) for item in items]
+        return self.projected[key]
 
 
 def _groups(table: Any, index: Any, hash_attrs: list[str], sort_attrs: list[str]) -> _Groups:
@@ -92,7 +110,7 @@ def _groups(table: Any, index: Any, hash_attrs: list[str], sort_attrs: list[str]
     found = kept.get(index.name)
     if found is not None and found.generation == generation:
         return found
-    groups = _Groups(generation, sort_attrs)
+    groups = _Groups(generation, index, sort_attrs)
     for item in type(table).all_items(table):
         if not isinstance(item, Item) or any(attr not in item.attrs for attr in sort_attrs):
             continue  # not in the index (moto leaves it out too)
@@ -104,14 +122,14 @@ def _groups(table: Any, index: Any, hash_attrs: list[str], sort_attrs: list[str]
     return groups
 
 
-def _partition(table: Any, asked: dict[str, Any]) -> list[Any] | None:
-    """The items of the partition the query names, or None where it names none plainly."""
+def _partition(table: Any, asked: dict[str, Any]) -> _Partition | None:
+    """The table as seen by a query of the partition it names, or None where it names none plainly."""
     index_name = asked.get("index_name")
     if not index_name:
         hash_key = asked.get("hash_key")
         if hash_key is None or not table.range_key_attr:
             return None
-        return list(table.items.get(hash_key, {}).values())
+        return _Partition(table, list(table.items.get(hash_key, {}).values()), in_order=False)
     index = {index.name: index for index in table.all_indexes()}.get(index_name)
     conditions = dict(asked.get("hash_key_conditions") or [])
     if index is None or not conditions:
@@ -125,7 +143,97 @@ def _partition(table: Any, asked: dict[str, Any]) -> list[Any] | None:
         [*hash_attrs, table.hash_key_attr], [*range_attrs, table.range_key_attr]
     )
     groups = _groups(table, index, hash_attrs, sort_attrs)
-    return groups.partition(tuple(conditions[attr] for attr in hash_attrs))
+    # A legacy QueryFilter is compared with the table's item before moto projects it.
+    items = groups.partition(
+        tuple(conditions[attr] for attr in hash_attrs), projected=not asked.get("filter_kwargs")
+    )
+    return _Partition(table, items, in_order=True)
+
+
+_querying = threading.local()
+
+
+class _QueryCopies:
+    """`copy` as moto's table module sees it. moto's query copies every item it found, attribute
+    by attribute, before projecting, filtering and writing them out, none of which changes an
+    attribute value: during a query, the items are copied and their values shared."""
+
+    def __init__(self, module: Any) -> None:
+        self._module = module
+
+    def deepcopy(self, found: Any, memo: Any = None) -> Any:
+        from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
+
+        if not getattr(_querying, "active", False) or not isinstance(found, list):
+            return self._module.deepcopy(found, memo)
+        if not all(type(item) is Item for item in found):
+            return self._module.deepcopy(found, memo)
+        copies = []
+        for item in found:
+            copied: Any = Item.__new__(Item)
+            copied.hash_key, copied.range_key = item.hash_key, item.range_key
+            attrs = LimitedSizeDict.__new__(LimitedSizeDict)
+            dict.__init__(attrs)
+            dict.update(attrs, item.attrs)
+            copied.attrs = attrs
+            copies.append(copied)
+        return copies
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
+
+
+def _copy_lightly() -> None:
+    from moto.dynamodb.models import table
+
+    table.copy = _QueryCopies(table.copy)  # type: ignore[assignment,attr-defined]
+
+
+def _measure_once() -> None:
+    """An item's size (which moto's query measures twice for every item it returns, walking every
+    attribute) kept with the item until the next write."""
+    from moto.dynamodb.models.dynamo_type import Item
+
+    measure = Item.size
+
+    def size(self: Any) -> int:
+        kept = self.__dict__.get("_measured")
+        if kept is not None and kept[0] == _generation[0]:
+            return int(kept[1])
+        measured = measure(self)
+        self.__dict__["_measured"] = (_generation[0], measured)
+        return measured
+
+    functools.update_wrapper(size, measure)
+    Item.size = size  # type: ignore[method-assign]
+
+
+def _project_directly() -> None:
+    """An index's projection of an item whose projected attributes are all strings, made
+    without moto's round trip of the whole item through plain JSON (the same item results)."""
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.table import SecondaryIndex
+
+    through_json = SecondaryIndex.project
+
+    def project(self: Any, item: Any) -> Any:
+        kind = (self.projection or {}).get("ProjectionType")
+        if kind not in ("KEYS_ONLY", "INCLUDE"):
+            return through_json(self, item)
+        names = [*self.table_key_attrs, *(key["AttributeName"] for key in self.schema)]
+        if kind == "INCLUDE":
+            names.extend(self.projection.get("NonKeyAttributes", []))
+        kept = {name: item.attrs[name] for name in dict.fromkeys(names) if name in item.attrs}
+        if any(value.type != "S" or not isinstance(value.value, str) for value in kept.values()):
+            return through_json(self, item)
+        return Item(
+            hash_key=item.hash_key,
+            range_key=item.range_key,
+            attrs={name: {"S": value.value} for name, value in kept.items()},
+        )
+
+    functools.update_wrapper(project, through_json)
+    SecondaryIndex.project = project  # type: ignore[method-assign]
 
 
 class _Unusual(Exception):
@@ -189,6 +297,9 @@ def install() -> None:
         if getattr(Table.query, "_by_partition", False):
             return
         _write_items_directly()
+        _project_directly()
+        _measure_once()
+        _copy_lightly()
         for owner, names in (
             (Table, ("put_item", "delete_item")),
             (
@@ -215,8 +326,12 @@ def install() -> None:
 
         def query(self: Any, *args: Any, **kwargs: Any) -> Any:
             asked = signature.bind(self, *args, **kwargs).arguments
-            items = _partition(self, asked)
-            return original(self if items is None else _Partition(self, items), *args, **kwargs)
+            partition = _partition(self, asked)
+            _querying.active = True
+            try:
+                return original(self if partition is None else partition, *args, **kwargs)
+            finally:
+                _querying.active = False
 
         functools.update_wrapper(query, original)
         query._by_partition = True  # type: ignore[attr-defined]
