@@ -24,6 +24,7 @@ logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
 serial.in_process()
 # Queries read the partition they name, not every item of the table (moto's way).
 moto_dynamodb.install()
+state_machine.batch_on_first_use()
 
 
 @functools.cache

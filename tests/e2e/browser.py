@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route
 
+from tests.localstack import LOOPBACK_TLS
+
 SCREENSHOTS = Path(
     os.environ.get("CONSOLE_SCREENSHOTS") or Path(__file__).parents[2] / "build" / "screenshots"
 )
@@ -98,7 +100,9 @@ class Console:
 
 def sign_in(browser: Browser, base_url: str, token: str, workspace: str) -> Console:
     """A fresh browser context signed in through a one-time link, as a person would be."""
-    api = httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    api = httpx.Client(
+        base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30, verify=LOOPBACK_TLS
+    )
     link = api.post("/api/workspace/login-links")
     link.raise_for_status()
     context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})

@@ -176,6 +176,34 @@ class BridgeServer:
         self.server.server_close()
 
 
+def batch_on_first_use() -> None:
+    """moto's Step Functions imports its Batch integration, whose package imports all of moto's
+    EC2 (a second and a half of CPU, in every moto server and test process that runs the goal
+    loop). The goal loop runs no Batch task: the package is registered without running its
+    `__init__`, which runs on the first look-up of a name it defines. Once per process."""
+    import importlib.util
+
+    name = "moto.batch"
+    if name in sys.modules:
+        return
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        return
+    package = importlib.util.module_from_spec(spec)
+    loader = spec.loader
+
+    def first_use(attribute: str) -> Any:
+        del package.__getattr__
+        loader.exec_module(package)
+        return getattr(package, attribute)
+
+    package.__getattr__ = first_use  # type: ignore[method-assign]
+    sys.modules[name] = package
+    import moto
+
+    moto.batch = package
+
+
 def serve(argv: list[str]) -> None:
     """moto's server, executing state machines, with the goal loop function bridged."""
     from moto.core.config import default_user_config
@@ -186,6 +214,7 @@ def serve(argv: list[str]) -> None:
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
     serial.in_server()
     moto_dynamodb.install()
+    batch_on_first_use()
     install()
     main(argv)
 
