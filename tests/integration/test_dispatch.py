@@ -201,7 +201,7 @@ def test_a_tick_fans_out_one_invocation_per_shard_and_each_dispatches_its_own(
         dispatcher = load_handler("dispatcher", instance="_fanout")
 
         # When the scheduled tick arrives, it starts one asynchronous invocation per shard
-        lambda_client = boto3.client("lambda")
+        lambda_client = boto3.client("lambda", region_name="us-east-1")  # a client of its own: it is stubbed
         invoked: list[dict[str, Any]] = []
         lambda_client.meta.events.register(
             "provide-client-params.lambda.Invoke", lambda params, **_: invoked.append(dict(params))

@@ -303,7 +303,7 @@ def test_email_from_an_unverified_sender_fails_saying_why(monkeypatch: pytest.Mo
 
 
 def test_ses_throttling_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
-    client = boto3.client("ses")
+    client = boto3.client("ses", region_name="us-east-1")  # a client of its own: it is stubbed
     stubber = Stubber(client)
     stubber.add_client_error(
         "send_email", "Throttling", "Maximum sending rate exceeded.", http_status_code=400

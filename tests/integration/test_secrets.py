@@ -424,7 +424,7 @@ def test_a_store_that_refuses_is_a_503_or_a_recorded_error_never_the_value(
 
     from tests.apps import api_app
 
-    refusing = boto3.client("ssm")
+    refusing = boto3.client("ssm", region_name="us-east-1")  # a client of its own: it is stubbed
     stub = Stubber(refusing)
     stub.add_client_error("put_parameter", "AccessDeniedException", "User is not authorized: " + VALUE)
     stub.add_client_error("get_parameter", "ThrottlingException", "Rate exceeded")

@@ -336,11 +336,18 @@ def runs_model(workspace: str, agent: str) -> Any:
 
 
 class _Writes:
-    """UpdateItem calls a client makes, by the key's partition."""
+    """UpdateItem calls a client makes, by the key's partition (until `stop`: the tests' clients
+    outlive a test)."""
+
+    EVENT = "before-parameter-build.dynamodb.UpdateItem"
 
     def __init__(self, client: Any) -> None:
         self.by_pk: Counter[str] = Counter()
-        client.meta.events.register("before-parameter-build.dynamodb.UpdateItem", self._count)
+        self._client = client
+        client.meta.events.register(self.EVENT, self._count)
+
+    def stop(self) -> None:
+        self._client.meta.events.unregister(self.EVENT, self._count)
 
     def _count(self, params: dict[str, Any], **_: Any) -> None:
         self.by_pk[params["Key"][keys.PK]["S"]] += 1
@@ -353,6 +360,7 @@ def test_a_run_nobody_is_told_of_is_not_written_again_once_it_ended(aws: Aws) ->
     )
     writes = _Writes(aws.store.table.client)
     runs.execute(aws.store, aws.queue, aws.bus, run.id)
+    writes.stop()
     raw = _stored(aws, "run", run.id)
     assert raw["status"] == "succeeded"
     assert "pending_events" not in raw
