@@ -11,6 +11,7 @@ import boto3
 import pytest
 from boto3.dynamodb.conditions import Attr, Key
 from moto.core.serialize import BaseJSONSerializer
+from moto.dynamodb import responses as dynamodb_responses
 from moto.dynamodb.models.table import SecondaryIndex, Table
 
 from tests.mockaws import mocked_aws
@@ -96,6 +97,8 @@ def _as_moto_answers(table: Any, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     with monkeypatch.context() as patched:
         patched.setattr(Table, "query", Table.query.__wrapped__)
         patched.setattr(SecondaryIndex, "project", SecondaryIndex.project.__wrapped__)
+        patched.setattr(BaseJSONSerializer, "_serialize", BaseJSONSerializer._serialize.__wrapped__)
+        patched.setattr(dynamodb_responses, "dynamo_to_dict", dynamodb_responses.dynamo_to_dict.__wrapped__)
         return [_pages(table, query) for query in _queries()]
 
 
@@ -186,6 +189,7 @@ def test_every_kind_of_value_reads_back_as_moto_writes_it(
     assert direct[0] == EVERY_KIND
     with monkeypatch.context() as patched:
         patched.setattr(BaseJSONSerializer, "_serialize", BaseJSONSerializer._serialize.__wrapped__)
+        patched.setattr(dynamodb_responses, "dynamo_to_dict", dynamodb_responses.dynamo_to_dict.__wrapped__)
         walked = _answers(table)
     assert direct == walked
 

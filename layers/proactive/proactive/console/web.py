@@ -276,6 +276,9 @@ def templates() -> jinja2.Environment:
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        # The templates ship with the package and never change while it runs: no file is looked
+        # at again once its template is compiled.
+        auto_reload=False,
     )
     environment.globals.update(static=static_url, sections=SECTIONS)
     environment.filters.update(

@@ -264,6 +264,63 @@ def _attribute(serializer: Any, value: Any) -> dict[str, Any]:
     raise _Unusual
 
 
+class _Wire(dict[str, Any]):
+    """An attribute value already in the form it is written in."""
+
+
+def _wire(value: Any) -> _Wire | None:
+    """moto's attribute value (`DynamoType`) in the form moto's writing gives it, or None for a
+    form this does not know (moto's own conversion takes it)."""
+    kind, inner = value.type, value.value
+    if kind in ("S", "N") and isinstance(inner, str):
+        return _Wire({kind: inner})
+    if kind in ("NULL", "BOOL") and isinstance(inner, bool):
+        return _Wire({kind: inner})
+    if kind in ("SS", "NS") and isinstance(inner, list) and all(isinstance(v, str) for v in inner):
+        return _Wire({kind: list(inner)})
+    if kind == "M" and isinstance(inner, dict):
+        members = {name: _wire(member) for name, member in inner.items()}
+        return None if any(m is None for m in members.values()) else _Wire({"M": members})
+    if kind == "L" and isinstance(inner, list):
+        items = [_wire(member) for member in inner]
+        return None if any(i is None for i in items) else _Wire({"L": items})
+    if kind == "B" and isinstance(inner, bytes | str):
+        return _Wire({"B": _base64(inner)})
+    if kind == "BS" and isinstance(inner, list) and all(isinstance(v, bytes | str) for v in inner):
+        return _Wire({"BS": [_base64(v) for v in inner]})
+    return None
+
+
+def _base64(value: bytes | str) -> str:
+    """A binary value as moto writes it: stored as sent (base64) or as bytes, written as base64."""
+    import base64
+
+    raw = value if isinstance(value, bytes) else base64.b64decode(value)
+    return base64.b64encode(raw).strip().decode("utf-8")
+
+
+def _convert_directly() -> None:
+    """moto turns a result's attribute values into plain values and its writing walks them again:
+    here each becomes its written form in one step (anything else is converted by moto)."""
+    from moto.dynamodb import responses
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    convert = responses.dynamo_to_dict  # type: ignore[attr-defined]
+
+    def to_dict(found: Any) -> Any:
+        if isinstance(found, DynamoType):
+            wire = _wire(found)
+            return convert(found) if wire is None else wire
+        if type(found) is dict or (isinstance(found, dict) and not isinstance(found, _Wire)):
+            return {name: to_dict(value) for name, value in found.items()}
+        if isinstance(found, list):
+            return [to_dict(item) for item in found]
+        return convert(found)
+
+    functools.update_wrapper(to_dict, convert)
+    responses.dynamo_to_dict = to_dict  # type: ignore[assignment,attr-defined]
+
+
 def _write_items_directly() -> None:
     from moto.core.serialize import BaseJSONSerializer
 
@@ -276,6 +333,9 @@ def _write_items_directly() -> None:
             and shape.type_name == "structure"
             and self.operation_model.service_model.service_name in _SERVICES
         ):
+            if type(value) is _Wire:
+                serialized[self.get_serialized_name(shape, key)] = value
+                return
             try:
                 serialized[self.get_serialized_name(shape, key)] = _attribute(self, value)
                 return
@@ -297,6 +357,7 @@ def install() -> None:
         if getattr(Table.query, "_by_partition", False):
             return
         _write_items_directly()
+        _convert_directly()
         _project_directly()
         _measure_once()
         _copy_lightly()
