@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
 from collections.abc import Iterator
 
@@ -38,6 +39,12 @@ for _key, _value in _ENV.items():
     os.environ[_key] = _value
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
+
+# The tests' Ctrl-C reaches the processes they start (the CLI, the local stack) as a terminal's
+# does. A run started as a shell's background job has SIGINT ignored, which every process it
+# starts would inherit; here it is the default again, for them.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # What every function registers where it starts (runtimes, context sources, the mining work), as
 # a function would have done before the product code a test calls directly. The event bus is no
