@@ -73,6 +73,27 @@ def _queries() -> list[dict[str, Any]]:
                 "FilterExpression": Attr("n").lt(50),
             }
         )
+    for shard in ("L#0", "L#1", "L#9"):
+        for limit in (1, 6, 1000):  # a first page without a sort key condition, either way
+            asked.append(
+                {
+                    "IndexName": "GSI1",
+                    "KeyConditionExpression": Key("GSI1PK").eq(shard),
+                    "ScanIndexForward": limit != 6,
+                    "Limit": limit,
+                    "FilterExpression": Attr("n").lt(30),
+                }
+            )
+    for shard in ("S#0", "S#1"):  # an index that keeps some attributes besides its keys
+        asked.append({"IndexName": "GSI2", "KeyConditionExpression": Key("GSI2PK").eq(shard), "Limit": 9})
+        asked.append(
+            {
+                "IndexName": "GSI2",
+                "KeyConditionExpression": Key("GSI2PK").eq(shard) & Key("GSI2SK").lt("050"),
+                "ScanIndexForward": False,
+                "FilterExpression": Attr("is_active").eq(True) | Attr("id").begins_with("id-1"),
+            }
+        )
     asked.append(
         {
             "IndexName": "DueIndex",

@@ -147,6 +147,18 @@ def _partition(table: Any, asked: dict[str, Any]) -> _Partition | None:
     items = groups.partition(
         tuple(conditions[attr] for attr in hash_attrs), projected=not asked.get("filter_kwargs")
     )
+    limit = asked.get("limit")
+    if (
+        isinstance(limit, int)
+        and limit > 0
+        and not asked.get("range_comparison")
+        and not asked.get("exclusive_start_key")
+        and not asked.get("filter_kwargs")
+    ):
+        # A first page with no sort key condition is the partition's first `limit` items in the
+        # order asked for (a filter applies to those only), and one more tells moto there are
+        # more: moto is handed those alone.
+        items = items[: limit + 1] if asked.get("scan_index_forward", True) else items[-(limit + 1) :]
     return _Partition(table, items, in_order=True)
 
 
