@@ -8,11 +8,11 @@ first paint of it.
    page are asked for `REQUESTS` times each (after `WARMUP`) through the ASGI app, with httpx's
    ASGITransport, by a person signed in to the console: the median and 95th percentile time
    against the goal (a median under 150 ms), the AWS calls and items one request reads, and how
-   much of the time moto spent answering. moto is far slower than DynamoDB, above all for a
-   query of an index, which it answers by going through every item of the table (10,000 runs and
-   more): so the time left once moto's is taken out (the server's own work) is also shown, and
-   an estimate for AWS, that work plus every call at `CALL_MS`, one after the other (an upper
-   bound: the overview's parts are asked for at once).
+   much of the time moto spent answering. moto is slower than DynamoDB, even reading only the
+   partition a query names (`proactive.dev.moto_dynamodb`, as in the local stack): so the time
+   left once moto's is taken out (the server's own work) is also shown, and an estimate for AWS,
+   that work plus every call at `CALL_MS`, one after the other (an upper bound: the overview's
+   parts are asked for at once).
 2. First paint. The local stack (`proactive dev`), with the same workspace written into its
    moto; each page opened `PAINTS` times in Chromium (Playwright, the machine's browser), and the
    Paint Timing API's first-contentful-paint read from the page, with the response's first byte
