@@ -8,11 +8,12 @@
    keys), each partition sorted in moto's order when first asked for. moto's own query then runs
    over that partition alone, so what it answers (conditions, filters, order, pages, projections,
    errors) is still moto's.
-2. Items are written out as JSON directly. moto writes every answer by walking the operation's
-   output shape member by member; an item's attribute values are a union of ten members, tried
-   one by one at every level of every map. Here an attribute value is written as what it already
-   is, `{"S": ...}`, with binary values encoded as moto encodes them; anything of another form
-   still goes through moto's walk.
+2. Items are written out as JSON directly. moto turns a result's attribute values into plain
+   values, then writes the answer by walking the operation's output shape member by member; an
+   attribute value is a union of ten members, tried one by one at every level of every map. Here
+   each attribute value of a result becomes its written form (`{"S": ...}`, binary values encoded
+   as moto encodes them) in one step, which the writing takes as it is; a value of another form
+   still goes through moto's conversion and walk.
 
 Installed in the local stack's moto server and for the tests' in-process moto; once per process.
 """
@@ -47,7 +48,6 @@ def _writing(function: Callable[..., Any]) -> Callable[..., Any]:
         finally:
             _moved_on()
 
-    write._writing = True  # type: ignore[attr-defined]
     return write
 
 
@@ -248,32 +248,7 @@ def _project_directly() -> None:
     SecondaryIndex.project = project  # type: ignore[method-assign]
 
 
-class _Unusual(Exception):
-    """An attribute value of a form the direct writing does not know: moto's walk writes it."""
-
-
 _SERVICES = frozenset(("dynamodb", "dynamodbstreams"))
-_PLAIN = frozenset(("S", "N", "SS", "NS", "NULL", "BOOL"))
-
-
-def _attribute(serializer: Any, value: Any) -> dict[str, Any]:
-    """An attribute value (`{"M": {...}}`, `{"S": "..."}`) as moto's JSON walk would write it."""
-    if not isinstance(value, dict) or len(value) != 1:
-        raise _Unusual
-    ((kind, inner),) = value.items()
-    if kind == "M" and isinstance(inner, dict):
-        return {"M": {name: _attribute(serializer, member) for name, member in inner.items()}}
-    if kind == "L" and isinstance(inner, list):
-        return {"L": [_attribute(serializer, member) for member in inner]}
-    if kind == "B" and isinstance(inner, bytes | str):
-        return {"B": serializer._base64(inner)}
-    if kind == "BS" and isinstance(inner, list):
-        return {"BS": [serializer._base64(member) for member in inner]}
-    if kind in ("S", "N") and not isinstance(inner, str):
-        raise _Unusual
-    if kind in _PLAIN and inner is not None:
-        return {kind: inner}
-    raise _Unusual
 
 
 class _Wire(dict[str, Any]):
@@ -340,19 +315,13 @@ def _write_items_directly() -> None:
 
     def serialize(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
         if (
-            key
+            type(value) is _Wire
+            and key
             and shape.name == "AttributeValue"
-            and shape.type_name == "structure"
             and self.operation_model.service_model.service_name in _SERVICES
         ):
-            if type(value) is _Wire:
-                serialized[self.get_serialized_name(shape, key)] = value
-                return
-            try:
-                serialized[self.get_serialized_name(shape, key)] = _attribute(self, value)
-                return
-            except _Unusual:
-                pass
+            serialized[self.get_serialized_name(shape, key)] = value
+            return
         walk(self, serialized, value, shape, key)
 
     functools.update_wrapper(serialize, walk)
