@@ -20,7 +20,7 @@ from proactive.dev.stack import free_port
 SECRET = "local-stack-test-signing-key-0123456789abcdef"
 PROACTIVE = str(Path(sys.executable).parent / "proactive")
 # The stack answers on loopback over plain HTTP: every client shares one TLS context, made once,
-# rather than each loading the certificate authorities again (a tenth of a second each).
+# rather than each loading the certificate authorities again (some 30 ms of CPU each).
 LOOPBACK_TLS = httpx.create_ssl_context()
 
 

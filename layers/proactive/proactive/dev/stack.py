@@ -423,11 +423,15 @@ def _run(
         flush=True,
     )
 
+    def stopping() -> None:
+        # The dispatcher and the workers take no more work; a waiting poller looks now, and ends.
+        stop.set()
+        activity.wake()
+
     class Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: Any) -> None:
             # Ctrl-C or SIGTERM: the dispatcher and the workers stop taking work first.
-            stop.set()
-            activity.wake()
+            stopping()
             super().handle_exit(sig, frame)
 
     server = Server(uvicorn.Config(_with_ingest(api.app, ingest), host=host, port=port, log_level="warning"))
@@ -435,8 +439,7 @@ def _run(
     def on_signal(sig: int, frame: Any) -> None:
         # uvicorn handles SIGINT and SIGTERM while it serves, then hands the signal back here:
         # by then the stack is already stopping, so it is not a reason to die on the spot.
-        stop.set()
-        activity.wake()
+        stopping()
         if not server.should_exit:
             raise KeyboardInterrupt
 
@@ -446,8 +449,7 @@ def _run(
         server.run()
     finally:
         print("\nStopping the local stack:", file=sys.stderr, flush=True)
-        stop.set()
-        activity.wake()
+        stopping()
         for thread in threads:
             thread.join(timeout=30)
         _step("dispatcher and workers stopped")
